@@ -1,0 +1,161 @@
+# glide — build, test, run, install.
+#
+# `make` configures on first use (./configure writes $(B)/config.mk) and builds into $(B)/.
+# Sources are found by folder: every src/<layer>/ except src/host and src/tools is part of the
+# module; tests/<layer>/test_*.c[c] are cmocka programs, tests/<layer>/*_test.sh are
+# end-to-end scripts. New files need no Makefile change.
+
+B ?= build
+CONFIG := $(B)/config.mk
+
+ifneq ($(wildcard $(CONFIG)),)
+include $(CONFIG)
+endif
+
+# The module's layers (linked into libglide.so and, for unit tests, libglide-core.a).
+CORE_DIRS := $(filter-out src/host src/tools src/abi,$(wildcard src/*))
+CORE_SRCS := $(foreach d,$(CORE_DIRS),$(wildcard $(d)/*.cc))
+ABI_SRCS := $(wildcard src/abi/*.cc)
+HOST_SRCS := $(wildcard src/host/*.cc)
+PROTOS := $(wildcard proto/*.proto)
+GEN_C := $(PROTOS:proto/%.proto=$(B)/gen/%.pb-c.c)
+GEN_H := $(PROTOS:proto/%.proto=$(B)/gen/%.pb-c.h)
+
+CORE_OBJS := $(CORE_SRCS:%.cc=$(B)/obj/%.o) $(GEN_C:$(B)/gen/%.c=$(B)/obj/gen/%.o)
+ABI_OBJS := $(ABI_SRCS:%.cc=$(B)/obj/%.o)
+HOST_OBJS := $(HOST_SRCS:%.cc=$(B)/obj/%.o)
+# The host without its main(), for gen-docs and the unit tests.
+HOST_LIB_OBJS := $(filter-out $(B)/obj/src/host/main.o,$(HOST_OBJS))
+
+TEST_C := $(wildcard tests/*/test_*.c)
+TEST_CC := $(wildcard tests/*/test_*.cc)
+TEST_BINS := $(TEST_C:%.c=$(B)/%) $(TEST_CC:%.cc=$(B)/%)
+TEST_HELPERS := $(filter-out $(TEST_C),$(wildcard tests/*/*.c))
+TEST_HELPER_BINS := $(TEST_HELPERS:%.c=$(B)/%)
+BENCH_SRCS := $(wildcard bench/*.cc)
+BENCH_BINS := $(BENCH_SRCS:%.cc=$(B)/%)
+
+DEPS_CFLAGS = $(EVENT_CFLAGS) $(JANSSON_CFLAGS) $(PROTOBUF_C_CFLAGS) $(OPENSSL_CFLAGS) \
+	$(SQLITE3_CFLAGS) $(HIREDIS_CFLAGS)
+DEPS_LIBS = $(EVENT_LIBS) $(JANSSON_LIBS) $(PROTOBUF_C_LIBS) $(OPENSSL_LIBS) $(SQLITE3_LIBS) \
+	$(HIREDIS_LIBS) -ldl -lpthread
+
+WARN := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wno-missing-field-initializers
+CPPFLAGS := -Iinclude -Isrc -I$(B)/gen -D_GNU_SOURCE
+CFLAGS_ALL = $(OPT) $(SAN) -fPIC -fvisibility=hidden $(WARN) $(DEPS_CFLAGS) $(EXTRA_CFLAGS)
+CXXFLAGS_ALL = -std=c++20 $(OPT) $(SAN) -fPIC -fvisibility=hidden -fvisibility-inlines-hidden \
+	$(WARN) $(DEPS_CFLAGS) $(EXTRA_CXXFLAGS)
+LDFLAGS_ALL = $(SAN) $(EXTRA_LDFLAGS)
+
+.PHONY: all run check test bench install uninstall clean distclean docs fuzz
+.DEFAULT_GOAL := all
+
+## all: configure when needed and build glided, libglide.so and the test programs
+all: $(CONFIG)
+	@$(MAKE) --no-print-directory B=$(B) build-all
+
+$(CONFIG): configure
+	@if [ -f $(B)/config.args ]; then ./configure $$(cat $(B)/config.args); \
+	else ./configure --builddir=$(B); fi
+
+.PHONY: build-all
+build-all: $(B)/libglide.so $(B)/glided $(B)/gen-docs $(TEST_BINS) $(TEST_HELPER_BINS) $(BENCH_BINS)
+
+## run: build and start glided on conf/glided.conf in the foreground
+run: all
+	exec $(B)/glided -c conf/glided.conf
+
+## check: build and run every test (unit, conformance, end-to-end)
+check: all
+	@B=$(B) sh tests/run.sh
+
+test: check
+
+## docs: regenerate the directive sections of man/glided.conf.5 and conf/glided.conf
+docs: all
+	$(B)/gen-docs man > man/glided.conf.5.new && mv man/glided.conf.5.new man/glided.conf.5
+	$(B)/gen-docs conf > conf/glided.conf.new && mv conf/glided.conf.new conf/glided.conf
+
+## install: install glided, libglide.so, headers, man pages (DESTDIR, PREFIX)
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/glide \
+		$(DESTDIR)$(PREFIX)/include/glide $(DESTDIR)$(PREFIX)/etc/glide \
+		$(DESTDIR)$(PREFIX)/share/man/man3 $(DESTDIR)$(PREFIX)/share/man/man5 \
+		$(DESTDIR)$(PREFIX)/share/man/man7 $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 755 $(B)/glided $(DESTDIR)$(PREFIX)/sbin/glided
+	install -m 755 $(B)/libglide.so $(DESTDIR)$(PREFIX)/lib/glide/libglide.so
+	install -m 644 include/glide/*.h $(DESTDIR)$(PREFIX)/include/glide/
+	sed 's|^load_module .*;|load_module $(PREFIX)/lib/glide/libglide.so;|' conf/glided.conf \
+		> $(DESTDIR)$(PREFIX)/etc/glide/glided.conf.default
+	test -f $(DESTDIR)$(PREFIX)/etc/glide/glided.conf || \
+		cp $(DESTDIR)$(PREFIX)/etc/glide/glided.conf.default \
+		$(DESTDIR)$(PREFIX)/etc/glide/glided.conf
+	for m in man/*.[1-8]; do s=$${m##*.}; \
+		install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done
+
+## uninstall: remove what install put in place (keeps an edited glided.conf)
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/sbin/glided $(DESTDIR)$(PREFIX)/lib/glide/libglide.so
+	rm -rf $(DESTDIR)$(PREFIX)/include/glide
+	rm -f $(DESTDIR)$(PREFIX)/etc/glide/glided.conf.default
+	for m in man/*.[1-8]; do s=$${m##*.}; \
+		rm -f $(DESTDIR)$(PREFIX)/share/man/man$$s/$${m##*/}; done
+	-rmdir $(DESTDIR)$(PREFIX)/lib/glide 2>/dev/null
+
+## clean: remove the build directory
+clean:
+	rm -rf $(B)
+
+distclean: clean
+
+# --- rules -----------------------------------------------------------------------------------
+
+$(B)/gen/%.pb-c.c $(B)/gen/%.pb-c.h: proto/%.proto
+	@mkdir -p $(B)/gen
+	protoc-c --proto_path=proto --c_out=$(B)/gen $<
+
+$(B)/obj/gen/%.o: $(B)/gen/%.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 $(CPPFLAGS) $(CFLAGS_ALL) -w -MMD -MP -c $< -o $@
+
+$(B)/obj/%.o: %.cc $(GEN_H)
+	@mkdir -p $(@D)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(B)/libglide-core.a: $(CORE_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/libglide.so: $(CORE_OBJS) $(ABI_OBJS) src/abi/libglide.map
+	$(CXX) -shared -o $@ $(CORE_OBJS) $(ABI_OBJS) $(LDFLAGS_ALL) \
+		-Wl,--version-script=src/abi/libglide.map -Wl,-z,defs -Wl,-soname,libglide.so \
+		$(DEPS_LIBS)
+
+# glided shares the configuration language and common helpers with the module: the linker
+# takes just those members of the core archive.
+$(B)/glided: $(HOST_OBJS) $(B)/libglide-core.a
+	$(CXX) -o $@ $(HOST_OBJS) $(B)/libglide-core.a $(LDFLAGS_ALL) $(DEPS_LIBS)
+
+# gen-docs prints the module's and the host's directive records as man page and example conf.
+$(B)/gen-docs: src/tools/gen_docs.cc $(B)/libglide-core.a $(HOST_LIB_OBJS)
+	@mkdir -p $(@D)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS_ALL) -o $@ $< $(HOST_LIB_OBJS) $(B)/libglide-core.a \
+		$(LDFLAGS_ALL) $(DEPS_LIBS)
+
+$(B)/tests/%: tests/%.cc $(B)/libglide-core.a $(HOST_LIB_OBJS) $(ABI_OBJS) $(GEN_H)
+	@mkdir -p $(@D)
+	$(CXX) $(CPPFLAGS) -Itests $(CXXFLAGS_ALL) $(CMOCKA_CFLAGS) -o $@ $< \
+		$(HOST_LIB_OBJS) $(ABI_OBJS) $(B)/libglide-core.a $(LDFLAGS_ALL) $(CMOCKA_LIBS) $(DEPS_LIBS)
+
+# Micro-benchmarks: internal code, like the unit tests.
+$(B)/bench/%: bench/%.cc $(B)/libglide-core.a $(GEN_H)
+	@mkdir -p $(@D)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS_ALL) -o $@ $< $(B)/libglide-core.a $(LDFLAGS_ALL) $(DEPS_LIBS)
+
+# C tests and helpers see only the public headers: they are what a host author writes.
+$(B)/tests/%: tests/%.c
+	@mkdir -p $(@D)
+	$(CC) -std=c99 $(CPPFLAGS) -Itests $(OPT) $(SAN) $(WARN) $(EVENT_CFLAGS) $(CMOCKA_CFLAGS) \
+		-o $@ $< $(LDFLAGS_ALL) $(CMOCKA_LIBS) $(EVENT_LIBS) -ldl
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

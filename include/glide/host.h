@@ -1,0 +1,194 @@
+/*
+ * glide/host.h — what the host provides to the module: the host callback table.
+ *
+ * The module owns the wire (framing, codecs, sessions, dispatch); the host owns identity and
+ * storage. The module asks the host through the callbacks below and the host answers.
+ *
+ * Thread model: every callback is called on the loop thread of the event_base the module was
+ * started on, and every completion function (glide_api.*_done) must be called on that thread too.
+ *
+ * Asynchronous calls. Every callback that may touch a disk or a network receives a request
+ * handle (glide_request *) and returns one of:
+ *   GLIDE_OK       the host has already completed the request (it called the matching *_done
+ *                  function before returning);
+ *   GLIDE_PENDING  the host will call the *_done function later, exactly once;
+ *   a negative     the request failed; no *_done call follows.
+ * A pending request has a deadline (directive glide_callback_timeout). When it passes, the module
+ * answers the client with the failure defined for that request; a completion that arrives later
+ * (or after the session is gone) is accepted and ignored. Handles stay valid until completed.
+ *
+ * Strings cross the boundary as (pointer, length) pairs (glide_str) and are borrowed: valid only
+ * for the duration of the call, unless stated otherwise. Copy what you keep.
+ *
+ * Every struct starts with `size` and `version`; the side that fills a struct sets size to
+ * sizeof() of the struct it was compiled with, so the other side can tell which fields exist.
+ */
+#ifndef GLIDE_HOST_H
+#define GLIDE_HOST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A borrowed string: `len` bytes at `ptr`, not NUL-terminated unless stated. */
+typedef struct glide_str {
+    const char *ptr;
+    size_t len;
+} glide_str;
+
+/* Log levels, nginx's: a message is written when its level is at or above the configured one. */
+typedef enum glide_log_level {
+    GLIDE_LOG_DEBUG = 0,
+    GLIDE_LOG_INFO = 1,
+    GLIDE_LOG_NOTICE = 2,
+    GLIDE_LOG_WARN = 3,
+    GLIDE_LOG_ERROR = 4,
+    GLIDE_LOG_CRIT = 5,
+    GLIDE_LOG_ALERT = 6,
+    GLIDE_LOG_EMERG = 7
+} glide_log_level;
+
+/* An asynchronous request, owned by the module. Pass it back to the matching *_done function. */
+typedef struct glide_request glide_request;
+
+/* --- auth ---------------------------------------------------------------------------------- */
+
+/* In: what the client sent with `authenticate` (protocol.md §6.4). */
+typedef struct glide_auth_request {
+    uint32_t size, version;
+    glide_str credential; /* data.credential as sent by the client */
+    int64_t credential_version; /* data.version */
+    glide_str remote_addr;      /* "ip:port" of the peer */
+    glide_str temp_id;          /* the session's guest id, "tmp@<uuid>" */
+} glide_auth_request;
+
+/* Out: the host's verdict, given to glide_api.auth_done. */
+typedef struct glide_auth_result {
+    uint32_t size, version;
+    int accepted; /* non-zero: authenticated; zero: refused with `error` */
+    glide_str error; /* refusal text sent to the client in notify.error, e.g. "credential expired" */
+    glide_str uid;
+    glide_str device_id;
+    glide_str device_name;
+    glide_str message_deliver_secret; /* non-empty: tickets are checked (protocol.md §6.5) */
+    /* Connection settings from the credential; 0 keeps the configured value. */
+    uint32_t heartbeat_interval_ms;
+    uint32_t heartbeat_lost;
+} glide_auth_result;
+
+/* --- messages ------------------------------------------------------------------------------ */
+
+/* A chat message as the module hands it to the store (fields of glide's ChatMessage). */
+typedef struct glide_message {
+    uint32_t size, version;
+    int64_t mid;      /* 0 when not yet stored */
+    int64_t seq;      /* one-to-one: the client's data.seq; group: the group sequence */
+    glide_str cli_mid; /* the sender's id for the message; (from, cli_mid) is idempotent */
+    glide_str from;   /* sender uid */
+    glide_str to;     /* receiver uid, or group id for group messages */
+    int32_t type;
+    glide_str content;
+    int64_t send_at;
+    /* The message as the receiver gets it: the encoded `data` payload (JSON), so a store can
+     * replay it byte for byte. */
+    glide_str payload;
+} glide_message;
+
+/* Result of store_message and group_publish, given to glide_api.store_done. */
+typedef struct glide_store_result {
+    uint32_t size, version;
+    int status;    /* GLIDE_OK, or negative: the sender gets notify.error with `error` */
+    glide_str error;
+    int64_t mid;   /* assigned message id: unique, increasing, below 2^53 */
+    int64_t seq;   /* group_publish: the group sequence assigned to the message */
+    int duplicate; /* non-zero: (from, cli_mid) was stored before; mid is the earlier one */
+} glide_store_result;
+
+/* A delivery receipt: the receiver acknowledged `mid` on `device`. */
+typedef struct glide_delivery {
+    uint32_t size, version;
+    glide_str uid;
+    glide_str device_id;
+    int64_t mid;
+} glide_delivery;
+
+/* A page query for messages not yet acknowledged by (uid, device), oldest first. */
+typedef struct glide_undelivered_query {
+    uint32_t size, version;
+    glide_str uid;
+    glide_str device_id;
+    int64_t after_mid; /* cursor: only messages with mid > after_mid */
+    uint32_t limit;    /* at most this many */
+} glide_undelivered_query;
+
+/* --- groups and presence ------------------------------------------------------------------- */
+
+/* Presence: (uid, device) came online or went offline on this node. */
+typedef struct glide_presence {
+    uint32_t size, version;
+    glide_str uid;
+    glide_str device_id;
+    glide_str node_id;
+    int online;
+} glide_presence;
+
+/* --- the table ----------------------------------------------------------------------------- */
+
+#define GLIDE_HOST_VERSION 1
+
+/*
+ * The host's callbacks. The host fills one and passes it to glide_api.create(); the module keeps
+ * the pointer (the table must outlive the module). Any callback may be NULL:
+ *   log              NULL: messages are dropped;
+ *   auth             NULL: `authenticate` is answered "authentication is not configured";
+ *   store_message    NULL: one-to-one chat is refused with notify.error;
+ *   mark_delivered   NULL: receipts are forwarded but not recorded;
+ *   load_undelivered NULL: no replay at login;
+ *   group_publish    NULL: group messages are refused;
+ *   presence         NULL: presence is not reported.
+ */
+typedef struct glide_host {
+    uint32_t size, version; /* sizeof(glide_host), GLIDE_HOST_VERSION */
+    void *user_data;        /* passed as the first argument of every callback */
+
+    /* A log line (no trailing newline). */
+    void (*log)(void *user_data, glide_log_level level, const char *msg, size_t len);
+
+    /* Verify a credential. Complete with glide_api.auth_done. While pending, the session
+     * reads nothing more. */
+    int (*auth)(void *user_data, glide_request *req, const glide_auth_request *in);
+
+    /* Store a one-to-one chat message and assign its mid; idempotent on (from, cli_mid).
+     * Complete with glide_api.store_done. The sender is acknowledged only after success. */
+    int (*store_message)(void *user_data, glide_request *req, const glide_message *msg);
+
+    /* Record a delivery receipt. Complete with glide_api.request_done. */
+    int (*mark_delivered)(void *user_data, glide_request *req, const glide_delivery *d);
+
+    /* Load a page of unacknowledged messages for a device that just logged in. Complete with
+     * glide_api.page_add for each message, then glide_api.request_done. */
+    int (*load_undelivered)(void *user_data, glide_request *req,
+                            const glide_undelivered_query *q);
+
+    /* Check that msg->from may publish to group msg->to, assign the next group sequence, store
+     * the message: one call. Complete with glide_api.store_done (status GLIDE_ENOTFOUND with
+     * error "not member of channel" when the sender is not a member). */
+    int (*group_publish)(void *user_data, glide_request *req, const glide_message *msg);
+
+    /* Load the members of a group so the module can fan out. Complete with
+     * glide_api.member_add (once per member uid) then glide_api.request_done.
+     * The module caches the answer until glide_api.group_invalidate. */
+    int (*group_members)(void *user_data, glide_request *req, glide_str gid);
+
+    /* A (uid, device) came online or went offline. Not a request: no completion. */
+    void (*presence)(void *user_data, const glide_presence *p);
+} glide_host;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,257 @@
+/*
+ * glide/module.h — loading the glide module and driving it: the plugin ABI.
+ *
+ * libglide.so exports exactly two symbols:
+ *
+ *   glide_version()    the release version, callable before anything else;
+ *   glide_negotiate()  the host offers the ABI majors it speaks and its build fingerprint; the
+ *                      module picks one major and returns its function table (glide_api), or
+ *                      refuses with a readable reason.
+ *
+ * Everything else is reached through the table. A host loads the module like this:
+ *
+ *     void *so = dlopen("libglide.so", RTLD_NOW | RTLD_LOCAL);
+ *     glide_negotiate_fn negotiate = (glide_negotiate_fn)dlsym(so, "glide_negotiate");
+ *     uint32_t majors[] = {GLIDE_ABI_MAJOR};
+ *     glide_offer offer = GLIDE_OFFER_INIT(majors, 1);
+ *     const glide_api *api;
+ *     char why[256];
+ *     if (negotiate(&offer, &api, why, sizeof why) != GLIDE_OK) { puts(why); exit(1); }
+ *
+ * and then drives one module instance through its life:
+ *
+ *     create ─▶ conf_new ─▶ conf_set (each directive) ─▶ conf_finish ─▶ apply ─▶ start(base)
+ *        ▲                                                                          │
+ *        │          reload: conf_new … conf_finish ─▶ apply (while running) ◀───────┤
+ *        │                                                                          ▼
+ *     destroy ◀──────────────────────────────── (done callback) ◀──────────── drain(timeout)
+ *
+ * Thread model: a module instance lives on one event_base and every function taking a
+ * glide_module must be called on that loop's thread (before start: any one thread). Different
+ * instances are independent. The module never calls process-global setters of shared libraries
+ * (allocators, signal handlers, locale, libevent's global configuration): those are the host's.
+ *
+ * Errors: functions return GLIDE_OK or a negative code (glide/error.h); those taking an
+ * (err, errlen) buffer also write a one-line reason there, NUL-terminated and truncated to fit.
+ * Configuration errors are worded like nginx's and end with the location taken from the
+ * directive call, e.g. `invalid value "x" in "glide_max_message_size" directive in F:12`.
+ */
+#ifndef GLIDE_MODULE_H
+#define GLIDE_MODULE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "glide/error.h"
+#include "glide/host.h"
+#include "glide/version.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct event_base; /* libevent */
+
+#if defined(__GNUC__) && !defined(GLIDE_NO_VISIBILITY)
+#define GLIDE_EXPORT __attribute__((visibility("default")))
+#else
+#define GLIDE_EXPORT
+#endif
+
+#if defined(__cplusplus) && __cplusplus >= 201103L
+#define GLIDE_NOEXCEPT noexcept
+#else
+#define GLIDE_NOEXCEPT
+#endif
+
+/* --- negotiation --------------------------------------------------------------------------- */
+
+/*
+ * How the host was built. The module refuses to load when its own build differs in a way that
+ * would corrupt memory: a different pointer size, or a libevent of another major.minor (the host
+ * hands the module its event_base, so both must agree on libevent's ABI).
+ */
+typedef struct glide_fingerprint {
+    uint32_t size, version;    /* sizeof(glide_fingerprint), 1 */
+    uint32_t pointer_size;     /* sizeof(void *) */
+    uint32_t libevent_version; /* LIBEVENT_VERSION_NUMBER the host was compiled with */
+} glide_fingerprint;
+
+/* The host's offer. */
+typedef struct glide_offer {
+    uint32_t size, version;     /* sizeof(glide_offer), 1 */
+    const uint32_t *abi_majors; /* ABI majors the host speaks, preferred first */
+    uint32_t n_abi_majors;
+    glide_fingerprint fingerprint;
+} glide_offer;
+
+/* Fills an offer; needs <event2/event.h> (for LIBEVENT_VERSION_NUMBER) included before use. */
+#define GLIDE_OFFER_INIT(majors, n)                                                       \
+    {                                                                                     \
+        sizeof(glide_offer), 1, (majors), (n),                                            \
+        {                                                                                 \
+            sizeof(glide_fingerprint), 1, (uint32_t)sizeof(void *),                       \
+                (uint32_t)LIBEVENT_VERSION_NUMBER                                         \
+        }                                                                                 \
+    }
+
+typedef struct glide_api glide_api;
+
+/*
+ * Picks an ABI major from the offer and returns the module's function table in *api (a static
+ * table: never freed). Returns GLIDE_OK; or GLIDE_EABI when no offered major is spoken, e.g.
+ *   "libglide 0.1.0 speaks plugin ABI 1; the host offers 2"
+ * GLIDE_EFINGERPRINT when the builds differ, e.g.
+ *   "libglide 0.1.0 was built with libevent 2.1, the host with libevent 2.2"
+ * GLIDE_ESTRUCT when the offer is too old to read, GLIDE_EINVAL on NULL arguments. The reason is
+ * written to `reason` (may be NULL).
+ */
+GLIDE_EXPORT int glide_negotiate(const glide_offer *offer, const glide_api **api, char *reason,
+                                 size_t reason_len) GLIDE_NOEXCEPT;
+typedef int (*glide_negotiate_fn)(const glide_offer *, const glide_api **, char *, size_t);
+
+/* GLIDE_VERSION_NUMBER of the loaded module. */
+GLIDE_EXPORT uint32_t glide_version(void) GLIDE_NOEXCEPT;
+typedef uint32_t (*glide_version_fn)(void);
+
+/* --- configuration ------------------------------------------------------------------------- */
+
+/* Flags of a directive record. */
+#define GLIDE_DIRECTIVE_MAIN 0x0001u       /* allowed at the top level of the file */
+#define GLIDE_DIRECTIVE_MULTI 0x0100u      /* may be given more than once */
+#define GLIDE_DIRECTIVE_RELOADABLE 0x0200u /* a change applies on reload (else: restart) */
+
+/* One directive the module understands: a record of its table, for help texts and man pages. */
+typedef struct glide_directive {
+    uint32_t size, version;
+    const char *name;     /* "glide_max_message_size" */
+    uint32_t flags;       /* GLIDE_DIRECTIVE_* */
+    uint32_t min_args;
+    uint32_t max_args;
+    const char *syntax;   /* "glide_max_message_size SIZE" */
+    const char *default_value; /* "64k", or NULL when there is none */
+    const char *doc;      /* one paragraph */
+} glide_directive;
+
+/* One occurrence of a directive from the host's configuration file. */
+typedef struct glide_directive_call {
+    uint32_t size, version;
+    glide_str name;
+    const glide_str *args;
+    uint32_t nargs;
+    glide_str file; /* for messages only */
+    uint32_t line;
+} glide_directive_call;
+
+/* --- statistics ---------------------------------------------------------------------------- */
+
+typedef struct glide_stats {
+    uint32_t size, version; /* the caller sets size = sizeof(glide_stats) */
+    uint64_t connections;          /* open now */
+    uint64_t connections_accepted; /* since start */
+    uint64_t connections_closed;
+    uint64_t sessions_guest;       /* connections in the guest state now */
+    uint64_t sessions_authenticated;
+    uint64_t messages_in;
+    uint64_t messages_out;
+    uint64_t bytes_in;
+    uint64_t bytes_out;
+    uint64_t drops;                /* messages the module dropped; 0 by design */
+    uint32_t listeners;
+    uint32_t draining;             /* non-zero after drain() */
+} glide_stats;
+
+/* --- the module's table -------------------------------------------------------------------- */
+
+typedef struct glide_module glide_module; /* one instance */
+typedef struct glide_conf glide_conf;     /* a configuration being built */
+
+typedef void (*glide_drained_fn)(void *arg);
+
+/*
+ * The module's functions. Read `size` before using a field added after the first minor version.
+ * All functions taking pointers accept NULL where documented and return GLIDE_EINVAL otherwise;
+ * *_free and destroy accept NULL.
+ */
+struct glide_api {
+    uint32_t size;      /* sizeof(glide_api) of the module */
+    uint32_t version;   /* GLIDE_ABI_MINOR of the module */
+    uint32_t abi_major; /* the major that negotiation picked */
+    const char *version_string; /* "0.1.0" */
+    const char *build;          /* compiler, libevent version, options; for -V */
+
+    /* Text for a return code; never NULL. */
+    const char *(*strerror)(int code);
+
+    /* -- lifecycle -- */
+
+    /* Creates an instance that will call back into `host` (borrowed; must outlive it). */
+    int (*create)(const glide_host *host, glide_module **out);
+    /* Frees an instance: closes listeners and connections at once (drain first for a polite
+     * end). Must not be called from inside a module callback. NULL is a no-op. */
+    void (*destroy)(glide_module *m);
+
+    /* -- configuration (nginx-style directives) -- */
+
+    /* The module's directive records; *count receives their number. Static; never NULL. */
+    const glide_directive *(*directives)(size_t *count);
+    /* Starts a configuration with nothing set. */
+    int (*conf_new)(glide_module *m, glide_conf **out);
+    /* Applies one directive. GLIDE_EUNKNOWN when the module has no such directive (the host
+     * then tries its other modules or reports `unknown directive "x"`), GLIDE_ECONF with the
+     * reason and location in err. */
+    int (*conf_set)(glide_conf *c, const glide_directive_call *call, char *err, size_t errlen);
+    /* Completes a configuration: applies defaults and checks what only the whole file can tell
+     * (e.g. ssl listeners need a certificate). */
+    int (*conf_finish)(glide_conf *c, char *err, size_t errlen);
+    void (*conf_free)(glide_conf *c);
+    /* Makes a finished configuration current; steals `c` (also on failure). Before start it sets
+     * everything. While running (reload) it applies the directives marked RELOADABLE and logs a
+     * warning for each other directive that changed (those need a restart). */
+    int (*apply)(glide_module *m, glide_conf *c, char *err, size_t errlen);
+
+    /* Opens the listeners on the host's loop and begins accepting. `base` is borrowed and must
+     * outlive the instance. Errors name the address, e.g. bind() to 0.0.0.0:8083 failed (98:
+     * Address already in use). */
+    int (*start)(glide_module *m, struct event_base *base, char *err, size_t errlen);
+    /* Graceful end: stops accepting, closes sessions politely (WebSocket close 1001), and calls
+     * done(arg) on the loop once every connection is gone or timeout_ms has passed (then the
+     * rest are closed at once). done may be NULL. Calling drain twice is GLIDE_ESTATE. */
+    int (*drain)(glide_module *m, uint32_t timeout_ms, glide_drained_fn done, void *arg);
+
+    /* -- introspection -- */
+
+    /* Fills *out (set out->size first; fields beyond it are not written). */
+    int (*stats)(glide_module *m, glide_stats *out);
+    /* The bound address of listener `index` (after start), e.g. "127.0.0.1:40123" — how a host
+     * that configured port 0 learns the port. GLIDE_ENOTFOUND past the last listener. */
+    int (*listener_address)(glide_module *m, uint32_t index, char *buf, size_t len);
+
+    /* -- control (loop thread only) -- */
+
+    /* Sends an envelope (glide JSON) to every device of uid connected to this module; *sent
+     * receives the number of sessions reached (may be NULL). */
+    int (*push)(glide_module *m, glide_str uid, glide_str envelope_json, uint32_t *sent);
+    /* Kicks uid's sessions (device empty: every device) with notify.kickout then close 4001. */
+    int (*kick)(glide_module *m, glide_str uid, glide_str device_id, uint32_t *kicked);
+    /* Forgets the module's cached membership of gid (after the host changed it). */
+    int (*group_invalidate)(glide_module *m, glide_str gid);
+
+    /* -- completions of asynchronous host calls (see glide/host.h) -- */
+
+    int (*auth_done)(glide_request *req, const glide_auth_result *result);
+    int (*store_done)(glide_request *req, const glide_store_result *result);
+    /* Adds one message to a load_undelivered answer. */
+    int (*page_add)(glide_request *req, const glide_message *msg);
+    /* Adds one member to a group_members answer. */
+    int (*member_add)(glide_request *req, glide_str uid);
+    /* Completes mark_delivered, load_undelivered and group_members: status GLIDE_OK or negative
+     * with a reason. */
+    int (*request_done)(glide_request *req, int status, glide_str error);
+};
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

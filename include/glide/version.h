@@ -1,0 +1,29 @@
+/*
+ * glide/version.h — version of the glide module and of its plugin ABI.
+ *
+ * Two numbers matter to a host:
+ *  - the release version (GLIDE_VERSION_*), informative;
+ *  - the ABI major (GLIDE_ABI_MAJOR), which the host offers to glide_negotiate(). A module speaks
+ *    exactly one ABI major; within a major, structs only grow at their end, and every struct that
+ *    crosses the boundary starts with `size` and `version` so both sides can tell what the other
+ *    knows. GLIDE_ABI_MINOR counts such additions.
+ */
+#ifndef GLIDE_VERSION_H
+#define GLIDE_VERSION_H
+
+#define GLIDE_VERSION_MAJOR 0
+#define GLIDE_VERSION_MINOR 1
+#define GLIDE_VERSION_PATCH 0
+#define GLIDE_VERSION_STRING "0.1.0"
+/* MAJOR * 10000 + MINOR * 100 + PATCH, as returned by glide_version(). */
+#define GLIDE_VERSION_NUMBER \
+    (GLIDE_VERSION_MAJOR * 10000 + GLIDE_VERSION_MINOR * 100 + GLIDE_VERSION_PATCH)
+
+/* The plugin ABI this header describes. */
+#define GLIDE_ABI_MAJOR 1
+#define GLIDE_ABI_MINOR 0
+
+/* The glide protocol version the module speaks on the wire (glide v1.6 JSON). */
+#define GLIDE_PROTOCOL_VERSION "1.6"
+
+#endif

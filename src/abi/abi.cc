@@ -1,0 +1,354 @@
+// The C boundary: every extern "C" definition of libglide.so lives here. Each is noexcept and
+// turns internal failures into error codes; no exception, STL type or std::string crosses.
+#include <event2/event.h>
+
+#include <cstring>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "common/strings.h"
+#include "glide/glide.h"
+#include "module/module.h"
+
+using glide::copy_out;
+using glide::Module;
+
+namespace {
+
+// Runs fn, mapping exceptions to codes. Code inside the module does not throw on purpose; this
+// catches allocation failures from the standard library and anything unforeseen.
+template <typename Fn> int guarded(char *err, size_t errlen, Fn &&fn) noexcept {
+    try {
+        return fn();
+    } catch (const std::bad_alloc &) {
+        copy_out("out of memory", err, errlen);
+        return GLIDE_ENOMEM;
+    } catch (const std::exception &e) {
+        copy_out(std::string("internal error: ") + e.what(), err, errlen);
+        return GLIDE_EINTERNAL;
+    } catch (...) {
+        copy_out("internal error", err, errlen);
+        return GLIDE_EINTERNAL;
+    }
+}
+
+template <typename T> bool struct_ok(const T *p, size_t need) {
+    return p && p->size >= need;
+}
+
+const char *api_strerror(int code) {
+    switch (code) {
+    case GLIDE_OK: return "success";
+    case GLIDE_PENDING: return "pending: the answer follows through a completion function";
+    case GLIDE_EINVAL: return "invalid argument";
+    case GLIDE_ESTATE: return "not allowed in the current state";
+    case GLIDE_ETOOBIG: return "argument too large";
+    case GLIDE_ECONF: return "invalid configuration";
+    case GLIDE_EUNKNOWN: return "unknown directive";
+    case GLIDE_EABI: return "no plugin ABI in common";
+    case GLIDE_EFINGERPRINT: return "host and module were built incompatibly";
+    case GLIDE_ESTRUCT: return "structure too old or too small";
+    case GLIDE_ENOMEM: return "out of memory";
+    case GLIDE_EIO: return "system call failed";
+    case GLIDE_EADDR: return "address unusable";
+    case GLIDE_ENOTFOUND: return "not found";
+    case GLIDE_ECLOSED: return "module is draining or stopped";
+    case GLIDE_ENOTSUP: return "not supported by this build";
+    case GLIDE_EINTERNAL: return "internal error";
+    default: return "unknown error code";
+    }
+}
+
+Module *as_module(glide_module *m) { return static_cast<Module *>(m); }
+
+int api_create(const glide_host *host, glide_module **out) {
+    // A host table must at least reach `log`; later fields are used only when its size says
+    // the host knows them.
+    if (!out || (host && host->size < offsetof(glide_host, log) + sizeof host->log))
+        return GLIDE_EINVAL;
+    return guarded(nullptr, 0, [&] {
+        *out = new Module(host);
+        return GLIDE_OK;
+    });
+}
+
+void api_destroy(glide_module *m) { delete as_module(m); }
+
+const glide_directive *api_directives(size_t *count) {
+    // Built once from the internal records, which stay the single source of truth.
+    static const std::vector<glide_directive> table = [] {
+        std::vector<glide_directive> t;
+        for (const glide::conf::Spec &s : glide::module_directives()) {
+            glide_directive d{};
+            d.size = sizeof d;
+            d.version = 1;
+            d.name = s.name;
+            d.flags = (s.flags & glide::conf::CTX_MAIN ? GLIDE_DIRECTIVE_MAIN : 0) |
+                      (s.flags & glide::conf::MULTI ? GLIDE_DIRECTIVE_MULTI : 0) |
+                      (s.flags & glide::conf::RELOADABLE ? GLIDE_DIRECTIVE_RELOADABLE : 0);
+            d.min_args = s.min_args;
+            d.max_args = s.max_args;
+            d.syntax = s.syntax;
+            d.default_value = s.default_value;
+            d.doc = s.doc;
+            t.push_back(d);
+        }
+        return t;
+    }();
+    if (count)
+        *count = table.size();
+    return table.data();
+}
+
+int api_conf_new(glide_module *m, glide_conf **out) {
+    if (!m || !out)
+        return GLIDE_EINVAL;
+    return guarded(nullptr, 0, [&] {
+        *out = new glide_conf(m);
+        return GLIDE_OK;
+    });
+}
+
+int api_conf_set(glide_conf *c, const glide_directive_call *call, char *err, size_t errlen) {
+    if (!c || !struct_ok(call, offsetof(glide_directive_call, line) + sizeof call->line) ||
+        !call->name.ptr || (call->nargs && !call->args))
+        return GLIDE_EINVAL;
+    return guarded(err, errlen, [&] {
+        if (c->finished) {
+            copy_out("the configuration is already finished", err, errlen);
+            return GLIDE_ESTATE;
+        }
+        glide::conf::Directive d;
+        d.name.assign(call->name.ptr, call->name.len);
+        if (!c->applier.find(d.name))
+            return GLIDE_EUNKNOWN;
+        for (uint32_t i = 0; i < call->nargs; i++)
+            d.args.emplace_back(call->args[i].ptr ? call->args[i].ptr : "", call->args[i].len);
+        if (call->file.ptr)
+            d.file.assign(call->file.ptr, call->file.len);
+        d.line = call->line;
+        glide::Status st = c->applier.apply(d);
+        if (!st) {
+            copy_out(st.error(), err, errlen);
+            return GLIDE_ECONF;
+        }
+        // Listeners are checked again at finish (duplicates, ssl): remember where they stand.
+        if (d.name == "glide_listen" && !c->conf.listens.empty()) {
+            c->conf.listens.back().file = d.file;
+            c->conf.listens.back().line = d.line;
+        }
+        return GLIDE_OK;
+    });
+}
+
+int api_conf_finish(glide_conf *c, char *err, size_t errlen) {
+    if (!c)
+        return GLIDE_EINVAL;
+    return guarded(err, errlen, [&] {
+        if (c->finished)
+            return GLIDE_OK;
+        glide::Status st = c->applier.finish();
+        if (st)
+            st = glide::finish_module_conf(c->conf);
+        if (!st) {
+            copy_out(st.error(), err, errlen);
+            return GLIDE_ECONF;
+        }
+        c->finished = true;
+        return GLIDE_OK;
+    });
+}
+
+void api_conf_free(glide_conf *c) { delete c; }
+
+int api_apply(glide_module *m, glide_conf *c, char *err, size_t errlen) {
+    std::unique_ptr<glide_conf> owned(c);
+    if (!m || !c || c->module != m) {
+        copy_out("invalid module or configuration", err, errlen);
+        return GLIDE_EINVAL;
+    }
+    return guarded(err, errlen, [&] {
+        glide::Status st = as_module(m)->apply(std::move(owned));
+        if (!st) {
+            copy_out(st.error(), err, errlen);
+            return GLIDE_ESTATE;
+        }
+        return GLIDE_OK;
+    });
+}
+
+int api_start(glide_module *m, event_base *base, char *err, size_t errlen) {
+    if (!m || !base)
+        return GLIDE_EINVAL;
+    return guarded(err, errlen, [&] {
+        glide::Status st = as_module(m)->start(base);
+        if (!st) {
+            copy_out(st.error(), err, errlen);
+            return GLIDE_EADDR;
+        }
+        return GLIDE_OK;
+    });
+}
+
+int api_drain(glide_module *m, uint32_t timeout_ms, glide_drained_fn done, void *arg) {
+    if (!m)
+        return GLIDE_EINVAL;
+    return guarded(nullptr, 0, [&] { return as_module(m)->drain(timeout_ms, done, arg); });
+}
+
+int api_stats(glide_module *m, glide_stats *out) {
+    if (!m || !out || out->size < offsetof(glide_stats, connections))
+        return GLIDE_EINVAL;
+    // Fill a full copy, then hand over only the fields the caller's struct has.
+    glide_stats full{};
+    as_module(m)->stats(full);
+    uint32_t size = out->size < sizeof full ? out->size : static_cast<uint32_t>(sizeof full);
+    full.size = size;
+    full.version = 1;
+    memcpy(out, &full, size);
+    return GLIDE_OK;
+}
+
+int api_listener_address(glide_module *m, uint32_t index, char *buf, size_t len) {
+    if (!m || !buf || !len)
+        return GLIDE_EINVAL;
+    return guarded(nullptr, 0, [&] {
+        const glide::net::Listener *l = as_module(m)->listener(index);
+        if (!l)
+            return GLIDE_ENOTFOUND;
+        copy_out(l->bound().text(), buf, len);
+        return GLIDE_OK;
+    });
+}
+
+// Sessions arrive with the protocol layer; until then there is nobody to push to or kick and
+// no host request to complete, and the control calls say so rather than pretend.
+int api_push(glide_module *m, glide_str, glide_str, uint32_t *) {
+    return m ? GLIDE_ENOTSUP : GLIDE_EINVAL;
+}
+int api_kick(glide_module *m, glide_str, glide_str, uint32_t *) {
+    return m ? GLIDE_ENOTSUP : GLIDE_EINVAL;
+}
+int api_group_invalidate(glide_module *m, glide_str) { return m ? GLIDE_ENOTSUP : GLIDE_EINVAL; }
+int api_auth_done(glide_request *req, const glide_auth_result *) {
+    return req ? GLIDE_ENOTSUP : GLIDE_EINVAL;
+}
+int api_store_done(glide_request *req, const glide_store_result *) {
+    return req ? GLIDE_ENOTSUP : GLIDE_EINVAL;
+}
+int api_page_add(glide_request *req, const glide_message *) {
+    return req ? GLIDE_ENOTSUP : GLIDE_EINVAL;
+}
+int api_member_add(glide_request *req, glide_str) { return req ? GLIDE_ENOTSUP : GLIDE_EINVAL; }
+int api_request_done(glide_request *req, int, glide_str) {
+    return req ? GLIDE_ENOTSUP : GLIDE_EINVAL;
+}
+
+#define GLIDE_STR2(x) #x
+#define GLIDE_STR(x) GLIDE_STR2(x)
+
+const glide_api api_v1 = {
+    sizeof(glide_api),
+    GLIDE_ABI_MINOR,
+    1,
+    GLIDE_VERSION_STRING,
+    "libglide " GLIDE_VERSION_STRING ", plugin ABI " GLIDE_STR(GLIDE_ABI_MAJOR) "." GLIDE_STR(
+        GLIDE_ABI_MINOR) ", protocol glide " GLIDE_PROTOCOL_VERSION ", built with g++ " __VERSION__
+                         ", libevent " LIBEVENT_VERSION
+#if defined(__SANITIZE_ADDRESS__)
+                         ", sanitizers"
+#endif
+    ,
+    api_strerror,
+    api_create,
+    api_destroy,
+    api_directives,
+    api_conf_new,
+    api_conf_set,
+    api_conf_finish,
+    api_conf_free,
+    api_apply,
+    api_start,
+    api_drain,
+    api_stats,
+    api_listener_address,
+    api_push,
+    api_kick,
+    api_group_invalidate,
+    api_auth_done,
+    api_store_done,
+    api_page_add,
+    api_member_add,
+    api_request_done,
+};
+
+std::string version_text(uint32_t v) {
+    return std::to_string(v >> 24) + "." + std::to_string((v >> 16) & 0xff);
+}
+
+} // namespace
+
+extern "C" {
+
+GLIDE_EXPORT uint32_t glide_version(void) noexcept { return GLIDE_VERSION_NUMBER; }
+
+GLIDE_EXPORT int glide_negotiate(const glide_offer *offer, const glide_api **api, char *reason,
+                                 size_t reason_len) noexcept {
+    return guarded(reason, reason_len, [&] {
+        const std::string me = "libglide " GLIDE_VERSION_STRING;
+        if (!offer || !api) {
+            copy_out("glide_negotiate: offer and api must not be NULL", reason, reason_len);
+            return GLIDE_EINVAL;
+        }
+        if (offer->size < sizeof(glide_offer) || offer->version < 1 ||
+            offer->fingerprint.size < sizeof(glide_fingerprint)) {
+            copy_out(me + " cannot read the host's offer: its structures are older than "
+                          "plugin ABI 1",
+                     reason, reason_len);
+            return GLIDE_ESTRUCT;
+        }
+        bool spoken = false;
+        std::string offered;
+        for (uint32_t i = 0; i < offer->n_abi_majors && offer->abi_majors; i++) {
+            if (offer->abi_majors[i] == GLIDE_ABI_MAJOR)
+                spoken = true;
+            offered += (i ? ", " : "") + std::to_string(offer->abi_majors[i]);
+        }
+        if (!spoken) {
+            copy_out(me + " speaks plugin ABI " GLIDE_STR(GLIDE_ABI_MAJOR) "; the host offers " +
+                         (offered.empty() ? std::string("none") : offered),
+                     reason, reason_len);
+            return GLIDE_EABI;
+        }
+        const glide_fingerprint &fp = offer->fingerprint;
+        if (fp.pointer_size != sizeof(void *)) {
+            copy_out(me + " was built for " + std::to_string(sizeof(void *) * 8) +
+                         "-bit pointers, the host for " + std::to_string(fp.pointer_size * 8) +
+                         "-bit",
+                     reason, reason_len);
+            return GLIDE_EFINGERPRINT;
+        }
+        // libevent keeps its ABI within a major.minor series (2.1.x); the host hands us an
+        // event_base, so both sides must agree on it, and so must the libevent loaded now.
+        uint32_t mine = LIBEVENT_VERSION_NUMBER & 0xffff0000u;
+        uint32_t runtime = event_get_version_number() & 0xffff0000u;
+        if ((fp.libevent_version & 0xffff0000u) != mine) {
+            copy_out(me + " was built with libevent " + version_text(mine) +
+                         ", the host with libevent " + version_text(fp.libevent_version),
+                     reason, reason_len);
+            return GLIDE_EFINGERPRINT;
+        }
+        if (runtime != mine) {
+            copy_out(me + " was built with libevent " + version_text(mine) +
+                         ", but libevent " + event_get_version() + " is loaded",
+                     reason, reason_len);
+            return GLIDE_EFINGERPRINT;
+        }
+        *api = &api_v1;
+        copy_out("", reason, reason_len);
+        return GLIDE_OK;
+    });
+}
+
+} // extern "C"

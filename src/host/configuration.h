@@ -1,0 +1,50 @@
+// Reading a whole configuration: the host's directives and, through the loaded modules' tables,
+// everything else. Used at start, by -t and on SIGHUP.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "conf/conf.h"
+#include "host/host_conf.h"
+#include "host/plugin.h"
+
+namespace glide::host {
+
+struct Configuration {
+    std::string file;
+    std::unique_ptr<HostConf> host = std::make_unique<HostConf>();
+    std::unique_ptr<conf::Applier> applier; // the host table's, for reload comparisons
+    // One finished module configuration per plugin (same order); owned until applied.
+    std::vector<glide_conf *> module_confs;
+    std::vector<const Plugin *> owners;
+
+    Configuration() = default;
+    Configuration(Configuration &&o) noexcept { swap(o); }
+    Configuration &operator=(Configuration &&o) noexcept {
+        Configuration gone(std::move(*this)); // frees what this held
+        swap(o);
+        return *this;
+    }
+    ~Configuration();
+    void swap(Configuration &o) noexcept {
+        file.swap(o.file);
+        host.swap(o.host);
+        applier.swap(o.applier);
+        module_confs.swap(o.module_confs);
+        owners.swap(o.owners);
+    }
+    // Hands the module configurations to their modules (apply); they are owned there after.
+    Status apply_modules();
+};
+
+// Parses `file`. When `plugins` is empty the modules named by load_module are loaded into it
+// (with `host` as their callback table); otherwise the loaded ones are used and a changed
+// load_module list is reported in `warnings`.
+Result<Configuration> load_configuration(const std::string &file,
+                                         std::vector<std::unique_ptr<Plugin>> &plugins,
+                                         const glide_host *host,
+                                         std::vector<std::string> *warnings);
+
+} // namespace glide::host

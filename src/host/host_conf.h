@@ -1,0 +1,30 @@
+// glided's own directives (the host's table) and the loading of a whole configuration file:
+// host directives are applied here, every other directive goes to the loaded modules.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "conf/conf.h"
+#include "glide/host.h"
+
+namespace glide::host {
+
+struct HostConf {
+    std::vector<std::string> load_modules; // absolute or relative to the working directory
+    bool daemon = false;
+    std::string pid;
+    std::string error_log; // "stderr" or a path
+    glide_log_level error_log_level = GLIDE_LOG_INFO;
+    uint64_t shutdown_timeout_ms = 0;
+};
+
+std::span<const conf::Spec> host_directives();
+
+// Relative paths in load_module, pid and error_log are taken relative to the directory of the
+// file that holds the directive (as include is), so a configuration works from anywhere.
+std::string resolve_path(const std::string &conf_file, const std::string &path);
+
+} // namespace glide::host

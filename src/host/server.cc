@@ -1,0 +1,191 @@
+#include "host/server.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/strings.h"
+
+namespace glide::host {
+
+Server::Server() {
+    table_.size = sizeof table_;
+    table_.version = GLIDE_HOST_VERSION;
+    table_.user_data = this;
+    table_.log = module_log;
+}
+
+Server::~Server() {
+    signals_.clear();
+    force_exit_.reset();
+    plugins_.clear(); // destroys the modules before their event_base
+    cfg_ = Configuration();
+    if (base_)
+        event_base_free(base_);
+    if (!pid_written_.empty())
+        unlink(pid_written_.c_str());
+}
+
+void Server::module_log(void *self, glide_log_level level, const char *msg, size_t len) {
+    static_cast<Server *>(self)->log_.write(level, msg, len);
+}
+
+Status Server::write_pid() {
+    const std::string &path = cfg_.host->pid;
+    if (path.empty())
+        return {};
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return make_error("open() \"" + path + "\" failed (" + errno_text(errno) + ")");
+    std::string text = std::to_string(getpid()) + "\n";
+    bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    ::close(fd);
+    if (!ok)
+        return make_error("write() to \"" + path + "\" failed");
+    pid_written_ = path;
+    return {};
+}
+
+Status Server::start(Configuration cfg) {
+    cfg_ = std::move(cfg);
+    Status st = log_.open(cfg_.host->error_log, cfg_.host->error_log_level);
+    if (!st)
+        return st;
+    st = write_pid();
+    if (!st)
+        return st;
+
+    base_ = event_base_new();
+    if (!base_)
+        return make_error("event_base_new() failed");
+    // The host owns process-wide signal dispositions: a peer closing mid-write must not kill us.
+    signal(SIGPIPE, SIG_IGN);
+    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) {
+        net::EventPtr ev(evsignal_new(base_, sig, on_signal, this));
+        if (!ev || evsignal_add(ev.get(), nullptr) != 0)
+            return make_error("evsignal_new() failed");
+        signals_.push_back(std::move(ev));
+    }
+    force_exit_.reset(evtimer_new(base_, on_force_exit, this));
+
+    st = cfg_.apply_modules();
+    if (!st)
+        return st;
+    for (const auto &p : plugins_) {
+        char err[512];
+        if (p->api()->start(p->module(), base_, err, sizeof err) != GLIDE_OK)
+            return make_error(err);
+    }
+    log_.log(GLIDE_LOG_NOTICE, "glided " GLIDE_VERSION_STRING " started, %zu module(s)",
+             plugins_.size());
+    return {};
+}
+
+int Server::run() {
+    event_base_dispatch(base_);
+    log_.log(GLIDE_LOG_NOTICE, "exit");
+    return 0;
+}
+
+void Server::on_signal(evutil_socket_t sig, short, void *self) {
+    auto *s = static_cast<Server *>(self);
+    switch (sig) {
+    case SIGTERM:
+    case SIGINT:
+        s->shutdown(static_cast<int>(sig));
+        break;
+    case SIGHUP:
+        s->reload();
+        break;
+    case SIGUSR1: {
+        Status st = s->log_.reopen();
+        if (!st)
+            s->log_.log(GLIDE_LOG_ALERT, "reopening the log failed: %s", st.error().c_str());
+        else
+            s->log_.log(GLIDE_LOG_NOTICE, "log reopened");
+        break;
+    }
+    }
+}
+
+void Server::shutdown(int sig) {
+    if (stopping_) {
+        // A second signal while draining: stop now.
+        log_.log(GLIDE_LOG_NOTICE, "signal %d received again, exiting at once", sig);
+        event_base_loopbreak(base_);
+        return;
+    }
+    stopping_ = true;
+    uint64_t timeout = cfg_.host->shutdown_timeout_ms;
+    log_.log(GLIDE_LOG_NOTICE, "signal %d received, draining (up to %llu ms)", sig,
+             static_cast<unsigned long long>(timeout));
+    // Stop listening for signals other than a second TERM/INT.
+    pending_drains_ = plugins_.size();
+    for (const auto &p : plugins_)
+        if (p->api()->drain(p->module(), static_cast<uint32_t>(timeout), on_drained, this) !=
+            GLIDE_OK)
+            pending_drains_--;
+    // Modules bound their own drains; this is the host's backstop should one never answer.
+    timeval tv = net::ms_to_tv(timeout + 1000);
+    evtimer_add(force_exit_.get(), &tv);
+    if (pending_drains_ == 0)
+        event_base_loopexit(base_, nullptr);
+}
+
+void Server::on_drained(void *self) {
+    auto *s = static_cast<Server *>(self);
+    if (s->pending_drains_ > 0 && --s->pending_drains_ == 0)
+        event_base_loopexit(s->base_, nullptr);
+}
+
+void Server::on_force_exit(evutil_socket_t, short, void *self) {
+    auto *s = static_cast<Server *>(self);
+    s->log_.log(GLIDE_LOG_ALERT, "a module did not finish draining in time, exiting");
+    event_base_loopbreak(s->base_);
+}
+
+void Server::reload() {
+    if (stopping_)
+        return;
+    log_.log(GLIDE_LOG_NOTICE, "reloading the configuration from %s", cfg_.file.c_str());
+    std::vector<std::string> warnings;
+    auto next = load_configuration(cfg_.file, plugins_, &table_, &warnings);
+    if (!next) {
+        log_.log(GLIDE_LOG_EMERG, "%s", next.error().c_str());
+        log_.log(GLIDE_LOG_ERROR, "reload failed, the running configuration is kept");
+        return;
+    }
+    for (const std::string &name : conf::changed(*cfg_.applier, *next->applier)) {
+        const conf::Spec *s = cfg_.applier->find(name);
+        if (s && !(s->flags & conf::RELOADABLE) && name != "load_module")
+            warnings.push_back("\"" + name +
+                               "\" cannot be changed by a reload, the old value is kept until "
+                               "restart");
+    }
+    for (const std::string &w : warnings)
+        log_.log(GLIDE_LOG_WARN, "%s", w.c_str());
+
+    HostConf &h = *next->host;
+    if (h.error_log != log_.path() || h.error_log_level != log_.level()) {
+        Status st = log_.open(h.error_log, h.error_log_level);
+        if (!st)
+            log_.log(GLIDE_LOG_ERROR, "%s, the old log is kept", st.error().c_str());
+    }
+    // Keep what only a restart changes.
+    h.daemon = cfg_.host->daemon;
+    h.pid = cfg_.host->pid;
+    h.load_modules = cfg_.host->load_modules;
+
+    Status st = next->apply_modules();
+    if (!st) {
+        log_.log(GLIDE_LOG_ERROR, "reload: %s", st.error().c_str());
+        return;
+    }
+    cfg_ = std::move(next.value());
+    log_.log(GLIDE_LOG_NOTICE, "configuration reloaded");
+}
+
+} // namespace glide::host

@@ -1,0 +1,52 @@
+// The running glided: the event loop, the loaded modules, signals (SIGTERM/SIGINT drain and
+// exit, SIGHUP reload, SIGUSR1 reopen logs) and the pid file.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "host/configuration.h"
+#include "host/errlog.h"
+#include "host/plugin.h"
+#include "net/libevent.h"
+
+namespace glide::host {
+
+class Server {
+public:
+    Server();
+    ~Server();
+
+    // The callback table handed to modules; log goes to this server's error log.
+    const glide_host *host_table() const { return &table_; }
+    ErrorLog &log() { return log_; }
+    std::vector<std::unique_ptr<Plugin>> &plugins() { return plugins_; }
+
+    // Takes a loaded configuration, opens the log, starts the modules on a new event_base.
+    Status start(Configuration cfg);
+    // Runs the loop until a drain completes. Returns the process exit code.
+    int run();
+
+private:
+    static void on_signal(evutil_socket_t sig, short, void *self);
+    static void on_drained(void *self);
+    static void on_force_exit(evutil_socket_t, short, void *self);
+    static void module_log(void *self, glide_log_level level, const char *msg, size_t len);
+    void reload();
+    void shutdown(int sig);
+    Status write_pid();
+
+    glide_host table_{};
+    ErrorLog log_;
+    std::vector<std::unique_ptr<Plugin>> plugins_;
+    Configuration cfg_;
+    event_base *base_ = nullptr;
+    std::vector<net::EventPtr> signals_;
+    net::EventPtr force_exit_;
+    size_t pending_drains_ = 0;
+    bool stopping_ = false;
+    std::string pid_written_;
+};
+
+} // namespace glide::host

@@ -1,0 +1,199 @@
+#include "module/module.h"
+
+#include <unistd.h>
+
+#include "common/strings.h"
+
+glide_conf::glide_conf(glide_module *m)
+    : module(m),
+      applier(glide::module_directives().data(), glide::module_directives().size(), &conf) {}
+
+namespace glide {
+
+Module::Module(const glide_host *host) : host_(host) {
+    if (host_ && host_->log)
+        log_.set_sink(host_->log, host_->user_data);
+}
+
+Module::~Module() {
+    // Destroy is immediate: drop every connection without ceremony.
+    while (head_) {
+        net::Connection *c = head_;
+        c->abort(); // calls connection_closed, which unlinks it
+    }
+    for (net::Connection *c : dead_)
+        delete c;
+}
+
+// Directives a reload cannot change: keep the running values and say so.
+static void keep_restart_only(ModuleConf &next, const ModuleConf &cur) {
+    next.listens = cur.listens;
+    next.node_id = cur.node_id;
+    next.ssl_certificate = cur.ssl_certificate;
+    next.ssl_certificate_key = cur.ssl_certificate_key;
+    next.cluster = cur.cluster;
+}
+
+Status Module::apply(std::unique_ptr<glide_conf> c) {
+    if (!c->finished)
+        return make_error("the configuration is not finished");
+    if (current_ && base_) {
+        for (const std::string &name : conf::changed(current_->applier, c->applier)) {
+            const conf::Spec *s = c->applier.find(name);
+            if (s && !(s->flags & conf::RELOADABLE))
+                log_.log(GLIDE_LOG_WARN,
+                         "\"%s\" cannot be changed by a reload, the old value is kept until "
+                         "restart",
+                         name.c_str());
+        }
+        keep_restart_only(c->conf, current_->conf);
+    }
+    current_ = std::move(c);
+    return {};
+}
+
+Status Module::start(event_base *base) {
+    if (!current_)
+        return make_error("no configuration applied");
+    if (base_)
+        return make_error("already started");
+    reap_.reset(event_new(base, -1, 0, on_reap, this));
+    drain_timer_.reset(evtimer_new(base, on_drain_timeout, this));
+    if (!reap_ || !drain_timer_)
+        return make_error("event_new() failed");
+    const ModuleConf &c = current_->conf;
+    for (size_t i = 0; i < c.listens.size(); i++) {
+        const ListenConf &lc = c.listens[i];
+        auto l = net::Listener::open(base, lc.address, static_cast<int>(lc.backlog), on_accept,
+                                     this, &log_);
+        if (!l) {
+            listeners_.clear();
+            return make_error(l.error());
+        }
+        l.value()->index = i;
+        log_.log(GLIDE_LOG_NOTICE, "listening on %s (%s, %s%s)",
+                 l.value()->bound().text().c_str(), lc.transport == Transport::ws ? "ws" : "tcp",
+                 lc.codec == CodecKind::json ? "json" : "protobuf", lc.ssl ? ", ssl" : "");
+        listeners_.push_back(std::move(l.value()));
+    }
+    base_ = base;
+    return {};
+}
+
+void Module::on_accept(void *self, net::Listener &l, int fd) {
+    auto *m = static_cast<Module *>(self);
+    if (m->draining_) {
+        ::close(fd);
+        return;
+    }
+    auto *c = new (std::nothrow)
+        net::Connection(m->base_, fd, *m, m->current_->conf.linger_timeout_ms);
+    if (!c) {
+        ::close(fd);
+        m->log_.log(GLIDE_LOG_ERROR, "out of memory accepting a connection");
+        return;
+    }
+    m->accepted_++;
+    if (!c->ok()) {
+        m->closed_++;
+        delete c;
+        return;
+    }
+    c->next = m->head_;
+    if (m->head_)
+        m->head_->prev = c;
+    m->head_ = c;
+    m->open_++;
+    m->log_.log(GLIDE_LOG_DEBUG, "connection from %s on %s", c->peer().text().c_str(),
+                l.bound().text().c_str());
+    // No framing runs on connections yet: close politely, without sending anything.
+    c->close_politely();
+}
+
+void Module::unlink(net::Connection &c) {
+    if (c.prev)
+        c.prev->next = c.next;
+    else
+        head_ = c.next;
+    if (c.next)
+        c.next->prev = c.prev;
+    c.prev = c.next = nullptr;
+}
+
+void Module::connection_closed(net::Connection &c) {
+    unlink(c);
+    open_--;
+    closed_++;
+    bytes_in_ += c.bytes_in;
+    bytes_out_ += c.bytes_out;
+    dead_.push_back(&c);
+    if (reap_)
+        event_active(reap_.get(), 0, 0);
+}
+
+void Module::on_reap(evutil_socket_t, short, void *self) {
+    auto *m = static_cast<Module *>(self);
+    std::vector<net::Connection *> dead;
+    dead.swap(m->dead_);
+    for (net::Connection *c : dead)
+        delete c;
+    m->check_drained();
+}
+
+int Module::drain(uint64_t timeout_ms, glide_drained_fn done, void *arg) {
+    if (draining_ || !base_)
+        return GLIDE_ESTATE;
+    draining_ = true;
+    drained_fn_ = done;
+    drained_arg_ = arg;
+    listeners_.clear(); // stop accepting: the sockets close now
+    for (net::Connection *c = head_; c;) {
+        net::Connection *next = c->next; // close_politely may finish and unlink c
+        c->close_politely();
+        c = next;
+    }
+    timeval tv = net::ms_to_tv(timeout_ms);
+    evtimer_add(drain_timer_.get(), &tv);
+    // The answer comes from the loop, never from inside drain().
+    event_active(reap_.get(), 0, 0);
+    return GLIDE_OK;
+}
+
+void Module::on_drain_timeout(evutil_socket_t, short, void *self) {
+    auto *m = static_cast<Module *>(self);
+    m->log_.log(GLIDE_LOG_NOTICE, "drain timeout: closing %llu connection(s)",
+                static_cast<unsigned long long>(m->open_));
+    while (m->head_)
+        m->head_->abort();
+}
+
+void Module::check_drained() {
+    if (!draining_ || head_ || !dead_.empty() || !drained_fn_)
+        return;
+    evtimer_del(drain_timer_.get());
+    glide_drained_fn fn = drained_fn_;
+    drained_fn_ = nullptr;
+    fn(drained_arg_);
+}
+
+void Module::stats(glide_stats &out) const {
+    out.connections = open_;
+    out.connections_accepted = accepted_;
+    out.connections_closed = closed_;
+    out.sessions_guest = 0;
+    out.sessions_authenticated = 0;
+    out.messages_in = 0;
+    out.messages_out = 0;
+    uint64_t in = bytes_in_, outb = bytes_out_;
+    for (const net::Connection *c = head_; c; c = c->next) {
+        in += c->bytes_in;
+        outb += c->bytes_out;
+    }
+    out.bytes_in = in;
+    out.bytes_out = outb;
+    out.drops = 0;
+    out.listeners = static_cast<uint32_t>(listeners_.size());
+    out.draining = draining_;
+}
+
+} // namespace glide

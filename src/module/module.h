@@ -1,0 +1,80 @@
+// One module instance: configuration, listeners and connections on the host's event_base.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/log.h"
+#include "conf/conf.h"
+#include "glide/module.h"
+#include "module/module_conf.h"
+#include "net/connection.h"
+#include "net/listener.h"
+
+// A configuration being built (glide_conf in the C API).
+struct glide_conf {
+    glide_module *module;
+    glide::ModuleConf conf;
+    glide::conf::Applier applier;
+    bool finished = false;
+
+    explicit glide_conf(glide_module *m);
+};
+
+// The C API's opaque instance is the Module itself.
+struct glide_module {
+    virtual ~glide_module() = default;
+};
+
+namespace glide {
+
+class Module final : public glide_module, private net::ConnectionOwner {
+public:
+    explicit Module(const glide_host *host);
+    ~Module() override;
+
+    Logger &log() { return log_; }
+    const glide_host *host() const { return host_; }
+
+    Status apply(std::unique_ptr<glide_conf> c);
+    Status start(event_base *base);
+    int drain(uint64_t timeout_ms, glide_drained_fn done, void *arg);
+    void stats(glide_stats &out) const;
+    const net::Listener *listener(size_t i) const {
+        return i < listeners_.size() ? listeners_[i].get() : nullptr;
+    }
+    const ModuleConf &conf() const { return current_->conf; }
+
+private:
+    static void on_accept(void *self, net::Listener &l, int fd);
+    static void on_reap(evutil_socket_t, short, void *self);
+    static void on_drain_timeout(evutil_socket_t, short, void *self);
+    void connection_closed(net::Connection &c) override;
+    void unlink(net::Connection &c);
+    void check_drained();
+
+    const glide_host *host_;
+    Logger log_;
+    std::unique_ptr<glide_conf> current_;
+    event_base *base_ = nullptr;
+    std::vector<std::unique_ptr<net::Listener>> listeners_;
+
+    // Open connections (intrusive list) and closed ones waiting to be freed by on_reap.
+    net::Connection *head_ = nullptr;
+    std::vector<net::Connection *> dead_;
+    net::EventPtr reap_;
+
+    bool draining_ = false;
+    glide_drained_fn drained_fn_ = nullptr;
+    void *drained_arg_ = nullptr;
+    net::EventPtr drain_timer_;
+
+    uint64_t open_ = 0;
+    uint64_t accepted_ = 0;
+    uint64_t closed_ = 0;
+    uint64_t bytes_in_ = 0;
+    uint64_t bytes_out_ = 0;
+};
+
+} // namespace glide

@@ -1,0 +1,52 @@
+// The module's configuration: the struct its directives fill, and the directive table.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "conf/conf.h"
+#include "net/address.h"
+
+namespace glide {
+
+enum class Transport { ws, tcp };
+enum class CodecKind { json, protobuf };
+
+struct ListenConf {
+    std::string text;     // as written, for messages
+    net::Address address;
+    Transport transport = Transport::ws;
+    CodecKind codec = CodecKind::json; // tcp: the codec; ws: the codec when no subprotocol
+    bool ssl = false;
+    uint32_t backlog = 511;
+    std::string file;     // where it was configured, for errors found at finish
+    unsigned line = 0;
+};
+
+struct ModuleConf {
+    std::vector<ListenConf> listens;
+    std::string ws_path;
+    std::string node_id;
+    uint64_t heartbeat_interval_ms = 0;
+    uint64_t heartbeat_lost = 0;
+    uint64_t max_message_size = 0;
+    uint64_t send_buffer_limit = 0;
+    uint64_t handshake_timeout_ms = 0;
+    uint64_t callback_timeout_ms = 0;
+    uint64_t linger_timeout_ms = 0;
+    std::vector<std::string> allowed_origins; // empty: any
+    std::string ssl_certificate;
+    std::string ssl_certificate_key;
+    std::string cluster; // "" or "redis://host:port"
+};
+
+// The directive table of the module (the single source of truth for code, man page and the
+// example configuration).
+std::span<const conf::Spec> module_directives();
+
+// Checks that only the whole configuration can tell; errors carry their location.
+Status finish_module_conf(ModuleConf &c);
+
+} // namespace glide

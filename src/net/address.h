@@ -1,0 +1,36 @@
+// Socket addresses: parsing listen addresses the nginx way and printing them.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+
+namespace glide::net {
+
+struct Address {
+    sockaddr_storage ss{};
+    socklen_t len = 0;
+
+    const sockaddr *sa() const { return reinterpret_cast<const sockaddr *>(&ss); }
+    int family() const { return ss.ss_family; }
+    uint16_t port() const;
+    // "127.0.0.1:8083", "[::1]:8083"
+    std::string text() const;
+    bool operator==(const Address &o) const;
+};
+
+// Parses a listen address: "ADDR:PORT", "[V6]:PORT", "*:PORT" or "PORT" (all IPv4 interfaces),
+// where ADDR may be a host name (resolved now, first answer). Port 0 asks the kernel for a free
+// port. Errors are worded for the directive `name`, e.g.
+//   invalid port in "x:99999" of the "glide_listen" directive
+//   host not found in "nohost:80" of the "glide_listen" directive
+Result<Address> parse_listen_address(std::string_view text, std::string_view directive);
+
+// The address of a bound or connected socket.
+Address local_address(int fd);
+Address peer_address(int fd);
+
+} // namespace glide::net
