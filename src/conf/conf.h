@@ -114,7 +114,7 @@ public:
     //   invalid number of arguments in "X" directive in F:L
     //   "X" directive is duplicate in F:L
     //   "X" directive is not allowed here in F:L  (the record lacks CTX_MAIN)
-    //   unexpected "{" in F:L                       (a block after a table directive)
+    //   directive "X" is not terminated by ";" in F:L  (a block after a table directive)
     //   unknown directive "X" in F:L                (not in this table: check find() first)
     //   <the setter's error> in F:L
     Status apply(const Directive &d);
