@@ -1,0 +1,135 @@
+// glided's own directives and its error log.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "host/errlog.h"
+#include "host/host_conf.h"
+// cmocka last: its macros clash with the standard library's headers.
+#include "glide_cmocka.h"
+
+using namespace glide;
+using namespace glide::host;
+
+namespace {
+
+std::string apply(HostConf &c, conf::Applier &a, const std::string &name,
+                  std::vector<std::string> args) {
+    conf::Directive d;
+    d.name = name;
+    d.args = std::move(args);
+    d.file = "h.conf";
+    d.line = 2;
+    Status st = a.apply(d);
+    return st ? "" : st.error();
+}
+
+void test_defaults(void **) {
+    HostConf c;
+    auto t = host_directives();
+    conf::Applier a(t.data(), t.size(), &c);
+    assert_true(a.finish().ok());
+    assert_false(c.daemon);
+    assert_true(c.pid.empty());
+    assert_string_equal(c.error_log.c_str(), "stderr");
+    assert_int_equal(c.error_log_level, GLIDE_LOG_INFO);
+    assert_int_equal(c.shutdown_timeout_ms, 5000);
+    assert_true(c.load_modules.empty());
+}
+
+void test_directives(void **) {
+    HostConf c;
+    auto t = host_directives();
+    conf::Applier a(t.data(), t.size(), &c);
+    assert_string_equal(apply(c, a, "load_module", {"/a.so"}).c_str(), "");
+    assert_string_equal(apply(c, a, "load_module", {"/b.so"}).c_str(), "");
+    assert_string_equal(apply(c, a, "daemon", {"on"}).c_str(), "");
+    assert_string_equal(apply(c, a, "pid", {"/run/glided.pid"}).c_str(), "");
+    assert_string_equal(apply(c, a, "error_log", {"/var/log/glided.log", "warn"}).c_str(), "");
+    assert_string_equal(apply(c, a, "shutdown_timeout", {"0"}).c_str(), "");
+    assert_true(a.finish().ok());
+    assert_int_equal(c.load_modules.size(), 2);
+    assert_true(c.daemon);
+    assert_string_equal(c.error_log.c_str(), "/var/log/glided.log");
+    assert_int_equal(c.error_log_level, GLIDE_LOG_WARN);
+    assert_int_equal(c.shutdown_timeout_ms, 0);
+}
+
+void test_errors(void **) {
+    HostConf c;
+    auto t = host_directives();
+    conf::Applier a(t.data(), t.size(), &c);
+    assert_string_equal(apply(c, a, "error_log", {"stderr", "loud"}).c_str(),
+                        "invalid log level \"loud\" in \"error_log\" directive, it must be one of "
+                        "debug, info, notice, warn, error, crit, alert, emerg in h.conf:2");
+    assert_string_equal(apply(c, a, "error_log", {""}).c_str(),
+                        "invalid value \"\" in \"error_log\" directive in h.conf:2");
+    assert_string_equal(apply(c, a, "error_log", {"a", "info", "x"}).c_str(),
+                        "invalid number of arguments in \"error_log\" directive in h.conf:2");
+    assert_string_equal(apply(c, a, "pid", {"a"}).c_str(), "");
+    assert_string_equal(apply(c, a, "pid", {"b"}).c_str(),
+                        "\"pid\" directive is duplicate in h.conf:2");
+    assert_string_equal(apply(c, a, "shutdown_timeout", {"2h"}).c_str(),
+                        "invalid value \"2h\" in \"shutdown_timeout\" directive, it must be "
+                        "between 0s and 1h in h.conf:2");
+}
+
+void test_resolve_path(void **) {
+    assert_string_equal(resolve_path("conf/glided.conf", "../build/libglide.so").c_str(),
+                        "conf/../build/libglide.so");
+    assert_string_equal(resolve_path("/etc/glide/glided.conf", "g.pid").c_str(),
+                        "/etc/glide/g.pid");
+    assert_string_equal(resolve_path("glided.conf", "g.pid").c_str(), "g.pid");
+    assert_string_equal(resolve_path("/etc/x.conf", "/abs.so").c_str(), "/abs.so");
+    assert_string_equal(resolve_path("/etc/x.conf", "stderr").c_str(), "stderr");
+}
+
+void test_error_log(void **) {
+    char dir[] = "/tmp/glide-errlog.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    std::string path = std::string(dir) + "/e.log";
+    ErrorLog log;
+    assert_true(log.open(path, GLIDE_LOG_NOTICE).ok());
+    log.log(GLIDE_LOG_INFO, "hidden %d", 1);
+    log.log(GLIDE_LOG_ERROR, "shown %d", 2);
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string text = ss.str();
+    assert_true(text.find("hidden") == std::string::npos);
+    // "YYYY/MM/DD HH:MM:SS [error] PID: shown 2\n"
+    assert_int_equal(text[4], '/');
+    assert_true(text.find(" [error] " + std::to_string(getpid()) + ": shown 2\n") == 19);
+
+    // Reopen after the file was moved away: a new file appears.
+    std::string moved = path + ".1";
+    assert_int_equal(rename(path.c_str(), moved.c_str()), 0);
+    assert_true(log.reopen().ok());
+    log.log(GLIDE_LOG_WARN, "after");
+    assert_int_equal(access(path.c_str(), F_OK), 0);
+
+    assert_false(log.open(std::string(dir) + "/no/such/dir.log", GLIDE_LOG_INFO).ok());
+    glide_log_level l;
+    assert_true(parse_level("emerg", l) && l == GLIDE_LOG_EMERG);
+    assert_false(parse_level("verbose", l));
+    assert_string_equal(level_name(GLIDE_LOG_DEBUG), "debug");
+    unlink(path.c_str());
+    unlink(moved.c_str());
+    rmdir(dir);
+}
+
+} // namespace
+
+int main() {
+    const CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),    cmocka_unit_test(test_directives),
+        cmocka_unit_test(test_errors),      cmocka_unit_test(test_resolve_path),
+        cmocka_unit_test(test_error_log),
+    };
+    return cmocka_run_group_tests(tests, nullptr, nullptr);
+}
