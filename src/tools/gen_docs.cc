@@ -20,6 +20,9 @@ static std::string roff(const char *s) {
         else
             out += *p;
     }
+    // mdoc wants every sentence on a line of its own.
+    for (size_t i = 0; (i = out.find(". ", i)) != std::string::npos;)
+        out.replace(i, 2, ".\n");
     if (!out.empty() && (out[0] == '.' || out[0] == '\''))
         out.insert(0, "\\&");
     return out;
@@ -38,7 +41,7 @@ static void man_list(std::span<const Spec> specs) {
         printf("Default: %s.\nContext: main.\n", s.default_value
                                                      ? ("\\&" + std::string(s.default_value)).c_str()
                                                      : "none");
-        printf("%s%s\n", s.flags & glide::conf::MULTI ? "May be repeated. " : "",
+        printf("%s%s\n", s.flags & glide::conf::MULTI ? "May be repeated.\n" : "",
                s.flags & glide::conf::RELOADABLE ? "A reload (SIGHUP) applies a change."
                                                  : "A change needs a restart.");
     }
@@ -97,11 +100,12 @@ or
 .Ql off .
 .Pp
 Errors name the file and line, in nginx's words, for example
-.Dl invalid value "x" in "glide_max_message_size" directive in /etc/glide/glided.conf:12
+.Dl invalid value \(dqx\(dq in \(dqglide_max_message_size\(dq directive in /etc/glide/glided.conf:12
 .Pp
 Directives of glided itself are listed first; those of the glide module, which
 .Ic load_module
-loads, follow. Every directive stands at the top level of the file.
+loads, follow.
+Every directive stands at the top level of the file.
 .Sh HOST DIRECTIVES
 )");
     man_list(glide::host::host_directives());
