@@ -186,7 +186,8 @@ void test_ws_path_node_id(void **) {
                                 .c_str());
     }
     assert_string_equal(f.set("glide_node_id", {"edge-1.eu"}).c_str(), "");
-    for (const char *bad : {"a_b", "", "x y", std::string(65, 'n').c_str()}) {
+    for (const std::string &bad : {std::string("a_b"), std::string(), std::string("x y"),
+                                   std::string(65, 'n')}) {
         Fixture g;
         assert_true(g.set("glide_node_id", {bad}).find("invalid value") == 0);
     }
