@@ -1,0 +1,446 @@
+#include "codec/json.h"
+
+#include "codec/json_fields.h"
+#include "codec/json_writer.h"
+#include "codec/payload.h"
+
+#include <algorithm>
+
+namespace glide::codec {
+
+using json::FieldDecoder;
+using json::key_matches;
+using json::Kind;
+using json::ObjectWriter;
+using json::Value;
+
+Status decode_json(std::string_view in, Envelope *e) {
+    Status st = json::decode_object(in, "messages.GlideMessage", "GlideMessage",
+                                    [e](FieldDecoder &d, std::string_view k, const Value &v) {
+                                        if (key_matches(k, "ver")) {
+                                            d.i64(v, &e->ver, "ver");
+                                        } else if (key_matches(k, "seq")) {
+                                            d.i64(v, &e->seq, "seq");
+                                        } else if (key_matches(k, "action")) {
+                                            d.str(v, &e->action, "action");
+                                        } else if (key_matches(k, "from")) {
+                                            d.str(v, &e->from, "from");
+                                        } else if (key_matches(k, "to")) {
+                                            d.str(v, &e->to, "to");
+                                        } else if (key_matches(k, "data")) {
+                                            // Deviation kept on purpose: Go leaves a null data as a
+                                            // nil pointer, which then encodes as absent; we keep
+                                            // Null so a server message re-encodes as sent.
+                                            if (v.kind == Kind::null)
+                                                e->data = Null{};
+                                            else
+                                                e->data = RawData{Codec::json, std::string(v.text)};
+                                        } else if (key_matches(k, "msg")) {
+                                            d.str(v, &e->msg, "msg");
+                                        } else if (key_matches(k, "ticket")) {
+                                            d.str(v, &e->ticket, "ticket");
+                                        } else if (key_matches(k, "sign")) {
+                                            d.str(v, &e->sign, "sign");
+                                        } else if (key_matches(k, "extra")) {
+                                            if (v.kind == Kind::null) {
+                                                e->extra.clear(); // Go sets the map to nil
+                                            } else if (v.kind != Kind::object) {
+                                                d.type_error(json::kind_name(v.kind), "extra",
+                                                             "map[string]string");
+                                            } else {
+                                                // Go decodes into the existing map, so repeated
+                                                // "extra" objects merge.
+                                                json::MemberIter it(v.text);
+                                                std::string_view ek;
+                                                Value ev;
+                                                while (it.next(&ek, &ev)) {
+                                                    std::string key, val;
+                                                    json::unescape_body(ek, &key);
+                                                    d.str(ev, &val, "extra");
+                                                    if (d.failed())
+                                                        return;
+                                                    e->set_extra(std::move(key), std::move(val));
+                                                }
+                                            }
+                                        }
+                                    });
+    if (!st)
+        return make_error(std::string(decode_error_prefix) + st.error());
+    return {};
+}
+
+namespace {
+
+void write_extra(ObjectWriter &w, const std::vector<std::pair<std::string, std::string>> &extra) {
+    auto less = [](const auto *a, const auto *b) { return a->first < b->first; };
+    std::string *o = w.key("extra");
+    o->push_back('{');
+    bool sorted = std::is_sorted(extra.begin(), extra.end(),
+                                 [](const auto &a, const auto &b) { return a.first < b.first; });
+    if (sorted) {
+        for (size_t i = 0; i < extra.size(); ++i) {
+            if (i)
+                o->push_back(',');
+            json::write_string(o, extra[i].first);
+            o->push_back(':');
+            json::write_string(o, extra[i].second);
+        }
+    } else {
+        // Built out of order by hand: sort like Go's map encoding, the last duplicate wins.
+        std::vector<const std::pair<std::string, std::string> *> v;
+        for (const auto &kv : extra)
+            v.push_back(&kv);
+        std::stable_sort(v.begin(), v.end(), less);
+        bool first = true;
+        for (size_t i = 0; i < v.size(); ++i) {
+            if (i + 1 < v.size() && v[i + 1]->first == v[i]->first)
+                continue;
+            if (!first)
+                o->push_back(',');
+            first = false;
+            json::write_string(o, v[i]->first);
+            o->push_back(':');
+            json::write_string(o, v[i]->second);
+        }
+    }
+    o->push_back('}');
+}
+
+} // namespace
+
+Status encode_json(const Envelope &e, std::string *out) {
+    ObjectWriter w(out);
+    w.num_omitempty("ver", e.ver);
+    w.num_omitempty("seq", e.seq);
+    w.str("action", e.action);
+    w.str_omitempty("from", e.from);
+    w.str_omitempty("to", e.to);
+    Status st;
+    std::visit(
+        [&](const auto &d) {
+            using T = std::decay_t<decltype(d)>;
+            if constexpr (std::is_same_v<T, std::monostate>) {
+                // absent: omitted
+            } else if constexpr (std::is_same_v<T, Null>) {
+                w.key("data")->append("null", 4);
+            } else if constexpr (std::is_same_v<T, RawData>) {
+                if (d.codec == Codec::json)
+                    json::write_compact(w.key("data"), d.bytes);
+                else
+                    st = transcode_to_json(e.action, d.bytes, w.key("data"));
+            } else {
+                encode_json_payload(d, w.key("data"));
+            }
+        },
+        e.data);
+    w.str_omitempty("msg", e.msg);
+    w.str_omitempty("ticket", e.ticket);
+    w.str_omitempty("sign", e.sign);
+    if (!e.extra.empty())
+        write_extra(w, e.extra);
+    w.end();
+    return st;
+}
+
+// --- payload decoding ---------------------------------------------------------------------
+
+Status decode_json_payload(std::string_view in, Text *out) {
+    std::string err;
+    if (!json::validate(in, &err))
+        return make_error(std::move(err));
+    Value v = json::top_value(in);
+    if (v.kind == Kind::string) {
+        out->text.clear();
+        json::unescape_string(v.text, &out->text);
+    } else if (v.kind != Kind::null) {
+        return make_error(std::string("json: cannot unmarshal ") + json::kind_name(v.kind) +
+                          " into Go value of type string");
+    }
+    return {};
+}
+
+Status decode_json_payload(std::string_view in, ChatMessage *m) {
+    return json::decode_object(in, "messages.ChatMessage", "ChatMessage",
+                               [m](FieldDecoder &d, std::string_view k, const Value &v) {
+                                   if (key_matches(k, "cliMid") || key_matches(k, "cli_mid"))
+                                       d.str(v, &m->cli_mid, "cliMid");
+                                   else if (key_matches(k, "mid"))
+                                       d.i64(v, &m->mid, "mid");
+                                   else if (key_matches(k, "seq"))
+                                       d.i64(v, &m->seq, "seq");
+                                   else if (key_matches(k, "from"))
+                                       d.str(v, &m->from, "from");
+                                   else if (key_matches(k, "to"))
+                                       d.str(v, &m->to, "to");
+                                   else if (key_matches(k, "type"))
+                                       d.i32(v, &m->type, "type");
+                                   else if (key_matches(k, "content"))
+                                       d.str(v, &m->content, "content");
+                                   else if (key_matches(k, "sendAt"))
+                                       d.i64(v, &m->send_at, "sendAt");
+                               });
+}
+
+Status decode_json_payload(std::string_view in, AckMessage *m) {
+    return json::decode_object(in, "messages.AckMessage", "AckMessage",
+                               [m](FieldDecoder &d, std::string_view k, const Value &v) {
+                                   if (key_matches(k, "cliMid") || key_matches(k, "cli_mid"))
+                                       d.str(v, &m->cli_mid, "cliMid");
+                                   else if (key_matches(k, "mid"))
+                                       d.i64(v, &m->mid, "mid");
+                                   else if (key_matches(k, "from"))
+                                       d.str(v, &m->from, "from");
+                                   else if (key_matches(k, "seq"))
+                                       d.i64(v, &m->seq, "seq");
+                               });
+}
+
+namespace {
+
+// AckRequest and AckNotify share their fields.
+template <typename T> Status decode_ack(std::string_view in, T *m, const char *go, const char *s) {
+    return json::decode_object(in, go, s, [m](FieldDecoder &d, std::string_view k, const Value &v) {
+        if (key_matches(k, "cliMid") || key_matches(k, "cli_mid"))
+            d.str(v, &m->cli_mid, "cliMid");
+        else if (key_matches(k, "seq"))
+            d.i64(v, &m->seq, "seq");
+        else if (key_matches(k, "mid"))
+            d.i64(v, &m->mid, "mid");
+        else if (key_matches(k, "from"))
+            d.str(v, &m->from, "from");
+        else if (key_matches(k, "to"))
+            d.str(v, &m->to, "to");
+    });
+}
+
+template <typename T> void encode_ack(const T &v, std::string *out) {
+    ObjectWriter w(out);
+    w.str_omitempty("cliMid", v.cli_mid);
+    w.num_omitempty("seq", v.seq);
+    w.num_omitempty("mid", v.mid);
+    w.str_omitempty("from", v.from);
+    w.str_omitempty("to", v.to);
+    w.end();
+}
+
+} // namespace
+
+Status decode_json_payload(std::string_view in, AckRequest *m) {
+    return decode_ack(in, m, "messages.AckRequest", "AckRequest");
+}
+
+Status decode_json_payload(std::string_view in, AckNotify *m) {
+    return decode_ack(in, m, "messages.AckNotify", "AckNotify");
+}
+
+Status decode_json_payload(std::string_view in, AckGroupMessage *m) {
+    return json::decode_object(in, "messages.AckGroupMessage", "AckGroupMessage",
+                               [m](FieldDecoder &d, std::string_view k, const Value &v) {
+                                   if (key_matches(k, "cliMid") || key_matches(k, "cli_mid"))
+                                       d.str(v, &m->cli_mid, "cliMid");
+                                   else if (key_matches(k, "gid"))
+                                       d.i64(v, &m->gid, "gid");
+                                   else if (key_matches(k, "mid"))
+                                       d.i64(v, &m->mid, "mid");
+                                   else if (key_matches(k, "seq"))
+                                       d.i64(v, &m->seq, "seq");
+                               });
+}
+
+Status decode_json_payload(std::string_view in, ClientCustom *m) {
+    return json::decode_object(in, "messages.ClientCustom", "ClientCustom",
+                               [m](FieldDecoder &d, std::string_view k, const Value &v) {
+                                   if (key_matches(k, "type"))
+                                       d.str(v, &m->type, "type");
+                                   else if (key_matches(k, "content"))
+                                       d.any(v, &m->content_json);
+                               });
+}
+
+Status decode_json_payload(std::string_view in, KickOutNotify *m) {
+    return json::decode_object(in, "messages.KickOutNotify", "KickOutNotify",
+                               [m](FieldDecoder &d, std::string_view k, const Value &v) {
+                                   if (key_matches(k, "device_id"))
+                                       d.str(v, &m->device_id, "device_id");
+                                   else if (key_matches(k, "device_name"))
+                                       d.str(v, &m->device_name, "device_name");
+                               });
+}
+
+Status decode_json_payload(std::string_view in, Hello *m) {
+    return json::decode_object(in, "messages.Hello", "Hello",
+                               [m](FieldDecoder &d, std::string_view k, const Value &v) {
+                                   if (key_matches(k, "client_version"))
+                                       d.str(v, &m->client_version, "client_version");
+                                   else if (key_matches(k, "client_name"))
+                                       d.str(v, &m->client_name, "client_name");
+                                   else if (key_matches(k, "client_type"))
+                                       d.str(v, &m->client_type, "client_type");
+                               });
+}
+
+Status decode_json_payload(std::string_view in, ServerHello *m) {
+    return json::decode_object(in, "messages.ServerHello", "ServerHello",
+                               [m](FieldDecoder &d, std::string_view k, const Value &v) {
+                                   if (key_matches(k, "server_version")) {
+                                       d.str(v, &m->server_version, "server_version");
+                                   } else if (key_matches(k, "temp_id")) {
+                                       d.str(v, &m->temp_id, "temp_id");
+                                   } else if (key_matches(k, "heartbeat_interval")) {
+                                       // Go's int is 64 bits on the platforms glide runs on.
+                                       d.i64(v, &m->heartbeat_interval, "heartbeat_interval",
+                                             "int");
+                                   } else if (key_matches(k, "protocols")) {
+                                       d.strings(v, &m->protocols, "protocols");
+                                   }
+                               });
+}
+
+Status decode_json_payload(std::string_view in, EncryptedCredential *m) {
+    return json::decode_object(in, "gate.EncryptedCredential", "EncryptedCredential",
+                               [m](FieldDecoder &d, std::string_view k, const Value &v) {
+                                   if (key_matches(k, "version"))
+                                       d.i64(v, &m->version, "version", "int");
+                                   else if (key_matches(k, "credential"))
+                                       d.str(v, &m->credential, "credential");
+                               });
+}
+
+Status decode_json_payload(std::string_view in, GroupNotify *m) {
+    return json::decode_object(in, "subscription.NotifyMessage", "NotifyMessage",
+                               [m](FieldDecoder &d, std::string_view k, const Value &v) {
+                                   if (key_matches(k, "from"))
+                                       d.str(v, &m->from, "from");
+                                   else if (key_matches(k, "type"))
+                                       d.i64(v, &m->type, "type", "int");
+                                   else if (key_matches(k, "body"))
+                                       d.any(v, &m->body_json);
+                               });
+}
+
+Status decode_json_payload(std::string_view in, UserState *m) {
+    return json::decode_object(in, "messaging.UserStateData", "UserStateData",
+                               [m](FieldDecoder &d, std::string_view k, const Value &v) {
+                                   if (key_matches(k, "uid"))
+                                       d.str(v, &m->uid, "uid");
+                                   else if (key_matches(k, "online"))
+                                       d.boolean(v, &m->online, "online");
+                               });
+}
+
+Status decode_json_payload(std::string_view in, StateSubscribe *m) {
+    return json::decode_object(in, "messaging.StateSubscribeData", "StateSubscribeData",
+                               [m](FieldDecoder &d, std::string_view k, const Value &v) {
+                                   if (key_matches(k, "uids"))
+                                       d.strings(v, &m->uids, "uids");
+                               });
+}
+
+// --- payload encoding ---------------------------------------------------------------------
+
+void encode_json_payload(const Text &v, std::string *out) {
+    json::write_string(out, v.text);
+}
+
+void encode_json_payload(const ChatMessage &v, std::string *out) {
+    ObjectWriter w(out);
+    w.str_omitempty("cliMid", v.cli_mid);
+    w.num_omitempty("mid", v.mid);
+    w.num_omitempty("seq", v.seq);
+    w.str_omitempty("from", v.from);
+    w.str_omitempty("to", v.to);
+    w.num_omitempty("type", v.type);
+    w.str_omitempty("content", v.content);
+    w.num_omitempty("sendAt", v.send_at);
+    w.end();
+}
+
+void encode_json_payload(const AckMessage &v, std::string *out) {
+    ObjectWriter w(out);
+    w.str_omitempty("cliMid", v.cli_mid);
+    w.num_omitempty("mid", v.mid);
+    w.str_omitempty("from", v.from);
+    w.num_omitempty("seq", v.seq);
+    w.end();
+}
+
+void encode_json_payload(const AckRequest &v, std::string *out) {
+    encode_ack(v, out);
+}
+void encode_json_payload(const AckNotify &v, std::string *out) {
+    encode_ack(v, out);
+}
+
+void encode_json_payload(const AckGroupMessage &v, std::string *out) {
+    ObjectWriter w(out);
+    w.str_omitempty("cliMid", v.cli_mid);
+    w.num_omitempty("gid", v.gid);
+    w.num_omitempty("mid", v.mid);
+    w.num_omitempty("seq", v.seq);
+    w.end();
+}
+
+void encode_json_payload(const ClientCustom &v, std::string *out) {
+    ObjectWriter w(out);
+    w.str_omitempty("type", v.type);
+    if (!v.content_json.empty())
+        json::write_compact(w.key("content"), v.content_json);
+    w.end();
+}
+
+void encode_json_payload(const KickOutNotify &v, std::string *out) {
+    ObjectWriter w(out);
+    w.str_omitempty("device_id", v.device_id);
+    w.str_omitempty("device_name", v.device_name);
+    w.end();
+}
+
+void encode_json_payload(const Hello &v, std::string *out) {
+    ObjectWriter w(out);
+    w.str_omitempty("client_version", v.client_version);
+    w.str_omitempty("client_name", v.client_name);
+    w.str_omitempty("client_type", v.client_type);
+    w.end();
+}
+
+void encode_json_payload(const ServerHello &v, std::string *out) {
+    ObjectWriter w(out);
+    w.str_omitempty("server_version", v.server_version);
+    w.str_omitempty("temp_id", v.temp_id);
+    w.num_omitempty("heartbeat_interval", v.heartbeat_interval);
+    if (!v.protocols.empty())
+        w.strings("protocols", v.protocols);
+    w.end();
+}
+
+void encode_json_payload(const EncryptedCredential &v, std::string *out) {
+    ObjectWriter w(out);
+    w.num("version", v.version);
+    w.str("credential", v.credential);
+    w.end();
+}
+
+void encode_json_payload(const GroupNotify &v, std::string *out) {
+    ObjectWriter w(out);
+    w.str("from", v.from);
+    w.num("type", v.type);
+    w.raw_or_null("body", v.body_json);
+    w.end();
+}
+
+void encode_json_payload(const UserState &v, std::string *out) {
+    ObjectWriter w(out);
+    w.str_omitempty("uid", v.uid);
+    if (v.online)
+        w.boolean("online", true);
+    w.end();
+}
+
+void encode_json_payload(const StateSubscribe &v, std::string *out) {
+    ObjectWriter w(out);
+    if (!v.uids.empty())
+        w.strings("uids", v.uids);
+    w.end();
+}
+
+} // namespace glide::codec

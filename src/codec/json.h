@@ -1,0 +1,55 @@
+// glide's JSON codec: the envelope with Go encoding/json semantics on the way in and glide's
+// exact bytes on the way out (protocol.md §2).
+#pragma once
+
+#include "codec/message.h"
+#include "common/result.h"
+
+#include <string>
+#include <string_view>
+
+namespace glide::codec {
+
+// Decodes one JSON envelope into *out (which should be default-constructed: fields absent from
+// the input keep their values, as Go's decoder does). data is kept as its exact source bytes
+// (RawData, Codec::json); a JSON null data becomes Null. Errors read
+// "message decode error: <Go's reason>".
+Status decode_json(std::string_view in, Envelope *out);
+
+// Appends the JSON encoding of e to *out, as glide's json.Marshal of GlideMessage: declaration
+// key order, empty fields omitted, "data":null for Null, raw JSON data compacted and
+// HTML-escaped, extra sorted by key. Fails only when raw protobuf data cannot be transcoded.
+Status encode_json(const Envelope &e, std::string *out);
+
+// Payload codecs. decode_json_payload errors are Go's texts without the decode-error prefix.
+Status decode_json_payload(std::string_view in, Text *out);
+Status decode_json_payload(std::string_view in, ChatMessage *out);
+Status decode_json_payload(std::string_view in, AckMessage *out);
+Status decode_json_payload(std::string_view in, AckRequest *out);
+Status decode_json_payload(std::string_view in, AckNotify *out);
+Status decode_json_payload(std::string_view in, AckGroupMessage *out);
+Status decode_json_payload(std::string_view in, ClientCustom *out);
+Status decode_json_payload(std::string_view in, KickOutNotify *out);
+Status decode_json_payload(std::string_view in, Hello *out);
+Status decode_json_payload(std::string_view in, ServerHello *out);
+Status decode_json_payload(std::string_view in, EncryptedCredential *out);
+Status decode_json_payload(std::string_view in, GroupNotify *out);
+Status decode_json_payload(std::string_view in, UserState *out);
+Status decode_json_payload(std::string_view in, StateSubscribe *out);
+
+void encode_json_payload(const Text &v, std::string *out);
+void encode_json_payload(const ChatMessage &v, std::string *out);
+void encode_json_payload(const AckMessage &v, std::string *out);
+void encode_json_payload(const AckRequest &v, std::string *out);
+void encode_json_payload(const AckNotify &v, std::string *out);
+void encode_json_payload(const AckGroupMessage &v, std::string *out);
+void encode_json_payload(const ClientCustom &v, std::string *out);
+void encode_json_payload(const KickOutNotify &v, std::string *out);
+void encode_json_payload(const Hello &v, std::string *out);
+void encode_json_payload(const ServerHello &v, std::string *out);
+void encode_json_payload(const EncryptedCredential &v, std::string *out);
+void encode_json_payload(const GroupNotify &v, std::string *out);
+void encode_json_payload(const UserState &v, std::string *out);
+void encode_json_payload(const StateSubscribe &v, std::string *out);
+
+} // namespace glide::codec

@@ -1,0 +1,74 @@
+// Decoding JSON objects into C++ structs with Go encoding/json's rules (codec-internal).
+//
+// Unknown keys are ignored, keys match field names case-insensitively, null leaves a scalar
+// as it was, and a kind mismatch yields Go's UnmarshalTypeError text:
+// "json: cannot unmarshal <what> into Go struct field <Struct>.<field> of type <type>".
+#pragma once
+
+#include "codec/json_scan.h"
+#include "common/result.h"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace glide::codec::json {
+
+class FieldDecoder {
+public:
+    // struct_name: Go's struct type name (innermost), path: JSON field path prefix ("" at top).
+    FieldDecoder(const char *struct_name, std::string_view path = {})
+        : struct_(struct_name), path_(path) {}
+
+    bool failed() const { return failed_; }
+    const std::string &error() const { return err_; }
+
+    void str(const Value &v, std::string *dst, std::string_view field);
+    void i64(const Value &v, int64_t *dst, std::string_view field, const char *go_type = "int64");
+    void i32(const Value &v, int32_t *dst, std::string_view field);
+    void boolean(const Value &v, bool *dst, std::string_view field);
+    void strings(const Value &v, std::vector<std::string> *dst, std::string_view field);
+    // An interface{} field: keeps the value's compacted JSON text; null clears it.
+    void any(const Value &v, std::string *dst);
+    // Checks that v is an object (or null, returning false without error) for a nested struct.
+    bool object(const Value &v, std::string_view field, const char *go_type);
+    void type_error(std::string_view what, std::string_view field, std::string_view go_type);
+
+private:
+    bool integer(const Value &v, int64_t *dst, std::string_view field, const char *go_type,
+                 int64_t min, int64_t max);
+
+    const char *struct_;
+    std::string_view path_;
+    std::string err_;
+    bool failed_ = false;
+};
+
+// Validates `in`, then calls on_member(decoder, key_raw, value) for each member of the top-level
+// object until the decoder has failed. go_type names the target for top-level kind errors
+// ("messages.ChatMessage"). A top-level null decodes to nothing, as in Go.
+template <typename F>
+Status decode_object(std::string_view in, const char *go_type, const char *struct_name,
+                     F &&on_member) {
+    std::string err;
+    if (!validate(in, &err))
+        return make_error(std::move(err));
+    Value top = top_value(in);
+    if (top.kind == Kind::null)
+        return {};
+    if (top.kind != Kind::object)
+        return make_error(std::string("json: cannot unmarshal ") + kind_name(top.kind) +
+                          " into Go value of type " + go_type);
+    FieldDecoder d(struct_name);
+    MemberIter it(top.text);
+    std::string_view key;
+    Value v;
+    while (it.next(&key, &v)) {
+        on_member(d, key, v);
+        if (d.failed())
+            return make_error(d.error());
+    }
+    return {};
+}
+
+} // namespace glide::codec::json

@@ -1,0 +1,642 @@
+#include "codec/json_scan.h"
+
+#include <bitset>
+#include <cstdio>
+
+namespace glide::codec::json {
+
+namespace {
+
+bool is_ws(unsigned char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+bool is_digit(unsigned char c) {
+    return c >= '0' && c <= '9';
+}
+bool is_hex(unsigned char c) {
+    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+// Go's quoteChar: the offending byte as Go prints it in a SyntaxError. Go converts the byte to
+// a rune, so a byte >= 0x80 shows as the Latin-1 character of that value.
+std::string quote_char(unsigned char c) {
+    if (c == '\'')
+        return "'\\''";
+    if (c == '"')
+        return "'\"'";
+    char buf[16];
+    switch (c) {
+    case '\a':
+        return "'\\a'";
+    case '\b':
+        return "'\\b'";
+    case '\f':
+        return "'\\f'";
+    case '\n':
+        return "'\\n'";
+    case '\r':
+        return "'\\r'";
+    case '\t':
+        return "'\\t'";
+    case '\v':
+        return "'\\v'";
+    case '\\':
+        return "'\\\\'";
+    default:
+        break;
+    }
+    if (c < 0x20 || c == 0x7f) {
+        snprintf(buf, sizeof buf, "'\\x%02x'", c);
+    } else if (c < 0x80) {
+        snprintf(buf, sizeof buf, "'%c'", c);
+    } else if (c < 0xa1 || c == 0xad) {
+        // Not printable for strconv.Quote.
+        snprintf(buf, sizeof buf, "'\\u%04x'", c);
+    } else {
+        snprintf(buf, sizeof buf, "'%c%c'", 0xc0 | (c >> 6), 0x80 | (c & 0x3f));
+    }
+    return buf;
+}
+
+// Length of the valid UTF-8 sequence at p (utf8.Valid's rules), or 0 when invalid.
+size_t utf8_len(const unsigned char *p, const unsigned char *end) {
+    unsigned char c = p[0];
+    size_t avail = size_t(end - p);
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        return (avail >= 2 && (p[1] & 0xc0) == 0x80) ? 2 : 0;
+    if (c >= 0xe0 && c <= 0xef) {
+        if (avail < 3 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
+            return 0;
+        if (c == 0xe0 && p[1] < 0xa0)
+            return 0; // overlong
+        if (c == 0xed && p[1] > 0x9f)
+            return 0; // surrogate
+        return 3;
+    }
+    if (c >= 0xf0 && c <= 0xf4) {
+        if (avail < 4 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 || (p[3] & 0xc0) != 0x80)
+            return 0;
+        if (c == 0xf0 && p[1] < 0x90)
+            return 0;
+        if (c == 0xf4 && p[1] > 0x8f)
+            return 0;
+        return 4;
+    }
+    return 0;
+}
+
+class Validator {
+public:
+    Validator(std::string_view in)
+        : p_(reinterpret_cast<const unsigned char *>(in.data())), end_(p_ + in.size()) {}
+
+    bool run(std::string *err);
+
+private:
+    bool fail(unsigned char c, const char *context, std::string *err) {
+        if (err)
+            *err = "invalid character " + quote_char(c) + " " + context;
+        return false;
+    }
+    bool eof(std::string *err) {
+        if (err)
+            *err = "unexpected end of JSON input";
+        return false;
+    }
+    void skip_ws() {
+        while (p_ < end_ && is_ws(*p_))
+            ++p_;
+    }
+    bool string(std::string *err);
+    bool number(std::string *err);
+    bool literal(const char *word, std::string *err);
+
+    const unsigned char *p_;
+    const unsigned char *end_;
+    // Container kinds of the open nesting levels: set = object.
+    std::bitset<max_depth + 1> is_object_;
+    int depth_ = 0;
+};
+
+bool Validator::string(std::string *err) {
+    ++p_; // opening quote
+    for (;;) {
+        if (p_ >= end_)
+            return eof(err);
+        unsigned char c = *p_;
+        if (c == '"') {
+            ++p_;
+            return true;
+        }
+        if (c == '\\') {
+            if (++p_ >= end_)
+                return eof(err);
+            c = *p_;
+            if (c == 'u') {
+                for (int i = 0; i < 4; ++i) {
+                    if (++p_ >= end_)
+                        return eof(err);
+                    if (!is_hex(*p_))
+                        return fail(*p_, "in \\u hexadecimal character escape", err);
+                }
+                ++p_;
+                continue;
+            }
+            if (c != '"' && c != '\\' && c != '/' && c != 'b' && c != 'f' && c != 'n' && c != 'r' &&
+                c != 't')
+                return fail(c, "in string escape code", err);
+            ++p_;
+            continue;
+        }
+        if (c < 0x20)
+            return fail(c, "in string literal", err);
+        if (c < 0x80) {
+            ++p_;
+            continue;
+        }
+        size_t n = utf8_len(p_, end_);
+        if (n == 0) {
+            // Deviation: Go replaces invalid UTF-8 with U+FFFD; we refuse it (design.md §5.12).
+            if (err)
+                *err = "invalid UTF-8 in string";
+            return false;
+        }
+        p_ += n;
+    }
+}
+
+bool Validator::number(std::string *err) {
+    if (*p_ == '-') {
+        if (++p_ >= end_)
+            return eof(err);
+        if (!is_digit(*p_))
+            return fail(*p_, "in numeric literal", err);
+    }
+    if (*p_ == '0') {
+        ++p_;
+    } else {
+        while (p_ < end_ && is_digit(*p_))
+            ++p_;
+    }
+    if (p_ < end_ && *p_ == '.') {
+        if (++p_ >= end_)
+            return eof(err);
+        if (!is_digit(*p_))
+            return fail(*p_, "after decimal point in numeric literal", err);
+        while (p_ < end_ && is_digit(*p_))
+            ++p_;
+    }
+    if (p_ < end_ && (*p_ == 'e' || *p_ == 'E')) {
+        if (++p_ >= end_)
+            return eof(err);
+        if (*p_ == '+' || *p_ == '-') {
+            if (++p_ >= end_)
+                return eof(err);
+        }
+        if (!is_digit(*p_))
+            return fail(*p_, "in exponent of numeric literal", err);
+        while (p_ < end_ && is_digit(*p_))
+            ++p_;
+    }
+    return true;
+}
+
+bool Validator::literal(const char *word, std::string *err) {
+    ++p_;
+    for (const char *w = word + 1; *w; ++w) {
+        if (p_ >= end_)
+            return eof(err);
+        if (*p_ != static_cast<unsigned char>(*w)) {
+            char ctx[48];
+            snprintf(ctx, sizeof ctx, "in literal %s (expecting '%c')", word, *w);
+            return fail(*p_, ctx, err);
+        }
+        ++p_;
+    }
+    return true;
+}
+
+bool Validator::run(std::string *err) {
+value:
+    skip_ws();
+    if (p_ >= end_)
+        return eof(err);
+    switch (*p_) {
+    case '{':
+    case '[': {
+        bool obj = *p_ == '{';
+        if (depth_ >= max_depth)
+            return fail(*p_, "exceeded max depth", err);
+        is_object_[++depth_] = obj;
+        ++p_;
+        skip_ws();
+        if (p_ >= end_)
+            return eof(err);
+        if (*p_ == (obj ? '}' : ']')) {
+            ++p_;
+            --depth_;
+            goto after_value;
+        }
+        if (!obj)
+            goto value;
+        goto key;
+    }
+    case '"':
+        if (!string(err))
+            return false;
+        goto after_value;
+    case 't':
+        if (!literal("true", err))
+            return false;
+        goto after_value;
+    case 'f':
+        if (!literal("false", err))
+            return false;
+        goto after_value;
+    case 'n':
+        if (!literal("null", err))
+            return false;
+        goto after_value;
+    default:
+        if (*p_ == '-' || is_digit(*p_)) {
+            if (!number(err))
+                return false;
+            goto after_value;
+        }
+        return fail(*p_, "looking for beginning of value", err);
+    }
+
+key:
+    // At the first byte of an object key (whitespace skipped, not at end).
+    if (*p_ != '"')
+        return fail(*p_, "looking for beginning of object key string", err);
+    if (!string(err))
+        return false;
+    skip_ws();
+    if (p_ >= end_)
+        return eof(err);
+    if (*p_ != ':')
+        return fail(*p_, "after object key", err);
+    ++p_;
+    goto value;
+
+after_value:
+    skip_ws();
+    if (depth_ == 0) {
+        if (p_ < end_)
+            return fail(*p_, "after top-level value", err);
+        return true;
+    }
+    if (p_ >= end_)
+        return eof(err);
+    if (is_object_[depth_]) {
+        if (*p_ == ',') {
+            ++p_;
+            skip_ws();
+            if (p_ >= end_)
+                return eof(err);
+            goto key;
+        }
+        if (*p_ == '}') {
+            ++p_;
+            --depth_;
+            goto after_value;
+        }
+        return fail(*p_, "after object key:value pair", err);
+    }
+    if (*p_ == ',') {
+        ++p_;
+        goto value;
+    }
+    if (*p_ == ']') {
+        ++p_;
+        --depth_;
+        goto after_value;
+    }
+    return fail(*p_, "after array element", err);
+}
+
+const char *skip_ws(const char *p, const char *end) {
+    while (p < end && is_ws(static_cast<unsigned char>(*p)))
+        ++p;
+    return p;
+}
+
+// Past the closing quote of the string token starting at p.
+const char *skip_string(const char *p, const char *end) {
+    ++p;
+    while (p < end) {
+        if (*p == '\\')
+            p += 2;
+        else if (*p == '"')
+            return p + 1;
+        else
+            ++p;
+    }
+    return end;
+}
+
+int hex_val(char c) {
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return c - 'A' + 10;
+}
+
+uint32_t read_hex4(const char *p) {
+    return uint32_t(hex_val(p[0]) << 12 | hex_val(p[1]) << 8 | hex_val(p[2]) << 4 | hex_val(p[3]));
+}
+
+void put_utf8(std::string *out, uint32_t cp) {
+    if (cp < 0x80) {
+        out->push_back(char(cp));
+    } else if (cp < 0x800) {
+        out->push_back(char(0xc0 | (cp >> 6)));
+        out->push_back(char(0x80 | (cp & 0x3f)));
+    } else if (cp < 0x10000) {
+        out->push_back(char(0xe0 | (cp >> 12)));
+        out->push_back(char(0x80 | ((cp >> 6) & 0x3f)));
+        out->push_back(char(0x80 | (cp & 0x3f)));
+    } else {
+        out->push_back(char(0xf0 | (cp >> 18)));
+        out->push_back(char(0x80 | ((cp >> 12) & 0x3f)));
+        out->push_back(char(0x80 | ((cp >> 6) & 0x3f)));
+        out->push_back(char(0x80 | (cp & 0x3f)));
+    }
+}
+
+// Decodes one code point of validated string contents at p (escape or UTF-8), advancing p.
+uint32_t next_code_point(const char *&p, const char *end) {
+    unsigned char c = static_cast<unsigned char>(*p);
+    if (c == '\\') {
+        char e = p[1];
+        p += 2;
+        switch (e) {
+        case 'b':
+            return '\b';
+        case 'f':
+            return '\f';
+        case 'n':
+            return '\n';
+        case 'r':
+            return '\r';
+        case 't':
+            return '\t';
+        case 'u': {
+            uint32_t cp = read_hex4(p);
+            p += 4;
+            if (cp >= 0xd800 && cp < 0xdc00) {
+                // A high surrogate needs a low one right after it, else U+FFFD (Go's rule).
+                if (end - p >= 6 && p[0] == '\\' && p[1] == 'u') {
+                    uint32_t lo = read_hex4(p + 2);
+                    if (lo >= 0xdc00 && lo < 0xe000) {
+                        p += 6;
+                        return 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                    }
+                }
+                return 0xfffd;
+            }
+            if (cp >= 0xdc00 && cp < 0xe000)
+                return 0xfffd;
+            return cp;
+        }
+        default:
+            return static_cast<unsigned char>(e);
+        }
+    }
+    if (c < 0x80) {
+        ++p;
+        return c;
+    }
+    const auto *u = reinterpret_cast<const unsigned char *>(p);
+    if (c < 0xe0) {
+        p += 2;
+        return uint32_t(c & 0x1f) << 6 | (u[1] & 0x3f);
+    }
+    if (c < 0xf0) {
+        p += 3;
+        return uint32_t(c & 0x0f) << 12 | uint32_t(u[1] & 0x3f) << 6 | (u[2] & 0x3f);
+    }
+    p += 4;
+    return uint32_t(c & 0x07) << 18 | uint32_t(u[1] & 0x3f) << 12 | uint32_t(u[2] & 0x3f) << 6 |
+           (u[3] & 0x3f);
+}
+
+uint32_t fold(uint32_t cp) {
+    if (cp >= 'A' && cp <= 'Z')
+        return cp + 32;
+    if (cp == 0x17f) // LATIN SMALL LETTER LONG S folds to s in Go's EqualFold
+        return 's';
+    if (cp == 0x212a) // KELVIN SIGN folds to k
+        return 'k';
+    return cp;
+}
+
+} // namespace
+
+bool validate(std::string_view in, std::string *err) {
+    return Validator(in).run(err);
+}
+
+const char *kind_name(Kind k) {
+    switch (k) {
+    case Kind::object:
+        return "object";
+    case Kind::array:
+        return "array";
+    case Kind::string:
+        return "string";
+    case Kind::number:
+        return "number";
+    case Kind::boolean:
+        return "bool";
+    case Kind::null:
+        return "null";
+    }
+    return "value";
+}
+
+Value read_value(const char *&p, const char *end) {
+    p = skip_ws(p, end);
+    const char *start = p;
+    Value v;
+    switch (*p) {
+    case '"':
+        v.kind = Kind::string;
+        p = skip_string(p, end);
+        break;
+    case '{':
+    case '[': {
+        v.kind = *p == '{' ? Kind::object : Kind::array;
+        int depth = 0;
+        while (p < end) {
+            char c = *p;
+            if (c == '"') {
+                p = skip_string(p, end);
+                continue;
+            }
+            ++p;
+            if (c == '{' || c == '[') {
+                ++depth;
+            } else if (c == '}' || c == ']') {
+                if (--depth == 0)
+                    break;
+            }
+        }
+        break;
+    }
+    case 't':
+        v.kind = Kind::boolean;
+        p += 4;
+        break;
+    case 'f':
+        v.kind = Kind::boolean;
+        p += 5;
+        break;
+    case 'n':
+        v.kind = Kind::null;
+        p += 4;
+        break;
+    default:
+        v.kind = Kind::number;
+        while (p < end && (is_digit(static_cast<unsigned char>(*p)) || *p == '-' || *p == '+' ||
+                           *p == '.' || *p == 'e' || *p == 'E'))
+            ++p;
+        break;
+    }
+    v.text = std::string_view(start, size_t(p - start));
+    return v;
+}
+
+Value top_value(std::string_view validated) {
+    const char *p = validated.data();
+    return read_value(p, p + validated.size());
+}
+
+MemberIter::MemberIter(std::string_view object_text)
+    : p_(object_text.data() + 1), end_(object_text.data() + object_text.size() - 1) {}
+
+bool MemberIter::next(std::string_view *key_raw, Value *value) {
+    p_ = skip_ws(p_, end_);
+    if (p_ < end_ && *p_ == ',')
+        p_ = skip_ws(p_ + 1, end_);
+    if (p_ >= end_)
+        return false;
+    const char *k = p_;
+    p_ = skip_string(p_, end_);
+    *key_raw = std::string_view(k + 1, size_t(p_ - k - 2));
+    p_ = skip_ws(p_, end_);
+    ++p_; // ':'
+    *value = read_value(p_, end_);
+    return true;
+}
+
+ElementIter::ElementIter(std::string_view array_text)
+    : p_(array_text.data() + 1), end_(array_text.data() + array_text.size() - 1) {}
+
+bool ElementIter::next(Value *value) {
+    p_ = skip_ws(p_, end_);
+    if (p_ < end_ && *p_ == ',')
+        p_ = skip_ws(p_ + 1, end_);
+    if (p_ >= end_)
+        return false;
+    *value = read_value(p_, end_);
+    return true;
+}
+
+void unescape_string(std::string_view token, std::string *out) {
+    unescape_body(token.substr(1, token.size() - 2), out);
+}
+
+void unescape_body(std::string_view body, std::string *out) {
+    if (body.find('\\') == std::string_view::npos) {
+        out->append(body);
+        return;
+    }
+    const char *p = body.data();
+    const char *end = p + body.size();
+    while (p < end) {
+        if (*p != '\\') {
+            // Copy the run up to the next escape in one go.
+            const char *q = p;
+            while (q < end && *q != '\\')
+                ++q;
+            out->append(p, size_t(q - p));
+            p = q;
+            continue;
+        }
+        put_utf8(out, next_code_point(p, end));
+    }
+}
+
+bool key_matches(std::string_view key_raw, std::string_view name) {
+    // Fast path: plain ASCII keys, the only kind real clients send.
+    size_t n = key_raw.size();
+    size_t j = 0;
+    for (; j < n; ++j) {
+        unsigned char c = static_cast<unsigned char>(key_raw[j]);
+        if (c == '\\' || c >= 0x80)
+            break;
+        if (j >= name.size() || fold(c) != fold(static_cast<unsigned char>(name[j])))
+            return false;
+    }
+    if (j == n)
+        return n == name.size();
+    const char *p = key_raw.data();
+    const char *end = p + key_raw.size();
+    size_t i = 0;
+    while (p < end) {
+        if (i == name.size())
+            return false;
+        uint32_t cp = fold(next_code_point(p, end));
+        if (cp != fold(static_cast<unsigned char>(name[i])))
+            return false;
+        ++i;
+    }
+    return i == name.size();
+}
+
+bool valid_utf8(std::string_view s) {
+    const auto *p = reinterpret_cast<const unsigned char *>(s.data());
+    const auto *end = p + s.size();
+    while (p < end) {
+        if (*p < 0x80) {
+            ++p;
+            continue;
+        }
+        size_t n = utf8_len(p, end);
+        if (n == 0)
+            return false;
+        p += n;
+    }
+    return true;
+}
+
+bool parse_int64(std::string_view s, int64_t *out) {
+    size_t i = 0;
+    bool neg = false;
+    if (i < s.size() && s[i] == '-') {
+        neg = true;
+        ++i;
+    }
+    if (i == s.size())
+        return false;
+    uint64_t limit = neg ? uint64_t(INT64_MAX) + 1 : uint64_t(INT64_MAX);
+    uint64_t v = 0;
+    for (; i < s.size(); ++i) {
+        char c = s[i];
+        if (c < '0' || c > '9')
+            return false;
+        unsigned d = unsigned(c - '0');
+        if (v > (limit - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    *out = neg ? int64_t(0 - v) : int64_t(v);
+    return true;
+}
+
+} // namespace glide::codec::json

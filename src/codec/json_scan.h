@@ -1,0 +1,83 @@
+// A zero-allocation JSON scanner with Go encoding/json's acceptance rules and error texts.
+//
+// Decoding is two passes over the input, as in Go: validate() checks the whole text first (so a
+// syntax error wins over a type error, as Go's checkValid makes it), then the walker functions
+// read values out of the already-validated text, returning views into it. Nothing here
+// allocates unless an error text is produced or a string needs unescaping.
+//
+// Why not jansson for this: jansson cannot report the source bytes of a value, and re-serialising
+// its tree changes numbers (0.1 -> 0.10000000000000001, 1e3 -> 1000.0) and rejects integers
+// beyond int64, so forwarded payloads could not be byte-for-byte what glide emits.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace glide::codec::json {
+
+// Go's nesting limit (encoding/json maxNestingDepth).
+inline constexpr int max_depth = 10000;
+
+// Checks that `in` is exactly one JSON value surrounded by optional whitespace, with valid
+// UTF-8 inside strings. On failure writes Go's error text (without any prefix) to *err.
+bool validate(std::string_view in, std::string *err);
+
+enum class Kind : uint8_t { object, array, string, number, boolean, null };
+
+// One value of validated text: its kind and exact source bytes (strings include the quotes).
+struct Value {
+    Kind kind = Kind::null;
+    std::string_view text;
+};
+
+// Go's name for a JSON value kind in UnmarshalTypeError ("object", "array", "string", ...).
+const char *kind_name(Kind k);
+
+// Reads the value starting at p (leading whitespace skipped) and advances p past it.
+// Precondition: [p, end) is inside validated text and holds a value.
+Value read_value(const char *&p, const char *end);
+
+// The single top-level value of validated text.
+Value top_value(std::string_view validated);
+
+// Iterates over the members of a validated object. next() returns false after the last one.
+// key_raw is the key between its quotes, escapes not yet resolved.
+class MemberIter {
+public:
+    explicit MemberIter(std::string_view object_text);
+    bool next(std::string_view *key_raw, Value *value);
+
+private:
+    const char *p_;
+    const char *end_;
+};
+
+// Iterates over the elements of a validated array.
+class ElementIter {
+public:
+    explicit ElementIter(std::string_view array_text);
+    bool next(Value *value);
+
+private:
+    const char *p_;
+    const char *end_;
+};
+
+// Appends the decoded contents of a validated string token (with quotes) to out. Lone or
+// mismatched surrogate escapes become U+FFFD, as in Go.
+void unescape_string(std::string_view token, std::string *out);
+// The same for string contents without the quotes (an object key from MemberIter).
+void unescape_body(std::string_view body, std::string *out);
+
+// Matches a raw (possibly escaped) key against a field name the way Go matches struct fields:
+// case-insensitively, with Go's special folds of 'ſ' (U+017F) to s and the Kelvin sign to k.
+bool key_matches(std::string_view key_raw, std::string_view name);
+
+// utf8.Valid: well-formed UTF-8, no surrogates, no overlong forms.
+bool valid_utf8(std::string_view s);
+
+// Go's strconv.ParseInt(text, 10, 64): an integer literal that fits in int64.
+bool parse_int64(std::string_view number, int64_t *out);
+
+} // namespace glide::codec::json

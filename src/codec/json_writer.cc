@@ -1,0 +1,187 @@
+#include "codec/json_writer.h"
+
+#include <charconv>
+
+namespace glide::codec::json {
+
+namespace {
+
+const char hex_digits[] = "0123456789abcdef";
+
+// Which ASCII bytes need escaping with HTML escaping on: control characters, '"', '\\', '<',
+// '>', '&'.
+struct EscapeTable {
+    bool needs[128];
+    constexpr EscapeTable() : needs() {
+        for (int c = 0; c < 0x20; ++c)
+            needs[c] = true;
+        needs[int('"')] = needs[int('\\')] = needs[int('<')] = needs[int('>')] = needs[int('&')] =
+            true;
+    }
+};
+constexpr EscapeTable escape_table;
+
+void put_u_escape(std::string *out, unsigned v) {
+    char buf[6] = {'\\',
+                   'u',
+                   hex_digits[(v >> 12) & 15],
+                   hex_digits[(v >> 8) & 15],
+                   hex_digits[(v >> 4) & 15],
+                   hex_digits[v & 15]};
+    out->append(buf, 6);
+}
+
+// Length of a valid UTF-8 sequence at p, 0 if invalid (utf8.DecodeRune's notion).
+size_t utf8_seq(const unsigned char *p, const unsigned char *end) {
+    unsigned char c = p[0];
+    size_t avail = size_t(end - p);
+    if (c >= 0xc2 && c <= 0xdf)
+        return (avail >= 2 && (p[1] & 0xc0) == 0x80) ? 2 : 0;
+    if (c >= 0xe0 && c <= 0xef) {
+        if (avail < 3 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
+            return 0;
+        if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f))
+            return 0;
+        return 3;
+    }
+    if (c >= 0xf0 && c <= 0xf4) {
+        if (avail < 4 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 || (p[3] & 0xc0) != 0x80)
+            return 0;
+        if ((c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] > 0x8f))
+            return 0;
+        return 4;
+    }
+    return 0;
+}
+
+bool is_line_sep(const unsigned char *p, size_t n) {
+    // U+2028 and U+2029 are E2 80 A8 / E2 80 A9.
+    return n == 3 && p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9);
+}
+
+} // namespace
+
+void write_string(std::string *out, std::string_view s) {
+    const auto *p = reinterpret_cast<const unsigned char *>(s.data());
+    const auto *end = p + s.size();
+    const auto *run = p; // start of the pending run of bytes copied verbatim
+    out->push_back('"');
+    while (p < end) {
+        unsigned char c = *p;
+        if (c < 0x80) {
+            if (!escape_table.needs[c]) {
+                ++p;
+                continue;
+            }
+            out->append(reinterpret_cast<const char *>(run), size_t(p - run));
+            switch (c) {
+            case '"':
+                out->append("\\\"", 2);
+                break;
+            case '\\':
+                out->append("\\\\", 2);
+                break;
+            case '\n':
+                out->append("\\n", 2);
+                break;
+            case '\r':
+                out->append("\\r", 2);
+                break;
+            case '\t':
+                out->append("\\t", 2);
+                break;
+            default:
+                put_u_escape(out, c);
+                break;
+            }
+            run = ++p;
+            continue;
+        }
+        size_t n = utf8_seq(p, end);
+        if (n == 0 || is_line_sep(p, n)) {
+            out->append(reinterpret_cast<const char *>(run), size_t(p - run));
+            if (n == 0) {
+                out->append("\\ufffd", 6);
+                n = 1;
+            } else {
+                put_u_escape(out, p[2] == 0xa8 ? 0x2028 : 0x2029);
+            }
+            run = p + n;
+        }
+        p += n;
+    }
+    out->append(reinterpret_cast<const char *>(run), size_t(p - run));
+    out->push_back('"');
+}
+
+void write_int(std::string *out, int64_t v) {
+    char buf[24];
+    auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out->append(buf, size_t(r.ptr - buf));
+}
+
+void write_compact(std::string *out, std::string_view validated, bool html_escape) {
+    const auto *p = reinterpret_cast<const unsigned char *>(validated.data());
+    const auto *end = p + validated.size();
+    const auto *run = p;
+    auto flush = [&](const unsigned char *upto) {
+        out->append(reinterpret_cast<const char *>(run), size_t(upto - run));
+    };
+    bool in_string = false;
+    while (p < end) {
+        unsigned char c = *p;
+        if (in_string) {
+            if (c == '\\') {
+                p += 2; // escapes are kept as written; Go's compact does not touch them
+                continue;
+            }
+            if (c == '"') {
+                in_string = false;
+            } else if (!html_escape) {
+                // kept as written
+            } else if (c == '<' || c == '>' || c == '&') {
+                flush(p);
+                put_u_escape(out, c);
+                run = p + 1;
+            } else if (c == 0xe2 && end - p >= 3 && p[1] == 0x80 &&
+                       (p[2] == 0xa8 || p[2] == 0xa9)) {
+                flush(p);
+                put_u_escape(out, p[2] == 0xa8 ? 0x2028 : 0x2029);
+                run = p + 3;
+                p += 3;
+                continue;
+            }
+            ++p;
+            continue;
+        }
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+            flush(p);
+            run = p + 1;
+        } else if (c == '"') {
+            in_string = true;
+        }
+        ++p;
+    }
+    flush(p);
+}
+
+void ObjectWriter::raw_or_null(std::string_view k, std::string_view json) {
+    std::string *o = key(k);
+    if (json.empty())
+        o->append("null", 4);
+    else
+        write_compact(o, json);
+}
+
+void ObjectWriter::strings(std::string_view k, const std::vector<std::string> &v) {
+    std::string *o = key(k);
+    o->push_back('[');
+    for (size_t i = 0; i < v.size(); ++i) {
+        if (i)
+            o->push_back(',');
+        write_string(o, v[i]);
+    }
+    o->push_back(']');
+}
+
+} // namespace glide::codec::json

@@ -1,0 +1,320 @@
+// JSON codec: glide's verified samples byte for byte, Go decoding semantics, Go's escaping.
+// C++ headers first: cmocka defines a fail() macro that clashes with <ios>.
+#include "codec/json.h"
+#include "codec/json_scan.h"
+#include "codec/json_writer.h"
+#include "codec/payload.h"
+#include "codec_test_util.h"
+
+#include <cstdio>
+#include <cstring>
+
+#include "glide_cmocka.h"
+
+using namespace glide::codec;
+using glide::Status;
+
+namespace {
+
+void expect_eq(const std::string &got, const std::string &want) {
+    if (got != want) {
+        fprintf(stderr, "got:  %s\nwant: %s\n", got.c_str(), want.c_str());
+        fail();
+    }
+}
+
+Envelope decode_ok(std::string_view in) {
+    Envelope e;
+    Status st = decode_json(in, &e);
+    if (!st) {
+        fprintf(stderr, "decode failed for %.*s: %s\n", int(in.size()), in.data(),
+                st.error().c_str());
+        fail();
+    }
+    return e;
+}
+
+std::string encode_ok(const Envelope &e) {
+    std::string out;
+    Status st = encode_json(e, &out);
+    assert_true(st.ok());
+    return out;
+}
+
+std::string decode_err(std::string_view in) {
+    Envelope e;
+    Status st = decode_json(in, &e);
+    assert_false(st.ok());
+    return st.error();
+}
+
+void test_verified_samples_roundtrip(void **) {
+    auto lines = codec_test::read_lines("verified.jsonl");
+    assert_true(lines.size() >= 15);
+    for (const auto &l : lines)
+        expect_eq(encode_ok(decode_ok(l)), l);
+}
+
+void test_payloads_typed_reencode(void **) {
+    // Decoding data into its typed payload and encoding that again gives the same bytes.
+    auto lines = codec_test::read_lines("payloads.jsonl");
+    assert_true(lines.size() >= 25);
+    for (const auto &l : lines) {
+        Envelope e = decode_ok(l);
+        if (!codec_test::retype(&e)) {
+            fprintf(stderr, "retype failed: %s\n", l.c_str());
+            fail();
+        }
+        expect_eq(encode_ok(e), l);
+    }
+}
+
+void test_go_syntax_errors(void **) {
+    expect_eq(decode_err("not json"),
+              "message decode error: invalid character 'o' in literal null (expecting 'u')");
+    expect_eq(decode_err("[]"), "message decode error: json: cannot unmarshal array into Go "
+                                "value of type messages.GlideMessage");
+    expect_eq(decode_err("\"x\""), "message decode error: json: cannot unmarshal string into "
+                                   "Go value of type messages.GlideMessage");
+    expect_eq(decode_err("garbage"),
+              "message decode error: invalid character 'g' looking for beginning of value");
+    expect_eq(decode_err(""), "message decode error: unexpected end of JSON input");
+    expect_eq(decode_err("{\"action\":"), "message decode error: unexpected end of JSON input");
+    expect_eq(decode_err("{\"a\" 1}"),
+              "message decode error: invalid character '1' after object key");
+    expect_eq(decode_err("{\"a\":1 \"b\":2}"),
+              "message decode error: invalid character '\"' after object key:value pair");
+    expect_eq(decode_err("{} {}"),
+              "message decode error: invalid character '{' after top-level value");
+    expect_eq(decode_err("{\"a\":[1 2]}"),
+              "message decode error: invalid character '2' after array element");
+    expect_eq(decode_err("{\"a\":tru}"),
+              "message decode error: invalid character '}' in literal true (expecting 'e')");
+    expect_eq(decode_err("{\"a\":-x}"),
+              "message decode error: invalid character 'x' in numeric literal");
+    expect_eq(decode_err("{\"a\":1.}"), "message decode error: invalid character '}' after "
+                                        "decimal point in numeric literal");
+    expect_eq(decode_err("{\"a\":\"\\q\"}"),
+              "message decode error: invalid character 'q' in string escape code");
+    expect_eq(decode_err("{\"a\":\"\x01\"}"),
+              "message decode error: invalid character '\\x01' in string literal");
+    expect_eq(decode_err("{,}"), "message decode error: invalid character ',' looking for "
+                                 "beginning of object key string");
+}
+
+void test_go_type_errors(void **) {
+    expect_eq(decode_err("{\"ver\":\"1\"}"), "message decode error: json: cannot unmarshal "
+                                             "string into Go struct field GlideMessage.ver of "
+                                             "type int64");
+    expect_eq(decode_err("{\"action\":1}"), "message decode error: json: cannot unmarshal "
+                                            "number into Go struct field GlideMessage.action "
+                                            "of type string");
+    expect_eq(decode_err("{\"seq\":1.5}"), "message decode error: json: cannot unmarshal number "
+                                           "1.5 into Go struct field GlideMessage.seq of type "
+                                           "int64");
+    expect_eq(decode_err("{\"seq\":1e3}"), "message decode error: json: cannot unmarshal number "
+                                           "1e3 into Go struct field GlideMessage.seq of type "
+                                           "int64");
+    expect_eq(decode_err("{\"seq\":9223372036854775808}"),
+              "message decode error: json: cannot unmarshal number 9223372036854775808 into Go "
+              "struct field GlideMessage.seq of type int64");
+    expect_eq(decode_err("{\"extra\":{\"k\":1}}"),
+              "message decode error: json: cannot unmarshal number into Go struct field "
+              "GlideMessage.extra of type string");
+    expect_eq(decode_err("{\"extra\":[]}"), "message decode error: json: cannot unmarshal array "
+                                            "into Go struct field GlideMessage.extra of type "
+                                            "map[string]string");
+    // A syntax error anywhere wins over an earlier type error, as with Go's checkValid.
+    expect_eq(decode_err("{\"ver\":\"1\",]"), "message decode error: invalid character ']' "
+                                              "looking for beginning of object key string");
+}
+
+void test_go_semantics(void **) {
+    Envelope e = decode_ok("{\"ACTION\":\"heartbeat\",\"Seq\":4,\"unknown\":{\"x\":[1]}}");
+    assert_string_equal(e.action.c_str(), "heartbeat");
+    assert_int_equal(e.seq, 4);
+    assert_int_equal(e.ver, 1); // missing ver is 1
+    assert_true(std::holds_alternative<std::monostate>(e.data));
+
+    e = decode_ok("{\"ver\":null,\"seq\":null,\"action\":null}");
+    assert_int_equal(e.ver, 1);
+    assert_int_equal(e.seq, 0);
+
+    e = decode_ok("{\"ver\":0,\"action\":\"a\"}");
+    assert_int_equal(e.ver, 0);
+    expect_eq(encode_ok(e), "{\"action\":\"a\"}");
+
+    // Duplicate keys: the last wins; null leaves the earlier value.
+    e = decode_ok("{\"seq\":1,\"seq\":2,\"action\":\"a\",\"action\":\"b\",\"seq\":null}");
+    assert_int_equal(e.seq, 2);
+    assert_string_equal(e.action.c_str(), "b");
+
+    // Escaped keys and Go's special folds (ſ -> s, Kelvin sign -> k).
+    e = decode_ok("{\"\\u0061ction\":\"x\",\"\xc5\xbf"
+                  "eq\":9,\"tic\xe2\x84\xaa"
+                  "et\":\"t\"}");
+    assert_string_equal(e.action.c_str(), "x");
+    assert_int_equal(e.seq, 9);
+    assert_string_equal(e.ticket.c_str(), "t");
+
+    // Top-level null decodes to the empty message, as Go's Unmarshal does.
+    e = decode_ok(" null ");
+    assert_true(e.action.empty());
+
+    // extra: sorted on output, repeated objects merge, null clears.
+    e = decode_ok("{\"action\":\"a\",\"extra\":{\"b\":\"2\",\"a\":\"1\"},\"extra\":{\"c\":null}}");
+    expect_eq(encode_ok(e),
+              "{\"ver\":1,\"action\":\"a\",\"extra\":{\"a\":\"1\",\"b\":\"2\",\"c\":\"\"}}");
+    e = decode_ok("{\"action\":\"a\",\"extra\":{\"b\":\"2\"},\"extra\":null}");
+    assert_true(e.extra.empty());
+
+    // Raw data keeps any JSON type and is compacted and HTML-escaped on output.
+    e = decode_ok("{\"action\":\"a\",\"data\": [ 1 , \"<&>\" , {\"a\" : 1.50e+3} ] }");
+    expect_eq(encode_ok(e), "{\"ver\":1,\"action\":\"a\",\"data\":[1,\"\\u003c\\u0026\\u003e\","
+                            "{\"a\":1.50e+3}]}");
+
+    // Strings unescape, with lone surrogates replaced by U+FFFD.
+    e = decode_ok("{\"action\":\"\\ud83d\\ude00 \\ud800 \\u00e9\\n\\/\"}");
+    assert_string_equal(e.action.c_str(), "\xf0\x9f\x98\x80 \xef\xbf\xbd \xc3\xa9\n/");
+}
+
+void test_message_cli_forward(void **) {
+    // protocol.md §6.10: forwarded with from overwritten, data compacted and HTML-escaped.
+    Envelope e = decode_ok("{\"seq\":3,\"action\":\"message.cli\",\"to\":\"1002\",\"data\":{ "
+                           "\"type\" : \"typing\", \"content\": {\"x\": \"<a>\"} },"
+                           "\"ticket\":\"T\",\"extra\":{\"k\":\"v\"}}");
+    e.from = "1001";
+    expect_eq(encode_ok(e), "{\"ver\":1,\"seq\":3,\"action\":\"message.cli\",\"from\":\"1001\","
+                            "\"to\":\"1002\",\"data\":{\"type\":\"typing\",\"content\":{\"x\":"
+                            "\"\\u003ca\\u003e\"}},\"ticket\":\"T\",\"extra\":{\"k\":\"v\"}}");
+}
+
+void test_server_messages(void **) {
+    ServerHello h;
+    h.temp_id = "tmp@0b6f3c1e-1d2a-4c3b-9f00-1234567890ab";
+    h.heartbeat_interval = 30;
+    expect_eq(encode_ok(make_message(0, action::hello, h)),
+              "{\"ver\":1,\"action\":\"hello\",\"data\":{\"temp_id\":\"tmp@0b6f3c1e-1d2a-4c3b-"
+              "9f00-1234567890ab\",\"heartbeat_interval\":30}}");
+    expect_eq(encode_ok(make_message(0, action::heartbeat, Null{})),
+              "{\"ver\":1,\"action\":\"heartbeat\",\"data\":null}");
+    expect_eq(encode_ok(make_message(1, action::notify_success, Null{})),
+              "{\"ver\":1,\"seq\":1,\"action\":\"notify.success\",\"data\":null}");
+    AckMessage ack{"c-1", 1720000000, "", 3};
+    expect_eq(encode_ok(make_message(0, action::ack_message, ack)),
+              "{\"ver\":1,\"action\":\"ack.message\",\"data\":{\"cliMid\":\"c-1\",\"mid\":"
+              "1720000000,\"seq\":3}}");
+    expect_eq(
+        encode_ok(make_message(-1, action::notify_error, Text{"boom <1>"})),
+        "{\"ver\":1,\"seq\":-1,\"action\":\"notify.error\",\"data\":\"boom \\u003c1\\u003e\"}");
+    EncryptedCredential c;
+    expect_eq(
+        encode_ok(make_message(0, action::authenticate, c)),
+        "{\"ver\":1,\"action\":\"authenticate\",\"data\":{\"version\":0,\"credential\":\"\"}}");
+    GroupNotify g{"system", 3, ""};
+    expect_eq(encode_ok(make_message(0, action::group_notify, g)),
+              "{\"ver\":1,\"action\":\"message.group.notify\",\"data\":{\"from\":\"system\","
+              "\"type\":3,\"body\":null}}");
+    // Extra built out of order by hand is still emitted sorted, last duplicate winning.
+    Envelope e = make_message(0, "a", Null{});
+    e.extra = {{"z", "1"}, {"a", "2"}, {"z", "3"}};
+    expect_eq(encode_ok(e), "{\"ver\":1,\"action\":\"a\",\"data\":null,\"extra\":{\"a\":\"2\","
+                            "\"z\":\"3\"}}");
+}
+
+void test_later_glide_inputs(void **) {
+    // HEAD's snake-case cli_mid and ack routing fields are accepted, v1.6 keys emitted.
+    Envelope e = decode_ok("{\"action\":\"ack.request\",\"data\":{\"mid\":1,\"from\":\"1002\","
+                           "\"to\":\"1001\",\"cli_mid\":\"c-1\",\"seq\":3}}");
+    auto r = decode_payload<AckRequest>(e);
+    assert_true(r.ok());
+    assert_string_equal(r->cli_mid.c_str(), "c-1");
+    assert_string_equal(r->to.c_str(), "1001");
+    AckNotify n{r->cli_mid, r->seq, r->mid, r->from, r->to};
+    std::string out;
+    encode_json_payload(n, &out);
+    expect_eq(out, "{\"cliMid\":\"c-1\",\"seq\":3,\"mid\":1,\"from\":\"1002\",\"to\":\"1001\"}");
+
+    e = decode_ok("{\"action\":\"ack.message\",\"data\":{\"cli_mid\":\"c-1\",\"mid\":5,"
+                  "\"from\":\"1002\",\"seq\":3}}");
+    auto a = decode_payload<AckMessage>(e);
+    assert_true(a.ok());
+    assert_string_equal(a->cli_mid.c_str(), "c-1");
+    assert_string_equal(a->from.c_str(), "1002");
+}
+
+void test_decode_payload_errors(void **) {
+    Envelope e = decode_ok("{\"action\":\"message.chat\"}");
+    auto r = decode_payload<ChatMessage>(e);
+    assert_false(r.ok());
+    assert_string_equal(r.error().c_str(), "data is nil");
+    e = decode_ok("{\"action\":\"message.chat\",\"data\":null}");
+    assert_string_equal(decode_payload<ChatMessage>(e).error().c_str(), "data is nil");
+    e = decode_ok("{\"action\":\"message.chat\",\"data\":{\"mid\":\"1\"}}");
+    assert_string_equal(decode_payload<ChatMessage>(e).error().c_str(),
+                        "message decode error: json: cannot unmarshal string into Go struct "
+                        "field ChatMessage.mid of type int64");
+    e = decode_ok("{\"action\":\"message.chat\",\"data\":{\"type\":2147483648}}");
+    assert_string_equal(decode_payload<ChatMessage>(e).error().c_str(),
+                        "message decode error: json: cannot unmarshal number 2147483648 into Go "
+                        "struct field ChatMessage.type of type int32");
+    e = decode_ok("{\"action\":\"message.chat\",\"data\":\"hi\"}");
+    assert_string_equal(decode_payload<ChatMessage>(e).error().c_str(),
+                        "message decode error: json: cannot unmarshal string into Go value of "
+                        "type messages.ChatMessage");
+    e = make_message(0, action::chat, Text{"x"});
+    assert_string_equal(decode_payload<ChatMessage>(e).error().c_str(),
+                        "deserialize message data failed");
+    e = decode_ok("{\"action\":\"notify.state\",\"data\":{\"online\":1}}");
+    assert_string_equal(decode_payload<UserState>(e).error().c_str(),
+                        "message decode error: json: cannot unmarshal number into Go struct "
+                        "field UserStateData.online of type bool");
+    e = decode_ok("{\"action\":\"api.state.sub\",\"data\":{\"uids\":[\"a\",2]}}");
+    assert_string_equal(decode_payload<StateSubscribe>(e).error().c_str(),
+                        "message decode error: json: cannot unmarshal number into Go struct "
+                        "field StateSubscribeData.uids of type string");
+}
+
+void test_writer_escaping(void **) {
+    std::string out;
+    json::write_string(&out, std::string("a\"b\\c\n\r\t\b\f\x01\x1f<>&\x7f", 16));
+    expect_eq(out, "\"a\\\"b\\\\c\\n\\r\\t\\u0008\\u000c\\u0001\\u001f\\u003c\\u003e\\u0026\x7f\"");
+    out.clear();
+    json::write_string(&out, "\xe2\x80\xa8|\xe2\x80\xa9|\xff|\xc3|\xe2\x82\xac|\xed\xa0\x80");
+    expect_eq(out, "\"\\u2028|\\u2029|\\ufffd|\\ufffd|\xe2\x82\xac|\\ufffd\\ufffd\\ufffd\"");
+    out.clear();
+    json::write_compact(&out, " { \"a\\\"<\" : [ 1 , \xe2\x80\xa8\"\xe2\x80\xa9\" ] } ");
+    // (outside strings U+2028 cannot occur in validated JSON; only the string one is escaped)
+    out.clear();
+    json::write_compact(&out, " { \"a\\\"<\" : [ 1 , \"\xe2\x80\xa9\\n\" ] } ");
+    expect_eq(out, "{\"a\\\"\\u003c\":[1,\"\\u2029\\n\"]}");
+}
+
+void test_scanner_depth(void **) {
+    std::string deep(10000, '[');
+    deep += std::string(10000, ']');
+    std::string err;
+    assert_true(json::validate(deep, &err));
+    std::string deeper = "[" + deep + "]";
+    assert_false(json::validate(deeper, &err));
+    assert_string_equal(err.c_str(), "invalid character '[' exceeded max depth");
+}
+
+} // namespace
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_verified_samples_roundtrip),
+        cmocka_unit_test(test_payloads_typed_reencode),
+        cmocka_unit_test(test_go_syntax_errors),
+        cmocka_unit_test(test_go_type_errors),
+        cmocka_unit_test(test_go_semantics),
+        cmocka_unit_test(test_message_cli_forward),
+        cmocka_unit_test(test_server_messages),
+        cmocka_unit_test(test_later_glide_inputs),
+        cmocka_unit_test(test_decode_payload_errors),
+        cmocka_unit_test(test_writer_escaping),
+        cmocka_unit_test(test_scanner_depth),
+    };
+    return cmocka_run_group_tests(tests, nullptr, nullptr);
+}

@@ -1,0 +1,2 @@
+notify.error2
+invalid authenticate message

@@ -1,0 +1,2 @@
+notify.forbidden2
+ticket expired

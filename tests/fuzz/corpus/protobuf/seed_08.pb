@@ -1,0 +1,2 @@
+notify.unknown.action2
+x.y

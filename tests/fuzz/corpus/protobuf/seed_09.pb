@@ -1,0 +1,2 @@
+internal.online2
+node1_1001_

@@ -1,0 +1,2 @@
+ack.group.msg2
+g-1	M 

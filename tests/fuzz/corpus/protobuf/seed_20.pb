@@ -1,0 +1,2 @@
+notify.kickout2
+d-2Pixel 8

@@ -1,0 +1,1 @@
+authenticate2›–AAECAwQFBgcICQoLDA0OD96+Kx4aajTfLJgPqiuDXsc7lmDfUv+Ee7np8p9b8BK/SmzD/KwTATJ+yzZlD6v7GoC2Cx1pkenZOn74C4a7E0Sp0RzXyOdcTnOI7q5Xn3bZw+1TAeknxIiaUpg9TdAojw

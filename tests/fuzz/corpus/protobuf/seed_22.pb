@@ -1,0 +1,2 @@
+message.group.notify2
+system{"uid":"1001"}

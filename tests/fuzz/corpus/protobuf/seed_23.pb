@@ -1,0 +1,2 @@
+message.group.notify2)
+system{"members":["system","1001"]}

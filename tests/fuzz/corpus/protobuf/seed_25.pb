@@ -1,0 +1,2 @@
+notify.state2
+1002

@@ -1,0 +1,1 @@
+message.cli*1002Z"just a string"
