@@ -2,8 +2,9 @@
 #
 # `make` configures on first use (./configure writes $(B)/config.mk) and builds into $(B)/.
 # Sources are found by folder: every src/<layer>/ except src/host and src/tools is part of the
-# module; tests/<layer>/test_*.c[c] are cmocka programs, tests/<layer>/*_test.sh are
-# end-to-end scripts. New files need no Makefile change.
+# module; tests/<layer>/test_*.c[c] are cmocka programs, tests/<layer>/*_test.{sh,py} are
+# end-to-end scripts, tests/<layer>/helper_*.cc programs those scripts start. New files need no
+# Makefile change.
 
 B ?= build
 CONFIG := $(B)/config.mk
@@ -31,7 +32,9 @@ TEST_C := $(wildcard tests/*/test_*.c)
 TEST_CC := $(wildcard tests/*/test_*.cc)
 TEST_BINS := $(TEST_C:%.c=$(B)/%) $(TEST_CC:%.cc=$(B)/%)
 TEST_HELPERS := $(filter-out $(TEST_C),$(wildcard tests/*/*.c))
-TEST_HELPER_BINS := $(TEST_HELPERS:%.c=$(B)/%)
+# C++ helper programs that end-to-end scripts start (a test server, a client): tests/*/helper_*.cc
+TEST_HELPERS_CC := $(wildcard tests/*/helper_*.cc)
+TEST_HELPER_BINS := $(TEST_HELPERS:%.c=$(B)/%) $(TEST_HELPERS_CC:%.cc=$(B)/%)
 BENCH_SRCS := $(wildcard bench/*.cc)
 BENCH_BINS := $(BENCH_SRCS:%.cc=$(B)/%)
 
@@ -67,7 +70,7 @@ run: all
 
 ## check: build and run every test (unit, conformance, end-to-end)
 check: all
-	@B=$(B) sh tests/run.sh
+	@B=$(B) PYTHON=$(PYTHON) sh tests/run.sh
 
 test: check
 

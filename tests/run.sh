@@ -43,7 +43,7 @@ for t in $(find tests -type f \( -name '*_test.sh' -o -name '*_test.py' \) 2>/de
     want "$dir" || continue
     case "$t" in
     *.sh) run_one "${t#tests/}" sh "$t" ;;
-    *.py) run_one "${t#tests/}" python3 "$t" ;;
+    *.py) run_one "${t#tests/}" "${PYTHON:-/usr/bin/python3}" "$t" ;;
     esac
 done
 
