@@ -33,6 +33,9 @@
 #define GLIDE_ENOTFOUND (-501) /* no such uid, session, group or request */
 #define GLIDE_ECLOSED (-502)   /* the module is draining or stopped */
 #define GLIDE_ENOTSUP (-503)   /* this build does not implement the operation yet */
+#define GLIDE_EDECODE (-504)   /* input could not be decoded (credential, message) */
+#define GLIDE_EEXPIRED (-505)  /* a credential is older than allowed */
+#define GLIDE_EFORBIDDEN (-506) /* a ticket does not allow the message */
 #define GLIDE_EINTERNAL (-599) /* a bug: the module caught an unexpected failure */
 
 #endif

@@ -5,6 +5,7 @@
  *   glide/error.h    return codes
  *   glide/host.h     the host callback table (auth, store, presence, log) and its data
  *   glide/module.h   negotiation, the module's function table, configuration, control
+ *   glide/credential.h  glide's credential and ticket primitives
  *
  * The manual is in these headers and in libglide(3).
  */
@@ -14,6 +15,7 @@
 #include "glide/version.h"
 #include "glide/error.h"
 #include "glide/host.h"
+#include "glide/credential.h"
 #include "glide/module.h"
 
 #endif

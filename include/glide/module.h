@@ -42,6 +42,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "glide/credential.h"
 #include "glide/error.h"
 #include "glide/host.h"
 #include "glide/version.h"
@@ -248,6 +249,26 @@ struct glide_api {
     /* Completes mark_delivered, load_undelivered and group_members: status GLIDE_OK or negative
      * with a reason. */
     int (*request_done)(glide_request *req, int status, glide_str error);
+
+    /* -- glide's credentials and tickets (glide/credential.h); any thread, no instance -- */
+
+    /* Opens a credential with `secret`. now_ms > 0 also applies the 25-minute expiry (0 skips
+     * it). On success *out is a new object (free with credential_free). Errors carry glide's
+     * texts for the client in err: GLIDE_EDECODE "invalid authenticate message",
+     * GLIDE_EEXPIRED "credential expired". */
+    int (*credential_open)(glide_str secret, glide_str credential, int64_t now_ms,
+                           glide_credential **out, char *err, size_t errlen);
+    void (*credential_free)(glide_credential *c);
+    /* Mints a credential from the fields of *c (a random IV). Writes it NUL-terminated to out;
+     * *len is the buffer size in and the length out. GLIDE_ETOOBIG with *len = the size
+     * needed when out is too small. */
+    int (*credential_seal)(glide_str secret, const glide_credential *c, char *out, size_t *len);
+    /* The ticket for a message from `from` to `to`: 40 lower-case hex digits and a NUL. */
+    int (*ticket)(glide_str secret, glide_str from, glide_str to, char out[41]);
+    /* glide's ticket check: GLIDE_OK, or GLIDE_EFORBIDDEN with glide's text in err ("no message
+     * deliver secret", "invalid ticket", "ticket expired"). */
+    int (*ticket_check)(glide_str secret, glide_str from, glide_str to, glide_str ticket,
+                        char *err, size_t errlen);
 };
 
 #ifdef __cplusplus

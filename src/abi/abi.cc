@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "codec/credential.h"
 #include "common/strings.h"
 #include "glide/glide.h"
 #include "module/module.h"
@@ -55,6 +56,9 @@ const char *api_strerror(int code) {
     case GLIDE_ENOTFOUND: return "not found";
     case GLIDE_ECLOSED: return "module is draining or stopped";
     case GLIDE_ENOTSUP: return "not supported by this build";
+    case GLIDE_EDECODE: return "could not be decoded";
+    case GLIDE_EEXPIRED: return "expired";
+    case GLIDE_EFORBIDDEN: return "forbidden";
     case GLIDE_EINTERNAL: return "internal error";
     default: return "unknown error code";
     }
@@ -245,6 +249,114 @@ int api_request_done(glide_request *req, int, glide_str) {
     return req ? GLIDE_ENOTSUP : GLIDE_EINVAL;
 }
 
+// --- credentials and tickets -----------------------------------------------------------------
+
+std::string_view sv(glide_str s) { return s.ptr ? std::string_view(s.ptr, s.len) : std::string_view(); }
+glide_str gs(const std::string &s) { return {s.data(), s.size()}; }
+
+// The public struct followed by the storage its strings point into.
+struct CredentialObject : glide_credential {
+    glide::codec::ClientAuthCredentials data;
+};
+
+int api_credential_open(glide_str secret, glide_str credential, int64_t now_ms,
+                        glide_credential **out, char *err, size_t errlen) {
+    if (!out)
+        return GLIDE_EINVAL;
+    *out = nullptr;
+    return guarded(err, errlen, [&] {
+        auto c = glide::codec::open_credential(sv(secret), sv(credential));
+        if (!c) {
+            copy_out("invalid authenticate message", err, errlen);
+            return GLIDE_EDECODE;
+        }
+        if (now_ms > 0 && glide::codec::credential_expired(c.value(), now_ms)) {
+            copy_out("credential expired", err, errlen);
+            return GLIDE_EEXPIRED;
+        }
+        auto *o = new CredentialObject();
+        o->data = std::move(c.value());
+        const auto &d = o->data;
+        o->size = sizeof(glide_credential);
+        o->version = 1;
+        o->type = d.type;
+        o->user_id = gs(d.user_id);
+        o->device_id = gs(d.device_id);
+        o->device_name = gs(d.device_name);
+        o->has_secrets = d.has_secrets;
+        o->message_deliver_secret = gs(d.secrets.message_deliver_secret);
+        o->online_state_secret = gs(d.secrets.online_state_secret);
+        o->connection_id = gs(d.connection_id);
+        o->timestamp_ms = d.timestamp;
+        o->has_connection_config = d.has_connection_config;
+        o->heartbeat_lost = d.connection_config.allow_max_heartbeat_lost;
+        o->heartbeat_duration_s = d.connection_config.heartbeat_duration;
+        o->close_immediately = d.connection_config.close_immediately;
+        *out = o;
+        copy_out("", err, errlen);
+        return GLIDE_OK;
+    });
+}
+
+void api_credential_free(glide_credential *c) { delete static_cast<CredentialObject *>(c); }
+
+int api_credential_seal(glide_str secret, const glide_credential *c, char *out, size_t *len) {
+    if (!struct_ok(c, offsetof(glide_credential, close_immediately) + sizeof c->close_immediately) ||
+        !len || (!out && *len))
+        return GLIDE_EINVAL;
+    return guarded(nullptr, 0, [&] {
+        glide::codec::ClientAuthCredentials d;
+        d.type = c->type;
+        d.user_id = sv(c->user_id);
+        d.device_id = sv(c->device_id);
+        d.device_name = sv(c->device_name);
+        d.has_secrets = c->has_secrets;
+        d.secrets.message_deliver_secret = sv(c->message_deliver_secret);
+        d.secrets.online_state_secret = sv(c->online_state_secret);
+        d.connection_id = sv(c->connection_id);
+        d.timestamp = c->timestamp_ms;
+        d.has_connection_config = c->has_connection_config;
+        d.connection_config.allow_max_heartbeat_lost = c->heartbeat_lost;
+        d.connection_config.heartbeat_duration = c->heartbeat_duration_s;
+        d.connection_config.close_immediately = c->close_immediately;
+        auto sealed = glide::codec::seal_credential(sv(secret), d);
+        if (!sealed)
+            return GLIDE_EIO;
+        const std::string &text = sealed.value();
+        if (*len < text.size() + 1) {
+            *len = text.size() + 1;
+            return GLIDE_ETOOBIG;
+        }
+        memcpy(out, text.c_str(), text.size() + 1);
+        *len = text.size();
+        return GLIDE_OK;
+    });
+}
+
+int api_ticket(glide_str secret, glide_str from, glide_str to, char out[41]) {
+    if (!out)
+        return GLIDE_EINVAL;
+    return guarded(nullptr, 0, [&] {
+        copy_out(glide::codec::compute_ticket(sv(secret), sv(from), sv(to)), out, 41);
+        return GLIDE_OK;
+    });
+}
+
+int api_ticket_check(glide_str secret, glide_str from, glide_str to, glide_str ticket, char *err,
+                     size_t errlen) {
+    return guarded(err, errlen, [&] {
+        glide::codec::ClientSecrets secrets;
+        secrets.message_deliver_secret = sv(secret);
+        glide::Status st = glide::codec::check_ticket(&secrets, sv(from), sv(to), sv(ticket));
+        if (!st) {
+            copy_out(st.error(), err, errlen);
+            return GLIDE_EFORBIDDEN;
+        }
+        copy_out("", err, errlen);
+        return GLIDE_OK;
+    });
+}
+
 #define GLIDE_STR2(x) #x
 #define GLIDE_STR(x) GLIDE_STR2(x)
 
@@ -281,6 +393,11 @@ const glide_api api_v1 = {
     api_page_add,
     api_member_add,
     api_request_done,
+    api_credential_open,
+    api_credential_free,
+    api_credential_seal,
+    api_ticket,
+    api_ticket_check,
 };
 
 std::string version_text(uint32_t v) {
