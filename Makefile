@@ -74,6 +74,10 @@ check: all
 
 test: check
 
+## fuzz: build the libFuzzer targets with clang and run each FUZZ_SECONDS (default 60)
+fuzz: $(CONFIG)
+	@B=$(B) sh tests/fuzz/run.sh
+
 ## docs: regenerate the directive sections of man/glided.conf.5 and conf/glided.conf
 docs: all
 	$(B)/gen-docs man > man/glided.conf.5.new && mv man/glided.conf.5.new man/glided.conf.5
