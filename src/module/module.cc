@@ -10,6 +10,13 @@ glide_conf::glide_conf(glide_module *m)
 
 namespace glide {
 
+void UnavailableHandler::on_open(net::Connection &c) {
+    log_.log(GLIDE_LOG_INFO,
+             "%s: the protocol layer is not available in this build, closing with 1013",
+             c.peer().text().c_str());
+    c.close(1013, "try again later");
+}
+
 Module::Module(const glide_host *host) : host_(host) {
     if (host_ && host_->log)
         log_.set_sink(host_->log, host_->user_data);
@@ -49,7 +56,28 @@ Status Module::apply(std::unique_ptr<glide_conf> c) {
         keep_restart_only(c->conf, current_->conf);
     }
     current_ = std::move(c);
+    if (base_)
+        build_settings();
     return {};
+}
+
+void Module::build_settings() {
+    const ModuleConf &c = current_->conf;
+    settings_.clear();
+    for (const ListenConf &lc : c.listens) {
+        auto s = std::make_shared<net::ConnectionSettings>();
+        s->transport = lc.transport;
+        s->codec = lc.codec;
+        s->ssl_ctx = lc.ssl ? ssl_ctx_.get() : nullptr;
+        s->ws_path = c.ws_path;
+        s->allowed_origins = c.allowed_origins;
+        s->max_message_size = c.max_message_size;
+        s->send_buffer_limit = c.send_buffer_limit;
+        s->handshake_timeout_ms = c.handshake_timeout_ms;
+        s->linger_ms = c.linger_timeout_ms;
+        s->log = &log_;
+        settings_.push_back(std::move(s));
+    }
 }
 
 Status Module::start(event_base *base) {
@@ -62,12 +90,22 @@ Status Module::start(event_base *base) {
     if (!reap_ || !drain_timer_)
         return make_error("event_new() failed");
     const ModuleConf &c = current_->conf;
+    bool any_ssl = false;
+    for (const ListenConf &lc : c.listens)
+        any_ssl |= lc.ssl;
+    if (any_ssl) {
+        auto ctx = net::make_server_ssl_ctx(c.ssl_certificate, c.ssl_certificate_key);
+        if (!ctx)
+            return make_error(ctx.error());
+        ssl_ctx_ = std::move(ctx.value());
+    }
     for (size_t i = 0; i < c.listens.size(); i++) {
         const ListenConf &lc = c.listens[i];
         auto l = net::Listener::open(base, lc.address, static_cast<int>(lc.backlog), on_accept,
                                      this, &log_);
         if (!l) {
             listeners_.clear();
+            ssl_ctx_.reset();
             return make_error(l.error());
         }
         l.value()->index = i;
@@ -77,6 +115,7 @@ Status Module::start(event_base *base) {
         listeners_.push_back(std::move(l.value()));
     }
     base_ = base;
+    build_settings();
     return {};
 }
 
@@ -87,7 +126,7 @@ void Module::on_accept(void *self, net::Listener &l, int fd) {
         return;
     }
     auto *c = new (std::nothrow)
-        net::Connection(m->base_, fd, *m, m->current_->conf.linger_timeout_ms);
+        net::Connection(m->base_, fd, *m, *m->handler_, m->settings_[l.index]);
     if (!c) {
         ::close(fd);
         m->log_.log(GLIDE_LOG_ERROR, "out of memory accepting a connection");
@@ -106,8 +145,7 @@ void Module::on_accept(void *self, net::Listener &l, int fd) {
     m->open_++;
     m->log_.log(GLIDE_LOG_DEBUG, "connection from %s on %s", c->peer().text().c_str(),
                 l.bound().text().c_str());
-    // No framing runs on connections yet: close politely, without sending anything.
-    c->close_politely();
+    c->start();
 }
 
 void Module::unlink(net::Connection &c) {
@@ -126,6 +164,8 @@ void Module::connection_closed(net::Connection &c) {
     closed_++;
     bytes_in_ += c.bytes_in;
     bytes_out_ += c.bytes_out;
+    messages_in_ += c.messages_in;
+    messages_out_ += c.messages_out;
     dead_.push_back(&c);
     if (reap_)
         event_active(reap_.get(), 0, 0);
@@ -147,11 +187,13 @@ int Module::drain(uint64_t timeout_ms, glide_drained_fn done, void *arg) {
     drained_fn_ = done;
     drained_arg_ = arg;
     listeners_.clear(); // stop accepting: the sockets close now
-    for (net::Connection *c = head_; c;) {
-        net::Connection *next = c->next; // close_politely may finish and unlink c
-        c->close_politely();
-        c = next;
-    }
+    // A snapshot: closing one connection runs its handler, which may close others (unlinking
+    // them); none is freed before the reaper runs, later in the loop.
+    std::vector<net::Connection *> open;
+    for (net::Connection *c = head_; c; c = c->next)
+        open.push_back(c);
+    for (net::Connection *c : open)
+        c->close(1001, "server shutting down");
     timeval tv = net::ms_to_tv(timeout_ms);
     evtimer_add(drain_timer_.get(), &tv);
     // The answer comes from the loop, never from inside drain().
@@ -182,13 +224,15 @@ void Module::stats(glide_stats &out) const {
     out.connections_closed = closed_;
     out.sessions_guest = 0;
     out.sessions_authenticated = 0;
-    out.messages_in = 0;
-    out.messages_out = 0;
-    uint64_t in = bytes_in_, outb = bytes_out_;
+    uint64_t in = bytes_in_, outb = bytes_out_, min = messages_in_, mout = messages_out_;
     for (const net::Connection *c = head_; c; c = c->next) {
         in += c->bytes_in;
         outb += c->bytes_out;
+        min += c->messages_in;
+        mout += c->messages_out;
     }
+    out.messages_in = min;
+    out.messages_out = mout;
     out.bytes_in = in;
     out.bytes_out = outb;
     out.drops = 0;

@@ -11,6 +11,7 @@
 #include "module/module_conf.h"
 #include "net/connection.h"
 #include "net/listener.h"
+#include "net/tls.h"
 
 // A configuration being built (glide_conf in the C API).
 struct glide_conf {
@@ -29,6 +30,19 @@ struct glide_module {
 
 namespace glide {
 
+// The handler until the session layer exists: it is honest about it. Every connection that
+// completes its handshake is closed with 1013 "try again later", and the log says why.
+class UnavailableHandler final : public net::MessageHandler {
+public:
+    explicit UnavailableHandler(Logger &log) : log_(log) {}
+    void on_open(net::Connection &c) override;
+    void on_message(net::Connection &, net::MessageKind, std::span<const uint8_t>) override {}
+    void on_close(net::Connection &, uint16_t) override {}
+
+private:
+    Logger &log_;
+};
+
 class Module final : public glide_module, private net::ConnectionOwner {
 public:
     explicit Module(const glide_host *host);
@@ -46,6 +60,11 @@ public:
     }
     const ModuleConf &conf() const { return current_->conf; }
 
+    // The layer above the transport for connections accepted from now on; nullptr restores
+    // the default (UnavailableHandler). Internal: the session layer and tests set it. The
+    // handler must outlive the module's connections.
+    void set_handler(net::MessageHandler *h) { handler_ = h ? h : &unavailable_; }
+
 private:
     static void on_accept(void *self, net::Listener &l, int fd);
     static void on_reap(evutil_socket_t, short, void *self);
@@ -53,12 +72,19 @@ private:
     void connection_closed(net::Connection &c) override;
     void unlink(net::Connection &c);
     void check_drained();
+    void build_settings();
 
     const glide_host *host_;
     Logger log_;
     std::unique_ptr<glide_conf> current_;
     event_base *base_ = nullptr;
     std::vector<std::unique_ptr<net::Listener>> listeners_;
+    // Per listener (same index): what its connections run with; rebuilt by a reload, while
+    // running connections keep the settings they were accepted with.
+    std::vector<std::shared_ptr<const net::ConnectionSettings>> settings_;
+    net::SslCtxPtr ssl_ctx_; // for listeners marked ssl
+    UnavailableHandler unavailable_{log_};
+    net::MessageHandler *handler_ = &unavailable_;
 
     // Open connections (intrusive list) and closed ones waiting to be freed by on_reap.
     net::Connection *head_ = nullptr;
@@ -75,6 +101,8 @@ private:
     uint64_t closed_ = 0;
     uint64_t bytes_in_ = 0;
     uint64_t bytes_out_ = 0;
+    uint64_t messages_in_ = 0;
+    uint64_t messages_out_ = 0;
 };
 
 } // namespace glide

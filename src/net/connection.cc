@@ -1,48 +1,549 @@
 #include "net/connection.h"
 
+#include <event2/bufferevent_ssl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
+#include <cstdarg>
+#include <cstdio>
+
+#include "frame/ws_handshake.h"
+#include "net/tls.h"
+
 namespace glide::net {
 
-Connection::Connection(event_base *base, int fd, ConnectionOwner &owner, uint64_t linger_ms)
-    : owner_(owner), peer_(peer_address(fd)), linger_ms_(linger_ms) {
-    bev_.reset(bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE));
-    linger_.reset(evtimer_new(base, on_linger, this));
-    if (!bev_ || !linger_) {
-        if (!bev_)
+namespace {
+
+// Below this size copying a shared payload is cheaper than a reference chain plus the holder
+// that keeps the payload alive (two allocations and a callback).
+constexpr size_t kShareAbove = 1024;
+
+// The most origins glide_allowed_origins accepts (its arity).
+constexpr size_t kMaxOrigins = 64;
+
+void release_shared(const void *, size_t, void *holder) {
+    delete static_cast<std::shared_ptr<const std::string> *>(holder);
+}
+
+// The close code reported for a TCP framing error (TcpDecoder's documented reasons).
+uint16_t tcp_error_code(std::string_view reason) {
+    if (reason == "message too big")
+        return frame::kCloseTooBig;
+    if (reason == "out of memory")
+        return frame::kCloseInternalError;
+    return frame::kCloseProtocolError;
+}
+
+} // namespace
+
+Connection::Connection(event_base *base, int fd, ConnectionOwner &owner, MessageHandler &handler,
+                       std::shared_ptr<const ConnectionSettings> settings)
+    : owner_(owner), handler_(handler), settings_(std::move(settings)), peer_(peer_address(fd)),
+      codec_(settings_->codec) {
+    // Messages are small and written once per loop turn: Nagle's delay would only add latency.
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+
+    if (settings_->ssl_ctx) {
+        SSL *ssl = SSL_new(settings_->ssl_ctx);
+        if (!ssl) {
+            ERR_clear_error();
             ::close(fd);
+            state_ = State::closed;
+            return;
+        }
+        // With BEV_OPT_CLOSE_ON_FREE the bufferevent owns both the SSL and the socket.
+        bev_.reset(bufferevent_openssl_socket_new(base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                                  BEV_OPT_CLOSE_ON_FREE));
+        if (!bev_) {
+            // An allocation inside libevent failed. With BEV_OPT_CLOSE_ON_FREE libevent 2.1
+            // frees the SSL on this path itself; the socket (a BIO_NOCLOSE BIO) is still ours.
+            ::close(fd);
+            state_ = State::closed;
+            return;
+        }
+        // Most clients just close the socket without a TLS close_notify; that is an EOF here,
+        // not an error.
+        bufferevent_openssl_set_allow_dirty_shutdown(bev_.get(), 1);
+    } else {
+        bev_.reset(bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE));
+        if (!bev_) {
+            ::close(fd);
+            state_ = State::closed;
+            return;
+        }
+    }
+    timer_.reset(evtimer_new(base, on_timer, this));
+    if (!timer_) {
         bev_.reset();
         state_ = State::closed;
         return;
     }
     bufferevent_setcb(bev_.get(), on_read, on_write, on_event, this);
+    // Input is consumed as it arrives (partial frames are assembled by the decoder), so the
+    // input buffer stays small; the watermark is the bound should that ever stop: one largest
+    // message with its frame header, or one request head.
+    size_t high = std::max<uint64_t>(settings_->max_message_size + frame::kMaxFrameHeader + 4,
+                                     frame::kDefaultMaxHeaderBytes + 1);
+    bufferevent_setwatermark(bev_.get(), EV_READ, 0, high);
     bufferevent_enable(bev_.get(), EV_READ | EV_WRITE);
 }
 
 Connection::~Connection() = default;
 
-void Connection::close_politely() {
+void Connection::start() {
+    if (state_ != State::handshake)
+        return;
+    if (settings_->transport == Transport::tcp && !tls()) {
+        open_session();
+        return;
+    }
+    // The timeout covers the TLS handshake and the upgrade request together.
+    timeval tv = ms_to_tv(settings_->handshake_timeout_ms);
+    evtimer_add(timer_.get(), &tv);
+}
+
+size_t Connection::queued() const {
+    return bev_ ? evbuffer_get_length(bufferevent_get_output(bev_.get())) : 0;
+}
+
+void Connection::log(glide_log_level level, const char *fmt, ...) {
+    if (!settings_->log || !settings_->log->enabled())
+        return;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    settings_->log->log(level, "%s: %s", peer_.text().c_str(), msg);
+}
+
+// --- opening --------------------------------------------------------------------------------
+
+void Connection::open_session() {
+    evtimer_del(timer_.get());
+    state_ = State::open;
+    opened_ = true;
+    if (settings_->transport == Transport::ws)
+        ws_.emplace(frame::FrameLimits{settings_->max_message_size});
+    else
+        tcp_.emplace(frame::TcpLimits{
+            static_cast<uint32_t>(std::min<uint64_t>(settings_->max_message_size, UINT32_MAX))});
+    handler_.on_open(*this);
+}
+
+// The request head is parsed again from its start whenever bytes arrive: the parser keeps no
+// state, and the head is bounded (kDefaultMaxHeaderBytes) as is the time to send it.
+void Connection::read_handshake(evbuffer *in) {
+    const size_t len = evbuffer_get_length(in);
+    const size_t limit = frame::kDefaultMaxHeaderBytes;
+    // One byte past the limit lets the parser tell "too large" from "need more".
+    const size_t n = std::min(len, limit + 1);
+    const char *p = reinterpret_cast<const char *>(evbuffer_pullup(in, static_cast<ssize_t>(n)));
+    if (!p) {
+        log(GLIDE_LOG_ERROR, "out of memory reading the upgrade request");
+        abort();
+        return;
+    }
+    std::array<std::string_view, kMaxOrigins> origins;
+    size_t norigins = std::min(settings_->allowed_origins.size(), kMaxOrigins);
+    for (size_t i = 0; i < norigins; i++)
+        origins[i] = settings_->allowed_origins[i];
+    frame::HandshakeConfig cfg;
+    cfg.path = settings_->ws_path;
+    cfg.allowed_origins = {origins.data(), norigins};
+    cfg.max_header_bytes = limit;
+
+    std::array<frame::Header, frame::kDefaultMaxHeaders> scratch;
+    frame::HandshakeRequest req;
+    frame::HandshakeResult r = frame::parse_handshake(p, n, cfg, &req, scratch);
+    if (r.status == frame::HandshakeStatus::need_more)
+        return;
+
+    char out[frame::kMaxUpgradeResponse];
+    if (r.status == frame::HandshakeStatus::error) {
+        log(GLIDE_LOG_INFO, "WebSocket upgrade refused: %d %.*s", r.http_status,
+            static_cast<int>(r.reason.size()), r.reason.data());
+        size_t m = frame::write_error_response(r, out, sizeof out);
+        bytes_in += len;
+        evbuffer_drain(in, len);
+        if (m && append(out, m))
+            bytes_out += m;
+        if (state_ != State::closed)
+            close_politely();
+        return;
+    }
+
+    switch (req.subprotocol) {
+    case frame::Subprotocol::protobuf:
+        codec_ = CodecKind::protobuf;
+        break;
+    case frame::Subprotocol::json:
+        codec_ = CodecKind::json;
+        break;
+    case frame::Subprotocol::none:
+        codec_ = settings_->codec;
+        break;
+    }
+    size_t m = frame::write_upgrade_response(req, out, sizeof out);
+    // `req` points into the input: answer before draining the head.
+    bytes_in += r.consumed;
+    evbuffer_drain(in, r.consumed);
+    if (!m || !append(out, m))
+        return abort();
+    bytes_out += m;
+    open_session();
+    // Frames the client sent right behind its request.
+    if (state_ == State::open && evbuffer_get_length(in))
+        read_frames(in);
+}
+
+// --- reading --------------------------------------------------------------------------------
+
+// The decoder works on the input's memory directly, one contiguous chain at a time: a frame
+// that lies in one chain is unmasked in place and delivered without a copy, and one that spans
+// chains is assembled by the decoder (which consumes every byte it is given unless it returns
+// an event), so nothing here ever copies or pulls up the buffer.
+void Connection::read_frames(evbuffer *in) {
+    while (state_ == State::open) {
+        const size_t len = evbuffer_get_length(in);
+        if (len == 0)
+            return;
+        evbuffer_iovec v;
+        if (evbuffer_peek(in, -1, nullptr, &v, 1) < 1)
+            return;
+        if (v.iov_len == 0) {
+            // An empty first chain (left by an earlier drain): move data up front.
+            if (!evbuffer_pullup(in, static_cast<ssize_t>(std::min<size_t>(len, 4096))))
+                return abort();
+            continue;
+        }
+        auto *p = static_cast<uint8_t *>(v.iov_base);
+        size_t off = 0;
+        bool go_on = true;
+        while (off < v.iov_len && go_on) {
+            frame::FrameEvent ev;
+            frame::DecodeResult r = ws_->decode({p + off, v.iov_len - off}, &ev);
+            off += r.consumed;
+            if (r.status == frame::DecodeStatus::need_more)
+                break;
+            go_on = handle_frame(ev);
+        }
+        if (state_ == State::closed)
+            return; // the input went with the socket
+        bytes_in += off;
+        evbuffer_drain(in, off);
+        if (!go_on)
+            return;
+    }
+}
+
+// Returns whether reading goes on.
+bool Connection::handle_frame(const frame::FrameEvent &ev) {
+    using frame::FrameEventType;
+    switch (ev.type) {
+    case FrameEventType::text:
+    case FrameEventType::binary:
+        messages_in++;
+        handler_.on_message(
+            *this, ev.type == FrameEventType::text ? MessageKind::text : MessageKind::binary,
+            ev.payload);
+        break;
+    case FrameEventType::ping:
+        send_control(frame::Opcode::pong, ev.payload);
+        break;
+    case FrameEventType::pong:
+        break; // unsolicited or an answer: either way nothing to do (RFC 6455 §5.5.3)
+    case FrameEventType::close: {
+        // Echo the peer's code (RFC 6455 §5.5.1); a close without a code gets one without.
+        uint8_t f[frame::kMaxCloseFrame];
+        uint16_t echo = ev.code == frame::kCloseNoStatus ? 0 : ev.code;
+        size_t n = frame::encode_close_frame(f, echo, {});
+        if (append(f, n))
+            bytes_out += n;
+        if (state_ == State::closed)
+            return false;
+        close_politely();
+        end_session(ev.code);
+        return false;
+    }
+    case FrameEventType::error: {
+        log(GLIDE_LOG_INFO, "closing: %.*s (%u)", static_cast<int>(ev.reason.size()),
+            ev.reason.data(), ev.code);
+        uint8_t f[frame::kMaxCloseFrame];
+        size_t n = frame::encode_close_frame(f, ev.code, ev.reason);
+        if (append(f, n))
+            bytes_out += n;
+        if (state_ == State::closed)
+            return false;
+        close_politely();
+        end_session(ev.code);
+        return false;
+    }
+    }
+    return state_ == State::open;
+}
+
+void Connection::read_tcp(evbuffer *in) {
+    while (state_ == State::open) {
+        const size_t len = evbuffer_get_length(in);
+        if (len == 0)
+            return;
+        evbuffer_iovec v;
+        if (evbuffer_peek(in, -1, nullptr, &v, 1) < 1)
+            return;
+        if (v.iov_len == 0) {
+            if (!evbuffer_pullup(in, static_cast<ssize_t>(std::min<size_t>(len, 4096))))
+                return abort();
+            continue;
+        }
+        const auto *p = static_cast<const uint8_t *>(v.iov_base);
+        size_t off = 0;
+        bool go_on = true;
+        while (off < v.iov_len && go_on) {
+            frame::TcpEvent ev;
+            frame::DecodeResult r = tcp_->decode({p + off, v.iov_len - off}, &ev);
+            off += r.consumed;
+            if (r.status == frame::DecodeStatus::need_more)
+                break;
+            if (ev.type == frame::TcpEventType::error) {
+                log(GLIDE_LOG_INFO, "closing: %.*s", static_cast<int>(ev.reason.size()),
+                    ev.reason.data());
+                close_politely();
+                end_session(tcp_error_code(ev.reason));
+                go_on = false;
+                break;
+            }
+            messages_in++;
+            handler_.on_message(*this, MessageKind::binary, ev.payload);
+            go_on = state_ == State::open;
+        }
+        if (state_ == State::closed)
+            return;
+        bytes_in += off;
+        evbuffer_drain(in, off);
+        if (!go_on)
+            return;
+    }
+}
+
+void Connection::on_read(bufferevent *bev, void *self) {
+    auto *c = static_cast<Connection *>(self);
+    evbuffer *in = bufferevent_get_input(bev);
+    switch (c->state_) {
+    case State::handshake:
+        if (c->settings_->transport == Transport::ws) {
+            c->read_handshake(in);
+            return;
+        }
+        break;
+    case State::open:
+        if (c->ws_)
+            c->read_frames(in);
+        else
+            c->read_tcp(in);
+        return;
+    case State::closing:
+    case State::lingering:
+    case State::closed:
+        break;
+    }
+    // Lingering: read only to notice the peer's EOF; what it still sends is discarded.
+    size_t n = evbuffer_get_length(in);
+    c->bytes_in += n;
+    evbuffer_drain(in, n);
+}
+
+// --- writing --------------------------------------------------------------------------------
+
+bool Connection::append(const void *p, size_t n) {
+    if (evbuffer_add(bufferevent_get_output(bev_.get()), p, n) == 0)
+        return true;
+    // A frame cut short would corrupt the stream: drop the connection instead.
+    log(GLIDE_LOG_ERROR, "out of memory queueing %zu bytes", n);
+    abort();
+    return false;
+}
+
+bool Connection::admit(size_t n) {
+    const size_t q = queued();
+    if (q + n <= settings_->send_buffer_limit)
+        return true;
+    log(GLIDE_LOG_INFO,
+        "slow consumer: %zu bytes queued, %zu more would pass glide_send_buffer_limit (%llu)", q, n,
+        static_cast<unsigned long long>(settings_->send_buffer_limit));
+    close(frame::kClosePolicy, "slow consumer");
+    return false;
+}
+
+SendResult Connection::after_send(size_t n) {
+    bytes_out += n;
+    const size_t soft = settings_->send_buffer_limit / 2;
+    if (queued() <= soft)
+        return SendResult::ok;
+    if (!want_ready_) {
+        // The write callback then runs when the output has drained to the soft mark.
+        want_ready_ = true;
+        bufferevent_setwatermark(bev_.get(), EV_WRITE, soft, 0);
+    }
+    return SendResult::above_soft_mark;
+}
+
+SendResult Connection::send(MessageKind kind, std::span<const uint8_t> payload) {
+    if (state_ != State::open)
+        return SendResult::closed;
+    uint8_t hdr[frame::kMaxFrameHeader];
+    size_t h;
+    if (ws_) {
+        h = frame::encode_frame_header(
+            hdr, kind == MessageKind::text ? frame::Opcode::text : frame::Opcode::binary,
+            payload.size());
+    } else {
+        h = frame::kTcpHeaderSize;
+        if (payload.size() > UINT32_MAX) {
+            close(frame::kCloseTooBig, "message too big");
+            return SendResult::closed;
+        }
+        frame::encode_tcp_header(hdr, static_cast<uint32_t>(payload.size()));
+    }
+    if (!admit(h + payload.size()))
+        return SendResult::closed;
+    if (!append(hdr, h) || !append(payload.data(), payload.size()))
+        return SendResult::closed;
+    messages_out++;
+    return after_send(h + payload.size());
+}
+
+SendResult Connection::send_shared(MessageKind kind, std::shared_ptr<const std::string> msg) {
+    if (state_ != State::open || !msg)
+        return SendResult::closed;
+    if (msg->size() <= kShareAbove)
+        return send(kind, *msg);
+    uint8_t hdr[frame::kMaxFrameHeader];
+    size_t h;
+    if (ws_) {
+        h = frame::encode_frame_header(
+            hdr, kind == MessageKind::text ? frame::Opcode::text : frame::Opcode::binary,
+            msg->size());
+    } else {
+        if (msg->size() > UINT32_MAX) {
+            close(frame::kCloseTooBig, "message too big");
+            return SendResult::closed;
+        }
+        h = frame::kTcpHeaderSize;
+        frame::encode_tcp_header(hdr, static_cast<uint32_t>(msg->size()));
+    }
+    const size_t total = h + msg->size();
+    if (!admit(total))
+        return SendResult::closed;
+    auto *holder = new (std::nothrow) std::shared_ptr<const std::string>(std::move(msg));
+    if (!holder) {
+        log(GLIDE_LOG_ERROR, "out of memory queueing a shared message");
+        abort();
+        return SendResult::closed;
+    }
+    if (!append(hdr, h)) {
+        delete holder;
+        return SendResult::closed;
+    }
+    const std::string &s = **holder;
+    // On success libevent calls release_shared once the bytes are written (or the buffer is
+    // freed); on failure it does not, and the header already queued makes the stream unusable.
+    if (evbuffer_add_reference(bufferevent_get_output(bev_.get()), s.data(), s.size(),
+                               release_shared, holder) != 0) {
+        delete holder;
+        log(GLIDE_LOG_ERROR, "out of memory queueing a shared message");
+        abort();
+        return SendResult::closed;
+    }
+    messages_out++;
+    return after_send(total);
+}
+
+SendResult Connection::send_control(frame::Opcode op, std::span<const uint8_t> payload) {
+    uint8_t f[frame::kMaxFrameHeader + frame::kMaxControlPayload];
+    size_t n = frame::encode_frame(f, sizeof f, op, payload);
+    if (!n || !admit(n) || !append(f, n))
+        return SendResult::closed;
+    return after_send(n);
+}
+
+void Connection::on_write(bufferevent *, void *self) {
+    auto *c = static_cast<Connection *>(self);
+    if (c->state_ == State::closing) {
+        if (c->queued() == 0)
+            c->shut_write();
+        return;
+    }
+    if (c->state_ == State::open && c->want_ready_ &&
+        c->queued() <= c->settings_->send_buffer_limit / 2) {
+        c->want_ready_ = false;
+        bufferevent_setwatermark(c->bev_.get(), EV_WRITE, 0, 0);
+        c->handler_.on_send_ready(*c);
+    }
+}
+
+// --- closing --------------------------------------------------------------------------------
+
+void Connection::end_session(uint16_t code) {
+    if (!opened_ || close_reported_)
+        return;
+    close_reported_ = true;
+    want_ready_ = false;
+    handler_.on_close(*this, code);
+}
+
+void Connection::close(uint16_t code, std::string_view reason) {
+    if (state_ == State::handshake) {
+        close_politely();
+        return;
+    }
     if (state_ != State::open)
         return;
-    state_ = State::closing;
-    bufferevent_disable(bev_.get(), EV_READ);
-    // The linger timer bounds the whole polite close: a peer that neither reads what is queued
-    // nor closes cannot hold the socket longer than this.
-    timeval tv = ms_to_tv(linger_ms_);
-    evtimer_add(linger_.get(), &tv);
-    if (evbuffer_get_length(bufferevent_get_output(bev_.get())) == 0)
-        shut_write();
+    if (ws_) {
+        uint8_t f[frame::kMaxCloseFrame];
+        size_t n = frame::encode_close_frame(f, code, reason);
+        if (!append(f, n))
+            return; // aborted
+        bytes_out += n;
+    }
+    close_politely();
+    end_session(code);
 }
 
 void Connection::abort() {
-    if (state_ == State::closed)
+    if (state_ != State::closed)
+        finish();
+}
+
+void Connection::close_politely() {
+    if (state_ != State::handshake && state_ != State::open)
         return;
-    finish();
+    state_ = State::closing;
+    bufferevent_disable(bev_.get(), EV_READ);
+    // The write callback must now run when the output is empty, not at the soft mark.
+    bufferevent_setwatermark(bev_.get(), EV_WRITE, 0, 0);
+    // The linger timer bounds the whole polite close: a peer that neither reads what is queued
+    // nor closes cannot hold the socket longer than this.
+    evtimer_del(timer_.get());
+    timeval tv = ms_to_tv(settings_->linger_ms);
+    evtimer_add(timer_.get(), &tv);
+    if (queued() == 0)
+        shut_write();
 }
 
 void Connection::shut_write() {
     state_ = State::lingering;
+    if (tls() && opened_tls_) {
+        // close_notify tells a TLS peer that the data ended here and was not truncated.
+        SSL_shutdown(bufferevent_openssl_get_ssl(bev_.get()));
+        ERR_clear_error();
+    }
     shutdown(bufferevent_getfd(bev_.get()), SHUT_WR);
     // Read again only to see the peer's EOF; what it still sends is discarded.
     bufferevent_enable(bev_.get(), EV_READ);
@@ -50,38 +551,39 @@ void Connection::shut_write() {
 
 void Connection::finish() {
     state_ = State::closed;
-    evtimer_del(linger_.get());
-    bufferevent_disable(bev_.get(), EV_READ | EV_WRITE);
+    evtimer_del(timer_.get());
     bev_.reset(); // closes the socket
+    end_session(1006);
     owner_.connection_closed(*this);
 }
 
-void Connection::on_read(bufferevent *bev, void *self) {
+void Connection::on_event(bufferevent *bev, short what, void *self) {
     auto *c = static_cast<Connection *>(self);
-    evbuffer *in = bufferevent_get_input(bev);
-    size_t n = evbuffer_get_length(in);
-    c->bytes_in += n;
-    // No framing layer consumes input on this connection: discard it. A lingering connection
-    // reads only to notice EOF.
-    evbuffer_drain(in, n);
-    if (c->state_ == State::open)
-        c->close_politely();
+    if (what & BEV_EVENT_CONNECTED) {
+        // The TLS handshake is done: a TCP connection carries messages now; a WebSocket one
+        // waits for its upgrade request.
+        c->opened_tls_ = true;
+        if (c->state_ == State::handshake && c->settings_->transport == Transport::tcp)
+            c->open_session();
+        return;
+    }
+    if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
+        return;
+    if ((what & BEV_EVENT_ERROR) && c->tls()) {
+        unsigned long e = bufferevent_get_openssl_error(bev);
+        if (e && c->state_ == State::handshake)
+            c->log(GLIDE_LOG_INFO, "TLS handshake failed (%s)", ssl_error_string(e).c_str());
+        while (bufferevent_get_openssl_error(bev)) {
+        }
+    }
+    c->finish();
 }
 
-void Connection::on_write(bufferevent *, void *self) {
+void Connection::on_timer(evutil_socket_t, short, void *self) {
     auto *c = static_cast<Connection *>(self);
-    if (c->state_ == State::closing)
-        c->shut_write();
-}
-
-void Connection::on_event(bufferevent *, short what, void *self) {
-    auto *c = static_cast<Connection *>(self);
-    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
-        c->finish();
-}
-
-void Connection::on_linger(evutil_socket_t, short, void *self) {
-    static_cast<Connection *>(self)->finish();
+    if (c->state_ == State::handshake)
+        c->log(GLIDE_LOG_INFO, "handshake timed out");
+    c->finish();
 }
 
 } // namespace glide::net

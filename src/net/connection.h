@@ -1,23 +1,97 @@
-// One accepted connection and its lifecycle:
+// One accepted connection: the transport (plain or TLS), the WebSocket upgrade or plain TCP
+// framing, and the seam to the layer above (MessageHandler).
 //
-//   open ──close_politely()──▶ closing ──(output flushed)──▶ write side shut ──▶ lingering
-//     │                          │                                               │ peer EOF,
-//     └──────── abort() / error ─┴──────────────▶ closed ◀──────────────────────┘ error or
-//                                                                                  linger timer
+// Lifecycle:
+//
+//   handshake ──(TLS and/or upgrade done)──▶ open ──close()/peer close/error──▶ closing
+//       │                                     │                                  │ output
+//       │ timeout, error                      │ abort(), EOF, error              │ flushed
+//       ▼                                     ▼                                  ▼
+//     closed ◀──────────────────────────────────────────────── lingering (write side shut;
+//                                              peer EOF, error or linger timer)
+//
+// `closing` stops reading, sends what is queued (a close frame last), then shuts the write side
+// and waits, bounded by glide_linger_timeout from the moment closing began, for the peer to
+// close: closing a socket with unread input makes the kernel send a reset, which can destroy
+// the close frame before the peer reads it.
 //
 // A connection is never freed inside its own callbacks: when it reaches `closed` it tells its
 // owner, which queues it and frees it later in the loop (ConnectionOwner::connection_closed).
+//
+// Thread model: a connection and its handler run on the owner's event_base thread only.
 #pragma once
 
-#include <cstdint>
-#include <string>
+#include <openssl/ssl.h>
 
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/log.h"
+#include "frame/tcp_frame.h"
+#include "frame/ws_frame.h"
+#include "module/module_conf.h"
 #include "net/address.h"
 #include "net/libevent.h"
 
 namespace glide::net {
 
 class Connection;
+
+enum class MessageKind : uint8_t { text, binary };
+
+// What a send did (uWebSockets' SUCCESS / BACKPRESSURE / DROPPED):
+//   ok               queued;
+//   above_soft_mark  queued, but the connection's queued output is now above half of
+//                    glide_send_buffer_limit: slow down and wait for on_send_ready();
+//   closed           not queued: the connection is not open (any more). When it is this very
+//                    send that would have passed glide_send_buffer_limit, the connection has
+//                    just been closed with 1008 "slow consumer" (on_close already ran).
+enum class SendResult : uint8_t { ok, above_soft_mark, closed };
+
+// The layer above the transport (the session layer). Calls arrive on the loop thread, from
+// inside the connection's callbacks: a handler may send and close but must not free the
+// connection (the owner reaps it). The handler must outlive every connection given to it.
+class MessageHandler {
+public:
+    // The connection carries messages now: after the 101 for WebSocket, after the TLS
+    // handshake for TLS, at once for plain TCP. codec() is final.
+    virtual void on_open(Connection &c) = 0;
+    // One complete message. `payload` is borrowed until the call returns (it may point into
+    // the input buffer). Text is valid UTF-8. TCP messages are reported as binary.
+    virtual void on_message(Connection &c, MessageKind kind, std::span<const uint8_t> payload) = 0;
+    // The queued output fell to half of glide_send_buffer_limit again after a send answered
+    // above_soft_mark. Default: nothing.
+    virtual void on_send_ready(Connection &c) {}
+    // The last call for `c`, exactly once for every connection that was opened: the peer's
+    // close code (1005 when its close frame had none), the code the server closed with, the
+    // decoder's error code, or 1006 when the socket went away without a close handshake.
+    // Drop every reference to `c` here; c.user_data is not looked at again.
+    virtual void on_close(Connection &c, uint16_t code) = 0;
+
+protected:
+    ~MessageHandler() = default;
+};
+
+// What a connection needs from the configuration of its listener. Immutable and shared by the
+// connections of one listener, so a reload that builds new settings never changes a running
+// connection's limits under it.
+struct ConnectionSettings {
+    Transport transport = Transport::ws;
+    CodecKind codec = CodecKind::json; // tcp: the codec; ws: the codec without a subprotocol
+    SSL_CTX *ssl_ctx = nullptr;        // borrowed from the owner; nullptr: plain TCP
+    std::string ws_path = "/ws";
+    std::vector<std::string> allowed_origins; // empty: any
+    uint64_t max_message_size = 64 * 1024;
+    uint64_t send_buffer_limit = 1024 * 1024;
+    uint64_t handshake_timeout_ms = 10000;
+    uint64_t linger_ms = 2000;
+    Logger *log = nullptr; // borrowed from the owner; may be null
+};
 
 class ConnectionOwner {
 public:
@@ -30,26 +104,59 @@ protected:
 
 class Connection {
 public:
-    enum class State { open, closing, lingering, closed };
+    enum class State { handshake, open, closing, lingering, closed };
 
-    Connection(event_base *base, int fd, ConnectionOwner &owner, uint64_t linger_ms);
+    // Takes the accepted socket `fd` (non-blocking) in every case: on failure it is closed and
+    // ok() is false. Nothing runs until start().
+    Connection(event_base *base, int fd, ConnectionOwner &owner, MessageHandler &handler,
+               std::shared_ptr<const ConnectionSettings> settings);
     ~Connection();
     Connection(const Connection &) = delete;
     Connection &operator=(const Connection &) = delete;
 
-    // False when libevent could not set the connection up (then it is already closed).
+    // Arms the handshake timer, or opens a plain TCP connection at once (on_open). Call after
+    // the owner has registered the connection: the handler may close it from on_open.
+    void start();
+
+    // False when libevent or OpenSSL could not set the connection up (then it is closed).
     bool ok() const { return bev_ != nullptr; }
     State state() const { return state_; }
+    bool is_open() const { return state_ == State::open; }
     const Address &peer() const { return peer_; }
+    Transport transport() const { return settings_->transport; }
+    bool tls() const { return settings_->ssl_ctx != nullptr; }
+    // The negotiated codec: from the subprotocol (glide.protobuf → protobuf, glide.json →
+    // json), else the listener's.
+    CodecKind codec() const { return codec_; }
+    // Bytes queued for the peer and not yet written to the socket (or to TLS).
+    size_t queued() const;
 
-    // Stops reading, sends what is queued, shuts the write side and waits (bounded by the
-    // linger time) for the peer to close.
-    void close_politely();
-    // Drops the socket now.
+    // Sends one message: a WebSocket text or binary frame, or a length-prefixed TCP message
+    // (kind is then ignored). The payload is copied.
+    SendResult send(MessageKind kind, std::span<const uint8_t> payload);
+    SendResult send(MessageKind kind, std::string_view payload) {
+        return send(kind, std::span<const uint8_t>(
+                              reinterpret_cast<const uint8_t *>(payload.data()), payload.size()));
+    }
+    // The fan-out path: one encoded message shared by many connections. Only the frame header
+    // is written per connection; the payload is referenced (evbuffer_add_reference) and the
+    // shared_ptr is held until libevent has written it. `msg` must not be null.
+    SendResult send_shared(MessageKind kind, std::shared_ptr<const std::string> msg);
+
+    // Server-initiated close: a WebSocket close frame with `code` and `reason` (cut to 123
+    // bytes), then the polite close; on_close(code) runs now. TCP: the polite close. During the
+    // handshake: the polite close without a frame. No effect once closing.
+    void close(uint16_t code, std::string_view reason);
+    // Drops the socket now (on_close(1006) if the connection was open).
     void abort();
+
+    // The session's pointer; the connection never looks at it.
+    void *user_data = nullptr;
 
     uint64_t bytes_in = 0;
     uint64_t bytes_out = 0;
+    uint64_t messages_in = 0;
+    uint64_t messages_out = 0;
 
     // The owner's intrusive list (O(1) removal without allocation).
     Connection *prev = nullptr;
@@ -59,16 +166,40 @@ private:
     static void on_read(bufferevent *, void *self);
     static void on_write(bufferevent *, void *self);
     static void on_event(bufferevent *, short what, void *self);
-    static void on_linger(evutil_socket_t, short, void *self);
+    static void on_timer(evutil_socket_t, short, void *self);
+
+    void read_handshake(evbuffer *in);
+    void read_frames(evbuffer *in);
+    void read_tcp(evbuffer *in);
+    bool handle_frame(const frame::FrameEvent &ev);
+    void open_session();
+    void end_session(uint16_t code);
+    void close_politely();
     void shut_write();
     void finish();
 
+    // Admission of `n` more outbound bytes against glide_send_buffer_limit; closes the
+    // connection with 1008 and answers false when they do not fit.
+    bool admit(size_t n);
+    SendResult after_send(size_t n);
+    bool append(const void *p, size_t n);
+    SendResult send_control(frame::Opcode op, std::span<const uint8_t> payload);
+    void log(glide_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
     BuffereventPtr bev_;
-    EventPtr linger_;
+    EventPtr timer_; // handshake timeout, then the linger bound of the polite close
     ConnectionOwner &owner_;
+    MessageHandler &handler_;
+    std::shared_ptr<const ConnectionSettings> settings_;
     Address peer_;
-    uint64_t linger_ms_;
-    State state_ = State::open;
+    State state_ = State::handshake;
+    CodecKind codec_;
+    bool opened_ = false;     // on_open ran, so on_close is owed
+    bool opened_tls_ = false; // the TLS handshake completed: close with close_notify
+    bool close_reported_ = false;
+    bool want_ready_ = false; // a send answered above_soft_mark; on_send_ready is owed
+    std::optional<frame::FrameDecoder> ws_;
+    std::optional<frame::TcpDecoder> tcp_;
 };
 
 } // namespace glide::net
