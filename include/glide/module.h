@@ -30,6 +30,8 @@
  * glide_module must be called on that loop's thread (before start: any one thread). Different
  * instances are independent. The module never calls process-global setters of shared libraries
  * (allocators, signal handlers, locale, libevent's global configuration): those are the host's.
+ * In particular the host must ignore SIGPIPE (signal(SIGPIPE, SIG_IGN), as nginx does): socket
+ * and TLS writes to a peer that has gone raise it.
  *
  * Errors: functions return GLIDE_OK or a negative code (glide/error.h); those taking an
  * (err, errlen) buffer also write a one-line reason there, NUL-terminated and truncated to fit.
