@@ -31,6 +31,14 @@ bool ticket_ok(Session &s, const Envelope &e) {
     return false;
 }
 
+// glide accepts an empty `to` and stores a message nobody can receive; we refuse it.
+bool has_receiver(Session &s, const Envelope &e) {
+    if (!e.to.empty())
+        return true;
+    reply_text(s, e.seq, action::notify_error, std::string(text_no_receiver));
+    return false;
+}
+
 // Decodes the data as T or answers notify.error with the request seq.
 template <typename T> bool payload(Session &s, const Envelope &e, T *out) {
     auto r = codec::decode_payload<T>(e);
@@ -65,6 +73,8 @@ void on_authenticate(Hub &hub, Session &s, Envelope &e) {
 void on_chat(Hub &hub, Session &s, Envelope &e) {
     if (!ticket_ok(s, e))
         return;
+    if (!has_receiver(s, e))
+        return;
     codec::ChatMessage m;
     if (!payload(s, e, &m))
         return;
@@ -78,6 +88,8 @@ void on_chat(Hub &hub, Session &s, Envelope &e) {
 
 void on_chat_resend(Hub &hub, Session &s, Envelope &e) {
     if (!ticket_ok(s, e))
+        return;
+    if (!has_receiver(s, e))
         return;
     codec::ChatMessage m;
     if (!payload(s, e, &m))
@@ -96,6 +108,8 @@ void on_chat_resend(Hub &hub, Session &s, Envelope &e) {
 void on_group(Hub &hub, Session &s, Envelope &e) {
     if (!ticket_ok(s, e))
         return;
+    if (!has_receiver(s, e))
+        return;
     codec::ChatMessage m;
     if (!payload(s, e, &m))
         return;
@@ -110,8 +124,7 @@ void on_group(Hub &hub, Session &s, Envelope &e) {
 void on_client_custom(Hub &hub, Session &s, Envelope &e) {
     e.from = s.uid();
     session::Outbound out(std::move(e));
-    for (Session *d : hub.devices(out.envelope().to))
-        d->send(out);
+    hub.for_each_device(out.envelope().to, [&](Session &d) { d.send(out); });
 }
 
 void on_ack_request(Hub &hub, Session &s, Envelope &e) {

@@ -11,6 +11,7 @@
 //   notify.forbidden data       "forbidden"
 //   notify.unauthenticated data "unauthenticated"
 //   message.chat.resend, mid 0  notify.error "invalid resend message: mid is required"
+//   chat/resend/group, empty to notify.error "message has no receiver" (glide stores it)
 #pragma once
 
 #include <span>
@@ -47,5 +48,6 @@ void dispatch(hub::Hub &hub, session::Session &s, codec::Envelope &e);
 // Texts.
 inline constexpr std::string_view text_forbidden = "forbidden";
 inline constexpr std::string_view text_unauthenticated = "unauthenticated";
+inline constexpr std::string_view text_no_receiver = "message has no receiver";
 
 } // namespace glide::dispatch

@@ -156,7 +156,7 @@ Session *Hub::open(session::Link *link) {
     h.server_version = conf_.server_version;
     h.temp_id = p->temp_id();
     h.heartbeat_interval = static_cast<int64_t>(conf_.heartbeat_interval_ms / 1000);
-    h.protocols = {"json", "protobuf"};
+    h.protocols = {"glide.json", "glide.protobuf"};
     p->send(make_message(0, action::hello, std::move(h)));
     return p;
 }
@@ -233,7 +233,7 @@ Session *Hub::find(uint64_t id) const {
 
 const std::vector<Session *> &Hub::devices(std::string_view uid) const {
     static const std::vector<Session *> none;
-    auto it = users_.find(std::string(uid));
+    auto it = users_.find(uid);
     return it == users_.end() ? none : it->second;
 }
 
@@ -418,17 +418,12 @@ void Hub::replay_page(uint64_t sid, HostRequest &r) {
 uint32_t Hub::deliver_chat(const codec::ChatMessage &msg, const Session *sender) {
     Outbound out(make_message(0, action::chat, msg));
     uint32_t reached = 0;
-    // Copy the lists: a send may close a slow consumer, which edits them.
-    std::vector<Session *> to = devices(msg.to);
-    for (Session *d : to)
-        if (d->send(out))
-            reached++;
-    if (msg.from != msg.to) {
-        std::vector<Session *> mine = devices(msg.from);
-        for (Session *d : mine)
-            if (d != sender)
-                d->send(out);
-    }
+    for_each_device(msg.to, [&](Session &d) { reached += d.send(out); });
+    if (msg.from != msg.to)
+        for_each_device(msg.from, [&](Session &d) {
+            if (&d != sender)
+                d.send(out);
+        });
     return reached;
 }
 
@@ -468,9 +463,7 @@ void Hub::ack_request(Session &s, const codec::AckRequest &a) {
     const std::string &sender = a.to.empty() ? a.from : a.to;
     Outbound out(make_message(0, action::ack_notify,
                               codec::AckNotify{a.cli_mid, a.seq, a.mid, a.from, a.to}));
-    std::vector<Session *> to = devices(sender);
-    for (Session *d : to)
-        d->send(out);
+    for_each_device(sender, [&](Session &d) { d.send(out); });
     if (a.mid <= 0)
         return;
     std::string uid = s.uid(), dev = s.device_id();
@@ -544,14 +537,15 @@ void Hub::pump_group(const std::string &gid) {
                 return;
             }
             Outbound out(std::move(p.env));
-            for (const std::string &uid : g.uids) {
-                std::vector<Session *> ds = devices(uid);
-                for (Session *d : ds)
-                    d->send(out);
-            }
+            for (const std::string &uid : g.uids)
+                for_each_device(uid, [&](Session &d) { d.send(out); });
         }
         g.fifo.pop_front();
     }
+    // Nothing queued and nothing cached: forget the entry, so publishes to made-up group ids
+    // (refused by the host) leave no state behind.
+    if (g.fifo.empty() && g.members == Group::Members::unknown)
+        groups_.erase(it);
 }
 
 void Hub::load_members(const std::string &gid) {
@@ -583,7 +577,7 @@ void Hub::load_members(const std::string &gid) {
 }
 
 void Hub::group_invalidate(std::string_view gid) {
-    auto it = groups_.find(std::string(gid));
+    auto it = groups_.find(gid);
     if (it == groups_.end())
         return;
     if (it->second.fifo.empty() && it->second.members != Group::Members::loading) {
@@ -601,24 +595,20 @@ void Hub::group_invalidate(std::string_view gid) {
 uint32_t Hub::push(std::string_view uid, const Envelope &e) {
     Outbound out(e);
     uint32_t n = 0;
-    std::vector<Session *> ds = devices(uid);
-    for (Session *d : ds)
-        if (d->send(out))
-            n++;
+    for_each_device(uid, [&](Session &d) { n += d.send(out); });
     return n;
 }
 
 uint32_t Hub::kick(std::string_view uid, std::string_view device_id) {
-    std::vector<Session *> ds = devices(uid);
     uint32_t n = 0;
     Outbound out(make_message(0, action::notify_kickout, codec::KickOutNotify{}));
-    for (Session *d : ds) {
-        if (!device_id.empty() && d->device_id() != device_id)
-            continue;
-        d->send(out);
-        d->close(session::close_code::kicked_out, "kicked out");
+    for_each_device(uid, [&](Session &d) {
+        if (!device_id.empty() && d.device_id() != device_id)
+            return;
+        d.send(out);
+        d.close(session::close_code::kicked_out, "kicked out");
         n++;
-    }
+    });
     return n;
 }
 

@@ -21,13 +21,17 @@
 //    clients deduplicate on mid (at-least-once, design.md §5.7).
 //  - Group messages: data.from is forced to the sender (glide keeps the client's value), the
 //    envelope keeps the request seq and extra as glide does, the ticket is not forwarded.
+//  - hello.protocols lists the WebSocket subprotocols the module speaks ("glide.json",
+//    "glide.protobuf").
 //  - Deadlines: auth → notify.error "authentication timed out"; store → notify.error "message
 //    store timed out" with the request seq; a host call that fails at once answers the same way
 //    with "message store failed".
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -39,6 +43,13 @@
 #include "session/session.h"
 
 namespace glide::hub {
+
+// Lookups by string_view without building a std::string (C++20 heterogeneous lookup).
+struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+template <typename V> using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
 
 struct HubConfig {
     std::string node_id = "node1";
@@ -107,6 +118,10 @@ public:
     session::Session *find(uint64_t id) const;
     // The authenticated sessions of uid (empty when offline).
     const std::vector<session::Session *> &devices(std::string_view uid) const;
+    // Calls fn(Session &) for each authenticated session of uid. Safe when fn closes sessions
+    // (a slow consumer), which edits the list: it walks a snapshot, on the stack for the usual
+    // handful of devices. Sessions are freed only by reap(), so the snapshot stays valid.
+    template <typename F> void for_each_device(std::string_view uid, F &&fn) const;
 
     // Issues a host call with a deadline. `invoke` performs the HostPort call.
     RequestPtr call(HostRequest::Kind kind, HostRequest::Continuation k,
@@ -168,11 +183,29 @@ private:
     std::unordered_map<uint64_t, std::unique_ptr<session::Session>> sessions_;
     std::vector<uint64_t> dead_; // closed sessions waiting for reap()
     session::TimerService::Handle reap_timer_ = 0;
-    std::unordered_map<std::string, std::vector<session::Session *>> users_;
-    std::unordered_map<std::string, std::vector<uint64_t>> watchers_; // watched uid → sessions
-    std::unordered_map<std::string, Group> groups_;
+    StringMap<std::vector<session::Session *>> users_;
+    StringMap<std::vector<uint64_t>> watchers_; // watched uid → sessions
+    StringMap<Group> groups_;
     std::unordered_map<uint64_t, RequestPtr> pending_;
 };
+
+template <typename F> void Hub::for_each_device(std::string_view uid, F &&fn) const {
+    const auto &v = devices(uid);
+    size_t n = v.size();
+    if (n == 0)
+        return;
+    session::Session *small[8];
+    std::vector<session::Session *> big;
+    session::Session **snap = small;
+    if (n > 8) {
+        big.assign(v.begin(), v.end());
+        snap = big.data();
+    } else {
+        std::copy(v.begin(), v.end(), small);
+    }
+    for (size_t i = 0; i < n; i++)
+        fn(*snap[i]);
+}
 
 // A temporary id: "tmp@" and a random (version 4) UUID, lower-case.
 std::string make_temp_id();

@@ -464,6 +464,31 @@ void test_control_push_kick(void **) {
     assert_int_equal(w.hub.devices("A").size(), 0);
 }
 
+// A fan-out survives a receiver device being closed (slow consumer) in the middle of it, and
+// a message without a receiver is refused, not stored.
+void test_fanout_with_close_and_empty_to(void **) {
+    auto conf = fakes::test_conf();
+    conf.send_buffer_limit = 600;
+    World w(conf);
+    w.token("tok-A", "A", "d1");
+    w.token("tok-B1", "B", "d1");
+    w.token("tok-B2", "B", "d2");
+    auto a = w.login("tok-A");
+    auto b1 = w.login("tok-B1");
+    auto b2 = w.login("tok-B2");
+    b1->link.stalled = true;
+    b1->link.buffered_ = 590;
+    w.send(*a, chat_json("B", "big", 0, ",\"content\":\"" + std::string(100, 'z') + "\""));
+    assert_true(b1->link.closed);
+    assert_int_equal(b1->link.close_code, 1008);
+    assert_int_equal(b2->link.count("message.chat"), 1);
+    assert_int_equal(w.hub.devices("B").size(), 1);
+    w.send(*a, "{\"seq\":4,\"action\":\"message.chat\",\"data\":{\"cliMid\":\"n\"}}");
+    assert_str(a->link.frames.back(), "{\"ver\":1,\"seq\":4,\"action\":\"notify.error\",\"data\":"
+                                      "\"message has no receiver\"}");
+    assert_int_equal(w.store.stored(), 1);
+}
+
 // The hub goes away with requests pending in the host: late completions are ignored.
 void test_hub_gone_late_completion(void **) {
     fakes::FakeTimers timers;
@@ -502,6 +527,7 @@ int main() {
         cmocka_unit_test(test_presence_notify_state),
         cmocka_unit_test(test_store_failure_and_deadline),
         cmocka_unit_test(test_control_push_kick),
+        cmocka_unit_test(test_fanout_with_close_and_empty_to),
         cmocka_unit_test(test_hub_gone_late_completion),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);

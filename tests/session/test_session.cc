@@ -30,8 +30,8 @@ void test_hello_first(void **) {
     assert_int_equal(h->heartbeat_interval, 30);
     assert_str(c->link.frames[0], "{\"ver\":1,\"action\":\"hello\",\"data\":{\"server_version\":"
                                   "\"test\",\"temp_id\":\"" + h->temp_id +
-                                      "\",\"heartbeat_interval\":30,\"protocols\":[\"json\","
-                                      "\"protobuf\"]}}");
+                                      "\",\"heartbeat_interval\":30,\"protocols\":[\"glide.json\","
+                                      "\"glide.protobuf\"]}}");
     // Two connections, two ids.
     auto d = w.connect();
     assert_true(d->s->temp_id() != c->s->temp_id());
