@@ -122,6 +122,14 @@ void on_group(Hub &hub, Session &s, Envelope &e) {
 
 // message.cli: the envelope as received, from forced to the sender; not stored, no ack.
 void on_client_custom(Hub &hub, Session &s, Envelope &e) {
+    // Protobuf data must be a ClientCustom, or JSON receivers could not be given valid JSON
+    // (which would be a silent drop); JSON data always crosses to protobuf (as data_json).
+    if (const auto *raw = std::get_if<codec::RawData>(&e.data);
+        raw && raw->codec == codec::Codec::protobuf) {
+        codec::ClientCustom cc;
+        if (!payload(s, e, &cc))
+            return;
+    }
     e.from = s.uid();
     session::Outbound out(std::move(e));
     hub.for_each_device(out.envelope().to, [&](Session &d) { d.send(out); });

@@ -277,7 +277,13 @@ void Hub::unregister_identity(Session &s) {
 }
 
 void Hub::register_identity(Session &s, std::string uid, const AuthResult &r) {
-    // Re-authentication on the same connection: leave the old identity first.
+    if (s.authenticated() && s.uid() == uid && s.device_id() == r.device_id) {
+        // Re-authentication as the same identity: new secrets and settings, no presence flap.
+        s.set_identity(std::move(uid), r.device_id, r.device_name, r.message_deliver_secret,
+                       r.heartbeat_interval_ms, r.heartbeat_lost);
+        return;
+    }
+    // Re-authentication as someone else on the same connection: leave the old identity first.
     unregister_identity(s);
     auto &v = users_[uid];
     // A second login of the same (uid, device) kicks the first (design.md §5.4).
@@ -316,6 +322,10 @@ void Hub::notify_state(const std::string &uid, bool online) {
 void Hub::subscribe_state(Session &s, const std::vector<std::string> &uids) {
     uint64_t sid = s.id();
     for (const std::string &uid : uids) {
+        if (s.watching().size() >= max_watch) {
+            s.send(make_message(0, action::notify_error, Text{"too many state subscriptions"}));
+            return;
+        }
         auto &w = watchers_[uid];
         if (std::find(w.begin(), w.end(), sid) == w.end()) {
             w.push_back(sid);

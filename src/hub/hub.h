@@ -136,7 +136,9 @@ public:
     uint32_t deliver_chat(const codec::ChatMessage &msg, const session::Session *sender);
     // message.group after the ticket check and normalisation.
     void group(session::Session &s, const codec::Envelope &req, codec::ChatMessage msg);
-    // api.state.sub
+    // api.state.sub; a session watches at most max_watch uids (then notify.error "too many
+    // state subscriptions"), which bounds what a client can make the hub remember.
+    static constexpr size_t max_watch = 1024;
     void subscribe_state(session::Session &s, const std::vector<std::string> &uids);
     // ack.request: ack.notify to the original sender and mark_delivered.
     void ack_request(session::Session &s, const codec::AckRequest &ack);

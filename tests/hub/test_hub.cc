@@ -374,6 +374,31 @@ void test_message_cli_forwarded_not_stored(void **) {
     assert_int_equal(w.store.stored(), 0);
 }
 
+// message.cli from a protobuf client reaches a JSON client as valid JSON; protobuf data that
+// is not a ClientCustom is refused with notify.error rather than dropped.
+void test_message_cli_across_codecs(void **) {
+    World w;
+    w.token("tok-A", "A", "d1");
+    w.token("tok-B", "B", "d1");
+    auto a = w.login("tok-A");
+    auto b = w.login("tok-B", codec::Codec::protobuf);
+    codec::Envelope e = codec::make_message(
+        5, codec::action::client_custom, codec::ClientCustom{"typing", "{\"x\":1}"});
+    e.to = "A";
+    w.send(*b, e);
+    assert_str(a->link.last_json("message.cli"),
+               "{\"ver\":1,\"seq\":5,\"action\":\"message.cli\",\"from\":\"B\",\"to\":\"A\","
+               "\"data\":{\"type\":\"typing\",\"content\":{\"x\":1}}}");
+    codec::Envelope bad = codec::make_message(6, codec::action::client_custom,
+                                              codec::RawData{codec::Codec::protobuf, "\xff\xff"});
+    bad.to = "A";
+    w.send(*b, bad);
+    assert_int_equal(a->link.count("message.cli"), 1);
+    auto err = b->link.find("notify.error");
+    assert_int_equal(err.size(), 1);
+    assert_int_equal(b->link.frame(err[0]).seq, 6);
+}
+
 // §5.11: api.state.sub → notify.state with a correct boolean; presence to the host.
 void test_presence_notify_state(void **) {
     World w;
@@ -524,6 +549,7 @@ int main() {
         cmocka_unit_test(test_group_seq_order_and_non_member),
         cmocka_unit_test(test_group_completions_out_of_order),
         cmocka_unit_test(test_message_cli_forwarded_not_stored),
+        cmocka_unit_test(test_message_cli_across_codecs),
         cmocka_unit_test(test_presence_notify_state),
         cmocka_unit_test(test_store_failure_and_deadline),
         cmocka_unit_test(test_control_push_kick),

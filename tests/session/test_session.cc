@@ -238,6 +238,32 @@ void test_heartbeat_client_keeps_alive(void **) {
     assert_int_equal(c->link.close_code, 4000);
 }
 
+// Connection settings from the credential override the configured heartbeat.
+void test_heartbeat_settings_from_auth(void **) {
+    World w;
+    hub::AuthResult id;
+    id.uid = "A";
+    id.device_id = "d1";
+    id.heartbeat_interval_ms = 10000;
+    id.heartbeat_lost = 1;
+    w.store.add_token("tok-fast", id);
+    auto a = w.login("tok-fast");
+    assert_int_equal(a->s->heartbeat_interval_ms(), 10000);
+    w.timers.advance(10000);
+    assert_int_equal(a->link.count("heartbeat"), 1);
+    assert_false(a->link.closed);
+    w.timers.advance(10000); // second silent interval: more than 1 lost
+    assert_true(a->link.closed);
+    assert_int_equal(a->link.close_code, 4000);
+    // Re-authenticating as the same identity does not flap presence.
+    auto b = w.login("tok-fast");
+    size_t ev = w.store.presence_events().size();
+    w.send(*b, "{\"seq\":2,\"action\":\"authenticate\",\"data\":{\"version\":1,\"credential\":"
+               "\"tok-fast\"}}");
+    assert_str(b->link.frames.back(), "{\"ver\":1,\"seq\":2,\"action\":\"notify.success\",\"data\":null}");
+    assert_int_equal(w.store.presence_events().size(), ev);
+}
+
 // §5.13: past glide_send_buffer_limit the session is closed 1008 "slow consumer".
 void test_slow_consumer_closed_1008(void **) {
     auto conf = fakes::test_conf();
@@ -362,6 +388,7 @@ int main() {
         cmocka_unit_test(test_auth_deadline_late_completion_ignored),
         cmocka_unit_test(test_heartbeat_idle_close_4000),
         cmocka_unit_test(test_heartbeat_client_keeps_alive),
+        cmocka_unit_test(test_heartbeat_settings_from_auth),
         cmocka_unit_test(test_slow_consumer_closed_1008),
         cmocka_unit_test(test_both_codecs),
         cmocka_unit_test(test_encode_once_shared_buffer),
