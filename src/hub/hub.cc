@@ -85,7 +85,7 @@ RequestPtr Hub::call(HostRequest::Kind kind, HostRequest::Continuation k,
     });
     int rc = invoke(req);
     if (rc < 0 && !req->finished())
-        req->finish(rc, "host error", false);
+        req->finish(rc, {}, false);
     return req;
 }
 
@@ -423,6 +423,13 @@ void Hub::replay_page(uint64_t sid, HostRequest &r) {
     }
 }
 
+// The notify.error text for a store or publish that did not succeed.
+static std::string store_failure(const HostRequest &r) {
+    if (r.timed_out())
+        return "message store timed out";
+    return r.error().empty() ? "message store failed" : r.error();
+}
+
 // --- chat ----------------------------------------------------------------------------------
 
 uint32_t Hub::deliver_chat(const codec::ChatMessage &msg, const Session *sender) {
@@ -446,12 +453,7 @@ void Hub::chat(Session &s, int64_t seq, codec::ChatMessage msg) {
             Session *t = find(sid);
             if (r.timed_out() || r.status() < 0) {
                 if (t) {
-                    std::string why = r.timed_out()          ? "message store timed out"
-                                      : r.error().empty() ||
-                                              r.error() == "host error"
-                                          ? "message store failed"
-                                          : r.error();
-                    t->send(make_message(seq, action::notify_error, Text{std::move(why)}));
+                    t->send(make_message(seq, action::notify_error, Text{store_failure(r)}));
                 }
                 return;
             }
@@ -511,12 +513,7 @@ void Hub::group(Session &s, const Envelope &req, codec::ChatMessage msg) {
             Session *t = find(pp->sid);
             if (r.timed_out() || r.status() < 0) {
                 if (t) {
-                    std::string why = r.timed_out()            ? "message store timed out"
-                                      : r.error().empty() ||
-                                              r.error() == "host error"
-                                          ? "message store failed"
-                                          : r.error();
-                    t->send(make_message(seq, action::notify_error, Text{std::move(why)}));
+                    t->send(make_message(seq, action::notify_error, Text{store_failure(r)}));
                 }
             } else {
                 pp->ok = true;

@@ -337,6 +337,29 @@ void test_group_seq_order_and_non_member(void **) {
     assert_int_equal(chat_of(c->link, c->link.find("message.group")[0]).seq, 5);
 }
 
+// The membership cannot be loaded: the stored messages are not delivered (logged), and the
+// next publish asks again and is delivered.
+void test_group_members_failure_retried(void **) {
+    World w;
+    w.token("tok-A", "A", "d1");
+    w.token("tok-B", "B", "d1");
+    w.store.create_group("g");
+    w.store.add_member("g", "A");
+    w.store.add_member("g", "B");
+    auto a = w.login("tok-A");
+    auto b = w.login("tok-B");
+    w.store.fail_next(Kind::group_members, GLIDE_EIO, "db down");
+    w.send(*a, "{\"seq\":1,\"action\":\"message.group\",\"to\":\"g\",\"data\":{\"cliMid\":\"1\"}}");
+    assert_int_equal(a->link.count("ack.message"), 1);
+    assert_int_equal(b->link.count("message.group"), 0);
+    assert_true(!w.store.log_lines().empty());
+    w.send(*a, "{\"seq\":2,\"action\":\"message.group\",\"to\":\"g\",\"data\":{\"cliMid\":\"2\"}}");
+    auto got = b->link.find("message.group");
+    assert_int_equal(got.size(), 1);
+    assert_int_equal(chat_of(b->link, got[0]).seq, 2);
+    assert_int_equal(w.store.calls(Kind::group_members), 2);
+}
+
 // Group publishes answered out of order by the host are still delivered in call order.
 void test_group_completions_out_of_order(void **) {
     World w;
@@ -548,6 +571,7 @@ int main() {
         cmocka_unit_test(test_replay_paced_never_closed),
         cmocka_unit_test(test_group_seq_order_and_non_member),
         cmocka_unit_test(test_group_completions_out_of_order),
+        cmocka_unit_test(test_group_members_failure_retried),
         cmocka_unit_test(test_message_cli_forwarded_not_stored),
         cmocka_unit_test(test_message_cli_across_codecs),
         cmocka_unit_test(test_presence_notify_state),
