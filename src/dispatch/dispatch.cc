@@ -100,8 +100,7 @@ void on_chat_resend(Hub &hub, Session &s, Envelope &e) {
     }
     m.from = s.uid();
     m.to = e.to;
-    s.send(make_message(0, action::ack_message,
-                        codec::AckMessage{m.cli_mid, m.mid, {}, m.seq}));
+    s.send(make_message(0, action::ack_message, codec::AckMessage{m.cli_mid, m.mid, {}, m.seq}));
     hub.deliver_chat(m, &s);
 }
 

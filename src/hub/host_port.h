@@ -75,8 +75,8 @@ public:
     // finished (late completion: ignored safely) or the call does not fit the request's kind.
     bool auth_done(AuthResult r);
     bool store_done(StoreResult r);
-    bool page_add(codec::ChatMessage m);   // load_undelivered: one message, oldest first
-    bool member_add(std::string uid);      // group_members: one member
+    bool page_add(codec::ChatMessage m); // load_undelivered: one message, oldest first
+    bool member_add(std::string uid);    // group_members: one member
     bool request_done(int status, std::string error = {}); // mark_delivered, load_undelivered,
                                                            // group_members
 
@@ -126,8 +126,7 @@ public:
                                std::string_view device_id, int64_t mid) = 0;
     // Messages to uid not yet acknowledged, mid > after_mid, oldest first, at most `limit`.
     virtual int load_undelivered(const RequestPtr &req, std::string_view uid,
-                                 std::string_view device_id, int64_t after_mid,
-                                 uint32_t limit) = 0;
+                                 std::string_view device_id, int64_t after_mid, uint32_t limit) = 0;
     // Membership check, next group sequence and store: one call. msg.to is the group id.
     // Not a member: status GLIDE_ENOTFOUND, error "not member of channel". Hosts assign
     // sequences in call order (the hub delivers in call order, which is then sequence order).

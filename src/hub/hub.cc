@@ -117,9 +117,9 @@ std::string make_temp_id() {
     b[8] = static_cast<uint8_t>((b[8] & 0x3f) | 0x80);
     char out[64];
     snprintf(out, sizeof out,
-             "tmp@%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-             b[14], b[15]);
+             "tmp@%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+             b[15]);
     return out;
 }
 
@@ -484,8 +484,8 @@ void Hub::ack_request(Session &s, const codec::AckRequest &a) {
         HostRequest::Kind::mark_delivered,
         [this, uid, mid](HostRequest &r) {
             if (r.timed_out() || r.status() < 0)
-                log(GLIDE_LOG_WARN, "mark_delivered " + uid + " " + std::to_string(mid) +
-                                        " failed: " + r.error());
+                log(GLIDE_LOG_WARN,
+                    "mark_delivered " + uid + " " + std::to_string(mid) + " failed: " + r.error());
         },
         [&](const RequestPtr &r) { return host_->mark_delivered(r, uid, dev, mid); });
 }
@@ -624,10 +624,17 @@ Stats Hub::stats() const {
     st.connections = st.sessions_guest = st.sessions_authenticated = st.sessions_closing = 0;
     for (const auto &[id, s] : sessions_) {
         switch (s->state()) {
-        case session::State::guest: st.sessions_guest++; break;
-        case session::State::authenticated: st.sessions_authenticated++; break;
-        case session::State::closing: st.sessions_closing++; break;
-        case session::State::closed: continue;
+        case session::State::guest:
+            st.sessions_guest++;
+            break;
+        case session::State::authenticated:
+            st.sessions_authenticated++;
+            break;
+        case session::State::closing:
+            st.sessions_closing++;
+            break;
+        case session::State::closed:
+            continue;
         }
         st.connections++;
     }

@@ -47,9 +47,12 @@ namespace glide::hub {
 // Lookups by string_view without building a std::string (C++20 heterogeneous lookup).
 struct StringHash {
     using is_transparent = void;
-    size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    size_t operator()(std::string_view s) const noexcept {
+        return std::hash<std::string_view>{}(s);
+    }
 };
-template <typename V> using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
+template <typename V>
+using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
 
 struct HubConfig {
     std::string node_id = "node1";

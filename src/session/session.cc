@@ -6,10 +6,14 @@ namespace glide::session {
 
 const char *state_name(State s) {
     switch (s) {
-    case State::guest: return "guest";
-    case State::authenticated: return "authenticated";
-    case State::closing: return "closing";
-    case State::closed: return "closed";
+    case State::guest:
+        return "guest";
+    case State::authenticated:
+        return "authenticated";
+    case State::closing:
+        return "closing";
+    case State::closed:
+        return "closed";
     }
     return "?";
 }

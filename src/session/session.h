@@ -108,11 +108,11 @@ public:
 
     // -- offline replay (paced by the send buffer) --
     struct Replay {
-        bool active = false;      // a replay is running for this login
-        bool loading = false;     // a page request is in flight
+        bool active = false;        // a replay is running for this login
+        bool loading = false;       // a page request is in flight
         bool waiting_drain = false; // the last page filled the buffer: wait for on_drained
-        int64_t cursor = 0;       // the last mid replayed
-        size_t inflight_bytes = 0; // replay bytes sent since the buffer was last seen empty
+        int64_t cursor = 0;         // the last mid replayed
+        size_t inflight_bytes = 0;  // replay bytes sent since the buffer was last seen empty
     };
     Replay &replay() { return replay_; }
     // The transport's output buffer emptied.

@@ -52,7 +52,9 @@ void MemoryStore::fail(Kind k, const RequestPtr &req, int status, const std::str
         req->store_done(std::move(r));
         break;
     }
-    default: req->request_done(status, error); break;
+    default:
+        req->request_done(status, error);
+        break;
     }
 }
 

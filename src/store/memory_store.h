@@ -65,8 +65,8 @@ public:
     // -- HostPort --
     int auth(const hub::RequestPtr &req, const hub::AuthInput &in) override;
     int store_message(const hub::RequestPtr &req, const codec::ChatMessage &msg) override;
-    int mark_delivered(const hub::RequestPtr &req, std::string_view uid,
-                       std::string_view device_id, int64_t mid) override;
+    int mark_delivered(const hub::RequestPtr &req, std::string_view uid, std::string_view device_id,
+                       int64_t mid) override;
     int load_undelivered(const hub::RequestPtr &req, std::string_view uid,
                          std::string_view device_id, int64_t after_mid, uint32_t limit) override;
     int group_publish(const hub::RequestPtr &req, const codec::ChatMessage &msg) override;

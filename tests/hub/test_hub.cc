@@ -276,7 +276,7 @@ void test_replay_paced_never_closed(void **) {
         w.timers.turn();
     }
     assert_false(b->link.closed);
-    assert_int_equal(b->link.count("message.chat"), 36 + 1); // 35 + live, live replayed too
+    assert_int_equal(b->link.count("message.chat"), 36 + 1);        // 35 + live, live replayed too
     assert_int_equal(w.store.calls(Kind::load_undelivered), 1 + 4); // A's login, B's 4 pages
 }
 
@@ -300,7 +300,8 @@ void test_group_seq_order_and_non_member(void **) {
     for (int i = 0; i < 3; i++)
         w.send(*a, "{\"seq\":" + std::to_string(12 + i) +
                        ",\"action\":\"message.group\",\"to\":\"g1\",\"extra\":{\"k\":\"v\"},"
-                       "\"data\":{\"cliMid\":\"g-" + std::to_string(i) +
+                       "\"data\":{\"cliMid\":\"g-" +
+                       std::to_string(i) +
                        "\",\"type\":1,\"content\":\"hello\",\"from\":\"spoof\"}}");
     auto acks = a->link.find("ack.message");
     assert_int_equal(acks.size(), 3);
@@ -321,17 +322,21 @@ void test_group_seq_order_and_non_member(void **) {
                "\"type\":1,\"content\":\"hello\"},\"extra\":{\"k\":\"v\"}}");
     assert_int_equal(c->link.count("message.group"), 0);
     // Non-member.
-    w.send(*c, "{\"seq\":21,\"action\":\"message.group\",\"to\":\"g1\",\"data\":{\"cliMid\":\"x\"}}");
+    w.send(*c,
+           "{\"seq\":21,\"action\":\"message.group\",\"to\":\"g1\",\"data\":{\"cliMid\":\"x\"}}");
     assert_str(c->link.frames.back(), "{\"ver\":1,\"seq\":21,\"action\":\"notify.error\",\"data\":"
                                       "\"not member of channel\"}");
     assert_int_equal(c->link.count("ack.message"), 0);
     // Membership is cached until invalidated.
     w.store.add_member("g1", "C");
-    w.send(*a, "{\"seq\":30,\"action\":\"message.group\",\"to\":\"g1\",\"data\":{\"cliMid\":\"g-9\"}}");
+    w.send(*a,
+           "{\"seq\":30,\"action\":\"message.group\",\"to\":\"g1\",\"data\":{\"cliMid\":\"g-9\"}}");
     w.timers.advance(50);
     assert_int_equal(c->link.count("message.group"), 0);
     w.hub.group_invalidate("g1");
-    w.send(*a, "{\"seq\":31,\"action\":\"message.group\",\"to\":\"g1\",\"data\":{\"cliMid\":\"g-10\"}}");
+    w.send(
+        *a,
+        "{\"seq\":31,\"action\":\"message.group\",\"to\":\"g1\",\"data\":{\"cliMid\":\"g-10\"}}");
     w.timers.advance(50);
     assert_int_equal(c->link.count("message.group"), 1);
     assert_int_equal(chat_of(c->link, c->link.find("message.group")[0]).seq, 5);
@@ -405,8 +410,8 @@ void test_message_cli_across_codecs(void **) {
     w.token("tok-B", "B", "d1");
     auto a = w.login("tok-A");
     auto b = w.login("tok-B", codec::Codec::protobuf);
-    codec::Envelope e = codec::make_message(
-        5, codec::action::client_custom, codec::ClientCustom{"typing", "{\"x\":1}"});
+    codec::Envelope e = codec::make_message(5, codec::action::client_custom,
+                                            codec::ClientCustom{"typing", "{\"x\":1}"});
     e.to = "A";
     w.send(*b, e);
     assert_str(a->link.last_json("message.cli"),
@@ -476,7 +481,8 @@ void test_store_failure_and_deadline(void **) {
     assert_int_equal(b->link.count("message.chat"), 0);
 
     w.store.set_delay(Kind::store_message, store::MemoryStore::hold);
-    w.send(*a, "{\"seq\":5,\"action\":\"message.chat\",\"to\":\"B\",\"data\":{\"cliMid\":\"f-2\"}}");
+    w.send(*a,
+           "{\"seq\":5,\"action\":\"message.chat\",\"to\":\"B\",\"data\":{\"cliMid\":\"f-2\"}}");
     w.timers.advance(4999);
     assert_int_equal(a->link.count("notify.error"), 1);
     w.timers.advance(1);
@@ -486,7 +492,8 @@ void test_store_failure_and_deadline(void **) {
     assert_int_equal(a->link.count("ack.message"), 0);
     assert_int_equal(b->link.count("message.chat"), 0);
     // The sender is gone before the store answers: no crash, the receiver still gets it.
-    w.send(*a, "{\"seq\":6,\"action\":\"message.chat\",\"to\":\"B\",\"data\":{\"cliMid\":\"f-3\"}}");
+    w.send(*a,
+           "{\"seq\":6,\"action\":\"message.chat\",\"to\":\"B\",\"data\":{\"cliMid\":\"f-3\"}}");
     w.close(*a);
     assert_int_equal(w.store.release_held(), 1);
     assert_int_equal(b->link.count("message.chat"), 1);

@@ -29,7 +29,8 @@ void test_hello_first(void **) {
     assert_true(std::regex_match(h->temp_id, re));
     assert_int_equal(h->heartbeat_interval, 30);
     assert_str(c->link.frames[0], "{\"ver\":1,\"action\":\"hello\",\"data\":{\"server_version\":"
-                                  "\"test\",\"temp_id\":\"" + h->temp_id +
+                                  "\"test\",\"temp_id\":\"" +
+                                      h->temp_id +
                                       "\",\"heartbeat_interval\":30,\"protocols\":[\"glide.json\","
                                       "\"glide.protobuf\"]}}");
     // Two connections, two ids.
@@ -73,7 +74,7 @@ void test_unknown_action_echoes_seq(void **) {
 void test_guest_chat_unauthenticated(void **) {
     World w;
     auto g = w.connect();
-    const char *acts[] = {"message.chat", "message.group", "message.cli", "ack.request",
+    const char *acts[] = {"message.chat",  "message.group",       "message.cli", "ack.request",
                           "api.state.sub", "message.chat.resend", "ack.offline"};
     int64_t seq = 10;
     for (const char *a : acts) {
@@ -118,7 +119,8 @@ void test_authenticate_success_and_failure_texts(void **) {
     World w;
     w.token("tok-A", "A", "d1");
     auto a = w.login("tok-A");
-    assert_str(a->link.frames.back(), "{\"ver\":1,\"seq\":1,\"action\":\"notify.success\",\"data\":null}");
+    assert_str(a->link.frames.back(),
+               "{\"ver\":1,\"seq\":1,\"action\":\"notify.success\",\"data\":null}");
     assert_true(a->s->authenticated());
     assert_str(a->s->uid(), "A");
 
@@ -141,7 +143,8 @@ void test_authenticate_success_and_failure_texts(void **) {
     assert_true(sealed.ok());
     w.send(*b, codec::make_message(9, codec::action::authenticate,
                                    codec::EncryptedCredential{1, sealed.value()}));
-    assert_str(b->link.frames.back(), "{\"ver\":1,\"seq\":9,\"action\":\"notify.success\",\"data\":null}");
+    assert_str(b->link.frames.back(),
+               "{\"ver\":1,\"seq\":9,\"action\":\"notify.success\",\"data\":null}");
     assert_str(b->s->uid(), "1002");
     assert_str(b->s->device_id(), "web");
 
@@ -161,11 +164,12 @@ void test_async_auth_answered_later(void **) {
     w.token("tok-A", "A", "d1");
     w.store.set_delay(store::MemoryStore::Kind::auth, 2000);
     auto a = w.connect();
-    w.send(*a, "{\"seq\":1,\"action\":\"authenticate\",\"data\":{\"version\":1,\"credential\":\"tok-A\"}}");
+    w.send(*a, "{\"seq\":1,\"action\":\"authenticate\",\"data\":{\"version\":1,\"credential\":"
+               "\"tok-A\"}}");
     assert_true(a->link.paused);
     assert_true(a->s->auth_pending());
     w.send(*a, "{\"seq\":2,\"action\":\"x.y\"}"); // parsed before the pause took effect
-    assert_int_equal(a->link.frames.size(), 1);     // only hello so far
+    assert_int_equal(a->link.frames.size(), 1);   // only hello so far
     w.timers.advance(1999);
     assert_false(a->s->authenticated());
     w.timers.advance(1);
@@ -173,7 +177,8 @@ void test_async_auth_answered_later(void **) {
     assert_true(a->s->authenticated());
     // The success first, then (next loop turn) the frame that waited.
     assert_int_equal(a->link.frames.size(), 3);
-    assert_str(a->link.frames[1], "{\"ver\":1,\"seq\":1,\"action\":\"notify.success\",\"data\":null}");
+    assert_str(a->link.frames[1],
+               "{\"ver\":1,\"seq\":1,\"action\":\"notify.success\",\"data\":null}");
     assert_str(a->link.frames[2],
                "{\"ver\":1,\"seq\":2,\"action\":\"notify.unknown.action\",\"data\":\"x.y\"}");
 }
@@ -184,7 +189,8 @@ void test_auth_deadline_late_completion_ignored(void **) {
     w.token("tok-A", "A", "d1");
     w.store.set_delay(store::MemoryStore::Kind::auth, store::MemoryStore::hold);
     auto a = w.connect();
-    w.send(*a, "{\"seq\":4,\"action\":\"authenticate\",\"data\":{\"version\":1,\"credential\":\"tok-A\"}}");
+    w.send(*a, "{\"seq\":4,\"action\":\"authenticate\",\"data\":{\"version\":1,\"credential\":"
+               "\"tok-A\"}}");
     w.timers.advance(5000);
     assert_str(a->link.frames.back(), "{\"ver\":1,\"seq\":4,\"action\":\"notify.error\",\"data\":"
                                       "\"authentication timed out\"}");
@@ -193,7 +199,8 @@ void test_auth_deadline_late_completion_ignored(void **) {
     assert_false(a->s->authenticated());
     assert_int_equal(w.hub.devices("A").size(), 0);
     // A late completion for a session that is gone is ignored too.
-    w.send(*a, "{\"seq\":5,\"action\":\"authenticate\",\"data\":{\"version\":1,\"credential\":\"tok-A\"}}");
+    w.send(*a, "{\"seq\":5,\"action\":\"authenticate\",\"data\":{\"version\":1,\"credential\":"
+               "\"tok-A\"}}");
     w.close(*a);
     assert_int_equal(w.store.release_held(), 1);
     assert_int_equal(w.hub.devices("A").size(), 0);
@@ -260,7 +267,8 @@ void test_heartbeat_settings_from_auth(void **) {
     size_t ev = w.store.presence_events().size();
     w.send(*b, "{\"seq\":2,\"action\":\"authenticate\",\"data\":{\"version\":1,\"credential\":"
                "\"tok-fast\"}}");
-    assert_str(b->link.frames.back(), "{\"ver\":1,\"seq\":2,\"action\":\"notify.success\",\"data\":null}");
+    assert_str(b->link.frames.back(),
+               "{\"ver\":1,\"seq\":2,\"action\":\"notify.success\",\"data\":null}");
     assert_int_equal(w.store.presence_events().size(), ev);
 }
 

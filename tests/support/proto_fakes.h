@@ -36,8 +36,8 @@ public:
         for (;;) {
             const Timer *first = nullptr;
             for (auto &[h, t] : timers_)
-                if (t.due <= target && (!first || t.due < first->due ||
-                                        (t.due == first->due && t.h < first->h)))
+                if (t.due <= target &&
+                    (!first || t.due < first->due || (t.due == first->due && t.h < first->h)))
                     first = &t;
             if (!first)
                 break;
@@ -120,7 +120,10 @@ public:
         (void)glide::codec::encode_json(frame(v.back()), &out);
         return out;
     }
-    void clear() { frames.clear(); buffers.clear(); }
+    void clear() {
+        frames.clear();
+        buffers.clear();
+    }
 
     glide::codec::Codec codec_;
     std::vector<std::string> frames;
