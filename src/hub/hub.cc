@@ -165,7 +165,12 @@ void Hub::on_frame(Session *s, std::string_view bytes) {
     if (!s || !s->open())
         return;
     if (s->auth_pending()) {
-        // Reading is paused; these were parsed before the pause took effect.
+        // Reading is paused; these were parsed before the pause took effect. A transport
+        // honours the pause within one read, so a long queue means it does not: refuse it.
+        if (s->deferred().size() >= max_deferred) {
+            s->close(session::close_code::policy_violation, "too many frames during auth");
+            return;
+        }
         s->deferred().emplace_back(bytes);
         return;
     }

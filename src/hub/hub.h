@@ -139,6 +139,8 @@ public:
     uint32_t deliver_chat(const codec::ChatMessage &msg, const session::Session *sender);
     // message.group after the ticket check and normalisation.
     void group(session::Session &s, const codec::Envelope &req, codec::ChatMessage msg);
+    // Frames queued while an auth is pending, at most (then close 1008).
+    static constexpr size_t max_deferred = 256;
     // api.state.sub; a session watches at most max_watch uids (then notify.error "too many
     // state subscriptions"), which bounds what a client can make the hub remember.
     static constexpr size_t max_watch = 1024;

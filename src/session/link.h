@@ -60,7 +60,8 @@ public:
 namespace close_code {
 inline constexpr uint16_t going_away = 1001;
 inline constexpr uint16_t protocol_error = 1002;
-inline constexpr uint16_t slow_consumer = 1008;
+inline constexpr uint16_t slow_consumer = 1008; // RFC 6455 "policy violation"
+inline constexpr uint16_t policy_violation = 1008;
 inline constexpr uint16_t heartbeat_timeout = 4000;
 inline constexpr uint16_t kicked_out = 4001;
 } // namespace close_code
