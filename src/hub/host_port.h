@@ -9,6 +9,12 @@
 // client the request's failure answer and the request is finished; a completion that arrives
 // later is ignored (the completion functions return false), also after the session or the
 // whole hub is gone. The host keeps the request alive by holding its shared_ptr.
+//
+// Over the C ABI (include/glide/host.h): the adapter passes a heap copy of the RequestPtr as
+// the opaque glide_request *, converts glide_auth_result / glide_store_result / glide_message
+// into the structs below inside glide_api.*_done and page_add/member_add, and frees the copy
+// at the completing call (auth_done, store_done, request_done). A NULL callback in the table
+// becomes an immediate failure with the text host.h documents for it.
 #pragma once
 
 #include <cstdint>
