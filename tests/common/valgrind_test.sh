@@ -1,7 +1,7 @@
 #!/bin/sh
-# Runs the unit-test programs of the I/O-free layers (configuration, codecs, framing) under
-# valgrind's memcheck: no invalid access, no leak. Skipped in a sanitizer build (ASan and
-# valgrind do not mix) and where valgrind is missing.
+# Runs the unit-test programs of the I/O-free layers (configuration, codecs, framing, sessions,
+# dispatch, hub, store) under valgrind's memcheck: no invalid access, no leak. Skipped in a
+# sanitizer build (ASan and valgrind do not mix) and where valgrind is missing.
 set -u
 B=${B:-build}
 if grep -q '^SANITIZERS := yes' "$B/config.mk" 2>/dev/null || ! command -v valgrind >/dev/null; then
@@ -11,7 +11,9 @@ if grep -q '^SANITIZERS := yes' "$B/config.mk" 2>/dev/null || ! command -v valgr
 fi
 pass=0
 fail=0
-for t in "$B"/tests/conf/test_* "$B"/tests/codec/test_* "$B"/tests/frame/test_*; do
+for t in "$B"/tests/conf/test_* "$B"/tests/codec/test_* "$B"/tests/frame/test_* \
+    "$B"/tests/session/test_* "$B"/tests/dispatch/test_* "$B"/tests/hub/test_* \
+    "$B"/tests/store/test_*; do
     [ -x "$t" ] || continue
     if valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
         "$t" >"$t.valgrind.log" 2>&1; then

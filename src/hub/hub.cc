@@ -1,0 +1,659 @@
+#include "hub/hub.h"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <random>
+
+#include "codec/payload.h"
+#include "dispatch/dispatch.h"
+
+namespace glide::hub {
+
+using codec::Envelope;
+using codec::make_message;
+using codec::Text;
+namespace action = codec::action;
+using session::Outbound;
+using session::SendClass;
+using session::Session;
+
+// --- requests ----------------------------------------------------------------------------
+
+bool HostRequest::auth_done(AuthResult r) {
+    if (finished_ || kind_ != Kind::auth)
+        return false;
+    auth_ = std::move(r);
+    finish(GLIDE_OK, {}, false);
+    return true;
+}
+
+bool HostRequest::store_done(StoreResult r) {
+    if (finished_ || (kind_ != Kind::store_message && kind_ != Kind::group_publish))
+        return false;
+    int st = r.status;
+    std::string err = r.error;
+    store_ = std::move(r);
+    finish(st, std::move(err), false);
+    return true;
+}
+
+bool HostRequest::page_add(codec::ChatMessage m) {
+    if (finished_ || kind_ != Kind::load_undelivered)
+        return false;
+    page_.push_back(std::move(m));
+    return true;
+}
+
+bool HostRequest::member_add(std::string uid) {
+    if (finished_ || kind_ != Kind::group_members)
+        return false;
+    members_.push_back(std::move(uid));
+    return true;
+}
+
+bool HostRequest::request_done(int status, std::string error) {
+    if (finished_ || kind_ == Kind::auth || kind_ == Kind::store_message ||
+        kind_ == Kind::group_publish)
+        return false;
+    finish(status, std::move(error), false);
+    return true;
+}
+
+void HostRequest::finish(int status, std::string error, bool timed_out) {
+    finished_ = true;
+    status_ = status;
+    error_ = std::move(error);
+    timed_out_ = timed_out;
+    if (hub_)
+        hub_->request_finished(*this);
+}
+
+RequestPtr Hub::call(HostRequest::Kind kind, HostRequest::Continuation k,
+                     const std::function<int(const RequestPtr &)> &invoke) {
+    auto req = std::make_shared<HostRequest>(this, kind, std::move(k));
+    req->id_ = next_request_id_++;
+    pending_.emplace(req->id_, req);
+    uint64_t id = req->id_;
+    req->deadline_ = timers_->schedule(conf_.callback_timeout_ms, [this, id] {
+        auto it = pending_.find(id);
+        if (it == pending_.end())
+            return;
+        it->second->deadline_ = 0;
+        it->second->finish(GLIDE_ECLOSED, "deadline", true);
+    });
+    int rc = invoke(req);
+    if (rc < 0 && !req->finished())
+        req->finish(rc, {}, false);
+    return req;
+}
+
+void Hub::request_finished(HostRequest &r) {
+    auto it = pending_.find(r.id_);
+    if (it == pending_.end())
+        return;
+    RequestPtr keep = std::move(it->second); // the host may hold only a raw pointer
+    pending_.erase(it);
+    timers_->cancel(r.deadline_);
+    r.deadline_ = 0;
+    r.hub_ = nullptr;
+    auto k = std::move(r.k_);
+    if (k)
+        k(r);
+}
+
+// --- life ------------------------------------------------------------------------------
+
+std::string make_temp_id() {
+    uint8_t b[16];
+    if (RAND_bytes(b, sizeof b) != 1) {
+        // No entropy from OpenSSL: an id need not be secret, only unique.
+        static thread_local std::mt19937_64 rng{std::random_device{}()};
+        for (auto &x : b)
+            x = static_cast<uint8_t>(rng());
+    }
+    b[6] = static_cast<uint8_t>((b[6] & 0x0f) | 0x40);
+    b[8] = static_cast<uint8_t>((b[8] & 0x3f) | 0x80);
+    char out[64];
+    snprintf(out, sizeof out,
+             "tmp@%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+             b[15]);
+    return out;
+}
+
+Hub::Hub(HostPort *host, session::TimerService *timers, HubConfig conf)
+    : host_(host), timers_(timers), conf_(std::move(conf)) {}
+
+Hub::~Hub() {
+    // Outstanding requests outlive us in the host's hands: detach them so a late completion
+    // is ignored.
+    for (auto &[id, r] : pending_) {
+        timers_->cancel(r->deadline_);
+        r->hub_ = nullptr;
+        r->finished_ = true;
+        r->k_ = nullptr;
+    }
+    pending_.clear();
+    timers_->cancel(reap_timer_);
+}
+
+Session *Hub::open(session::Link *link) {
+    if (stats_.draining) {
+        link->close(session::close_code::going_away, "server shutting down");
+        return nullptr;
+    }
+    session::SessionConfig sc{conf_.heartbeat_interval_ms, conf_.heartbeat_lost,
+                              conf_.send_buffer_limit};
+    uint64_t id = next_session_id_++;
+    auto s = std::make_unique<Session>(id, link, timers_, this, sc, make_temp_id());
+    Session *p = s.get();
+    sessions_.emplace(id, std::move(s));
+    stats_.connections_accepted++;
+    p->start();
+    codec::ServerHello h;
+    h.server_version = conf_.server_version;
+    h.temp_id = p->temp_id();
+    h.heartbeat_interval = static_cast<int64_t>(conf_.heartbeat_interval_ms / 1000);
+    h.protocols = {"glide.json", "glide.protobuf"};
+    p->send(make_message(0, action::hello, std::move(h)));
+    return p;
+}
+
+void Hub::on_frame(Session *s, std::string_view bytes) {
+    if (!s || !s->open())
+        return;
+    if (s->auth_pending()) {
+        // Reading is paused; these were parsed before the pause took effect. A transport
+        // honours the pause within one read, so a long queue means it does not: refuse it.
+        if (s->deferred().size() >= max_deferred) {
+            s->close(session::close_code::policy_violation, "too many frames during auth");
+            return;
+        }
+        s->deferred().emplace_back(bytes);
+        return;
+    }
+    stats_.messages_in++;
+    stats_.bytes_in += bytes.size();
+    Envelope e;
+    Status st = codec::decode(s->codec(), bytes, &e);
+    if (!st) {
+        s->send(make_message(0, action::notify_error, Text{st.error()}));
+        return;
+    }
+    s->touch_read();
+    dispatch::dispatch(*this, *s, e);
+}
+
+void Hub::process_deferred(uint64_t sid) {
+    Session *s = find(sid);
+    while (s && !s->auth_pending() && !s->deferred().empty()) {
+        std::string f = std::move(s->deferred().front());
+        s->deferred().pop_front();
+        on_frame(s, f);
+        s = find(sid);
+    }
+}
+
+void Hub::on_drained(Session *s) {
+    if (!s || !s->open())
+        return;
+    s->drained();
+    auto &rp = s->replay();
+    if (rp.active && rp.waiting_drain) {
+        rp.waiting_drain = false;
+        replay_next(*s);
+    }
+}
+
+void Hub::on_closed(Session *s) {
+    if (!s || s->state() == session::State::closed)
+        return;
+    s->mark_closed();
+    stats_.connections_closed++;
+    dead_.push_back(s->id());
+    schedule_reap();
+}
+
+void Hub::schedule_reap() {
+    if (reap_timer_)
+        return;
+    reap_timer_ = timers_->schedule(0, [this] {
+        reap_timer_ = 0;
+        reap();
+    });
+}
+
+void Hub::reap() {
+    for (uint64_t id : dead_)
+        sessions_.erase(id);
+    dead_.clear();
+}
+
+Session *Hub::find(uint64_t id) const {
+    auto it = sessions_.find(id);
+    return it != sessions_.end() && it->second->open() ? it->second.get() : nullptr;
+}
+
+const std::vector<Session *> &Hub::devices(std::string_view uid) const {
+    static const std::vector<Session *> none;
+    auto it = users_.find(uid);
+    return it == users_.end() ? none : it->second;
+}
+
+void Hub::session_sent(Session &, size_t bytes) {
+    stats_.messages_out++;
+    stats_.bytes_out += bytes;
+}
+
+void Hub::session_closing(Session &s) {
+    unregister_identity(s);
+    for (const std::string &uid : s.watching()) {
+        auto it = watchers_.find(uid);
+        if (it == watchers_.end())
+            continue;
+        std::erase(it->second, s.id());
+        if (it->second.empty())
+            watchers_.erase(it);
+    }
+    s.watching().clear();
+    s.deferred().clear();
+}
+
+// --- identity ----------------------------------------------------------------------------
+
+void Hub::unregister_identity(Session &s) {
+    if (s.uid().empty())
+        return;
+    auto it = users_.find(s.uid());
+    if (it == users_.end())
+        return;
+    auto &v = it->second;
+    auto pos = std::find(v.begin(), v.end(), &s);
+    if (pos == v.end())
+        return;
+    v.erase(pos);
+    host_->presence(s.uid(), s.device_id(), conf_.node_id, false);
+    if (v.empty()) {
+        users_.erase(it);
+        notify_state(s.uid(), false);
+    }
+}
+
+void Hub::register_identity(Session &s, std::string uid, const AuthResult &r) {
+    if (s.authenticated() && s.uid() == uid && s.device_id() == r.device_id) {
+        // Re-authentication as the same identity: new secrets and settings, no presence flap.
+        s.set_identity(std::move(uid), r.device_id, r.device_name, r.message_deliver_secret,
+                       r.heartbeat_interval_ms, r.heartbeat_lost);
+        return;
+    }
+    // Re-authentication as someone else on the same connection: leave the old identity first.
+    unregister_identity(s);
+    auto &v = users_[uid];
+    // A second login of the same (uid, device) kicks the first (design.md §5.4).
+    for (size_t i = 0; i < v.size(); i++) {
+        Session *old = v[i];
+        if (old == &s || old->device_id() != r.device_id)
+            continue;
+        v.erase(v.begin() + static_cast<ptrdiff_t>(i));
+        host_->presence(old->uid(), old->device_id(), conf_.node_id, false);
+        old->send(make_message(0, action::notify_kickout,
+                               codec::KickOutNotify{r.device_id, r.device_name}));
+        old->close(session::close_code::kicked_out, "kicked out");
+        break;
+    }
+    bool was_offline = v.empty();
+    s.set_identity(uid, r.device_id, r.device_name, r.message_deliver_secret,
+                   r.heartbeat_interval_ms, r.heartbeat_lost);
+    v.push_back(&s);
+    host_->presence(s.uid(), s.device_id(), conf_.node_id, true);
+    if (was_offline)
+        notify_state(s.uid(), true);
+}
+
+void Hub::notify_state(const std::string &uid, bool online) {
+    auto it = watchers_.find(uid);
+    if (it == watchers_.end())
+        return;
+    Outbound out(make_message(0, action::notify_state, codec::UserState{uid, online}));
+    // Copy: a send may close a watcher, which edits the list.
+    std::vector<uint64_t> ids = it->second;
+    for (uint64_t id : ids)
+        if (Session *w = find(id))
+            w->send(out);
+}
+
+void Hub::subscribe_state(Session &s, const std::vector<std::string> &uids) {
+    uint64_t sid = s.id();
+    for (const std::string &uid : uids) {
+        if (s.watching().size() >= max_watch) {
+            s.send(make_message(0, action::notify_error, Text{"too many state subscriptions"}));
+            return;
+        }
+        auto &w = watchers_[uid];
+        if (std::find(w.begin(), w.end(), sid) == w.end()) {
+            w.push_back(sid);
+            s.watching().push_back(uid);
+        }
+        if (!s.send(make_message(0, action::notify_state,
+                                 codec::UserState{uid, users_.count(uid) != 0})))
+            return;
+    }
+}
+
+// --- authenticate --------------------------------------------------------------------------
+
+void Hub::authenticate(Session &s, int64_t seq, const codec::EncryptedCredential &c) {
+    s.set_auth_pending(true);
+    uint64_t sid = s.id();
+    AuthInput in{c.credential, c.version, s.link()->peer(), s.temp_id()};
+    call(
+        HostRequest::Kind::auth,
+        [this, sid, seq](HostRequest &r) {
+            Session *t = find(sid);
+            if (!t)
+                return;
+            t->set_auth_pending(false);
+            AuthResult &a = r.auth_result();
+            if (r.timed_out()) {
+                t->send(make_message(seq, action::notify_error, Text{"authentication timed out"}));
+            } else if (r.status() < 0 || !a.accepted || a.uid.empty()) {
+                std::string why = a.error.empty() ? "invalid authenticate message" : a.error;
+                t->send(make_message(seq, action::notify_error, Text{std::move(why)}));
+            } else {
+                register_identity(*t, a.uid, a);
+                t->send(make_message(seq, action::notify_success, codec::Null{}));
+                if (t->open()) {
+                    t->replay() = Session::Replay{};
+                    t->replay().active = true;
+                    replay_next(*t);
+                }
+            }
+            // Frames that arrived while the auth was pending, on the next loop turn: never
+            // re-enter dispatch from inside a host completion.
+            if (find(sid) && !find(sid)->deferred().empty())
+                timers_->schedule(0, [this, sid] { process_deferred(sid); });
+        },
+        [this, &in](const RequestPtr &r) { return host_->auth(r, in); });
+}
+
+// --- offline replay --------------------------------------------------------------------------
+
+void Hub::replay_next(Session &s) {
+    auto &rp = s.replay();
+    if (!rp.active || rp.loading)
+        return;
+    rp.loading = true;
+    uint64_t sid = s.id();
+    std::string uid = s.uid(), dev = s.device_id();
+    int64_t after = rp.cursor;
+    call(
+        HostRequest::Kind::load_undelivered, [this, sid](HostRequest &r) { replay_page(sid, r); },
+        [&](const RequestPtr &r) {
+            return host_->load_undelivered(r, uid, dev, after, conf_.replay_page);
+        });
+}
+
+// Replay is paced by the send buffer: one page at a time, the next one when the link reports
+// its buffer drained. Its bytes never count against the slow-consumer limit.
+void Hub::replay_page(uint64_t sid, HostRequest &r) {
+    Session *s = find(sid);
+    if (!s)
+        return;
+    auto &rp = s->replay();
+    rp.loading = false;
+    if (r.status() < 0) {
+        log(GLIDE_LOG_WARN, "offline replay for " + s->uid() + " stopped: " + r.error());
+        rp.active = false;
+        return;
+    }
+    for (codec::ChatMessage &m : r.page()) {
+        if (m.mid > rp.cursor)
+            rp.cursor = m.mid;
+        if (!s->send(make_message(0, action::chat, std::move(m)), SendClass::replay))
+            return;
+    }
+    if (r.page().size() < conf_.replay_page) {
+        rp.active = false;
+        return;
+    }
+    if (s->link()->buffered() == 0) {
+        timers_->schedule(0, [this, sid] {
+            if (Session *t = find(sid))
+                replay_next(*t);
+        });
+    } else {
+        rp.waiting_drain = true;
+    }
+}
+
+// The notify.error text for a store or publish that did not succeed.
+static std::string store_failure(const HostRequest &r) {
+    if (r.timed_out())
+        return "message store timed out";
+    return r.error().empty() ? "message store failed" : r.error();
+}
+
+// --- chat ----------------------------------------------------------------------------------
+
+uint32_t Hub::deliver_chat(const codec::ChatMessage &msg, const Session *sender) {
+    Outbound out(make_message(0, action::chat, msg));
+    uint32_t reached = 0;
+    for_each_device(msg.to, [&](Session &d) { reached += d.send(out); });
+    if (msg.from != msg.to)
+        for_each_device(msg.from, [&](Session &d) {
+            if (&d != sender)
+                d.send(out);
+        });
+    return reached;
+}
+
+void Hub::chat(Session &s, int64_t seq, codec::ChatMessage msg) {
+    uint64_t sid = s.id();
+    auto m = std::make_shared<codec::ChatMessage>(std::move(msg));
+    call(
+        HostRequest::Kind::store_message,
+        [this, sid, seq, m](HostRequest &r) {
+            Session *t = find(sid);
+            if (r.timed_out() || r.status() < 0) {
+                if (t) {
+                    t->send(make_message(seq, action::notify_error, Text{store_failure(r)}));
+                }
+                return;
+            }
+            const StoreResult &res = r.store_result();
+            m->mid = res.mid;
+            // Only now, the store having committed, is the sender acknowledged (§5.7).
+            if (t)
+                t->send(make_message(0, action::ack_message,
+                                     codec::AckMessage{m->cli_mid, m->mid, {}, m->seq}));
+            if (!res.duplicate)
+                deliver_chat(*m, t);
+        },
+        [this, m](const RequestPtr &r) { return host_->store_message(r, *m); });
+}
+
+void Hub::ack_request(Session &s, const codec::AckRequest &a) {
+    // v1.6 clients send {mid, from: original sender}; later ones {mid, from: receiver,
+    // to: sender}.
+    const std::string &sender = a.to.empty() ? a.from : a.to;
+    Outbound out(make_message(0, action::ack_notify,
+                              codec::AckNotify{a.cli_mid, a.seq, a.mid, a.from, a.to}));
+    for_each_device(sender, [&](Session &d) { d.send(out); });
+    if (a.mid <= 0)
+        return;
+    std::string uid = s.uid(), dev = s.device_id();
+    int64_t mid = a.mid;
+    call(
+        HostRequest::Kind::mark_delivered,
+        [this, uid, mid](HostRequest &r) {
+            if (r.timed_out() || r.status() < 0)
+                log(GLIDE_LOG_WARN,
+                    "mark_delivered " + uid + " " + std::to_string(mid) + " failed: " + r.error());
+        },
+        [&](const RequestPtr &r) { return host_->mark_delivered(r, uid, dev, mid); });
+}
+
+// --- groups --------------------------------------------------------------------------------
+
+void Hub::group(Session &s, const Envelope &req, codec::ChatMessage msg) {
+    std::string gid = msg.to;
+    Group &g = groups_[gid];
+    auto p = std::make_unique<Publish>();
+    p->sid = s.id();
+    p->env.seq = req.seq;
+    p->env.action = action::group;
+    p->env.from = s.uid();
+    p->env.to = gid;
+    p->env.extra = req.extra;
+    Publish *pp = p.get();
+    g.fifo.push_back(std::move(p));
+    auto m = std::make_shared<codec::ChatMessage>(std::move(msg));
+    int64_t seq = req.seq;
+    call(
+        HostRequest::Kind::group_publish,
+        [this, gid, pp, m, seq](HostRequest &r) {
+            pp->done = true;
+            Session *t = find(pp->sid);
+            if (r.timed_out() || r.status() < 0) {
+                if (t) {
+                    t->send(make_message(seq, action::notify_error, Text{store_failure(r)}));
+                }
+            } else {
+                pp->ok = true;
+                m->mid = r.store_result().mid;
+                m->seq = r.store_result().seq;
+                if (t)
+                    t->send(make_message(0, action::ack_message,
+                                         codec::AckMessage{m->cli_mid, m->mid, {}, m->seq}));
+                pp->env.data = *m;
+            }
+            pump_group(gid);
+        },
+        [this, m](const RequestPtr &r) { return host_->group_publish(r, *m); });
+}
+
+// Delivers finished publishes from the head of the group's queue, in call order (= sequence
+// order), once the membership is known.
+void Hub::pump_group(const std::string &gid) {
+    auto it = groups_.find(gid);
+    if (it == groups_.end())
+        return;
+    Group &g = it->second;
+    while (!g.fifo.empty() && g.fifo.front()->done) {
+        Publish &p = *g.fifo.front();
+        if (p.ok) {
+            if (g.members != Group::Members::ready) {
+                load_members(gid);
+                return;
+            }
+            Outbound out(std::move(p.env));
+            for (const std::string &uid : g.uids)
+                for_each_device(uid, [&](Session &d) { d.send(out); });
+        }
+        g.fifo.pop_front();
+    }
+    // Nothing queued and nothing cached: forget the entry, so publishes to made-up group ids
+    // (refused by the host) leave no state behind.
+    if (g.fifo.empty() && g.members == Group::Members::unknown)
+        groups_.erase(it);
+}
+
+void Hub::load_members(const std::string &gid) {
+    Group &g = groups_[gid];
+    if (g.members == Group::Members::loading)
+        return;
+    g.members = Group::Members::loading;
+    call(
+        HostRequest::Kind::group_members,
+        [this, gid](HostRequest &r) {
+            auto it = groups_.find(gid);
+            if (it == groups_.end())
+                return;
+            Group &grp = it->second;
+            if (r.timed_out() || r.status() < 0) {
+                // Without members nobody can be reached: the queued messages stay in the
+                // store; the next publish asks again.
+                log(GLIDE_LOG_ERROR, "group_members " + gid + " failed: " + r.error());
+                grp.members = Group::Members::unknown;
+                while (!grp.fifo.empty() && grp.fifo.front()->done)
+                    grp.fifo.pop_front();
+                return;
+            }
+            grp.uids = std::move(r.members());
+            grp.members = Group::Members::ready;
+            pump_group(gid);
+        },
+        [this, &gid](const RequestPtr &r) { return host_->group_members(r, gid); });
+}
+
+void Hub::group_invalidate(std::string_view gid) {
+    auto it = groups_.find(gid);
+    if (it == groups_.end())
+        return;
+    if (it->second.fifo.empty() && it->second.members != Group::Members::loading) {
+        groups_.erase(it);
+        return;
+    }
+    if (it->second.members == Group::Members::ready) {
+        it->second.members = Group::Members::unknown;
+        it->second.uids.clear();
+    }
+}
+
+// --- control ----------------------------------------------------------------------------
+
+uint32_t Hub::push(std::string_view uid, const Envelope &e) {
+    Outbound out(e);
+    uint32_t n = 0;
+    for_each_device(uid, [&](Session &d) { n += d.send(out); });
+    return n;
+}
+
+uint32_t Hub::kick(std::string_view uid, std::string_view device_id) {
+    uint32_t n = 0;
+    Outbound out(make_message(0, action::notify_kickout, codec::KickOutNotify{}));
+    for_each_device(uid, [&](Session &d) {
+        if (!device_id.empty() && d.device_id() != device_id)
+            return;
+        d.send(out);
+        d.close(session::close_code::kicked_out, "kicked out");
+        n++;
+    });
+    return n;
+}
+
+Stats Hub::stats() const {
+    Stats st = stats_;
+    st.connections = st.sessions_guest = st.sessions_authenticated = st.sessions_closing = 0;
+    for (const auto &[id, s] : sessions_) {
+        switch (s->state()) {
+        case session::State::guest:
+            st.sessions_guest++;
+            break;
+        case session::State::authenticated:
+            st.sessions_authenticated++;
+            break;
+        case session::State::closing:
+            st.sessions_closing++;
+            break;
+        case session::State::closed:
+            continue;
+        }
+        st.connections++;
+    }
+    return st;
+}
+
+void Hub::drain() {
+    stats_.draining = true;
+    std::vector<Session *> all;
+    all.reserve(sessions_.size());
+    for (auto &[id, s] : sessions_)
+        all.push_back(s.get());
+    for (Session *s : all)
+        s->close(session::close_code::going_away, "server shutting down");
+}
+
+} // namespace glide::hub

@@ -1,0 +1,152 @@
+// One client connection's protocol state: guest → authenticated → closing → closed.
+//
+// The session owns the per-connection rules that need no knowledge of other sessions:
+// heartbeats, the slow-consumer limit, pausing reads while auth is pending, the paced offline
+// replay cursor. Routing between sessions is the hub's job (hub/hub.h).
+//
+// Lifetime: the hub owns sessions. A session is never freed inside one of its own callbacks:
+// close() only marks it closing and tells the link; the hub frees it in reap() after the
+// transport reported the end (Hub::on_closed).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "codec/credential.h"
+#include "session/link.h"
+#include "session/outbound.h"
+#include "session/timer.h"
+
+namespace glide::session {
+
+enum class State : uint8_t {
+    guest,         // connected, not authenticated
+    authenticated, // (uid, device) registered in the hub
+    closing,       // close() called: no more input handled, no more output accepted
+    closed,        // the transport reported the end; waiting for reap()
+};
+
+const char *state_name(State s);
+
+struct SessionConfig {
+    uint64_t heartbeat_interval_ms = 30000;
+    uint32_t heartbeat_lost = 3;
+    uint64_t send_buffer_limit = 1 << 20;
+};
+
+class Session;
+
+// What a session tells its owner (the hub).
+class SessionOwner {
+public:
+    virtual ~SessionOwner() = default;
+    // The session entered `closing` (by the server's decision or the peer's). Called once.
+    virtual void session_closing(Session &s) = 0;
+    // A frame was written (statistics).
+    virtual void session_sent(Session &s, size_t bytes) = 0;
+};
+
+// How a send counts against the slow-consumer limit.
+enum class SendClass : uint8_t {
+    live,   // normal traffic: over glide_send_buffer_limit closes the session (1008)
+    replay, // offline replay: paced by the hub, never a reason to close (design.md §5.7)
+};
+
+class Session {
+public:
+    Session(uint64_t id, Link *link, TimerService *timers, SessionOwner *owner,
+            const SessionConfig &conf, std::string temp_id);
+    ~Session();
+    Session(const Session &) = delete;
+    Session &operator=(const Session &) = delete;
+
+    uint64_t id() const { return id_; }
+    State state() const { return state_; }
+    bool authenticated() const { return state_ == State::authenticated; }
+    bool open() const { return state_ == State::guest || state_ == State::authenticated; }
+    Link *link() const { return link_; }
+    codec::Codec codec() const { return codec_; }
+
+    const std::string &temp_id() const { return temp_id_; }
+    // The id the session's messages come from: the uid once authenticated, else the temp id.
+    const std::string &from_id() const { return authenticated() ? uid_ : temp_id_; }
+    const std::string &uid() const { return uid_; }
+    const std::string &device_id() const { return device_id_; }
+    const std::string &device_name() const { return device_name_; }
+    // Tickets are checked when the credential carried a message_deliver_secret (§5.6).
+    bool checks_tickets() const { return !secrets_.message_deliver_secret.empty(); }
+    const codec::ClientSecrets &secrets() const { return secrets_; }
+
+    // Starts the heartbeat timer; the hub sends hello right after.
+    void start();
+
+    // Becomes authenticated as (uid, device). heartbeat_* of 0 keep the current settings.
+    void set_identity(std::string uid, std::string device_id, std::string device_name,
+                      std::string deliver_secret, uint64_t heartbeat_interval_ms,
+                      uint32_t heartbeat_lost);
+
+    // A frame decoded: the peer is alive (glide resets its silence timer only on valid frames).
+    void touch_read();
+
+    // Queues a message in this session's codec. Returns false when the session is not open or
+    // the send closed it (slow consumer). Never frees the session.
+    bool send(Outbound &out, SendClass cls = SendClass::live);
+    // Same, for a message meant for this session only.
+    bool send(codec::Envelope e, SendClass cls = SendClass::live);
+
+    // Begins the close: a close frame with `code` and `reason`; idempotent.
+    void close(uint16_t code, std::string_view reason);
+    // The transport reported the end (after close() or by the peer).
+    void mark_closed();
+
+    // -- authentication in flight: reading is paused, frames already parsed are queued --
+    bool auth_pending() const { return auth_pending_; }
+    void set_auth_pending(bool pending);
+    std::deque<std::string> &deferred() { return deferred_; }
+
+    // -- offline replay (paced by the send buffer) --
+    struct Replay {
+        bool active = false;        // a replay is running for this login
+        bool loading = false;       // a page request is in flight
+        bool waiting_drain = false; // the last page filled the buffer: wait for on_drained
+        int64_t cursor = 0;         // the last mid replayed
+        size_t inflight_bytes = 0;  // replay bytes sent since the buffer was last seen empty
+    };
+    Replay &replay() { return replay_; }
+    // The transport's output buffer emptied.
+    void drained() { replay_.inflight_bytes = 0; }
+
+    // uids this session watches (api.state.sub), to unsubscribe at close.
+    std::vector<std::string> &watching() { return watching_; }
+
+    std::string client_version; // from the client's hello
+
+    uint64_t heartbeat_interval_ms() const { return conf_.heartbeat_interval_ms; }
+
+private:
+    void arm_heartbeat();
+    void on_heartbeat_timer();
+
+    uint64_t id_;
+    Link *link_;
+    TimerService *timers_;
+    SessionOwner *owner_;
+    SessionConfig conf_;
+    codec::Codec codec_;
+    State state_ = State::guest;
+    bool auth_pending_ = false;
+    uint32_t lost_ = 0;
+    int64_t last_read_ms_ = 0;
+    int64_t last_write_ms_ = 0;
+    TimerService::Handle hb_timer_ = 0;
+    std::string temp_id_;
+    std::string uid_, device_id_, device_name_;
+    codec::ClientSecrets secrets_;
+    std::deque<std::string> deferred_;
+    Replay replay_;
+    std::vector<std::string> watching_;
+};
+
+} // namespace glide::session
