@@ -205,11 +205,12 @@ void Connection::read_handshake(evbuffer *in) {
 
 // --- reading --------------------------------------------------------------------------------
 
-// The decoder works on the input's memory directly, one contiguous chain at a time: a frame
+// The decoders work on the input's memory directly, one contiguous chain at a time: a frame
 // that lies in one chain is unmasked in place and delivered without a copy, and one that spans
 // chains is assembled by the decoder (which consumes every byte it is given unless it returns
-// an event), so nothing here ever copies or pulls up the buffer.
-void Connection::read_frames(evbuffer *in) {
+// an event), so nothing here copies or pulls up the buffer. `step(p, n, off)` decodes from
+// p + off, advances off past what it consumed and says whether reading goes on.
+template <typename Step> void Connection::read_chains(evbuffer *in, Step step) {
     while (state_ == State::open) {
         const size_t len = evbuffer_get_length(in);
         if (len == 0)
@@ -223,17 +224,8 @@ void Connection::read_frames(evbuffer *in) {
                 return abort();
             continue;
         }
-        auto *p = static_cast<uint8_t *>(v.iov_base);
         size_t off = 0;
-        bool go_on = true;
-        while (off < v.iov_len && go_on) {
-            frame::FrameEvent ev;
-            frame::DecodeResult r = ws_->decode({p + off, v.iov_len - off}, &ev);
-            off += r.consumed;
-            if (r.status == frame::DecodeStatus::need_more)
-                break;
-            go_on = handle_frame(ev);
-        }
+        bool go_on = step(static_cast<uint8_t *>(v.iov_base), v.iov_len, off);
         if (state_ == State::closed)
             return; // the input went with the socket
         bytes_in += off;
@@ -241,6 +233,21 @@ void Connection::read_frames(evbuffer *in) {
         if (!go_on)
             return;
     }
+}
+
+void Connection::read_frames(evbuffer *in) {
+    read_chains(in, [this](uint8_t *p, size_t n, size_t &off) {
+        while (off < n) {
+            frame::FrameEvent ev;
+            frame::DecodeResult r = ws_->decode({p + off, n - off}, &ev);
+            off += r.consumed;
+            if (r.status == frame::DecodeStatus::need_more)
+                return true;
+            if (!handle_frame(ev))
+                return false;
+        }
+        return true;
+    });
 }
 
 // Returns whether reading goes on.
@@ -290,46 +297,27 @@ bool Connection::handle_frame(const frame::FrameEvent &ev) {
 }
 
 void Connection::read_tcp(evbuffer *in) {
-    while (state_ == State::open) {
-        const size_t len = evbuffer_get_length(in);
-        if (len == 0)
-            return;
-        evbuffer_iovec v;
-        if (evbuffer_peek(in, -1, nullptr, &v, 1) < 1)
-            return;
-        if (v.iov_len == 0) {
-            if (!evbuffer_pullup(in, static_cast<ssize_t>(std::min<size_t>(len, 4096))))
-                return abort();
-            continue;
-        }
-        const auto *p = static_cast<const uint8_t *>(v.iov_base);
-        size_t off = 0;
-        bool go_on = true;
-        while (off < v.iov_len && go_on) {
+    read_chains(in, [this](uint8_t *p, size_t n, size_t &off) {
+        while (off < n) {
             frame::TcpEvent ev;
-            frame::DecodeResult r = tcp_->decode({p + off, v.iov_len - off}, &ev);
+            frame::DecodeResult r = tcp_->decode({p + off, n - off}, &ev);
             off += r.consumed;
             if (r.status == frame::DecodeStatus::need_more)
-                break;
+                return true;
             if (ev.type == frame::TcpEventType::error) {
                 log(GLIDE_LOG_INFO, "closing: %.*s", static_cast<int>(ev.reason.size()),
                     ev.reason.data());
                 close_politely();
                 end_session(tcp_error_code(ev.reason));
-                go_on = false;
-                break;
+                return false;
             }
             messages_in++;
             handler_.on_message(*this, MessageKind::binary, ev.payload);
-            go_on = state_ == State::open;
+            if (state_ != State::open)
+                return false;
         }
-        if (state_ == State::closed)
-            return;
-        bytes_in += off;
-        evbuffer_drain(in, off);
-        if (!go_on)
-            return;
-    }
+        return true;
+    });
 }
 
 void Connection::on_read(bufferevent *bev, void *self) {

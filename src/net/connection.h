@@ -169,6 +169,7 @@ private:
     static void on_timer(evutil_socket_t, short, void *self);
 
     void read_handshake(evbuffer *in);
+    template <typename Step> void read_chains(evbuffer *in, Step step);
     void read_frames(evbuffer *in);
     void read_tcp(evbuffer *in);
     bool handle_frame(const frame::FrameEvent &ev);
