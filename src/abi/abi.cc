@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "codec/credential.h"
+#include "codec/json.h"
 #include "common/strings.h"
 #include "glide/glide.h"
 #include "module/module.h"
@@ -226,27 +227,71 @@ int api_listener_address(glide_module *m, uint32_t index, char *buf, size_t len)
     });
 }
 
-// Sessions arrive with the protocol layer; until then there is nobody to push to or kick and
-// no host request to complete, and the control calls say so rather than pretend.
-int api_push(glide_module *m, glide_str, glide_str, uint32_t *) {
-    return m ? GLIDE_ENOTSUP : GLIDE_EINVAL;
+// --- control and completions ------------------------------------------------------------------
+
+std::string_view sv(glide_str s);
+
+int api_push(glide_module *m, glide_str uid, glide_str envelope_json, uint32_t *sent) {
+    if (sent)
+        *sent = 0;
+    if (!m || !uid.ptr || !envelope_json.ptr)
+        return GLIDE_EINVAL;
+    return guarded(nullptr, 0, [&] {
+        glide::hub::Hub *hub = as_module(m)->hub();
+        if (!hub)
+            return GLIDE_ESTATE;
+        glide::codec::Envelope e;
+        if (!glide::codec::decode_json(sv(envelope_json), &e))
+            return GLIDE_EDECODE;
+        uint32_t n = hub->push(sv(uid), e);
+        if (sent)
+            *sent = n;
+        return GLIDE_OK;
+    });
 }
-int api_kick(glide_module *m, glide_str, glide_str, uint32_t *) {
-    return m ? GLIDE_ENOTSUP : GLIDE_EINVAL;
+
+int api_kick(glide_module *m, glide_str uid, glide_str device_id, uint32_t *kicked) {
+    if (kicked)
+        *kicked = 0;
+    if (!m || !uid.ptr)
+        return GLIDE_EINVAL;
+    return guarded(nullptr, 0, [&] {
+        glide::hub::Hub *hub = as_module(m)->hub();
+        if (!hub)
+            return GLIDE_ESTATE;
+        uint32_t n = hub->kick(sv(uid), sv(device_id));
+        if (kicked)
+            *kicked = n;
+        return GLIDE_OK;
+    });
 }
-int api_group_invalidate(glide_module *m, glide_str) { return m ? GLIDE_ENOTSUP : GLIDE_EINVAL; }
-int api_auth_done(glide_request *req, const glide_auth_result *) {
-    return req ? GLIDE_ENOTSUP : GLIDE_EINVAL;
+
+int api_group_invalidate(glide_module *m, glide_str gid) {
+    if (!m || !gid.ptr)
+        return GLIDE_EINVAL;
+    return guarded(nullptr, 0, [&] {
+        glide::hub::Hub *hub = as_module(m)->hub();
+        if (!hub)
+            return GLIDE_ESTATE;
+        hub->group_invalidate(sv(gid));
+        return GLIDE_OK;
+    });
 }
-int api_store_done(glide_request *req, const glide_store_result *) {
-    return req ? GLIDE_ENOTSUP : GLIDE_EINVAL;
+
+int api_auth_done(glide_request *req, const glide_auth_result *r) {
+    return guarded(nullptr, 0, [&] { return glide::request_auth_done(req, r); });
 }
-int api_page_add(glide_request *req, const glide_message *) {
-    return req ? GLIDE_ENOTSUP : GLIDE_EINVAL;
+int api_store_done(glide_request *req, const glide_store_result *r) {
+    return guarded(nullptr, 0, [&] { return glide::request_store_done(req, r); });
 }
-int api_member_add(glide_request *req, glide_str) { return req ? GLIDE_ENOTSUP : GLIDE_EINVAL; }
-int api_request_done(glide_request *req, int, glide_str) {
-    return req ? GLIDE_ENOTSUP : GLIDE_EINVAL;
+int api_page_add(glide_request *req, const glide_message *msg) {
+    return guarded(nullptr, 0, [&] { return glide::request_page_add(req, msg); });
+}
+int api_member_add(glide_request *req, glide_str uid) {
+    return guarded(nullptr, 0, [&] { return glide::request_member_add(req, uid); });
+}
+int api_request_done(glide_request *req, int status, glide_str error) {
+    return guarded(nullptr, 0, [&] { return glide::request_done(req, status, error); });
 }
 
 // --- credentials and tickets -----------------------------------------------------------------

@@ -115,6 +115,8 @@ public:
     // -- used by the action handlers (dispatch/) --
 
     const HubConfig &conf() const { return conf_; }
+    // A reload: new values apply to sessions opened and requests issued from now on.
+    void set_conf(HubConfig c) { conf_ = std::move(c); }
     HostPort *host() const { return host_; }
     session::TimerService *timers() const { return timers_; }
     // An open session by id, or null (gone, closing).

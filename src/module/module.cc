@@ -30,6 +30,31 @@ Module::~Module() {
     }
     for (net::Connection *c : dead_)
         delete c;
+    // The links of those connections are queued in the handler: free the hub's sessions
+    // first, then the links, then the timers everything used.
+    hub_.reset();
+    if (protocol_)
+        protocol_->clear();
+    protocol_.reset();
+    host_port_.reset();
+    timers_.reset();
+}
+
+hub::HubConfig Module::hub_config() const {
+    const ModuleConf &c = current_->conf;
+    hub::HubConfig h;
+    if (!c.node_id.empty())
+        h.node_id = c.node_id;
+    h.server_version = "glide/" GLIDE_VERSION_STRING;
+    if (c.heartbeat_interval_ms)
+        h.heartbeat_interval_ms = c.heartbeat_interval_ms;
+    if (c.heartbeat_lost)
+        h.heartbeat_lost = static_cast<uint32_t>(c.heartbeat_lost);
+    if (c.send_buffer_limit)
+        h.send_buffer_limit = c.send_buffer_limit;
+    if (c.callback_timeout_ms)
+        h.callback_timeout_ms = c.callback_timeout_ms;
+    return h;
 }
 
 // Directives a reload cannot change: keep the running values and say so.
@@ -58,6 +83,8 @@ Status Module::apply(std::unique_ptr<glide_conf> c) {
     current_ = std::move(c);
     if (base_)
         build_settings();
+    if (hub_)
+        hub_->set_conf(hub_config());
     return {};
 }
 
@@ -116,6 +143,13 @@ Status Module::start(event_base *base) {
     }
     base_ = base;
     build_settings();
+    timers_ = std::make_unique<EventTimers>(base);
+    host_port_ = std::make_unique<HostAdapter>(host_, log_);
+    hub_ = std::make_unique<hub::Hub>(host_port_.get(), timers_.get(), hub_config());
+    protocol_ = std::make_unique<ProtocolHandler>(hub_.get(),
+                                                  [this] { event_active(reap_.get(), 0, 0); });
+    if (!custom_)
+        handler_ = protocol_.get();
     return {};
 }
 
@@ -173,6 +207,8 @@ void Module::connection_closed(net::Connection &c) {
 
 void Module::on_reap(evutil_socket_t, short, void *self) {
     auto *m = static_cast<Module *>(self);
+    if (m->protocol_)
+        m->protocol_->reap();
     std::vector<net::Connection *> dead;
     dead.swap(m->dead_);
     for (net::Connection *c : dead)
@@ -187,6 +223,10 @@ int Module::drain(uint64_t timeout_ms, glide_drained_fn done, void *arg) {
     drained_fn_ = done;
     drained_arg_ = arg;
     listeners_.clear(); // stop accepting: the sockets close now
+    // Sessions first (close 1001 through the hub, which also refuses new ones); then every
+    // connection the hub does not know (handshakes, a test's own handler) the same way.
+    if (hub_)
+        hub_->drain();
     // A snapshot: closing one connection runs its handler, which may close others (unlinking
     // them); none is freed before the reaper runs, later in the loop.
     std::vector<net::Connection *> open;
@@ -224,6 +264,11 @@ void Module::stats(glide_stats &out) const {
     out.connections_closed = closed_;
     out.sessions_guest = 0;
     out.sessions_authenticated = 0;
+    if (hub_) {
+        hub::Stats hs = hub_->stats();
+        out.sessions_guest = hs.sessions_guest;
+        out.sessions_authenticated = hs.sessions_authenticated;
+    }
     uint64_t in = bytes_in_, outb = bytes_out_, min = messages_in_, mout = messages_out_;
     for (const net::Connection *c = head_; c; c = c->next) {
         in += c->bytes_in;

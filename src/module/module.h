@@ -8,7 +8,9 @@
 #include "common/log.h"
 #include "conf/conf.h"
 #include "glide/module.h"
+#include "module/host_adapter.h"
 #include "module/module_conf.h"
+#include "module/session_glue.h"
 #include "net/connection.h"
 #include "net/listener.h"
 #include "net/tls.h"
@@ -61,9 +63,15 @@ public:
     const ModuleConf &conf() const { return current_->conf; }
 
     // The layer above the transport for connections accepted from now on; nullptr restores
-    // the default (UnavailableHandler). Internal: the session layer and tests set it. The
-    // handler must outlive the module's connections.
-    void set_handler(net::MessageHandler *h) { handler_ = h ? h : &unavailable_; }
+    // the default: the glide protocol (the hub) once started, UnavailableHandler before.
+    // Internal: tests set it. The handler must outlive the module's connections.
+    void set_handler(net::MessageHandler *h) {
+        custom_ = h;
+        handler_ = h ? h : protocol_ ? static_cast<net::MessageHandler *>(protocol_.get())
+                                     : &unavailable_;
+    }
+    // The protocol core; null before start().
+    hub::Hub *hub() { return hub_.get(); }
 
 private:
     static void on_accept(void *self, net::Listener &l, int fd);
@@ -73,6 +81,7 @@ private:
     void unlink(net::Connection &c);
     void check_drained();
     void build_settings();
+    hub::HubConfig hub_config() const;
 
     const glide_host *host_;
     Logger log_;
@@ -85,6 +94,13 @@ private:
     net::SslCtxPtr ssl_ctx_; // for listeners marked ssl
     UnavailableHandler unavailable_{log_};
     net::MessageHandler *handler_ = &unavailable_;
+    net::MessageHandler *custom_ = nullptr; // set_handler's, else the protocol once started
+
+    // The protocol core and its glue, created by start(); destroyed in ~Module in order.
+    std::unique_ptr<EventTimers> timers_;
+    std::unique_ptr<HostAdapter> host_port_;
+    std::unique_ptr<hub::Hub> hub_;
+    std::unique_ptr<ProtocolHandler> protocol_;
 
     // Open connections (intrusive list) and closed ones waiting to be freed by on_reap.
     net::Connection *head_ = nullptr;

@@ -320,6 +320,15 @@ void Connection::read_tcp(evbuffer *in) {
     });
 }
 
+void Connection::pause_reading(bool paused) {
+    if (state_ != State::open || !bev_)
+        return;
+    if (paused)
+        bufferevent_disable(bev_.get(), EV_READ);
+    else
+        bufferevent_enable(bev_.get(), EV_READ);
+}
+
 void Connection::on_read(bufferevent *bev, void *self) {
     auto *c = static_cast<Connection *>(self);
     evbuffer *in = bufferevent_get_input(bev);

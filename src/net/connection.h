@@ -149,6 +149,9 @@ public:
     void close(uint16_t code, std::string_view reason);
     // Drops the socket now (on_close(1006) if the connection was open).
     void abort();
+    // Stops (true) or resumes (false) reading while open (the session layer pauses a session
+    // whose authentication is pending). Frames already buffered may still be delivered.
+    void pause_reading(bool paused);
 
     // The session's pointer; the connection never looks at it.
     void *user_data = nullptr;

@@ -1,0 +1,265 @@
+#include "module/host_adapter.h"
+
+#include <cstddef>
+
+#include "codec/json.h"
+
+namespace glide {
+
+namespace {
+
+using hub::HostRequest;
+using hub::RequestPtr;
+using Kind = HostRequest::Kind;
+
+glide_str gs(std::string_view s) { return {s.data(), s.size()}; }
+std::string str(glide_str s) { return s.ptr ? std::string(s.ptr, s.len) : std::string(); }
+
+// The table reaches field F (its size covers it) and F is set.
+#define HOST_HAS(h, f)                                                                            \
+    ((h) && (h)->size >= offsetof(glide_host, f) + sizeof((h)->f) && (h)->f)
+
+// Whether the caller's struct covers field F.
+#define COVERS(p, T, f) ((p)->size >= offsetof(T, f) + sizeof((p)->f))
+
+glide_request *handle(const RequestPtr &req) {
+    return reinterpret_cast<glide_request *>(new RequestPtr(req));
+}
+RequestPtr *unhandle(glide_request *r) { return reinterpret_cast<RequestPtr *>(r); }
+
+// After a host callback: a negative return means no completion follows, so the copy goes.
+int settle(glide_request *h, int rc) {
+    if (rc < 0)
+        delete unhandle(h);
+    return rc;
+}
+
+glide_message to_c(const codec::ChatMessage &m, const std::string &payload) {
+    glide_message g{};
+    g.size = sizeof g;
+    g.version = 1;
+    g.mid = m.mid;
+    g.seq = m.seq;
+    g.cli_mid = gs(m.cli_mid);
+    g.from = gs(m.from);
+    g.to = gs(m.to);
+    g.type = m.type;
+    g.content = gs(m.content);
+    g.send_at = m.send_at;
+    g.payload = gs(payload);
+    return g;
+}
+
+} // namespace
+
+int HostAdapter::auth(const RequestPtr &req, const hub::AuthInput &in) {
+    if (!HOST_HAS(host_, auth)) {
+        hub::AuthResult r;
+        r.error = "authentication is not configured";
+        req->auth_done(std::move(r));
+        return GLIDE_OK;
+    }
+    glide_auth_request a{};
+    a.size = sizeof a;
+    a.version = 1;
+    a.credential = gs(in.credential);
+    a.credential_version = in.credential_version;
+    a.remote_addr = gs(in.remote_addr);
+    a.temp_id = gs(in.temp_id);
+    glide_request *h = handle(req);
+    return settle(h, host_->auth(host_->user_data, h, &a));
+}
+
+int HostAdapter::store_message(const RequestPtr &req, const codec::ChatMessage &msg) {
+    if (!HOST_HAS(host_, store_message)) {
+        hub::StoreResult r;
+        r.status = GLIDE_ENOTSUP;
+        r.error = "message store is not configured";
+        req->store_done(std::move(r));
+        return GLIDE_OK;
+    }
+    std::string payload;
+    codec::encode_json_payload(msg, &payload);
+    glide_message m = to_c(msg, payload);
+    glide_request *h = handle(req);
+    return settle(h, host_->store_message(host_->user_data, h, &m));
+}
+
+int HostAdapter::mark_delivered(const RequestPtr &req, std::string_view uid,
+                                std::string_view device_id, int64_t mid) {
+    if (!HOST_HAS(host_, mark_delivered)) {
+        req->request_done(GLIDE_OK); // forwarded, not recorded
+        return GLIDE_OK;
+    }
+    glide_delivery d{};
+    d.size = sizeof d;
+    d.version = 1;
+    d.uid = gs(uid);
+    d.device_id = gs(device_id);
+    d.mid = mid;
+    glide_request *h = handle(req);
+    return settle(h, host_->mark_delivered(host_->user_data, h, &d));
+}
+
+int HostAdapter::load_undelivered(const RequestPtr &req, std::string_view uid,
+                                  std::string_view device_id, int64_t after_mid,
+                                  uint32_t limit) {
+    if (!HOST_HAS(host_, load_undelivered)) {
+        req->request_done(GLIDE_OK); // no replay: an empty page
+        return GLIDE_OK;
+    }
+    glide_undelivered_query q{};
+    q.size = sizeof q;
+    q.version = 1;
+    q.uid = gs(uid);
+    q.device_id = gs(device_id);
+    q.after_mid = after_mid;
+    q.limit = limit;
+    glide_request *h = handle(req);
+    return settle(h, host_->load_undelivered(host_->user_data, h, &q));
+}
+
+int HostAdapter::group_publish(const RequestPtr &req, const codec::ChatMessage &msg) {
+    if (!HOST_HAS(host_, group_publish)) {
+        hub::StoreResult r;
+        r.status = GLIDE_ENOTSUP;
+        r.error = "group messages are not configured";
+        req->store_done(std::move(r));
+        return GLIDE_OK;
+    }
+    std::string payload;
+    codec::encode_json_payload(msg, &payload);
+    glide_message m = to_c(msg, payload);
+    glide_request *h = handle(req);
+    return settle(h, host_->group_publish(host_->user_data, h, &m));
+}
+
+int HostAdapter::group_members(const RequestPtr &req, std::string_view gid) {
+    if (!HOST_HAS(host_, group_members)) {
+        req->request_done(GLIDE_ENOTSUP, "group messages are not configured");
+        return GLIDE_OK;
+    }
+    glide_request *h = handle(req);
+    return settle(h, host_->group_members(host_->user_data, h, gs(gid)));
+}
+
+void HostAdapter::presence(std::string_view uid, std::string_view device_id,
+                           std::string_view node_id, bool online) {
+    if (!HOST_HAS(host_, presence))
+        return;
+    glide_presence p{};
+    p.size = sizeof p;
+    p.version = 1;
+    p.uid = gs(uid);
+    p.device_id = gs(device_id);
+    p.node_id = gs(node_id);
+    p.online = online;
+    host_->presence(host_->user_data, &p);
+}
+
+void HostAdapter::log(glide_log_level level, std::string_view msg) {
+    log_.log(level, "%.*s", static_cast<int>(msg.size()), msg.data());
+}
+
+// --- completions -------------------------------------------------------------------------------
+
+int request_auth_done(glide_request *req, const glide_auth_result *r) {
+    if (!req || !r || !COVERS(r, glide_auth_result, accepted))
+        return GLIDE_EINVAL;
+    RequestPtr *p = unhandle(req);
+    if ((*p)->kind() != Kind::auth)
+        return GLIDE_EINVAL;
+    hub::AuthResult a;
+    a.accepted = r->accepted != 0;
+    if (COVERS(r, glide_auth_result, error))
+        a.error = str(r->error);
+    if (COVERS(r, glide_auth_result, uid))
+        a.uid = str(r->uid);
+    if (COVERS(r, glide_auth_result, device_id))
+        a.device_id = str(r->device_id);
+    if (COVERS(r, glide_auth_result, device_name))
+        a.device_name = str(r->device_name);
+    if (COVERS(r, glide_auth_result, message_deliver_secret))
+        a.message_deliver_secret = str(r->message_deliver_secret);
+    if (COVERS(r, glide_auth_result, heartbeat_interval_ms))
+        a.heartbeat_interval_ms = r->heartbeat_interval_ms;
+    if (COVERS(r, glide_auth_result, heartbeat_lost))
+        a.heartbeat_lost = r->heartbeat_lost;
+    RequestPtr keep = std::move(*p);
+    delete p; // freed before the continuation runs: the host may not reuse the handle
+    keep->auth_done(std::move(a)); // false: late (ignored), as host.h promises
+    return GLIDE_OK;
+}
+
+int request_store_done(glide_request *req, const glide_store_result *r) {
+    if (!req || !r || !COVERS(r, glide_store_result, status))
+        return GLIDE_EINVAL;
+    RequestPtr *p = unhandle(req);
+    if ((*p)->kind() != Kind::store_message && (*p)->kind() != Kind::group_publish)
+        return GLIDE_EINVAL;
+    hub::StoreResult s;
+    s.status = r->status;
+    if (COVERS(r, glide_store_result, error))
+        s.error = str(r->error);
+    if (COVERS(r, glide_store_result, mid))
+        s.mid = r->mid;
+    if (COVERS(r, glide_store_result, seq))
+        s.seq = r->seq;
+    if (COVERS(r, glide_store_result, duplicate))
+        s.duplicate = r->duplicate != 0;
+    RequestPtr keep = std::move(*p);
+    delete p;
+    keep->store_done(std::move(s));
+    return GLIDE_OK;
+}
+
+int request_page_add(glide_request *req, const glide_message *m) {
+    if (!req || !m || !COVERS(m, glide_message, mid))
+        return GLIDE_EINVAL;
+    RequestPtr &p = *unhandle(req);
+    if (p->kind() != Kind::load_undelivered)
+        return GLIDE_EINVAL;
+    codec::ChatMessage c;
+    c.mid = m->mid;
+    if (COVERS(m, glide_message, seq))
+        c.seq = m->seq;
+    if (COVERS(m, glide_message, cli_mid))
+        c.cli_mid = str(m->cli_mid);
+    if (COVERS(m, glide_message, from))
+        c.from = str(m->from);
+    if (COVERS(m, glide_message, to))
+        c.to = str(m->to);
+    if (COVERS(m, glide_message, type))
+        c.type = m->type;
+    if (COVERS(m, glide_message, content))
+        c.content = str(m->content);
+    if (COVERS(m, glide_message, send_at))
+        c.send_at = m->send_at;
+    p->page_add(std::move(c));
+    return GLIDE_OK;
+}
+
+int request_member_add(glide_request *req, glide_str uid) {
+    if (!req || !uid.ptr)
+        return GLIDE_EINVAL;
+    RequestPtr &p = *unhandle(req);
+    if (p->kind() != Kind::group_members)
+        return GLIDE_EINVAL;
+    p->member_add(str(uid));
+    return GLIDE_OK;
+}
+
+int request_done(glide_request *req, int status, glide_str error) {
+    if (!req)
+        return GLIDE_EINVAL;
+    RequestPtr *p = unhandle(req);
+    Kind k = (*p)->kind();
+    if (k == Kind::auth || k == Kind::store_message || k == Kind::group_publish)
+        return GLIDE_EINVAL;
+    RequestPtr keep = std::move(*p);
+    delete p;
+    keep->request_done(status, str(error));
+    return GLIDE_OK;
+}
+
+} // namespace glide

@@ -1,0 +1,45 @@
+// hub::HostPort over the host's glide_host table (include/glide/host.h), and the C completion
+// functions (glide_api.auth_done, store_done, page_add, member_add, request_done).
+//
+// As hub/host_port.h describes: each call passes a heap copy of the RequestPtr as the opaque
+// glide_request *; the completing call (auth_done, store_done, request_done) frees it, and so
+// does the adapter when the callback fails at once (a negative return: no completion follows).
+// A NULL callback, or one beyond the table's `size`, becomes the answer host.h documents.
+#pragma once
+
+#include "common/log.h"
+#include "glide/host.h"
+#include "hub/host_port.h"
+
+namespace glide {
+
+class HostAdapter final : public hub::HostPort {
+public:
+    HostAdapter(const glide_host *host, Logger &log) : host_(host), log_(log) {}
+
+    int auth(const hub::RequestPtr &req, const hub::AuthInput &in) override;
+    int store_message(const hub::RequestPtr &req, const codec::ChatMessage &msg) override;
+    int mark_delivered(const hub::RequestPtr &req, std::string_view uid,
+                       std::string_view device_id, int64_t mid) override;
+    int load_undelivered(const hub::RequestPtr &req, std::string_view uid,
+                         std::string_view device_id, int64_t after_mid, uint32_t limit) override;
+    int group_publish(const hub::RequestPtr &req, const codec::ChatMessage &msg) override;
+    int group_members(const hub::RequestPtr &req, std::string_view gid) override;
+    void presence(std::string_view uid, std::string_view device_id, std::string_view node_id,
+                  bool online) override;
+    void log(glide_log_level level, std::string_view msg) override;
+
+private:
+    const glide_host *host_;
+    Logger &log_;
+};
+
+// The completion functions behind glide_api (return GLIDE_OK, GLIDE_EINVAL for a NULL or
+// mismatched request or a struct too small to read).
+int request_auth_done(glide_request *req, const glide_auth_result *r);
+int request_store_done(glide_request *req, const glide_store_result *r);
+int request_page_add(glide_request *req, const glide_message *m);
+int request_member_add(glide_request *req, glide_str uid);
+int request_done(glide_request *req, int status, glide_str error);
+
+} // namespace glide
