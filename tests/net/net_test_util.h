@@ -143,8 +143,9 @@ using Directives = std::vector<std::pair<std::string, std::vector<std::string>>>
 inline std::unique_ptr<Module> make_module(event_base *base, const Directives &dirs,
                                            net::MessageHandler *handler,
                                            const std::function<void(ModuleConf &)> &tweak,
-                                           std::string *error) {
-    auto m = std::make_unique<Module>(test_host());
+                                           std::string *error,
+                                           const glide_host *host = test_host()) {
+    auto m = std::make_unique<Module>(host);
     auto c = std::make_unique<glide_conf>(m.get());
     for (const auto &[name, args] : dirs) {
         conf::Directive d;

@@ -258,6 +258,8 @@ void test_echo_and_server_close(void **) {
 }
 
 void test_default_handler_is_honest(void **) {
+    // Without a handler of its own the module speaks the glide protocol: the first frame is
+    // the server's hello (text, JSON). The protocol itself is tested in tests/module.
     TestServer s;
     Module *m = s.add(kWs, nullptr); // no handler: the default one
     assert_non_null(m);
@@ -266,12 +268,8 @@ void test_default_handler_is_honest(void **) {
     assert_true(fd >= 0);
     WsFrame f;
     assert_true(read_ws_frame(fd, &f));
-    assert_int_equal(f.opcode, 8);
-    assert_int_equal(f.close_code(), 1013);
-    assert_string_equal(f.payload.c_str() + 2, "try again later");
-    bool eof = false;
-    read_to_eof(fd, &eof);
-    assert_true(eof);
+    assert_int_equal(f.opcode, 1);
+    assert_non_null(strstr(f.payload.c_str(), "\"action\":\"hello\""));
     ::close(fd);
 }
 
