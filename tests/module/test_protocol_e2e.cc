@@ -444,6 +444,89 @@ void test_drain_closes_1001(void **) {
     assert_int_equal(s.draining, 1);
 }
 
+// The host answers with an old, shorter glide_auth_result (through `error` only): the module
+// reads no field beyond its size, so a refusal text arrives and nothing else is used.
+int short_auth(void *ud, glide_request *req, const glide_auth_request *) {
+    auto *h = static_cast<TestHost *>(ud);
+    h->auths++;
+    struct {
+        glide_auth_result r;
+        char poison[64];
+    } buf;
+    memset(&buf, 0xA5, sizeof buf); // what lies beyond `size` must never be read
+    buf.r.size = offsetof(glide_auth_result, error) + sizeof(glide_str);
+    buf.r.version = 1;
+    buf.r.accepted = 0;
+    buf.r.error = glide_str{"old host says no", 16};
+    return h->api->auth_done(req, &buf.r) == GLIDE_OK ? GLIDE_OK : GLIDE_EINTERNAL;
+}
+
+void test_short_auth_result(void **) {
+    Fixture f;
+    f.loop.run([&] { f.host.table.auth = short_auth; });
+    WsClient c(f.port);
+    assert_true(c.wait("hello"));
+    c.send(auth_json(4, "anything"));
+    codec::Envelope e;
+    assert_true(c.wait("notify.error", &e));
+    assert_int_equal(e.seq, 4);
+    auto t = codec::decode_payload<codec::Text>(e);
+    assert_true(t.ok());
+    assert_string_equal(t.value().text.c_str(), "old host says no");
+}
+
+void test_protobuf_subprotocol(void **) {
+    Fixture f;
+    std::string head;
+    int fd = ws_connect(f.port, "Sec-WebSocket-Protocol: glide.protobuf\r\n", &head);
+    assert_true(fd >= 0);
+    WsFrame fr;
+    assert_true(read_ws_frame(fd, &fr));
+    assert_int_equal(fr.opcode, 2); // binary
+    codec::Envelope e;
+    assert_true(codec::decode(codec::Codec::protobuf, fr.payload, &e).ok());
+    assert_string_equal(e.action.c_str(), "hello");
+    ::close(fd);
+}
+
+// A reload (apply while running) reaches the hub: sessions opened afterwards get the new
+// heartbeat interval in hello.
+void test_reload_feeds_hub(void **) {
+    Fixture f;
+    f.loop.run([&] {
+        const glide_api *api = f.host.api;
+        glide_conf *c = nullptr;
+        assert_int_equal(api->conf_new(f.m.get(), &c), GLIDE_OK);
+        auto set = [&](const char *name, std::vector<std::string> args) {
+            std::vector<glide_str> a;
+            for (auto &x : args)
+                a.push_back(glide_str{x.data(), x.size()});
+            glide_directive_call call{};
+            call.size = sizeof call;
+            call.version = 1;
+            call.name = glide_str{name, strlen(name)};
+            call.args = a.data();
+            call.nargs = static_cast<uint32_t>(a.size());
+            call.file = glide_str{"reload.conf", 11};
+            call.line = 1;
+            char err[256];
+            assert_int_equal(api->conf_set(c, &call, err, sizeof err), GLIDE_OK);
+        };
+        set("glide_listen", {"127.0.0.1:0"});
+        set("glide_listen", {"127.0.0.1:0", "tcp", "json"});
+        set("glide_heartbeat_interval", {"10s"});
+        char err[256];
+        assert_int_equal(api->conf_finish(c, err, sizeof err), GLIDE_OK);
+        assert_int_equal(api->apply(f.m.get(), c, err, sizeof err), GLIDE_OK);
+    });
+    WsClient c(f.port);
+    codec::Envelope e;
+    assert_true(c.wait("hello", &e));
+    auto h = codec::decode_payload<codec::ServerHello>(e);
+    assert_true(h.ok());
+    assert_int_equal(h.value().heartbeat_interval, 10);
+}
+
 } // namespace
 
 int main(void) {
@@ -456,6 +539,9 @@ int main(void) {
         cmocka_unit_test(test_offline_replay_push_kick),
         cmocka_unit_test(test_tcp_client_gets_hello),
         cmocka_unit_test(test_drain_closes_1001),
+        cmocka_unit_test(test_short_auth_result),
+        cmocka_unit_test(test_protobuf_subprotocol),
+        cmocka_unit_test(test_reload_feeds_hub),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
