@@ -143,7 +143,7 @@ struct Fixture {
     std::unique_ptr<Module> m;
     uint16_t port = 0;
 
-    explicit Fixture(bool with_auth = true) {
+    explicit Fixture(bool with_auth = true, const Directives &extra = {}) {
         uint32_t majors[] = {GLIDE_ABI_MAJOR};
         glide_offer offer = GLIDE_OFFER_INIT(majors, 1);
         char why[256];
@@ -163,11 +163,11 @@ struct Fixture {
         t.load_undelivered = host_load;
         t.presence = host_presence;
         std::string err;
-        m = make_module(loop.base(),
-                        {{"glide_listen", {"127.0.0.1:0"}},
-                         {"glide_listen", {"127.0.0.1:0", "tcp", "json"}},
-                         {"glide_node_id", {"e2e"}}},
-                        nullptr, {}, &err, &t);
+        Directives dirs = {{"glide_listen", {"127.0.0.1:0"}},
+                           {"glide_listen", {"127.0.0.1:0", "tcp", "json"}},
+                           {"glide_node_id", {"e2e"}}};
+        dirs.insert(dirs.end(), extra.begin(), extra.end());
+        m = make_module(loop.base(), dirs, nullptr, {}, &err, &t);
         if (!m)
             fprintf(stderr, "setup: %s\n", err.c_str());
         assert_non_null(m.get());
@@ -527,6 +527,43 @@ void test_reload_feeds_hub(void **) {
     assert_int_equal(h.value().heartbeat_interval, 10);
 }
 
+// A pending auth past glide_callback_timeout: the client gets "authentication timed out"; the
+// host's late completion is accepted and ignored (the session stays a guest).
+glide_request *g_held = nullptr;
+int held_auth(void *ud, glide_request *req, const glide_auth_request *) {
+    static_cast<TestHost *>(ud)->auths++;
+    g_held = req;
+    return GLIDE_PENDING;
+}
+
+void test_auth_deadline_and_late_completion(void **) {
+    Fixture f(true, {{"glide_callback_timeout", {"200ms"}}});
+    f.loop.run([&] { f.host.table.auth = held_auth; });
+    WsClient c(f.port);
+    assert_true(c.wait("hello"));
+    c.send(auth_json(6, credential_for("A", "pc")));
+    codec::Envelope e;
+    assert_true(c.wait("notify.error", &e));
+    auto t = codec::decode_payload<codec::Text>(e);
+    assert_true(t.ok());
+    assert_string_equal(t.value().text.c_str(), "authentication timed out");
+    int rc = -1;
+    f.loop.run([&] {
+        glide_auth_result r{};
+        r.size = sizeof r;
+        r.version = 1;
+        r.accepted = 1;
+        r.uid = glide_str{"A", 1};
+        r.device_id = glide_str{"pc", 2};
+        rc = f.host.api->auth_done(g_held, &r);
+    });
+    assert_int_equal(rc, GLIDE_OK);
+    c.send("{\"seq\":8,\"action\":\"message.chat\",\"to\":\"B\",\"data\":{\"cliMid\":\"x\"}}");
+    assert_true(c.wait("notify.unauthenticated", &e));
+    assert_int_equal(e.seq, 8);
+    assert_int_equal(f.stats().sessions_authenticated, 0);
+}
+
 } // namespace
 
 int main(void) {
@@ -542,6 +579,7 @@ int main(void) {
         cmocka_unit_test(test_short_auth_result),
         cmocka_unit_test(test_protobuf_subprotocol),
         cmocka_unit_test(test_reload_feeds_hub),
+        cmocka_unit_test(test_auth_deadline_and_late_completion),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
