@@ -71,18 +71,8 @@ int HostAdapter::auth(const RequestPtr &req, const hub::AuthInput &in) {
 }
 
 int HostAdapter::store_message(const RequestPtr &req, const codec::ChatMessage &msg) {
-    if (!HOST_HAS(host_, store_message)) {
-        hub::StoreResult r;
-        r.status = GLIDE_ENOTSUP;
-        r.error = "message store is not configured";
-        req->store_done(std::move(r));
-        return GLIDE_OK;
-    }
-    std::string payload;
-    codec::encode_json_payload(msg, &payload);
-    glide_message m = to_c(msg, payload);
-    glide_request *h = handle(req);
-    return settle(h, host_->store_message(host_->user_data, h, &m));
+    return send_message(req, msg, HOST_HAS(host_, store_message) ? host_->store_message : nullptr,
+                        "message store is not configured");
 }
 
 int HostAdapter::mark_delivered(const RequestPtr &req, std::string_view uid,
@@ -120,10 +110,17 @@ int HostAdapter::load_undelivered(const RequestPtr &req, std::string_view uid,
 }
 
 int HostAdapter::group_publish(const RequestPtr &req, const codec::ChatMessage &msg) {
-    if (!HOST_HAS(host_, group_publish)) {
+    return send_message(req, msg, HOST_HAS(host_, group_publish) ? host_->group_publish : nullptr,
+                        "group messages are not configured");
+}
+
+// store_message and group_publish: the same conversion to glide_message, another callback.
+int HostAdapter::send_message(const RequestPtr &req, const codec::ChatMessage &msg,
+                              MessageCall call, const char *absent) {
+    if (!call) {
         hub::StoreResult r;
         r.status = GLIDE_ENOTSUP;
-        r.error = "group messages are not configured";
+        r.error = absent;
         req->store_done(std::move(r));
         return GLIDE_OK;
     }
@@ -131,7 +128,7 @@ int HostAdapter::group_publish(const RequestPtr &req, const codec::ChatMessage &
     codec::encode_json_payload(msg, &payload);
     glide_message m = to_c(msg, payload);
     glide_request *h = handle(req);
-    return settle(h, host_->group_publish(host_->user_data, h, &m));
+    return settle(h, call(host_->user_data, h, &m));
 }
 
 int HostAdapter::group_members(const RequestPtr &req, std::string_view gid) {

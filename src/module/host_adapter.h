@@ -30,6 +30,10 @@ public:
     void log(glide_log_level level, std::string_view msg) override;
 
 private:
+    using MessageCall = int (*)(void *, glide_request *, const glide_message *);
+    int send_message(const hub::RequestPtr &req, const codec::ChatMessage &msg, MessageCall call,
+                     const char *absent);
+
     const glide_host *host_;
     Logger &log_;
 };
