@@ -70,16 +70,20 @@ void on_authenticate(Hub &hub, Session &s, Envelope &e) {
     hub.authenticate(s, e.seq, r.value());
 }
 
+// The common preamble of chat, resend and group: the ticket, a receiver, the payload; the
+// sender is forced to the session's uid. False: the client has been answered.
+bool chat_input(Session &s, Envelope &e, codec::ChatMessage *m) {
+    if (!ticket_ok(s, e) || !has_receiver(s, e) || !payload(s, e, m))
+        return false;
+    m->from = s.uid();
+    m->to = e.to;
+    return true;
+}
+
 void on_chat(Hub &hub, Session &s, Envelope &e) {
-    if (!ticket_ok(s, e))
-        return;
-    if (!has_receiver(s, e))
-        return;
     codec::ChatMessage m;
-    if (!payload(s, e, &m))
+    if (!chat_input(s, e, &m))
         return;
-    m.from = s.uid();
-    m.to = e.to;
     // A client-supplied mid is not trusted for storing: retries are made idempotent by cliMid,
     // re-deliveries of a stored message use message.chat.resend.
     m.mid = 0;
@@ -87,33 +91,21 @@ void on_chat(Hub &hub, Session &s, Envelope &e) {
 }
 
 void on_chat_resend(Hub &hub, Session &s, Envelope &e) {
-    if (!ticket_ok(s, e))
-        return;
-    if (!has_receiver(s, e))
-        return;
     codec::ChatMessage m;
-    if (!payload(s, e, &m))
+    if (!chat_input(s, e, &m))
         return;
     if (m.mid <= 0) {
         reply_text(s, e.seq, action::notify_error, "invalid resend message: mid is required");
         return;
     }
-    m.from = s.uid();
-    m.to = e.to;
     s.send(make_message(0, action::ack_message, codec::AckMessage{m.cli_mid, m.mid, {}, m.seq}));
     hub.deliver_chat(m, &s);
 }
 
 void on_group(Hub &hub, Session &s, Envelope &e) {
-    if (!ticket_ok(s, e))
-        return;
-    if (!has_receiver(s, e))
-        return;
     codec::ChatMessage m;
-    if (!payload(s, e, &m))
+    if (!chat_input(s, e, &m))
         return;
-    m.from = s.uid();
-    m.to = e.to;
     m.mid = 0;
     m.seq = 0;
     hub.group(s, e, std::move(m));
