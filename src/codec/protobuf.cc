@@ -337,46 +337,41 @@ void encode_pb_payload(const AckMessage &v, std::string *out) {
     pack(&m.base, out);
 }
 
+// AckRequest and AckNotify carry the same fields (and so do their proto messages).
+template <typename PB, typename T>
+static Status decode_ack(std::string_view in, const ProtobufCMessageDescriptor &d,
+                         const char *name, T *out) {
+    return unpack_payload<PB>(d, in, name, [out](PB *m, std::string *err) {
+        out->seq = m->seq;
+        out->mid = m->mid;
+        return take(m->cli_mid, &out->cli_mid, err, "cli_mid") &&
+               take(m->from, &out->from, err, "from") && take(m->to, &out->to, err, "to");
+    });
+}
+
+template <typename PB, typename T> static void encode_ack(PB m, const T &v, std::string *out) {
+    m.cli_mid = cs(v.cli_mid);
+    m.seq = v.seq;
+    m.mid = v.mid;
+    m.from = cs(v.from);
+    m.to = cs(v.to);
+    pack(&m.base, out);
+}
+
 Status decode_pb_payload(std::string_view in, AckRequest *out) {
-    return unpack_payload<Glide__AckRequest>(
-        glide__ack_request__descriptor, in, "AckRequest",
-        [out](Glide__AckRequest *m, std::string *err) {
-            out->seq = m->seq;
-            out->mid = m->mid;
-            return take(m->cli_mid, &out->cli_mid, err, "cli_mid") &&
-                   take(m->from, &out->from, err, "from") && take(m->to, &out->to, err, "to");
-        });
+    return decode_ack<Glide__AckRequest>(in, glide__ack_request__descriptor, "AckRequest", out);
 }
 
 void encode_pb_payload(const AckRequest &v, std::string *out) {
-    Glide__AckRequest m = GLIDE__ACK_REQUEST__INIT;
-    m.cli_mid = cs(v.cli_mid);
-    m.seq = v.seq;
-    m.mid = v.mid;
-    m.from = cs(v.from);
-    m.to = cs(v.to);
-    pack(&m.base, out);
+    encode_ack(Glide__AckRequest GLIDE__ACK_REQUEST__INIT, v, out);
 }
 
 Status decode_pb_payload(std::string_view in, AckNotify *out) {
-    return unpack_payload<Glide__AckNotify>(
-        glide__ack_notify__descriptor, in, "AckNotify",
-        [out](Glide__AckNotify *m, std::string *err) {
-            out->seq = m->seq;
-            out->mid = m->mid;
-            return take(m->cli_mid, &out->cli_mid, err, "cli_mid") &&
-                   take(m->from, &out->from, err, "from") && take(m->to, &out->to, err, "to");
-        });
+    return decode_ack<Glide__AckNotify>(in, glide__ack_notify__descriptor, "AckNotify", out);
 }
 
 void encode_pb_payload(const AckNotify &v, std::string *out) {
-    Glide__AckNotify m = GLIDE__ACK_NOTIFY__INIT;
-    m.cli_mid = cs(v.cli_mid);
-    m.seq = v.seq;
-    m.mid = v.mid;
-    m.from = cs(v.from);
-    m.to = cs(v.to);
-    pack(&m.base, out);
+    encode_ack(Glide__AckNotify GLIDE__ACK_NOTIFY__INIT, v, out);
 }
 
 Status decode_pb_payload(std::string_view in, AckGroupMessage *out) {
