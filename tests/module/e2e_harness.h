@@ -379,6 +379,7 @@ struct Client {
     }
     // A round trip through the server (an unknown action answered with its seq): everything the
     // server queued for this client before it handled the probe arrives first and is returned.
+    // Asserts that no frame of the wrong kind came.
     std::vector<codec::Envelope> sync() {
         size_t from = seen.size();
         int64_t seq = next_sync++;
@@ -388,6 +389,8 @@ struct Client {
         assert_true(send(probe));
         codec::Envelope e;
         assert_true(wait(codec::action::notify_unknown_action, &e, seq));
+        // Every frame so far was of the codec's kind and decoded (JSON: text frames of JSON).
+        assert_int_equal(bad_frames, 0);
         return {seen.begin() + static_cast<ptrdiff_t>(from), seen.end() - 1};
     }
     // How many of the envelopes in v have `action`.
