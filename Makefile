@@ -151,7 +151,7 @@ $(B)/gen-docs: src/tools/gen_docs.cc $(B)/libglide-core.a $(HOST_LIB_OBJS)
 
 $(B)/tests/%: tests/%.cc $(B)/libglide-core.a $(HOST_LIB_OBJS) $(ABI_OBJS) $(GEN_H)
 	@mkdir -p $(@D)
-	$(CXX) $(CPPFLAGS) -Itests $(CXXFLAGS_ALL) $(CMOCKA_CFLAGS) -o $@ $< \
+	$(CXX) $(CPPFLAGS) -Itests $(CXXFLAGS_ALL) $(CMOCKA_CFLAGS) -MMD -MP -o $@ $< \
 		$(HOST_LIB_OBJS) $(ABI_OBJS) $(B)/libglide-core.a $(LDFLAGS_ALL) $(CMOCKA_LIBS) $(DEPS_LIBS)
 
 # Micro-benchmarks: internal code, like the unit tests.
@@ -165,4 +165,4 @@ $(B)/tests/%: tests/%.c
 	$(CC) -std=c99 $(CPPFLAGS) -Itests $(OPT) $(SAN) $(WARN) $(EVENT_CFLAGS) $(CMOCKA_CFLAGS) \
 		-o $@ $< $(LDFLAGS_ALL) $(CMOCKA_LIBS) $(EVENT_LIBS) -ldl
 
--include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(B)/obj $(B)/tests -name '*.d' 2>/dev/null)

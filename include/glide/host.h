@@ -175,7 +175,9 @@ typedef struct glide_host {
 
     /* Check that msg->from may publish to group msg->to, assign the next group sequence, store
      * the message: one call. Complete with glide_api.store_done (status GLIDE_ENOTFOUND with
-     * error "not member of channel" when the sender is not a member). */
+     * error "not member of channel" when the sender is not a member). The module delivers a
+     * group's messages in the order of these calls, so sequences must follow that order even
+     * when completions come back in another. */
     int (*group_publish)(void *user_data, glide_request *req, const glide_message *msg);
 
     /* Load the members of a group so the module can fan out. Complete with

@@ -395,8 +395,10 @@ void Hub::replay_next(Session &s) {
         });
 }
 
-// Replay is paced by the send buffer: one page at a time, the next one when the link reports
-// its buffer drained. Its bytes never count against the slow-consumer limit.
+// Replay is paced by the send buffer: messages are sent until the transport answers a send
+// above its soft mark (half of glide_send_buffer_limit, so the transport's limit is never
+// reached by the replay itself), then the replay waits for the link to report it drained and
+// loads again from the last mid sent. Its bytes never count against the slow-consumer limit.
 void Hub::replay_page(uint64_t sid, HostRequest &r) {
     Session *s = find(sid);
     if (!s)
@@ -409,23 +411,25 @@ void Hub::replay_page(uint64_t sid, HostRequest &r) {
         return;
     }
     for (codec::ChatMessage &m : r.page()) {
-        if (m.mid > rp.cursor)
-            rp.cursor = m.mid;
+        if (m.mid <= rp.cursor)
+            continue;
+        int64_t mid = m.mid;
         if (!s->send(make_message(0, action::chat, std::move(m)), SendClass::replay))
             return;
+        rp.cursor = mid;
+        if (s->backpressured()) {
+            rp.waiting_drain = true;
+            return;
+        }
     }
     if (r.page().size() < conf_.replay_page) {
         rp.active = false;
         return;
     }
-    if (s->link()->buffered() == 0) {
-        timers_->schedule(0, [this, sid] {
-            if (Session *t = find(sid))
-                replay_next(*t);
-        });
-    } else {
-        rp.waiting_drain = true;
-    }
+    timers_->schedule(0, [this, sid] {
+        if (Session *t = find(sid))
+            replay_next(*t);
+    });
 }
 
 // The notify.error text for a store or publish that did not succeed.

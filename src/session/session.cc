@@ -126,7 +126,8 @@ bool Session::send(Outbound &out, SendClass cls) {
         close(close_code::slow_consumer, "slow consumer");
         return false;
     }
-    if (link_->send(buf) == SendResult::closed) {
+    SendResult sent = link_->send(buf);
+    if (sent == SendResult::closed) {
         // The transport is already going away; it reports on_closed later.
         state_ = State::closing;
         timers_->cancel(hb_timer_);
@@ -134,6 +135,8 @@ bool Session::send(Outbound &out, SendClass cls) {
         owner_->session_closing(*this);
         return false;
     }
+    if (sent == SendResult::above_soft)
+        backpressured_ = true;
     if (cls == SendClass::replay)
         replay_.inflight_bytes += buf->size();
     last_write_ms_ = timers_->now_ms();

@@ -115,8 +115,14 @@ public:
         size_t inflight_bytes = 0;  // replay bytes sent since the buffer was last seen empty
     };
     Replay &replay() { return replay_; }
-    // The transport's output buffer emptied.
-    void drained() { replay_.inflight_bytes = 0; }
+    // A send was answered above_soft: the transport owes a drained report; optional traffic
+    // (the replay) waits for it.
+    bool backpressured() const { return backpressured_; }
+    // The transport's output buffer drained (below its soft mark).
+    void drained() {
+        replay_.inflight_bytes = 0;
+        backpressured_ = false;
+    }
 
     // uids this session watches (api.state.sub), to unsubscribe at close.
     std::vector<std::string> &watching() { return watching_; }
@@ -137,6 +143,7 @@ private:
     codec::Codec codec_;
     State state_ = State::guest;
     bool auth_pending_ = false;
+    bool backpressured_ = false;
     uint32_t lost_ = 0;
     int64_t last_read_ms_ = 0;
     int64_t last_write_ms_ = 0;

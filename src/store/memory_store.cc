@@ -181,8 +181,11 @@ int MemoryStore::load_undelivered(const RequestPtr &req, std::string_view uid, s
 }
 
 int MemoryStore::group_publish(const RequestPtr &req, const codec::ChatMessage &msg) {
-    return complete(Kind::group_publish, req, [this, req, msg = codec::ChatMessage(msg)]() mutable {
-        StoreResult r;
+    // The hub delivers a group's messages in the order of its calls, so sequences must follow
+    // that order: they are taken now, and only the completion waits for a configured delay
+    // (timers with one deadline fire in any order). An injected failure takes nothing.
+    StoreResult r;
+    if (failures_[idx(Kind::group_publish)].empty()) {
         auto g = groups_.find(msg.to);
         if (g == groups_.end()) {
             r.status = GLIDE_ENOTFOUND;
@@ -191,15 +194,17 @@ int MemoryStore::group_publish(const RequestPtr &req, const codec::ChatMessage &
             r.status = GLIDE_ENOTFOUND;
             r.error = "not member of channel";
         } else {
-            msg.mid = next_mid_++;
-            msg.seq = g->second.next_seq++;
-            r.mid = msg.mid;
-            r.seq = msg.seq;
-            g->second.mids.push_back(msg.mid);
-            messages_.emplace(msg.mid, std::move(msg));
+            codec::ChatMessage m = msg;
+            m.mid = next_mid_++;
+            m.seq = g->second.next_seq++;
+            r.mid = m.mid;
+            r.seq = m.seq;
+            g->second.mids.push_back(m.mid);
+            messages_.emplace(m.mid, std::move(m));
         }
-        req->store_done(std::move(r));
-    });
+    }
+    return complete(Kind::group_publish, req,
+                    [req, r = std::move(r)]() mutable { req->store_done(std::move(r)); });
 }
 
 int MemoryStore::group_members(const RequestPtr &req, std::string_view gid) {

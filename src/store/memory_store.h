@@ -6,7 +6,8 @@
 //  - mids are unique and increasing from 1 (far below 2^53); (from, cliMid) is idempotent.
 //  - Every stored one-to-one message waits in its receiver's undelivered set until a receipt
 //    (mark_delivered) from any device of the receiver; load_undelivered pages through it.
-//  - Groups have members and a persistent per-group sequence starting at 1.
+//  - Groups have members and a persistent per-group sequence starting at 1, taken in call
+//    order (a delay postpones only the completion).
 //  - Test knobs per call kind: a delay (0 completes before returning), `hold` (completions
 //    wait for release_held()), and injected failures.
 //

@@ -245,8 +245,8 @@ void test_offline_receiver_delivered_at_next_login(void **) {
     assert_int_equal(b3->link.count("message.chat"), 0);
 }
 
-// Replay is paced by the send buffer (one page, next when drained) and never closes the
-// session for its own backlog.
+// Replay is paced by the send buffer (messages until a send is answered above the soft mark,
+// the rest when drained) and never closes the session for its own backlog.
 void test_replay_paced_never_closed(void **) {
     auto conf = fakes::test_conf();
     conf.send_buffer_limit = 4096;
@@ -260,24 +260,25 @@ void test_replay_paced_never_closed(void **) {
         w.send(*a, chat_json("B", "p" + std::to_string(i), 0, ",\"content\":\"" + content + "\""));
     auto b = w.connect();
     b->link.stalled = true;
+    b->link.soft_mark = 2048;
     w.send(*b, "{\"seq\":1,\"action\":\"authenticate\",\"data\":{\"version\":1,\"credential\":"
                "\"tok-B\"}}");
     w.timers.turn();
-    assert_int_equal(b->link.count("message.chat"), 10);
-    assert_true(b->link.buffered() > 3000);
+    size_t first = b->link.count("message.chat");
+    assert_true(first > 0 && first < 10); // stopped at the soft mark, within the first page
+    assert_true(b->link.buffered() > 2048);
     w.timers.advance(1000);
-    assert_int_equal(b->link.count("message.chat"), 10); // waits for the drain
+    assert_int_equal(b->link.count("message.chat"), first); // waits for the drain
     // A live message on top of the replayed backlog does not close it either.
     w.send(*a, chat_json("B", "live", 0, ",\"content\":\"x\""));
     assert_false(b->link.closed);
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 20 && b->link.count("message.chat") < 36 + 1; i++) {
         b->link.drain();
         w.hub.on_drained(b->s);
         w.timers.turn();
     }
     assert_false(b->link.closed);
-    assert_int_equal(b->link.count("message.chat"), 36 + 1);        // 35 + live, live replayed too
-    assert_int_equal(w.store.calls(Kind::load_undelivered), 1 + 4); // A's login, B's 4 pages
+    assert_int_equal(b->link.count("message.chat"), 36 + 1); // 35 + live, live replayed too
 }
 
 // §5.9: group ack carries the group seq; members (sender included) receive in seq order;

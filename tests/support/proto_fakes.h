@@ -76,7 +76,8 @@ public:
         frames.push_back(*encoded);
         if (stalled)
             buffered_ += encoded->size();
-        return glide::session::SendResult::ok;
+        return buffered_ > soft_mark ? glide::session::SendResult::above_soft
+                                     : glide::session::SendResult::ok;
     }
     size_t buffered() const override { return buffered_; }
     void close(uint16_t code, std::string_view why) override {
@@ -132,7 +133,8 @@ public:
     uint16_t close_code = 0;
     std::string reason;
     bool paused = false;
-    bool stalled = false; // sent bytes stay buffered until drain()
+    bool stalled = false;        // sent bytes stay buffered until drain()
+    size_t soft_mark = SIZE_MAX; // sends answer above_soft past it (the transport's half limit)
     size_t buffered_ = 0;
 };
 
