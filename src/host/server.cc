@@ -19,6 +19,7 @@ Server::Server() {
 }
 
 Server::~Server() {
+    admin_.reset();
     signals_.clear();
     force_exit_.reset();
     plugins_.clear(); // destroys the modules before their event_base
@@ -78,6 +79,12 @@ Status Server::start(Configuration cfg) {
         char err[512];
         if (p->api()->start(p->module(), base_, err, sizeof err) != GLIDE_OK)
             return make_error(err);
+    }
+    if (!cfg_.host->admin_listen.empty()) {
+        admin_ = std::make_unique<AdminServer>(base_, plugins_, log_);
+        st = admin_->open(*cfg_.host);
+        if (!st)
+            return st;
     }
     log_.log(GLIDE_LOG_NOTICE, "glided " GLIDE_VERSION_STRING " started, %zu module(s)",
              plugins_.size());
@@ -178,6 +185,13 @@ void Server::reload() {
     h.daemon = cfg_.host->daemon;
     h.pid = cfg_.host->pid;
     h.load_modules = cfg_.host->load_modules;
+    if (h.admin_listen.empty()) {
+        // The admin API stays as it runs until restart, token included.
+        h.admin_token = cfg_.host->admin_token;
+        h.admin_token_off = cfg_.host->admin_token_off;
+    }
+    h.admin_listen = cfg_.host->admin_listen;
+    h.admin_address = cfg_.host->admin_address;
 
     Status st = next->apply_modules();
     if (!st) {
@@ -185,6 +199,8 @@ void Server::reload() {
         return;
     }
     cfg_ = std::move(next.value());
+    if (admin_)
+        admin_->configure(*cfg_.host);
     log_.log(GLIDE_LOG_NOTICE, "configuration reloaded");
 }
 
