@@ -29,6 +29,10 @@ struct HostConf {
     bool admin_token_off = false;   // "admin_token off;"
     std::string admin_token_where;
     uint64_t admin_body_limit = 0;
+    std::string store;      // "sqlite" or "memory"
+    std::string store_path; // sqlite: the database file
+    bool store_sync_full = false;
+    std::string credential_secret; // empty: authenticate is refused
 };
 
 std::span<const conf::Spec> host_directives();
@@ -40,7 +44,7 @@ Status finish_host_conf(const HostConf &c);
 // True for 127.0.0.0/8 and ::1 (and IPv4-mapped 127/8).
 bool is_loopback(const net::Address &a);
 
-// Relative paths in load_module, pid and error_log are taken relative to the directory of the
+// Relative paths in load_module, pid, error_log and store are taken relative to the directory of the
 // file that holds the directive (as include is), so a configuration works from anywhere.
 std::string resolve_path(const std::string &conf_file, const std::string &path);
 
