@@ -198,8 +198,9 @@ void AdminServer::process(Conn &c) {
         uint64_t id = c.id;
         auto answered = std::make_shared<bool>(false);
         c.in_process = true;
-        handle(c, req, body, [this, id, keep, answered](AdminResponse resp) {
-            if (*answered)
+        std::weak_ptr<bool> alive = alive_;
+        handle(c, req, body, [this, id, keep, answered, alive](AdminResponse resp) {
+            if (*answered || alive.expired())
                 return;
             *answered = true;
             auto it = conns_.find(id);
@@ -273,6 +274,15 @@ void AdminServer::handle(Conn &, const http::Request &req, std::string_view body
         return;
     }
     respond(admin_error(404, "no such endpoint: " + std::string(req.path)));
+}
+
+void AdminServer::invalidate_group(const std::string &gid) {
+    for (const auto &p : plugins_) {
+        int rc = p->api()->group_invalidate(p->module(), {gid.data(), gid.size()});
+        if (rc != GLIDE_OK && rc != GLIDE_ESTATE)
+            log_.log(GLIDE_LOG_WARN, "group_invalidate(\"%s\"): %s", gid.c_str(),
+                     p->api()->strerror(rc));
+    }
 }
 
 // --- endpoints ----------------------------------------------------------------------------------

@@ -68,6 +68,9 @@ public:
     // `method`. Used for the group endpoints, which need the host's store.
     void route(std::string method, std::string pattern, std::function<void(Call &)> handler);
 
+    // Tells every module to forget its cached membership of gid.
+    void invalidate_group(const std::string &gid);
+
     // Limits.
     static constexpr size_t max_head = 8192;
     static constexpr size_t max_connections = 128;
@@ -110,6 +113,8 @@ private:
     std::vector<Route> routes_;
     uint64_t next_id_ = 1;
     std::map<uint64_t, std::unique_ptr<Conn>> conns_;
+    // Answers that come after the server is gone (a store completing at exit) check this.
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 } // namespace glide::host

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "common/strings.h"
+#include "host/admin_groups.h"
 
 namespace glide::host {
 
@@ -81,6 +82,8 @@ Status Server::start(Configuration cfg) {
     }
     if (!cfg_.host->admin_listen.empty()) {
         admin_ = std::make_unique<AdminServer>(base_, plugins_, log_);
+        if (services_.store())
+            add_group_routes(*admin_, services_.store());
         st = admin_->open(*cfg_.host);
         if (!st)
             return st;
