@@ -70,6 +70,9 @@ public:
 
     // Tells every module to forget its cached membership of gid.
     void invalidate_group(const std::string &gid);
+    // Expires when the server is destroyed: a store answer that comes later (glided closes the
+    // store after the admin server) checks it before touching the server.
+    std::weak_ptr<bool> alive() const { return alive_; }
 
     // Limits.
     static constexpr size_t max_head = 8192;

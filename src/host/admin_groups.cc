@@ -31,6 +31,7 @@ constexpr size_t max_members = 10000; // per creating request
 // member list cannot exhaust the stack.
 struct Creation {
     AdminServer *admin;
+    std::weak_ptr<bool> alive; // the admin server's
     store::Store *store;
     std::string gid;
     std::vector<std::string> members;
@@ -52,6 +53,8 @@ struct Creation {
             // 0: the call has not returned, 1: answered inside it, 2: it returned first.
             auto state = std::make_shared<int>(0);
             c->store->add_member(c->gid, c->members[c->next++], [c, state](store::Outcome o) {
+                if (c->alive.expired())
+                    return;
                 if (!o.ok()) {
                     c->failed = true;
                     c->admin->invalidate_group(c->gid);
@@ -112,10 +115,13 @@ void add_group_routes(AdminServer &admin, store::Store *store) {
                              " uids; add the rest with PUT /v1/groups/{gid}/members/{uid}"));
         }
         c->admin = a;
+        c->alive = a->alive();
         c->store = store;
         c->gid = *gid;
         c->respond = call.respond;
         store->create_group(c->gid, [c](store::Outcome o) {
+            if (c->alive.expired())
+                return;
             if (!o.ok())
                 return c->respond(store_error(o));
             Creation::run(c);
@@ -150,7 +156,9 @@ void add_group_routes(AdminServer &admin, store::Store *store) {
     admin.route("DELETE", "v1/groups/*", [a, store](AdminServer::Call &call) {
         std::string gid = call.segments[2];
         auto respond = call.respond;
-        store->delete_group(gid, [a, respond, gid](store::Outcome o) {
+        store->delete_group(gid, [a, alive = a->alive(), respond, gid](store::Outcome o) {
+            if (alive.expired())
+                return;
             if (!o.ok())
                 return respond(store_error(o));
             a->invalidate_group(gid);
@@ -162,7 +170,9 @@ void add_group_routes(AdminServer &admin, store::Store *store) {
         if (!valid_id(uid))
             return call.respond(admin_error(400, "the uid is longer than 256 bytes"));
         auto respond = call.respond;
-        auto done = [a, respond, gid, uid, add](store::Outcome o) {
+        auto done = [a, alive = a->alive(), respond, gid, uid, add](store::Outcome o) {
+            if (alive.expired())
+                return;
             if (!o.ok())
                 return respond(store_error(o));
             a->invalidate_group(gid);
