@@ -33,6 +33,8 @@ HOST_OBJS := $(HOST_SRCS:%.cc=$(B)/obj/%.o)
 CLIENT_OBJS := $(CLIENT_SRCS:%.cc=$(B)/obj/%.o)
 GLIDECTL_OBJS := $(GLIDECTL_SRCS:%.cc=$(B)/obj/%.o)
 BENCH_TOOL_OBJS := $(BENCH_TOOL_SRCS:%.cc=$(B)/obj/%.o)
+# What the unit tests link of the tools: the client library and glide-bench without main().
+TOOL_LIB_OBJS := $(CLIENT_OBJS) $(filter-out $(B)/obj/src/bench/main.o,$(BENCH_TOOL_OBJS))
 # The host without its main(), for gen-docs and the unit tests.
 HOST_LIB_OBJS := $(filter-out $(B)/obj/src/host/main.o,$(HOST_OBJS))
 
@@ -166,11 +168,11 @@ $(B)/gen-docs: src/tools/gen_docs.cc $(B)/libglide-core.a $(HOST_LIB_OBJS)
 	$(CXX) $(CPPFLAGS) $(CXXFLAGS_ALL) -o $@ $< $(HOST_LIB_OBJS) $(B)/libglide-core.a \
 		$(LDFLAGS_ALL) $(DEPS_LIBS)
 
-$(B)/tests/%: tests/%.cc $(B)/libglide-core.a $(HOST_LIB_OBJS) $(ABI_OBJS) $(CLIENT_OBJS) \
+$(B)/tests/%: tests/%.cc $(B)/libglide-core.a $(HOST_LIB_OBJS) $(ABI_OBJS) $(TOOL_LIB_OBJS) \
 		$(GEN_H)
 	@mkdir -p $(@D)
 	$(CXX) $(CPPFLAGS) -Itests $(CXXFLAGS_ALL) $(CMOCKA_CFLAGS) -o $@ $< \
-		$(HOST_LIB_OBJS) $(ABI_OBJS) $(CLIENT_OBJS) $(B)/libglide-core.a $(LDFLAGS_ALL) $(CMOCKA_LIBS) $(DEPS_LIBS)
+		$(HOST_LIB_OBJS) $(ABI_OBJS) $(TOOL_LIB_OBJS) $(B)/libglide-core.a $(LDFLAGS_ALL) $(CMOCKA_LIBS) $(DEPS_LIBS)
 
 # Micro-benchmarks: internal code, like the unit tests.
 $(B)/bench/%: bench/%.cc $(B)/libglide-core.a $(GEN_H)
