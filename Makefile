@@ -93,13 +93,15 @@ docs: all
 	$(B)/gen-docs man > man/glided.conf.5.new && mv man/glided.conf.5.new man/glided.conf.5
 	$(B)/gen-docs conf > conf/glided.conf.new && mv conf/glided.conf.new conf/glided.conf
 
-## install: install glided, libglide.so, headers, man pages (DESTDIR, PREFIX)
+## install: install glided, glidectl, glide-bench, libglide.so, headers, man pages (DESTDIR, PREFIX)
 install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/glide \
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/glide \
 		$(DESTDIR)$(PREFIX)/include/glide $(DESTDIR)$(PREFIX)/etc/glide \
-		$(DESTDIR)$(PREFIX)/share/man/man3 $(DESTDIR)$(PREFIX)/share/man/man5 \
-		$(DESTDIR)$(PREFIX)/share/man/man7 $(DESTDIR)$(PREFIX)/share/man/man8
+		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man3 \
+		$(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man7 \
+		$(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 755 $(B)/glided $(DESTDIR)$(PREFIX)/sbin/glided
+	install -m 755 $(B)/glidectl $(B)/glide-bench $(DESTDIR)$(PREFIX)/bin/
 	install -m 755 $(B)/libglide.so $(DESTDIR)$(PREFIX)/lib/glide/libglide.so
 	install -m 644 include/glide/*.h $(DESTDIR)$(PREFIX)/include/glide/
 	sed 's|^load_module .*;|load_module $(PREFIX)/lib/glide/libglide.so;|' conf/glided.conf \
@@ -112,12 +114,18 @@ install: all
 
 ## uninstall: remove what install put in place (keeps an edited glided.conf)
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/sbin/glided $(DESTDIR)$(PREFIX)/lib/glide/libglide.so
+	rm -f $(DESTDIR)$(PREFIX)/sbin/glided $(DESTDIR)$(PREFIX)/lib/glide/libglide.so \
+		$(DESTDIR)$(PREFIX)/bin/glidectl $(DESTDIR)$(PREFIX)/bin/glide-bench
 	rm -rf $(DESTDIR)$(PREFIX)/include/glide
 	rm -f $(DESTDIR)$(PREFIX)/etc/glide/glided.conf.default
 	for m in man/*.[1-8]; do s=$${m##*.}; \
 		rm -f $(DESTDIR)$(PREFIX)/share/man/man$$s/$${m##*/}; done
 	-rmdir $(DESTDIR)$(PREFIX)/lib/glide 2>/dev/null
+
+## bench: the standard benchmark suite (< 10 min): glided on CPU 0, load on CPU 1; writes
+## bench/results/<date>-<commit>.md and prints a summary
+bench: all
+	@B=$(B) sh bench/run.sh
 
 ## clean: remove the build directory
 clean:

@@ -7,6 +7,7 @@
 // the load, samples the server's /proc entries, stops the load and writes the report.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -52,6 +53,7 @@ void usage(FILE *out) {
             "  --sources N             source addresses 127.0.0.1..N on loopback (4)\n"
             "  --server-pid PID        server process for CPU and RSS figures\n"
             "  --baseline              run against a built-in WebSocket echo server instead\n"
+            "  --server-cpu N          pin that echo server to CPU N\n"
             "  --report FILE           append the figures as a Markdown table to FILE\n"
             "  --uid-prefix P          user ids P-0, P-1, ... (bench)\n"
             "URL: ws://HOST:PORT/ws or tcp://HOST:PORT (not needed with --baseline)\n");
@@ -199,7 +201,7 @@ int main(int argc, char **argv) {
         argc, argv, 2,
         {"secret", "codec", "conns", "pairs", "groups", "members", "rate", "window", "size",
          "duration", "warmup", "procs", "sources", "concurrency", "server-pid", "admin",
-         "admin-token", "report", "uid-prefix", "heartbeat"},
+         "admin-token", "report", "uid-prefix", "heartbeat", "server-cpu"},
         {"baseline"});
     if (!o)
         return usage_error(o.error());
@@ -259,9 +261,19 @@ int main(int argc, char **argv) {
         auto fd = listen_loopback(&port);
         if (!fd)
             return usage_error(fd.error());
+        auto cpu = o->number("server-cpu", -1, 0, 1023);
+        if (!cpu)
+            return usage_error(cpu.error());
         echo_pid = fork();
-        if (echo_pid == 0)
+        if (echo_pid == 0) {
+            if (*cpu >= 0) {
+                cpu_set_t set;
+                CPU_ZERO(&set);
+                CPU_SET(static_cast<int>(*cpu), &set);
+                sched_setaffinity(0, sizeof set, &set);
+            }
             _exit(run_echo_server(*fd));
+        }
         close(*fd);
         cfg.url = "ws://127.0.0.1:" + std::to_string(port) + "/ws";
         cfg.server_pid = echo_pid;
