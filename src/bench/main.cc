@@ -489,16 +489,29 @@ int main(int argc, char **argv) {
     row("bench CPU", fmt("%.2f cores over %lld process(es)", bench_cores,
                          static_cast<long long>(nworkers)));
     if (cfg.server_pid && cfg.scenario != Scenario::idle) {
+        double load = 0;
+        if (FILE *f = fopen("/proc/loadavg", "r")) {
+            if (fscanf(f, "%lf", &load) != 1)
+                load = 0;
+            fclose(f);
+        }
+        const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         std::string who = server_cores >= 0.9 ? "server saturated"
                           : bench_cores / nworkers >= 0.9 ? "load generator saturated"
                           : cfg.rate ? "neither (open loop below saturation)"
-                                     : "neither (window-limited: raise --window or --pairs)";
+                          : cfg.scenario == Scenario::connect
+                              ? "neither (concurrency-limited: raise --concurrency)"
+                              : "neither (window-limited: raise --window or --pairs)";
+        if (server_cores < 0.9 && bench_cores / nworkers < 0.9 && load > cpus)
+            who += fmt("; the machine is shared: load average %.1f on %ld CPUs", load, cpus);
         row("saturated", who);
     }
     if (cfg.scenario == Scenario::slow) {
-        row("slow receiver", slow_code ? fmt("closed by the server with %llu",
-                                             static_cast<unsigned long long>(slow_code))
-                                       : std::string("still open"));
+        row("slow receiver",
+            slow_code == 1006 ? std::string("closed by the server (no close frame read: 1006)")
+            : slow_code       ? fmt("closed by the server with %llu",
+                                    static_cast<unsigned long long>(slow_code))
+                              : std::string("still open"));
         if (cfg.server_pid)
             row("server RSS max", fmt("%.1f MiB", rss_max / 1048576.0));
     }

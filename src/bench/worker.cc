@@ -158,8 +158,11 @@ void User::on_message(client::Connection &c, std::string_view payload) {
             w->out()->errors++;
             return;
         }
-        w->record_e2e(static_cast<uint64_t>(m->send_at));
-        w->out()->delivered++;
+        // The slow receiver reads its backlog only after the run: not a latency sample.
+        if (role != Role::slow_receiver) {
+            w->record_e2e(static_cast<uint64_t>(m->send_at));
+            w->out()->delivered++;
+        }
         if (w->cfg().baseline && role == Role::sender) {
             // The echo is both the server's ack and the delivery.
             w->record_ack(static_cast<uint64_t>(m->send_at));
