@@ -39,6 +39,7 @@ Result<Configuration> load_configuration(const std::string &file,
     // Host directives first (so load_module is known wherever it stands), with relative paths
     // resolved against the file that holds them.
     std::vector<const conf::Directive *> rest;
+    bool store_given = false;
     for (const conf::Directive &d : tree.value()) {
         if (!cfg.applier->find(d.name)) {
             rest.push_back(&d);
@@ -48,6 +49,11 @@ Result<Configuration> load_configuration(const std::string &file,
         if ((r.name == "load_module" || r.name == "pid" || r.name == "error_log") &&
             !r.args.empty())
             r.args[0] = resolve_path(d.file, r.args[0]);
+        if (r.name == "store") {
+            store_given = true;
+            if (r.args.size() == 2)
+                r.args[1] = resolve_path(d.file, r.args[1]);
+        }
         Status st = cfg.applier->apply(r);
         if (!st)
             return make_error(st.error());
@@ -55,6 +61,8 @@ Result<Configuration> load_configuration(const std::string &file,
     Status st = cfg.applier->finish();
     if (!st)
         return make_error(st.error());
+    if (!store_given && !cfg.host->store_path.empty())
+        cfg.host->store_path = resolve_path(file, cfg.host->store_path);
 
     if (plugins.empty()) {
         for (const std::string &path : cfg.host->load_modules) {

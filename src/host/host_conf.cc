@@ -24,6 +24,14 @@ static Status set_error_log(const Spec &spec, void *conf, const std::vector<std:
     return {};
 }
 
+static Status set_store(const Spec &spec, void *conf, const std::vector<std::string> &args) {
+    if (args[0] != "memory")
+        return make_error("invalid value \"" + args[0] + "\" in \"" + spec.name +
+                          "\" directive, it must be \"memory\"");
+    static_cast<HostConf *>(conf)->store = "memory";
+    return {};
+}
+
 static const Spec specs[] = {
     {"load_module", conf::CTX_MAIN | conf::MULTI, 1, 1, set_load_module, 0, 0, nullptr, nullptr,
      "load_module PATH",
@@ -47,6 +55,16 @@ static const Spec specs[] = {
      "shutdown_timeout TIME",
      "On SIGTERM or SIGINT, the time given to sessions to close politely before the remaining "
      "connections are dropped and glided exits."},
+    {"store", conf::CTX_MAIN, 1, 1, set_store, 0, 0, nullptr, "memory", "store memory",
+     "Where messages, undelivered state, groups, members and group sequences are kept. memory: "
+     "nothing survives the process. Changing it needs a restart."},
+    {"credential_secret", conf::CTX_MAIN | conf::RELOADABLE, 1, 1,
+     conf::set_string<&HostConf::credential_secret>, 0, 0, nullptr, nullptr,
+     "credential_secret \"SECRET\"",
+     "The secret shared with the business API that mints glide credentials (AES-256-CBC, "
+     "protocol.md section 6.4). authenticate opens the credential with it and refuses one older "
+     "than 25 minutes (\"credential expired\"). Without it every authenticate is answered "
+     "\"authentication is not configured\"."},
 };
 
 std::span<const Spec> host_directives() { return specs; }

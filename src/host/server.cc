@@ -11,26 +11,18 @@
 
 namespace glide::host {
 
-Server::Server() {
-    table_.size = sizeof table_;
-    table_.version = GLIDE_HOST_VERSION;
-    table_.user_data = this;
-    table_.log = module_log;
-}
+Server::Server() = default;
 
 Server::~Server() {
     signals_.clear();
     force_exit_.reset();
+    services_.close_store(); // its last completions still reach the modules
     plugins_.clear(); // destroys the modules before their event_base
     cfg_ = Configuration();
     if (base_)
         event_base_free(base_);
     if (!pid_written_.empty())
         unlink(pid_written_.c_str());
-}
-
-void Server::module_log(void *self, glide_log_level level, const char *msg, size_t len) {
-    static_cast<Server *>(self)->log_.write(level, msg, len);
 }
 
 Status Server::write_pid() {
@@ -70,6 +62,13 @@ Status Server::start(Configuration cfg) {
         signals_.push_back(std::move(ev));
     }
     force_exit_.reset(evtimer_new(base_, on_force_exit, this));
+
+    services_.set_credential_secret(cfg_.host->credential_secret);
+    st = services_.open_store(*cfg_.host, base_);
+    if (!st)
+        return st;
+    if (!plugins_.empty())
+        services_.bind(plugins_.front()->api());
 
     st = cfg_.apply_modules();
     if (!st)
@@ -152,7 +151,7 @@ void Server::reload() {
         return;
     log_.log(GLIDE_LOG_NOTICE, "reloading the configuration from %s", cfg_.file.c_str());
     std::vector<std::string> warnings;
-    auto next = load_configuration(cfg_.file, plugins_, &table_, &warnings);
+    auto next = load_configuration(cfg_.file, plugins_, services_.table(), &warnings);
     if (!next) {
         log_.log(GLIDE_LOG_EMERG, "%s", next.error().c_str());
         log_.log(GLIDE_LOG_ERROR, "reload failed, the running configuration is kept");
@@ -178,6 +177,9 @@ void Server::reload() {
     h.daemon = cfg_.host->daemon;
     h.pid = cfg_.host->pid;
     h.load_modules = cfg_.host->load_modules;
+    h.store = cfg_.host->store;
+    h.store_path = cfg_.host->store_path;
+    h.store_sync_full = cfg_.host->store_sync_full;
 
     Status st = next->apply_modules();
     if (!st) {
@@ -185,6 +187,7 @@ void Server::reload() {
         return;
     }
     cfg_ = std::move(next.value());
+    services_.set_credential_secret(cfg_.host->credential_secret);
     log_.log(GLIDE_LOG_NOTICE, "configuration reloaded");
 }
 

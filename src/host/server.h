@@ -8,6 +8,7 @@
 
 #include "host/configuration.h"
 #include "host/errlog.h"
+#include "host/host_services.h"
 #include "host/plugin.h"
 #include "net/libevent.h"
 
@@ -18,8 +19,10 @@ public:
     Server();
     ~Server();
 
-    // The callback table handed to modules; log goes to this server's error log.
-    const glide_host *host_table() const { return &table_; }
+    // The callback table handed to modules: the embedded host services over this server's
+    // error log and store.
+    const glide_host *host_table() const { return services_.table(); }
+    HostServices &services() { return services_; }
     ErrorLog &log() { return log_; }
     std::vector<std::unique_ptr<Plugin>> &plugins() { return plugins_; }
 
@@ -32,13 +35,12 @@ private:
     static void on_signal(evutil_socket_t sig, short, void *self);
     static void on_drained(void *self);
     static void on_force_exit(evutil_socket_t, short, void *self);
-    static void module_log(void *self, glide_log_level level, const char *msg, size_t len);
     void reload();
     void shutdown(int sig);
     Status write_pid();
 
-    glide_host table_{};
     ErrorLog log_;
+    HostServices services_{&log_};
     std::vector<std::unique_ptr<Plugin>> plugins_;
     Configuration cfg_;
     event_base *base_ = nullptr;

@@ -34,7 +34,9 @@ int settle(glide_request *h, int rc) {
     return rc;
 }
 
-glide_message to_c(const codec::ChatMessage &m, const std::string &payload) {
+} // namespace
+
+glide_message to_glide_message(const codec::ChatMessage &m, std::string_view payload) {
     glide_message g{};
     g.size = sizeof g;
     g.version = 1;
@@ -50,7 +52,25 @@ glide_message to_c(const codec::ChatMessage &m, const std::string &payload) {
     return g;
 }
 
-} // namespace
+codec::ChatMessage from_glide_message(const glide_message *m) {
+    codec::ChatMessage c;
+    c.mid = m->mid;
+    if (COVERS(m, glide_message, seq))
+        c.seq = m->seq;
+    if (COVERS(m, glide_message, cli_mid))
+        c.cli_mid = str(m->cli_mid);
+    if (COVERS(m, glide_message, from))
+        c.from = str(m->from);
+    if (COVERS(m, glide_message, to))
+        c.to = str(m->to);
+    if (COVERS(m, glide_message, type))
+        c.type = m->type;
+    if (COVERS(m, glide_message, content))
+        c.content = str(m->content);
+    if (COVERS(m, glide_message, send_at))
+        c.send_at = m->send_at;
+    return c;
+}
 
 int HostAdapter::auth(const RequestPtr &req, const hub::AuthInput &in) {
     if (!HOST_HAS(host_, auth)) {
@@ -80,7 +100,7 @@ int HostAdapter::store_message(const RequestPtr &req, const codec::ChatMessage &
     }
     std::string payload;
     codec::encode_json_payload(msg, &payload);
-    glide_message m = to_c(msg, payload);
+    glide_message m = to_glide_message(msg, payload);
     glide_request *h = handle(req);
     return settle(h, host_->store_message(host_->user_data, h, &m));
 }
@@ -129,7 +149,7 @@ int HostAdapter::group_publish(const RequestPtr &req, const codec::ChatMessage &
     }
     std::string payload;
     codec::encode_json_payload(msg, &payload);
-    glide_message m = to_c(msg, payload);
+    glide_message m = to_glide_message(msg, payload);
     glide_request *h = handle(req);
     return settle(h, host_->group_publish(host_->user_data, h, &m));
 }
@@ -219,23 +239,7 @@ int request_page_add(glide_request *req, const glide_message *m) {
     RequestPtr &p = *unhandle(req);
     if (p->kind() != Kind::load_undelivered)
         return GLIDE_EINVAL;
-    codec::ChatMessage c;
-    c.mid = m->mid;
-    if (COVERS(m, glide_message, seq))
-        c.seq = m->seq;
-    if (COVERS(m, glide_message, cli_mid))
-        c.cli_mid = str(m->cli_mid);
-    if (COVERS(m, glide_message, from))
-        c.from = str(m->from);
-    if (COVERS(m, glide_message, to))
-        c.to = str(m->to);
-    if (COVERS(m, glide_message, type))
-        c.type = m->type;
-    if (COVERS(m, glide_message, content))
-        c.content = str(m->content);
-    if (COVERS(m, glide_message, send_at))
-        c.send_at = m->send_at;
-    p->page_add(std::move(c));
+    p->page_add(from_glide_message(m));
     return GLIDE_OK;
 }
 

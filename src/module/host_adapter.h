@@ -34,6 +34,11 @@ private:
     Logger &log_;
 };
 
+// A glide_message view of m (borrows m and payload), and the message a glide_message holds
+// (the fields its `size` covers). Shared with hosts built on the core (glided).
+glide_message to_glide_message(const codec::ChatMessage &m, std::string_view payload);
+codec::ChatMessage from_glide_message(const glide_message *m);
+
 // The completion functions behind glide_api (return GLIDE_OK, GLIDE_EINVAL for a NULL or
 // mismatched request or a struct too small to read).
 int request_auth_done(glide_request *req, const glide_auth_result *r);

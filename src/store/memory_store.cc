@@ -1,6 +1,6 @@
 #include "store/memory_store.h"
 
-#include "codec/credential.h"
+#include "store/credential_auth.h"
 
 namespace glide::store {
 
@@ -87,42 +87,9 @@ int MemoryStore::complete(Kind k, const RequestPtr &req, std::function<void()> o
 }
 
 AuthResult MemoryStore::verify(const std::string &credential) const {
-    AuthResult r;
     if (auto t = tokens_.find(credential); t != tokens_.end())
         return t->second;
-    if (secret_.empty()) {
-        r.error = "authentication is not configured";
-        return r;
-    }
-    auto c = codec::open_credential(secret_, credential);
-    if (!c) {
-        r.error = "invalid authenticate message";
-        return r;
-    }
-    if (codec::credential_expired(c.value(), timers_->wall_ms())) {
-        r.error = "credential expired";
-        return r;
-    }
-    r.accepted = true;
-    r.uid = c->user_id;
-    r.device_id = c->device_id;
-    r.device_name = c->device_name;
-    if (c->has_secrets)
-        r.message_deliver_secret = c->secrets.message_deliver_secret;
-    // glide applies connection_config as given; zero values would make no sense, so they keep
-    // the configured settings here.
-    if (c->has_connection_config) {
-        const auto &cc = c->connection_config;
-        if (cc.heartbeat_duration > 0 && cc.heartbeat_duration < 3600)
-            r.heartbeat_interval_ms = static_cast<uint32_t>(cc.heartbeat_duration * 1000);
-        if (cc.allow_max_heartbeat_lost > 0 && cc.allow_max_heartbeat_lost < 1000)
-            r.heartbeat_lost = static_cast<uint32_t>(cc.allow_max_heartbeat_lost);
-    }
-    if (r.uid.empty()) {
-        r.accepted = false;
-        r.error = "invalid authenticate message";
-    }
-    return r;
+    return verify_credential(secret_, credential, timers_->wall_ms());
 }
 
 int MemoryStore::auth(const RequestPtr &req, const hub::AuthInput &in) {
@@ -131,25 +98,8 @@ int MemoryStore::auth(const RequestPtr &req, const hub::AuthInput &in) {
 }
 
 int MemoryStore::store_message(const RequestPtr &req, const codec::ChatMessage &msg) {
-    return complete(Kind::store_message, req, [this, req, msg = codec::ChatMessage(msg)]() mutable {
-        StoreResult r;
-        std::string key;
-        if (!msg.cli_mid.empty()) {
-            key = msg.from + '\x1f' + msg.cli_mid;
-            if (auto it = by_cli_mid_.find(key); it != by_cli_mid_.end()) {
-                r.mid = it->second;
-                r.duplicate = true;
-                req->store_done(std::move(r));
-                return;
-            }
-        }
-        msg.mid = next_mid_++;
-        r.mid = msg.mid;
-        if (!key.empty())
-            by_cli_mid_.emplace(std::move(key), msg.mid);
-        undelivered_[msg.to].insert(msg.mid);
-        messages_.emplace(msg.mid, std::move(msg));
-        req->store_done(std::move(r));
+    return complete(Kind::store_message, req, [this, req, msg] {
+        backend_.store_message(msg, [req](StoreResult r) { req->store_done(std::move(r)); });
     });
 }
 
@@ -157,12 +107,7 @@ int MemoryStore::mark_delivered(const RequestPtr &req, std::string_view uid, std
                                 int64_t mid) {
     std::string u(uid);
     return complete(Kind::mark_delivered, req, [this, req, u, mid] {
-        if (auto it = undelivered_.find(u); it != undelivered_.end()) {
-            it->second.erase(mid);
-            if (it->second.empty())
-                undelivered_.erase(it);
-        }
-        req->request_done(GLIDE_OK);
+        backend_.mark_delivered(u, mid, [req](Outcome o) { req->request_done(o.status, o.error); });
     });
 }
 
@@ -170,49 +115,29 @@ int MemoryStore::load_undelivered(const RequestPtr &req, std::string_view uid, s
                                   int64_t after_mid, uint32_t limit) {
     std::string u(uid);
     return complete(Kind::load_undelivered, req, [this, req, u, after_mid, limit] {
-        if (auto it = undelivered_.find(u); it != undelivered_.end()) {
-            uint32_t n = 0;
-            for (auto m = it->second.upper_bound(after_mid); m != it->second.end() && n < limit;
-                 ++m, ++n)
-                req->page_add(messages_.at(*m));
-        }
-        req->request_done(GLIDE_OK);
+        backend_.load_undelivered(u, after_mid, limit,
+                                  [req](Outcome o, std::vector<codec::ChatMessage> page) {
+                                      for (codec::ChatMessage &m : page)
+                                          req->page_add(std::move(m));
+                                      req->request_done(o.status, o.error);
+                                  });
     });
 }
 
 int MemoryStore::group_publish(const RequestPtr &req, const codec::ChatMessage &msg) {
-    return complete(Kind::group_publish, req, [this, req, msg = codec::ChatMessage(msg)]() mutable {
-        StoreResult r;
-        auto g = groups_.find(msg.to);
-        if (g == groups_.end()) {
-            r.status = GLIDE_ENOTFOUND;
-            r.error = "channel does not exist";
-        } else if (!g->second.members.count(msg.from)) {
-            r.status = GLIDE_ENOTFOUND;
-            r.error = "not member of channel";
-        } else {
-            msg.mid = next_mid_++;
-            msg.seq = g->second.next_seq++;
-            r.mid = msg.mid;
-            r.seq = msg.seq;
-            g->second.mids.push_back(msg.mid);
-            messages_.emplace(msg.mid, std::move(msg));
-        }
-        req->store_done(std::move(r));
+    return complete(Kind::group_publish, req, [this, req, msg] {
+        backend_.group_publish(msg, [req](StoreResult r) { req->store_done(std::move(r)); });
     });
 }
 
 int MemoryStore::group_members(const RequestPtr &req, std::string_view gid) {
     std::string g(gid);
     return complete(Kind::group_members, req, [this, req, g] {
-        auto it = groups_.find(g);
-        if (it == groups_.end()) {
-            req->request_done(GLIDE_ENOTFOUND, "channel does not exist");
-            return;
-        }
-        for (const std::string &m : it->second.members)
-            req->member_add(m);
-        req->request_done(GLIDE_OK);
+        backend_.group_members(g, [req](Outcome o, std::vector<std::string> members) {
+            for (std::string &m : members)
+                req->member_add(std::move(m));
+            req->request_done(o.status, o.error);
+        });
     });
 }
 
@@ -227,28 +152,16 @@ void MemoryStore::log(glide_log_level, std::string_view msg) {
 }
 
 void MemoryStore::create_group(const std::string &gid) {
-    groups_.try_emplace(gid);
+    backend_.create_group(gid, ignore); // an existing group is fine here
 }
 
 void MemoryStore::add_member(const std::string &gid, const std::string &uid) {
-    groups_[gid].members.insert(uid);
+    create_group(gid);
+    backend_.add_member(gid, uid, ignore);
 }
 
 void MemoryStore::remove_member(const std::string &gid, const std::string &uid) {
-    if (auto it = groups_.find(gid); it != groups_.end())
-        it->second.members.erase(uid);
-}
-
-const codec::ChatMessage *MemoryStore::message(int64_t mid) const {
-    auto it = messages_.find(mid);
-    return it == messages_.end() ? nullptr : &it->second;
-}
-
-std::vector<int64_t> MemoryStore::undelivered(const std::string &uid) const {
-    auto it = undelivered_.find(uid);
-    if (it == undelivered_.end())
-        return {};
-    return {it->second.begin(), it->second.end()};
+    backend_.remove_member(gid, uid, ignore);
 }
 
 } // namespace glide::store

@@ -1,5 +1,5 @@
-// An in-memory host store implementing every HostPort call: glided's `store memory;` and the
-// tests' host.
+// An in-memory host store implementing every HostPort call for the module's tests: the
+// MemoryBackend (store/memory_backend.h, also glided's `store memory;`) behind test knobs.
 //
 //  - auth verifies glide credentials (protocol.md §6.4) with the configured secret and the
 //    25-minute expiry on the wall clock; tests may also register plain tokens.
@@ -16,8 +16,6 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <map>
-#include <set>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -25,6 +23,7 @@
 
 #include "hub/host_port.h"
 #include "session/timer.h"
+#include "store/memory_backend.h"
 
 namespace glide::store {
 
@@ -45,15 +44,18 @@ public:
     size_t release_held();
     size_t held() const { return held_.size(); }
 
-    // -- groups --
+    // -- groups (add_member creates a missing group) --
     void create_group(const std::string &gid);
     void add_member(const std::string &gid, const std::string &uid);
     void remove_member(const std::string &gid, const std::string &uid);
 
     // -- inspection --
-    size_t stored() const { return messages_.size(); }
-    const codec::ChatMessage *message(int64_t mid) const;
-    std::vector<int64_t> undelivered(const std::string &uid) const;
+    MemoryBackend &backend() { return backend_; }
+    size_t stored() const { return backend_.stored(); }
+    const codec::ChatMessage *message(int64_t mid) const { return backend_.message(mid); }
+    std::vector<int64_t> undelivered(const std::string &uid) const {
+        return backend_.undelivered(uid);
+    }
     uint64_t calls(Kind k) const { return calls_[idx(k)]; }
     struct PresenceEvent {
         std::string uid, device_id, node_id;
@@ -82,16 +84,12 @@ private:
     int complete(Kind k, const hub::RequestPtr &req, std::function<void()> op);
     void fail(Kind k, const hub::RequestPtr &req, int status, const std::string &error);
     hub::AuthResult verify(const std::string &credential) const;
+    static void ignore(Outcome) {}
 
     struct Failure {
         int status;
         std::string error;
         int times;
-    };
-    struct Group {
-        std::set<std::string> members;
-        int64_t next_seq = 1;
-        std::vector<int64_t> mids;
     };
 
     session::TimerService *timers_;
@@ -103,11 +101,7 @@ private:
     std::deque<std::function<void()>> held_;
     std::unordered_set<session::TimerService::Handle> timers_pending_;
 
-    int64_t next_mid_ = 1;
-    std::unordered_map<int64_t, codec::ChatMessage> messages_;
-    std::unordered_map<std::string, int64_t> by_cli_mid_; // from \x1f cliMid → mid
-    std::unordered_map<std::string, std::set<int64_t>> undelivered_;
-    std::unordered_map<std::string, Group> groups_;
+    MemoryBackend backend_;
     std::vector<PresenceEvent> presence_;
     std::vector<std::string> log_;
 };

@@ -1,0 +1,151 @@
+#include "host/host_services.h"
+
+#include <chrono>
+
+#include "common/strings.h"
+#include "module/host_adapter.h"
+#include "store/credential_auth.h"
+#include "store/memory_backend.h"
+
+namespace glide::host {
+
+namespace {
+
+glide_str gs(std::string_view s) { return {s.data(), s.size()}; }
+std::string str(glide_str s) { return s.ptr ? std::string(s.ptr, s.len) : std::string(); }
+
+int64_t wall_ms() {
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+// Whether the store answered before the call returned: GLIDE_OK then, else GLIDE_PENDING.
+struct Call {
+    bool returned = false;
+    bool early = false;
+    void completed() { early = !returned; }
+    int result() {
+        returned = true;
+        return early ? GLIDE_OK : GLIDE_PENDING;
+    }
+};
+
+} // namespace
+
+HostServices::HostServices(ErrorLog *log) : log_(log) {
+    table_.size = sizeof table_;
+    table_.version = GLIDE_HOST_VERSION;
+    table_.user_data = this;
+    table_.log = on_log;
+    table_.auth = on_auth;
+}
+
+HostServices::~HostServices() { close_store(); }
+
+void HostServices::close_store() { store_.reset(); }
+
+Status HostServices::open_store(const HostConf &conf, event_base *base) {
+    (void)base;
+    store_ = std::make_unique<store::MemoryBackend>();
+    table_.store_message = on_store_message;
+    table_.mark_delivered = on_mark_delivered;
+    table_.load_undelivered = on_load_undelivered;
+    table_.group_publish = on_group_publish;
+    table_.group_members = on_group_members;
+    return {};
+}
+
+void HostServices::on_log(void *self, glide_log_level level, const char *msg, size_t len) {
+    static_cast<HostServices *>(self)->log_->write(level, msg, len);
+}
+
+int HostServices::on_auth(void *self, glide_request *req, const glide_auth_request *in) {
+    auto *s = static_cast<HostServices *>(self);
+    hub::AuthResult a = store::verify_credential(s->secret_, str(in->credential), wall_ms());
+    glide_auth_result r{};
+    r.size = sizeof r;
+    r.version = 1;
+    r.accepted = a.accepted;
+    r.error = gs(a.error);
+    r.uid = gs(a.uid);
+    r.device_id = gs(a.device_id);
+    r.device_name = gs(a.device_name);
+    r.message_deliver_secret = gs(a.message_deliver_secret);
+    r.heartbeat_interval_ms = a.heartbeat_interval_ms;
+    r.heartbeat_lost = a.heartbeat_lost;
+    s->api_->auth_done(req, &r);
+    return GLIDE_OK;
+}
+
+int HostServices::publish(glide_request *req, const glide_message *msg, bool group) {
+    auto call = std::make_shared<Call>();
+    auto done = [this, req, call](hub::StoreResult s) {
+        glide_store_result r{};
+        r.size = sizeof r;
+        r.version = 1;
+        r.status = s.status;
+        r.error = gs(s.error);
+        r.mid = s.mid;
+        r.seq = s.seq;
+        r.duplicate = s.duplicate;
+        if (s.status == GLIDE_EIO)
+            log_->log(GLIDE_LOG_ERROR, "store: %s", s.error.c_str());
+        call->completed();
+        api_->store_done(req, &r);
+    };
+    if (group)
+        store_->group_publish(from_glide_message(msg), std::move(done));
+    else
+        store_->store_message(from_glide_message(msg), std::move(done));
+    return call->result();
+}
+
+int HostServices::on_store_message(void *self, glide_request *req, const glide_message *msg) {
+    return static_cast<HostServices *>(self)->publish(req, msg, false);
+}
+
+int HostServices::on_group_publish(void *self, glide_request *req, const glide_message *msg) {
+    return static_cast<HostServices *>(self)->publish(req, msg, true);
+}
+
+int HostServices::on_mark_delivered(void *self, glide_request *req, const glide_delivery *d) {
+    auto *s = static_cast<HostServices *>(self);
+    auto call = std::make_shared<Call>();
+    s->store_->mark_delivered(str(d->uid), d->mid, [s, req, call](store::Outcome o) {
+        call->completed();
+        s->api_->request_done(req, o.status, gs(o.error));
+    });
+    return call->result();
+}
+
+int HostServices::on_load_undelivered(void *self, glide_request *req,
+                                      const glide_undelivered_query *q) {
+    auto *s = static_cast<HostServices *>(self);
+    auto call = std::make_shared<Call>();
+    s->store_->load_undelivered(
+        str(q->uid), q->after_mid, q->limit,
+        [s, req, call](store::Outcome o, std::vector<store::Message> page) {
+            call->completed();
+            for (const store::Message &m : page) {
+                glide_message g = to_glide_message(m, {});
+                s->api_->page_add(req, &g);
+            }
+            s->api_->request_done(req, o.status, gs(o.error));
+        });
+    return call->result();
+}
+
+int HostServices::on_group_members(void *self, glide_request *req, glide_str gid) {
+    auto *s = static_cast<HostServices *>(self);
+    auto call = std::make_shared<Call>();
+    s->store_->group_members(str(gid), [s, req, call](store::Outcome o,
+                                                      std::vector<std::string> members) {
+        call->completed();
+        for (const std::string &m : members)
+            s->api_->member_add(req, gs(m));
+        s->api_->request_done(req, o.status, gs(o.error));
+    });
+    return call->result();
+}
+
+} // namespace glide::host

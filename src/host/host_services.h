@@ -1,0 +1,64 @@
+// glided's embedded host services: the glide_host table the module calls, answered from a
+// store backend (store/store.h: `store sqlite PATH;` or `store memory;`) and the glide
+// credential check with `credential_secret` (protocol.md §6.4).
+//
+// Every call is completed through the glide_api of the module that was loaded (bind()); a call
+// the store answers before returning is reported GLIDE_OK, a later answer GLIDE_PENDING, as
+// include/glide/host.h asks. All modules glided loads must therefore be one libglide build:
+// request handles of another module would be completed through the wrong table.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "common/result.h"
+#include "glide/module.h"
+#include "host/errlog.h"
+#include "host/host_conf.h"
+#include "store/store.h"
+
+struct event_base;
+
+namespace glide::host {
+
+class HostServices {
+public:
+    explicit HostServices(ErrorLog *log);
+    ~HostServices();
+
+    // The callback table handed to modules: log always; auth and the store calls once a store
+    // is open (before that the module answers them as host.h says for NULL callbacks).
+    const glide_host *table() const { return &table_; }
+
+    // Opens the store the configuration names (creating the directory of a SQLite file with
+    // mkdir -p semantics). Errors name the file and the backend's reason.
+    Status open_store(const HostConf &conf, event_base *base);
+    // The module whose glide_api completes requests.
+    void bind(const glide_api *api) { api_ = api; }
+    // Reloadable: the credential secret ("" refuses authenticate).
+    void set_credential_secret(std::string secret) { secret_ = std::move(secret); }
+    // Finishes what the store has in flight (its completions run) and closes it.
+    void close_store();
+
+    // The backend, for the admin API; null before open_store().
+    store::Store *store() { return store_.get(); }
+
+private:
+    static void on_log(void *self, glide_log_level level, const char *msg, size_t len);
+    static int on_auth(void *self, glide_request *req, const glide_auth_request *in);
+    static int on_store_message(void *self, glide_request *req, const glide_message *msg);
+    static int on_mark_delivered(void *self, glide_request *req, const glide_delivery *d);
+    static int on_load_undelivered(void *self, glide_request *req,
+                                   const glide_undelivered_query *q);
+    static int on_group_publish(void *self, glide_request *req, const glide_message *msg);
+    static int on_group_members(void *self, glide_request *req, glide_str gid);
+    int publish(glide_request *req, const glide_message *msg, bool group);
+
+    glide_host table_{};
+    ErrorLog *log_;
+    const glide_api *api_ = nullptr;
+    std::string secret_;
+    std::unique_ptr<store::Store> store_;
+};
+
+} // namespace glide::host

@@ -1,0 +1,88 @@
+// The host's storage as one interface with two backends: MemoryBackend (store/memory_backend.h,
+// `store memory;` and the module tests' MemoryStore) and SqliteStore (store/sqlite_store.h,
+// `store sqlite PATH;`). glided's host services (src/host/host_services.h) answer the module's
+// glide_host calls over it; the admin API manages groups through it.
+//
+// Calls take plain data and answer through a completion callback, exactly once, on the thread
+// that made the call (the event loop's). A backend may complete before the call returns
+// (memory) or on a later loop turn (SQLite: after its writer thread has committed). A write is
+// answered only once it is durable to the backend's standard: what SQLite reports as committed
+// survives a crash of the process. Calls are applied in call order, so group sequences follow
+// the order of group_publish calls.
+//
+// Semantics shared by every backend:
+//  - mids are unique and increasing from 1, below 2^53; (from, cli_mid) of a one-to-one message
+//    is idempotent: a second store_message answers the first mid with duplicate set and stores
+//    nothing (an empty cli_mid is never a duplicate);
+//  - every one-to-one message waits in its receiver's undelivered set until mark_delivered by
+//    the receiver (any device); load_undelivered pages through that set, oldest first;
+//  - a group has members and a sequence starting at 1; group_publish checks membership, assigns
+//    the next sequence and a mid, and stores the message (group messages are not undelivered
+//    state: members catch up by sequence).
+// Errors use glide's texts where the client sees them: "channel does not exist", "not member of
+// channel"; a backend failure is GLIDE_EIO with the backend's message.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "codec/message.h"
+#include "hub/host_port.h"
+
+namespace glide::store {
+
+using Message = codec::ChatMessage;
+
+// Status GLIDE_OK or negative, and a reason for the negative ones.
+struct Outcome {
+    int status = GLIDE_OK;
+    std::string error;
+    bool ok() const { return status == GLIDE_OK; }
+};
+
+class Store {
+public:
+    using StoreDone = std::function<void(hub::StoreResult)>;
+    using Done = std::function<void(Outcome)>;
+    using PageDone = std::function<void(Outcome, std::vector<Message>)>;
+    using NamesDone = std::function<void(Outcome, std::vector<std::string>)>;
+
+    virtual ~Store() = default;
+
+    // -- messages --
+
+    // A one-to-one message (mid ignored); answers mid, or the earlier mid with duplicate set.
+    virtual void store_message(Message msg, StoreDone done) = 0;
+    // The receiver `uid` acknowledged `mid`: it leaves uid's undelivered set. Acknowledging a
+    // message that is not (or no longer) undelivered for uid is not an error.
+    virtual void mark_delivered(std::string uid, int64_t mid, Done done) = 0;
+    // Undelivered messages to uid with mid > after_mid, oldest first, at most `limit`.
+    virtual void load_undelivered(std::string uid, int64_t after_mid, uint32_t limit,
+                                  PageDone done) = 0;
+    // msg.to is the group id: membership check, next sequence, store. Answers mid and seq.
+    virtual void group_publish(Message msg, StoreDone done) = 0;
+
+    // -- groups --
+
+    // GLIDE_ESTATE "channel already exists" when gid exists.
+    virtual void create_group(std::string gid, Done done) = 0;
+    // Removes the group, its members and its sequence (its stored messages stay).
+    virtual void delete_group(std::string gid, Done done) = 0;
+    // Adding a member twice is not an error; the group must exist.
+    virtual void add_member(std::string gid, std::string uid, Done done) = 0;
+    // GLIDE_ENOTFOUND "not member of channel" when uid is not a member.
+    virtual void remove_member(std::string gid, std::string uid, Done done) = 0;
+    // Members in uid order; GLIDE_ENOTFOUND "channel does not exist".
+    virtual void group_members(std::string gid, NamesDone done) = 0;
+    // Every group id, in order.
+    virtual void list_groups(NamesDone done) = 0;
+};
+
+// The texts shared by the backends.
+inline constexpr const char *no_such_group = "channel does not exist";
+inline constexpr const char *not_member = "not member of channel";
+inline constexpr const char *group_exists = "channel already exists";
+
+} // namespace glide::store
