@@ -148,6 +148,17 @@ typedef struct glide_directive_call {
 
 /* --- statistics ---------------------------------------------------------------------------- */
 
+/* Upper bounds, in milliseconds, of the store latency buckets of glide_stats (each bucket counts
+ * the calls that took at most its bound and more than the bound before it); the last bucket,
+ * GLIDE_STATS_LATENCY_BUCKETS - 1, counts the calls slower than every bound. */
+#define GLIDE_STATS_LATENCY_BOUNDS_MS {1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000}
+#define GLIDE_STATS_LATENCY_BUCKETS 12
+
+/*
+ * Counters of a module instance. Version 1 ends at `draining`; version 2 (plugin ABI 1.1) adds
+ * the fields after it. The module writes the fields the caller's size covers and sets version
+ * to what it filled.
+ */
 typedef struct glide_stats {
     uint32_t size, version; /* the caller sets size = sizeof(glide_stats) */
     uint64_t connections;          /* open now */
@@ -162,7 +173,45 @@ typedef struct glide_stats {
     uint64_t drops;                /* messages the module dropped; 0 by design */
     uint32_t listeners;
     uint32_t draining;             /* non-zero after drain() */
+    /* version 2 */
+    uint64_t sessions_closing;     /* closed by either side, the transport not yet done */
+    /* The host's store calls (glide_host store, mark_delivered, load_undelivered,
+     * group_publish, group_members; not auth), from the call to the completion or deadline. */
+    uint64_t store_calls;
+    uint64_t store_failures;       /* of those: failed (GLIDE_ENOTFOUND excepted) or timed out */
+    uint64_t store_latency_ms_sum;
+    uint64_t store_latency[GLIDE_STATS_LATENCY_BUCKETS]; /* per bucket, not cumulative */
 } glide_stats;
+
+/* The labelled counters glide_api.stats_each reports. */
+typedef enum glide_stat_kind {
+    GLIDE_STAT_MESSAGES_IN = 1,  /* frames received, label: the action ("other" for actions the
+                                  * module does not know, "invalid" for undecodable frames) */
+    GLIDE_STAT_MESSAGES_OUT = 2, /* frames sent, label: the action */
+    GLIDE_STAT_CLOSES = 3        /* sessions ended, label: the WebSocket close code in decimal
+                                  * (1006: the socket went away without a close handshake) */
+} glide_stat_kind;
+
+/* One labelled counter; label is borrowed for the call only. At most 64 labels per kind (more
+ * count under "other"). */
+typedef void (*glide_stat_fn)(void *arg, glide_stat_kind kind, glide_str label, uint64_t value);
+
+/* One authenticated session, as glide_api.sessions lists it. Strings are borrowed for the call
+ * only. */
+typedef struct glide_session_info {
+    uint32_t size, version;   /* sizeof(glide_session_info), 1 */
+    uint64_t id;              /* unique within the instance */
+    glide_str uid;
+    glide_str device_id;
+    glide_str device_name;
+    glide_str peer;           /* "127.0.0.1:50312" */
+    const char *codec;        /* "json" or "protobuf" */
+    int64_t connected_ms;     /* wall clock, ms since the epoch */
+    uint64_t queued_bytes;    /* output not yet written to the socket */
+} glide_session_info;
+
+/* Returns 0 to go on, non-zero to stop the listing. */
+typedef int (*glide_session_fn)(void *arg, const glide_session_info *session);
 
 /* --- the module's table -------------------------------------------------------------------- */
 
@@ -172,7 +221,8 @@ typedef struct glide_conf glide_conf;     /* a configuration being built */
 typedef void (*glide_drained_fn)(void *arg);
 
 /*
- * The module's functions. Read `size` before using a field added after the first minor version.
+ * The module's functions. Read `size` before using a field added after the first minor version
+ * (e.g. `api->size >= offsetof(glide_api, sessions) + sizeof api->sessions`).
  * All functions taking pointers accept NULL where documented and return GLIDE_EINVAL otherwise;
  * *_free and destroy accept NULL.
  */
@@ -271,6 +321,17 @@ struct glide_api {
      * deliver secret", "invalid ticket", "ticket expired"). */
     int (*ticket_check)(glide_str secret, glide_str from, glide_str to, glide_str ticket,
                         char *err, size_t errlen);
+
+    /* -- minor 1: statistics and sessions for an admin API (loop thread only) -- */
+
+    /* Calls fn for every labelled counter (glide_stat_kind), in kind then label order.
+     * GLIDE_ESTATE before start. */
+    int (*stats_each)(glide_module *m, glide_stat_fn fn, void *arg);
+    /* Calls fn for each authenticated session of uid (uid.len 0: of every uid) until fn returns
+     * non-zero; *count (may be NULL) receives the sessions visited. fn must not call back into
+     * the module. GLIDE_ESTATE before start. */
+    int (*sessions)(glide_module *m, glide_str uid, glide_session_fn fn, void *arg,
+                    uint32_t *count);
 };
 
 #ifdef __cplusplus

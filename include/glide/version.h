@@ -6,7 +6,10 @@
  *  - the ABI major (GLIDE_ABI_MAJOR), which the host offers to glide_negotiate(). A module speaks
  *    exactly one ABI major; within a major, structs only grow at their end, and every struct that
  *    crosses the boundary starts with `size` and `version` so both sides can tell what the other
- *    knows. GLIDE_ABI_MINOR counts such additions.
+ *    knows. GLIDE_ABI_MINOR counts such additions:
+ *      1.0  the first table;
+ *      1.1  glide_api.stats_each and .sessions, glide_stats version 2 (sessions_closing, store
+ *           call latency), glide_session_info.
  */
 #ifndef GLIDE_VERSION_H
 #define GLIDE_VERSION_H
@@ -21,7 +24,7 @@
 
 /* The plugin ABI this header describes. */
 #define GLIDE_ABI_MAJOR 1
-#define GLIDE_ABI_MINOR 0
+#define GLIDE_ABI_MINOR 1
 
 /* The glide protocol version the module speaks on the wire (glide v1.6 JSON). */
 #define GLIDE_PROTOCOL_VERSION "1.6"

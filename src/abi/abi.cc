@@ -210,7 +210,7 @@ int api_stats(glide_module *m, glide_stats *out) {
     as_module(m)->stats(full);
     uint32_t size = out->size < sizeof full ? out->size : static_cast<uint32_t>(sizeof full);
     full.size = size;
-    full.version = 1;
+    full.version = size >= sizeof full ? 2 : 1;
     memcpy(out, &full, size);
     return GLIDE_OK;
 }
@@ -230,6 +230,7 @@ int api_listener_address(glide_module *m, uint32_t index, char *buf, size_t len)
 // --- control and completions ------------------------------------------------------------------
 
 std::string_view sv(glide_str s);
+glide_str gs(const std::string &s);
 
 int api_push(glide_module *m, glide_str uid, glide_str envelope_json, uint32_t *sent) {
     if (sent)
@@ -274,6 +275,55 @@ int api_group_invalidate(glide_module *m, glide_str gid) {
         if (!hub)
             return GLIDE_ESTATE;
         hub->group_invalidate(sv(gid));
+        return GLIDE_OK;
+    });
+}
+
+int api_stats_each(glide_module *m, glide_stat_fn fn, void *arg) {
+    if (!m || !fn)
+        return GLIDE_EINVAL;
+    return guarded(nullptr, 0, [&] {
+        glide::hub::Hub *hub = as_module(m)->hub();
+        if (!hub)
+            return GLIDE_ESTATE;
+        glide::hub::Stats st = hub->stats();
+        auto each = [&](glide_stat_kind kind, const glide::hub::LabelCounts &c) {
+            for (const auto &[label, n] : c.all())
+                fn(arg, kind, gs(label), n);
+        };
+        each(GLIDE_STAT_MESSAGES_IN, st.messages_in_by_action);
+        each(GLIDE_STAT_MESSAGES_OUT, st.messages_out_by_action);
+        each(GLIDE_STAT_CLOSES, st.closes_by_code);
+        return GLIDE_OK;
+    });
+}
+
+int api_sessions(glide_module *m, glide_str uid, glide_session_fn fn, void *arg,
+                 uint32_t *count) {
+    if (count)
+        *count = 0;
+    if (!m || !fn || (uid.len && !uid.ptr))
+        return GLIDE_EINVAL;
+    return guarded(nullptr, 0, [&] {
+        glide::hub::Hub *hub = as_module(m)->hub();
+        if (!hub)
+            return GLIDE_ESTATE;
+        uint32_t n = hub->list_sessions(sv(uid), [&](const glide::hub::SessionInfo &s) {
+            glide_session_info i{};
+            i.size = sizeof i;
+            i.version = 1;
+            i.id = s.id;
+            i.uid = gs(*s.uid);
+            i.device_id = gs(*s.device_id);
+            i.device_name = gs(*s.device_name);
+            i.peer = {s.peer.data(), s.peer.size()};
+            i.codec = s.codec == glide::codec::Codec::protobuf ? "protobuf" : "json";
+            i.connected_ms = s.started_ms;
+            i.queued_bytes = s.queued;
+            return fn(arg, &i) == 0;
+        });
+        if (count)
+            *count = n;
         return GLIDE_OK;
     });
 }
@@ -443,6 +493,8 @@ const glide_api api_v1 = {
     api_credential_seal,
     api_ticket,
     api_ticket_check,
+    api_stats_each,
+    api_sessions,
 };
 
 std::string version_text(uint32_t v) {

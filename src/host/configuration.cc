@@ -57,8 +57,14 @@ Result<Configuration> load_configuration(const std::string &file,
         Status st = cfg.applier->apply(r);
         if (!st)
             return make_error(st.error());
+        if (r.name == "admin_listen")
+            cfg.host->admin_listen_where = d.file + ":" + std::to_string(d.line);
+        else if (r.name == "admin_token")
+            cfg.host->admin_token_where = d.file + ":" + std::to_string(d.line);
     }
     Status st = cfg.applier->finish();
+    if (st)
+        st = finish_host_conf(*cfg.host);
     if (!st)
         return make_error(st.error());
     if (!store_given && !cfg.host->store_path.empty())

@@ -1,5 +1,10 @@
 #include "host/host_conf.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <cstring>
+
 #include "host/errlog.h"
 
 namespace glide::host {
@@ -21,6 +26,36 @@ static Status set_error_log(const Spec &spec, void *conf, const std::vector<std:
         return make_error("invalid log level \"" + args[1] + "\" in \"" + spec.name +
                           "\" directive, it must be one of debug, info, notice, warn, error, "
                           "crit, alert, emerg");
+    return {};
+}
+
+static Status set_admin_listen(const Spec &, void *conf, const std::vector<std::string> &args) {
+    auto &c = *static_cast<HostConf *>(conf);
+    auto addr = net::parse_listen_address(args[0], "admin_listen");
+    if (!addr)
+        return make_error(addr.error());
+    c.admin_listen = args[0];
+    c.admin_address = addr.value();
+    return {};
+}
+
+// A token travels in an Authorization header: visible ASCII only, so every client can send it.
+static Status set_admin_token(const Spec &spec, void *conf, const std::vector<std::string> &args) {
+    auto &c = *static_cast<HostConf *>(conf);
+    const std::string &t = args[0];
+    if (t == "off") {
+        c.admin_token_off = true;
+        c.admin_token.clear();
+        return {};
+    }
+    bool visible = !t.empty();
+    for (unsigned char ch : t)
+        visible = visible && ch > 0x20 && ch < 0x7f;
+    if (!visible)
+        return make_error(conf::invalid_value(spec, t).error() +
+                          ", it must be \"off\" or printable ASCII without spaces");
+    c.admin_token = t;
+    c.admin_token_off = false;
     return {};
 }
 
@@ -65,9 +100,53 @@ static const Spec specs[] = {
      "protocol.md section 6.4). authenticate opens the credential with it and refuses one older "
      "than 25 minutes (\"credential expired\"). Without it every authenticate is answered "
      "\"authentication is not configured\"."},
+    {"admin_listen", conf::CTX_MAIN, 1, 1, set_admin_listen, 0, 0, nullptr, nullptr,
+     "admin_listen ADDRESS:PORT",
+     "Opens the admin HTTP API (JSON: groups and their members, push, kick, sessions, "
+     "/healthz) and /metrics (Prometheus text format) on this address; see glided(8). Off when "
+     "absent. glided refuses to start when admin_token is missing, and accepts \"admin_token "
+     "off\" only on a loopback address. A change needs a restart."},
+    {"admin_token", conf::CTX_MAIN | conf::RELOADABLE, 1, 1, set_admin_token, 0, 0, nullptr,
+     nullptr, "admin_token TOKEN | off",
+     "The bearer token every admin request carries (\"Authorization: Bearer TOKEN\"); others "
+     "are answered 401. Printable ASCII without spaces; use a long random string. \"off\" "
+     "lets every request in and is accepted only when admin_listen is a loopback address."},
+    {"admin_max_body_size", conf::CTX_MAIN | conf::RELOADABLE, 1, 1,
+     conf::set_size<&HostConf::admin_body_limit>, 1, 64 << 20, nullptr, "1m",
+     "admin_max_body_size SIZE",
+     "The largest admin request body accepted; a larger one is answered 413 before it is "
+     "read."},
 };
 
 std::span<const Spec> host_directives() { return specs; }
+
+bool is_loopback(const net::Address &a) {
+    if (a.family() == AF_INET) {
+        auto *in = reinterpret_cast<const sockaddr_in *>(a.sa());
+        return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (a.family() == AF_INET6) {
+        auto *in6 = reinterpret_cast<const sockaddr_in6 *>(a.sa());
+        if (IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr))
+            return true;
+        return IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) && in6->sin6_addr.s6_addr[12] == 127;
+    }
+    return false;
+}
+
+Status finish_host_conf(const HostConf &c) {
+    if (c.admin_listen.empty())
+        return {};
+    if (c.admin_token.empty() && !c.admin_token_off)
+        return make_error("\"admin_listen\" directive needs \"admin_token\" (or \"admin_token "
+                          "off;\" on a loopback address) in " +
+                          c.admin_listen_where);
+    if (c.admin_token_off && !is_loopback(c.admin_address))
+        return make_error("\"admin_token off\" is allowed only with a loopback \"admin_listen\" "
+                          "address, not \"" +
+                          c.admin_listen + "\", in " + c.admin_token_where);
+    return {};
+}
 
 std::string resolve_path(const std::string &conf_file, const std::string &path) {
     if (path.empty() || path[0] == '/' || path == "stderr")

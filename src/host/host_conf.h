@@ -9,6 +9,7 @@
 
 #include "conf/conf.h"
 #include "glide/host.h"
+#include "net/address.h"
 
 namespace glide::host {
 
@@ -19,6 +20,15 @@ struct HostConf {
     std::string error_log; // "stderr" or a path
     glide_log_level error_log_level = GLIDE_LOG_INFO;
     uint64_t shutdown_timeout_ms = 0;
+
+    // The admin HTTP API (host/admin.h): off while admin_listen is empty.
+    std::string admin_listen;   // as written, for messages
+    net::Address admin_address; // parsed when admin_listen is set
+    std::string admin_listen_where; // "FILE:LINE" of admin_listen, for finish_host_conf
+    std::string admin_token;        // empty: not given
+    bool admin_token_off = false;   // "admin_token off;"
+    std::string admin_token_where;
+    uint64_t admin_body_limit = 0;
     std::string store;      // "sqlite" or "memory"
     std::string store_path; // sqlite: the database file
     bool store_sync_full = false;
@@ -26,6 +36,13 @@ struct HostConf {
 };
 
 std::span<const conf::Spec> host_directives();
+
+// Checks what only the whole file can tell, after the host table's Applier::finish(): the admin
+// API listens only with a token, or without one (admin_token off) on a loopback address.
+Status finish_host_conf(const HostConf &c);
+
+// True for 127.0.0.0/8 and ::1 (and IPv4-mapped 127/8).
+bool is_loopback(const net::Address &a);
 
 // Relative paths in load_module, pid, error_log and store are taken relative to the directory of the
 // file that holds the directive (as include is), so a configuration works from anywhere.

@@ -8,12 +8,14 @@
 #include <cstring>
 
 #include "common/strings.h"
+#include "host/admin_groups.h"
 
 namespace glide::host {
 
 Server::Server() = default;
 
 Server::~Server() {
+    admin_.reset();
     signals_.clear();
     force_exit_.reset();
     services_.close_store(); // its last completions still reach the modules
@@ -77,6 +79,14 @@ Status Server::start(Configuration cfg) {
         char err[512];
         if (p->api()->start(p->module(), base_, err, sizeof err) != GLIDE_OK)
             return make_error(err);
+    }
+    if (!cfg_.host->admin_listen.empty()) {
+        admin_ = std::make_unique<AdminServer>(base_, plugins_, log_);
+        if (services_.store())
+            add_group_routes(*admin_, services_.store());
+        st = admin_->open(*cfg_.host);
+        if (!st)
+            return st;
     }
     log_.log(GLIDE_LOG_NOTICE, "glided " GLIDE_VERSION_STRING " started, %zu module(s)",
              plugins_.size());
@@ -177,6 +187,13 @@ void Server::reload() {
     h.daemon = cfg_.host->daemon;
     h.pid = cfg_.host->pid;
     h.load_modules = cfg_.host->load_modules;
+    if (h.admin_listen.empty()) {
+        // The admin API stays as it runs until restart, token included.
+        h.admin_token = cfg_.host->admin_token;
+        h.admin_token_off = cfg_.host->admin_token_off;
+    }
+    h.admin_listen = cfg_.host->admin_listen;
+    h.admin_address = cfg_.host->admin_address;
     h.store = cfg_.host->store;
     h.store_path = cfg_.host->store_path;
     h.store_sync_full = cfg_.host->store_sync_full;
@@ -187,6 +204,8 @@ void Server::reload() {
         return;
     }
     cfg_ = std::move(next.value());
+    if (admin_)
+        admin_->configure(*cfg_.host);
     services_.set_credential_secret(cfg_.host->credential_secret);
     log_.log(GLIDE_LOG_NOTICE, "configuration reloaded");
 }

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "host/admin.h"
 #include "host/configuration.h"
 #include "host/errlog.h"
 #include "host/host_services.h"
@@ -30,6 +31,8 @@ public:
     Status start(Configuration cfg);
     // Runs the loop until a drain completes. Returns the process exit code.
     int run();
+    // The admin API when admin_listen is set (after start), else null.
+    AdminServer *admin() { return admin_.get(); }
 
 private:
     static void on_signal(evutil_socket_t sig, short, void *self);
@@ -49,6 +52,7 @@ private:
     size_t pending_drains_ = 0;
     bool stopping_ = false;
     std::string pid_written_;
+    std::unique_ptr<AdminServer> admin_;
 };
 
 } // namespace glide::host

@@ -110,6 +110,7 @@ private:
     bool timed_out_ = false;
     int status_ = GLIDE_OK;
     uint64_t id_ = 0;
+    int64_t started_ms_ = 0; // for the store latency histogram
     session::TimerService::Handle deadline_ = 0;
     Continuation k_;
     std::string error_;

@@ -70,10 +70,39 @@ void HostRequest::finish(int status, std::string error, bool timed_out) {
         hub_->request_finished(*this);
 }
 
+// --- statistics ------------------------------------------------------------------------------
+
+void LabelCounts::add(std::string_view label, uint64_t n) {
+    auto it = m_.find(label);
+    if (it == m_.end()) {
+        if (m_.size() + 1 >= max_labels) // keep a slot for "other"
+            label = "other";
+        it = m_.emplace(std::string(label), 0).first;
+    }
+    it->second += n;
+}
+
+uint64_t LabelCounts::get(std::string_view label) const {
+    auto it = m_.find(label);
+    return it == m_.end() ? 0 : it->second;
+}
+
+void Latency::add(uint64_t ms, bool failed) {
+    size_t i = 0;
+    while (i < std::size(bounds_ms) && ms > bounds_ms[i])
+        i++;
+    buckets[i]++;
+    count++;
+    sum_ms += ms;
+    if (failed)
+        failures++;
+}
+
 RequestPtr Hub::call(HostRequest::Kind kind, HostRequest::Continuation k,
                      const std::function<int(const RequestPtr &)> &invoke) {
     auto req = std::make_shared<HostRequest>(this, kind, std::move(k));
     req->id_ = next_request_id_++;
+    req->started_ms_ = timers_->now_ms();
     pending_.emplace(req->id_, req);
     uint64_t id = req->id_;
     req->deadline_ = timers_->schedule(conf_.callback_timeout_ms, [this, id] {
@@ -98,6 +127,11 @@ void Hub::request_finished(HostRequest &r) {
     timers_->cancel(r.deadline_);
     r.deadline_ = 0;
     r.hub_ = nullptr;
+    if (r.kind_ != HostRequest::Kind::auth) {
+        int64_t took = timers_->now_ms() - r.started_ms_;
+        bool failed = r.timed_out_ || (r.status_ < 0 && r.status_ != GLIDE_ENOTFOUND);
+        stats_.store_latency.add(took > 0 ? static_cast<uint64_t>(took) : 0, failed);
+    }
     auto k = std::move(r.k_);
     if (k)
         k(r);
@@ -178,6 +212,9 @@ void Hub::on_frame(Session *s, std::string_view bytes) {
     stats_.bytes_in += bytes.size();
     Envelope e;
     Status st = codec::decode(s->codec(), bytes, &e);
+    stats_.messages_in_by_action.add(!st                             ? "invalid"
+                                     : dispatch::find_action(e.action) ? e.action
+                                                                     : "other");
     if (!st) {
         s->send(make_message(0, action::notify_error, Text{st.error()}));
         return;
@@ -242,7 +279,8 @@ const std::vector<Session *> &Hub::devices(std::string_view uid) const {
     return it == users_.end() ? none : it->second;
 }
 
-void Hub::session_sent(Session &, size_t bytes) {
+void Hub::session_sent(Session &, std::string_view act, size_t bytes) {
+    stats_.messages_out_by_action.add(act);
     stats_.messages_out++;
     stats_.bytes_out += bytes;
 }
@@ -644,6 +682,38 @@ Stats Hub::stats() const {
         st.connections++;
     }
     return st;
+}
+
+uint32_t Hub::list_sessions(std::string_view uid,
+                            const std::function<bool(const SessionInfo &)> &fn) const {
+    uint32_t n = 0;
+    auto visit = [&](const std::vector<Session *> &v) {
+        for (const Session *s : v) {
+            SessionInfo i{s->id(),       &s->uid(),         &s->device_id(),
+                          &s->device_name(), s->link()->peer(), s->codec(),
+                          s->started_ms(), s->link()->buffered()};
+            n++;
+            if (!fn(i))
+                return false;
+        }
+        return true;
+    };
+    if (!uid.empty()) {
+        auto it = users_.find(uid);
+        if (it != users_.end())
+            visit(it->second);
+        return n;
+    }
+    for (const auto &[u, v] : users_)
+        if (!visit(v))
+            break;
+    return n;
+}
+
+void Hub::count_close(uint16_t code) {
+    char text[8];
+    snprintf(text, sizeof text, "%u", static_cast<unsigned>(code));
+    stats_.closes_by_code.add(text);
 }
 
 void Hub::drain() {

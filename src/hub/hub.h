@@ -32,6 +32,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -64,6 +65,32 @@ struct HubConfig {
     uint32_t replay_page = 64; // messages per load_undelivered call
 };
 
+// Counts by a label (an action name, a close code). At most max_labels distinct labels: later
+// ones count under "other", so what clients send cannot grow it without bound.
+class LabelCounts {
+public:
+    static constexpr size_t max_labels = 64;
+    void add(std::string_view label, uint64_t n = 1);
+    uint64_t get(std::string_view label) const;
+    const std::map<std::string, uint64_t, std::less<>> &all() const { return m_; }
+
+private:
+    std::map<std::string, uint64_t, std::less<>> m_;
+};
+
+// Latency of the host's store calls (every kind but auth), completion or deadline included.
+// Bucket i counts calls that took at most bounds_ms[i] (and more than the bound before it);
+// the last bucket counts the rest. Bounds match GLIDE_STATS_LATENCY_BOUNDS_MS (glide/module.h).
+struct Latency {
+    static constexpr uint64_t bounds_ms[] = {1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000};
+    static constexpr size_t n_buckets = std::size(bounds_ms) + 1;
+    uint64_t buckets[n_buckets] = {};
+    uint64_t count = 0;
+    uint64_t sum_ms = 0;
+    uint64_t failures = 0; // failed or timed out
+    void add(uint64_t ms, bool failed);
+};
+
 struct Stats {
     uint64_t connections = 0; // open now (guest + authenticated + closing)
     uint64_t connections_accepted = 0;
@@ -77,6 +104,22 @@ struct Stats {
     uint64_t bytes_out = 0;
     uint64_t drops = 0; // by design never incremented: the module closes instead of dropping
     bool draining = false;
+    // Decoded inbound frames by action (actions the module does not know: "other"; frames
+    // that do not decode: "invalid"); outbound frames by action.
+    LabelCounts messages_in_by_action;
+    LabelCounts messages_out_by_action;
+    LabelCounts closes_by_code; // sessions ended, by close code ("1000", "4001", ...)
+    Latency store_latency;
+};
+
+// One authenticated session, for the control API's listing.
+struct SessionInfo {
+    uint64_t id;
+    const std::string *uid, *device_id, *device_name;
+    std::string_view peer;
+    codec::Codec codec;
+    int64_t started_ms;
+    size_t queued;
 };
 
 class Hub final : public session::SessionOwner {
@@ -109,6 +152,12 @@ public:
     // Forgets the cached membership of gid.
     void group_invalidate(std::string_view gid);
     Stats stats() const;
+    // Calls fn(const SessionInfo &) for each authenticated session of uid, or of every uid when
+    // uid is empty; fn returns false to stop. Returns the sessions visited.
+    uint32_t list_sessions(std::string_view uid,
+                           const std::function<bool(const SessionInfo &)> &fn) const;
+    // A session's connection ended with `code` (statistics).
+    void count_close(uint16_t code);
     // Every session gets close 1001; new connections are refused.
     void drain();
 
@@ -154,7 +203,7 @@ public:
 
     // SessionOwner
     void session_closing(session::Session &s) override;
-    void session_sent(session::Session &s, size_t bytes) override;
+    void session_sent(session::Session &s, std::string_view action, size_t bytes) override;
 
 private:
     friend class HostRequest;

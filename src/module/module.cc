@@ -268,6 +268,14 @@ void Module::stats(glide_stats &out) const {
         hub::Stats hs = hub_->stats();
         out.sessions_guest = hs.sessions_guest;
         out.sessions_authenticated = hs.sessions_authenticated;
+        out.sessions_closing = hs.sessions_closing;
+        const hub::Latency &l = hs.store_latency;
+        static_assert(hub::Latency::n_buckets == GLIDE_STATS_LATENCY_BUCKETS);
+        out.store_calls = l.count;
+        out.store_failures = l.failures;
+        out.store_latency_ms_sum = l.sum_ms;
+        for (size_t i = 0; i < hub::Latency::n_buckets; i++)
+            out.store_latency[i] = l.buckets[i];
     }
     uint64_t in = bytes_in_, outb = bytes_out_, min = messages_in_, mout = messages_out_;
     for (const net::Connection *c = head_; c; c = c->next) {

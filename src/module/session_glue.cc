@@ -115,11 +115,13 @@ void ProtocolHandler::on_send_ready(net::Connection &c) {
         hub_->on_drained(link->session);
 }
 
-void ProtocolHandler::on_close(net::Connection &c, uint16_t) {
+void ProtocolHandler::on_close(net::Connection &c, uint16_t code) {
     auto *link = static_cast<ConnLink *>(c.user_data);
     c.user_data = nullptr;
     if (!link)
         return;
+    if (link->session)
+        hub_->count_close(code);
     link->detach();
     ended_.push_back(link);
     if (wake_)

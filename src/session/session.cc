@@ -29,6 +29,7 @@ Session::~Session() {
 
 void Session::start() {
     last_read_ms_ = last_write_ms_ = timers_->now_ms();
+    started_ms_ = timers_->wall_ms();
     arm_heartbeat();
 }
 
@@ -137,7 +138,7 @@ bool Session::send(Outbound &out, SendClass cls) {
     if (cls == SendClass::replay)
         replay_.inflight_bytes += buf->size();
     last_write_ms_ = timers_->now_ms();
-    owner_->session_sent(*this, buf->size());
+    owner_->session_sent(*this, out.envelope().action, buf->size());
     return true;
 }
 

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <deque>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "codec/credential.h"
@@ -44,8 +45,8 @@ public:
     virtual ~SessionOwner() = default;
     // The session entered `closing` (by the server's decision or the peer's). Called once.
     virtual void session_closing(Session &s) = 0;
-    // A frame was written (statistics).
-    virtual void session_sent(Session &s, size_t bytes) = 0;
+    // A frame of `action` was written (statistics).
+    virtual void session_sent(Session &s, std::string_view action, size_t bytes) = 0;
 };
 
 // How a send counts against the slow-consumer limit.
@@ -124,6 +125,8 @@ public:
     std::string client_version; // from the client's hello
 
     uint64_t heartbeat_interval_ms() const { return conf_.heartbeat_interval_ms; }
+    // Wall-clock time of start(), in ms since the epoch (the admin API's session listing).
+    int64_t started_ms() const { return started_ms_; }
 
 private:
     void arm_heartbeat();
@@ -140,6 +143,7 @@ private:
     uint32_t lost_ = 0;
     int64_t last_read_ms_ = 0;
     int64_t last_write_ms_ = 0;
+    int64_t started_ms_ = 0;
     TimerService::Handle hb_timer_ = 0;
     std::string temp_id_;
     std::string uid_, device_id_, device_name_;
