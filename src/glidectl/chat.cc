@@ -105,7 +105,10 @@ public:
             }
         } else if (a == act::notify_kickout) {
             auto k = codec::decode_payload<codec::KickOutNotify>(e);
-            say("! kicked out by another login (device %s)", k ? k->device_id.c_str() : "?");
+            if (k && !k->device_id.empty())
+                say("! kicked out by another login (device %s)", k->device_id.c_str());
+            else
+                say("! kicked out");
         } else if (a == act::heartbeat) {
             // nothing to show
         } else if (a == act::notify_error || a == act::notify_forbidden ||

@@ -35,6 +35,8 @@ error_log $T/glided.log info;
 store memory;
 credential_secret "tools-secret";
 glide_listen 127.0.0.1:0;
+admin_listen 127.0.0.1:0;
+admin_token "tools-token";
 CONF
 "$BIN/glided" -c "$T/glided.conf" 2>>"$T/glided.log" &
 GLIDED_PID=$!
@@ -104,6 +106,41 @@ out=$(printf '' | "$BIN/glidectl" chat "ws://127.0.0.1:$PORT/nope" --secret x --
 rc=$?
 case "$rc:$out" in 1:*"upgrade refused: 404"*) ok "wrong path: 404 reported" ;;
 *) not_ok "wrong path: 404 reported" "rc=$rc; $out" ;; esac
+
+# glidectl admin: a live session is listed, receives a push and is kicked; errors exit 1.
+APORT=$(sed -n 's/.*admin API on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$T/glided.log" | head -1)
+ADMIN="http://127.0.0.1:$APORT"
+rm -f "$T/erin.in"
+mkfifo "$T/erin.in"
+"$BIN/glidectl" chat "$URL" --secret tools-secret --uid erin <"$T/erin.in" >"$T/erin.out" 2>&1 &
+erin=$!
+exec 4>"$T/erin.in"
+if wait_for "$T/erin.out" "* authenticated as erin"; then
+    out=$("$BIN/glidectl" admin "$ADMIN" --token tools-token sessions erin 2>&1)
+    case "$out" in *'"uid":"erin"'*) ok "admin sessions lists erin" ;;
+    *) not_ok "admin sessions lists erin" "$out" ;; esac
+    out=$("$BIN/glidectl" admin "$ADMIN" --token tools-token push erin \
+        '{"action":"message.chat","data":{"mid":5,"from":"ops","content":"pushed"}}' 2>&1)
+    wait_for "$T/erin.out" "[ops] pushed" && ok "admin push reaches erin's terminal" ||
+        not_ok "admin push reaches erin's terminal" "$out; $(cat "$T/erin.out")"
+    "$BIN/glidectl" admin "$ADMIN" --token tools-token kick erin >/dev/null 2>&1
+    wait "$erin"
+    rc=$?
+    [ $rc -eq 1 ] && grep -q "connection closed: 4001" "$T/erin.out" &&
+        ok "admin kick closes erin's session (4001, exit 1)" ||
+        not_ok "admin kick closes erin's session" "rc=$rc; $(cat "$T/erin.out")"
+else
+    not_ok "erin authenticates" "$(cat "$T/erin.out")"
+fi
+exec 4>&-
+out=$("$BIN/glidectl" admin "$ADMIN" --token wrong sessions erin 2>&1)
+rc=$?
+case "$rc:$out" in 1:*"answered 401"*) ok "admin with a wrong token: 401, exit 1" ;;
+*) not_ok "admin with a wrong token: 401, exit 1" "rc=$rc; $out" ;; esac
+out=$("$BIN/glidectl" admin "$ADMIN" --token tools-token push erin 'not json' 2>&1)
+rc=$?
+[ $rc -eq 2 ] && ok "admin push refuses a non-JSON envelope (exit 2)" ||
+    not_ok "admin push refuses a non-JSON envelope" "rc=$rc; $out"
 
 # glide-bench: one second of chat with a few pairs.
 "$BIN/glide-bench" chat "$URL" --secret tools-secret --pairs 4 --duration 1s --warmup 200ms \
