@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -102,6 +103,7 @@ private:
     uint64_t scheduled_ = 0; // open loop: messages due so far
     size_t rr_ = 0;          // open loop: next sender
     std::string content_;
+    std::string slow_content_; // the slow pair's messages: large, so the backlog builds fast
     std::vector<client::SockAddr> sources_;
     net::EventPtr tick_, send_timer_, heartbeat_;
     std::vector<User *> restart_;
@@ -343,11 +345,13 @@ void Worker::send_one(User &u) {
     char cli_mid[48];
     snprintf(cli_mid, sizeof cli_mid, "%llu.%llu", static_cast<unsigned long long>(t),
              static_cast<unsigned long long>(n));
+    const bool to_slow = cfg_.scenario == Scenario::slow && u.index == cfg_.pairs * 2;
+    const std::string &content = to_slow ? slow_content_ : content_;
     codec::Envelope e =
         u.role == Role::group_sender
-            ? client::group_message(static_cast<int64_t>(n), u.uid, u.target, cli_mid, content_,
+            ? client::group_message(static_cast<int64_t>(n), u.uid, u.target, cli_mid, content,
                                     static_cast<int64_t>(t), "")
-            : client::chat_message(static_cast<int64_t>(n), u.uid, u.target, cli_mid, content_,
+            : client::chat_message(static_cast<int64_t>(n), u.uid, u.target, cli_mid, content,
                                    static_cast<int64_t>(t), "");
     u.conn->send(e);
     u.in_flight++;
@@ -474,6 +478,7 @@ int Worker::run(int64_t first, int64_t count) {
     if (!base_)
         return 1;
     content_.assign(static_cast<size_t>(cfg_.size), 'x');
+    slow_content_.assign(std::max<size_t>(static_cast<size_t>(cfg_.size), 8192), 'x');
     if (cfg_.loopback && !cfg_.baseline) {
         for (int64_t s = 0; s < cfg_.sources; s++) {
             client::SockAddr a;
