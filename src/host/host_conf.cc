@@ -60,12 +60,26 @@ static Status set_admin_token(const Spec &spec, void *conf, const std::vector<st
 }
 
 static Status set_store(const Spec &spec, void *conf, const std::vector<std::string> &args) {
-    if (args[0] != "memory")
+    auto &c = *static_cast<HostConf *>(conf);
+    if (args[0] == "memory" && args.size() == 1) {
+        c.store = "memory";
+        c.store_path.clear();
+        return {};
+    }
+    if (args[0] == "sqlite" && args.size() == 2 && !args[1].empty()) {
+        c.store = "sqlite";
+        c.store_path = args[1];
+        return {};
+    }
+    if (args[0] != "memory" && args[0] != "sqlite")
         return make_error("invalid value \"" + args[0] + "\" in \"" + spec.name +
-                          "\" directive, it must be \"memory\"");
-    static_cast<HostConf *>(conf)->store = "memory";
-    return {};
+                          "\" directive, it must be \"sqlite PATH\" or \"memory\"");
+    return make_error("invalid number of arguments in \"" + std::string(spec.name) +
+                      "\" directive");
 }
+
+// Index 1 (full) sets store_sync_full.
+static const char *const sync_modes[] = {"normal", "full", nullptr};
 
 static const Spec specs[] = {
     {"load_module", conf::CTX_MAIN | conf::MULTI, 1, 1, set_load_module, 0, 0, nullptr, nullptr,
@@ -90,9 +104,21 @@ static const Spec specs[] = {
      "shutdown_timeout TIME",
      "On SIGTERM or SIGINT, the time given to sessions to close politely before the remaining "
      "connections are dropped and glided exits."},
-    {"store", conf::CTX_MAIN, 1, 1, set_store, 0, 0, nullptr, "memory", "store memory",
-     "Where messages, undelivered state, groups, members and group sequences are kept. memory: "
-     "nothing survives the process. Changing it needs a restart."},
+    {"store", conf::CTX_MAIN, 1, 2, set_store, 0, 0, nullptr, "sqlite data/glide.db",
+     "store sqlite PATH | memory",
+     "Where messages, undelivered state, groups, members and group sequences are kept. sqlite: "
+     "a SQLite database in WAL mode, written on a thread of its own (the event loop never waits "
+     "for the disk); a message is acknowledged to its sender only after its transaction has "
+     "committed, and everything survives a restart or a crash. A relative PATH is taken from "
+     "the directory of the file that holds the directive (the default's from the main file); "
+     "missing directories are created. A file that is not a database, or one that cannot be "
+     "written, stops glided at start with the path and SQLite's reason. memory: nothing "
+     "survives the process. Changing it needs a restart."},
+    {"store_sync", conf::CTX_MAIN, 1, 1, conf::set_enum<&HostConf::store_sync_full>, 0, 0, sync_modes, "normal",
+     "store_sync normal | full",
+     "SQLite's synchronous setting for store sqlite. normal: a commit survives a crash of "
+     "glided; in WAL mode a power loss may lose the last transactions, never corrupt the "
+     "database. full: every commit waits for the disk to confirm it (slower)."},
     {"credential_secret", conf::CTX_MAIN | conf::RELOADABLE, 1, 1,
      conf::set_string<&HostConf::credential_secret>, 0, 0, nullptr, nullptr,
      "credential_secret \"SECRET\"",

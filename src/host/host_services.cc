@@ -1,18 +1,26 @@
 #include "host/host_services.h"
 
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <chrono>
 
 #include "common/strings.h"
 #include "module/host_adapter.h"
 #include "store/credential_auth.h"
 #include "store/memory_backend.h"
+#include "store/sqlite_store.h"
 
 namespace glide::host {
 
 namespace {
 
-glide_str gs(std::string_view s) { return {s.data(), s.size()}; }
-std::string str(glide_str s) { return s.ptr ? std::string(s.ptr, s.len) : std::string(); }
+glide_str gs(std::string_view s) {
+    return {s.data(), s.size()};
+}
+std::string str(glide_str s) {
+    return s.ptr ? std::string(s.ptr, s.len) : std::string();
+}
 
 int64_t wall_ms() {
     using namespace std::chrono;
@@ -30,6 +38,22 @@ struct Call {
     }
 };
 
+// mkdir -p of the directory holding `file`.
+Status make_parent_dirs(const std::string &file) {
+    size_t slash = file.rfind('/');
+    if (slash == std::string::npos || slash == 0)
+        return {};
+    std::string dir = file.substr(0, slash);
+    for (size_t i = 1; i <= dir.size(); i++) {
+        if (i < dir.size() && dir[i] != '/')
+            continue;
+        std::string part = dir.substr(0, i);
+        if (mkdir(part.c_str(), 0755) != 0 && errno != EEXIST)
+            return make_error("mkdir() \"" + part + "\" failed (" + errno_text(errno) + ")");
+    }
+    return {};
+}
+
 } // namespace
 
 HostServices::HostServices(ErrorLog *log) : log_(log) {
@@ -40,13 +64,28 @@ HostServices::HostServices(ErrorLog *log) : log_(log) {
     table_.auth = on_auth;
 }
 
-HostServices::~HostServices() { close_store(); }
+HostServices::~HostServices() {
+    close_store();
+}
 
-void HostServices::close_store() { store_.reset(); }
+void HostServices::close_store() {
+    store_.reset();
+}
 
 Status HostServices::open_store(const HostConf &conf, event_base *base) {
-    (void)base;
-    store_ = std::make_unique<store::MemoryBackend>();
+    if (conf.store == "memory") {
+        store_ = std::make_unique<store::MemoryBackend>();
+    } else {
+        Status st = make_parent_dirs(conf.store_path);
+        if (!st)
+            return make_error("store sqlite \"" + conf.store_path + "\": " + st.error());
+        auto s = store::SqliteStore::open(base, conf.store_path,
+                                          conf.store_sync_full ? store::SqliteStore::Sync::full
+                                                               : store::SqliteStore::Sync::normal);
+        if (!s)
+            return make_error(s.error());
+        store_ = std::move(s.value());
+    }
     table_.store_message = on_store_message;
     table_.mark_delivered = on_mark_delivered;
     table_.load_undelivered = on_load_undelivered;
@@ -122,29 +161,28 @@ int HostServices::on_load_undelivered(void *self, glide_request *req,
                                       const glide_undelivered_query *q) {
     auto *s = static_cast<HostServices *>(self);
     auto call = std::make_shared<Call>();
-    s->store_->load_undelivered(
-        str(q->uid), q->after_mid, q->limit,
-        [s, req, call](store::Outcome o, std::vector<store::Message> page) {
-            call->completed();
-            for (const store::Message &m : page) {
-                glide_message g = to_glide_message(m, {});
-                s->api_->page_add(req, &g);
-            }
-            s->api_->request_done(req, o.status, gs(o.error));
-        });
+    s->store_->load_undelivered(str(q->uid), q->after_mid, q->limit,
+                                [s, req, call](store::Outcome o, std::vector<store::Message> page) {
+                                    call->completed();
+                                    for (const store::Message &m : page) {
+                                        glide_message g = to_glide_message(m, {});
+                                        s->api_->page_add(req, &g);
+                                    }
+                                    s->api_->request_done(req, o.status, gs(o.error));
+                                });
     return call->result();
 }
 
 int HostServices::on_group_members(void *self, glide_request *req, glide_str gid) {
     auto *s = static_cast<HostServices *>(self);
     auto call = std::make_shared<Call>();
-    s->store_->group_members(str(gid), [s, req, call](store::Outcome o,
-                                                      std::vector<std::string> members) {
-        call->completed();
-        for (const std::string &m : members)
-            s->api_->member_add(req, gs(m));
-        s->api_->request_done(req, o.status, gs(o.error));
-    });
+    s->store_->group_members(str(gid),
+                             [s, req, call](store::Outcome o, std::vector<std::string> members) {
+                                 call->completed();
+                                 for (const std::string &m : members)
+                                     s->api_->member_add(req, gs(m));
+                                 s->api_->request_done(req, o.status, gs(o.error));
+                             });
     return call->result();
 }
 

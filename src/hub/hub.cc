@@ -433,8 +433,9 @@ void Hub::replay_next(Session &s) {
         });
 }
 
-// Replay is paced by the send buffer: one page at a time, the next one when the link reports
-// its buffer drained. Its bytes never count against the slow-consumer limit.
+// Replay is paced by the send buffer: one page at a time, the next one at once while the
+// buffer is below the soft mark, else when the link reports it drained. Its bytes never count
+// against the slow-consumer limit.
 void Hub::replay_page(uint64_t sid, HostRequest &r) {
     Session *s = find(sid);
     if (!s)
@@ -456,7 +457,10 @@ void Hub::replay_page(uint64_t sid, HostRequest &r) {
         rp.active = false;
         return;
     }
-    if (s->link()->buffered() == 0) {
+    // The transport reports a drain (on_drained) only after its output went above the soft
+    // mark, half of glide_send_buffer_limit (net/connection.h); below it the next page follows
+    // on the next loop turn, so an asynchronous store never leaves the replay waiting.
+    if (s->link()->buffered() <= conf_.send_buffer_limit / 2) {
         timers_->schedule(0, [this, sid] {
             if (Session *t = find(sid))
                 replay_next(*t);

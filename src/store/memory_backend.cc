@@ -38,8 +38,8 @@ void MemoryBackend::load_undelivered(std::string uid, int64_t after_mid, uint32_
                                      PageDone done) {
     std::vector<Message> page;
     if (auto it = undelivered_.find(uid); it != undelivered_.end())
-        for (auto m = it->second.upper_bound(after_mid); m != it->second.end() && page.size() < limit;
-             ++m)
+        for (auto m = it->second.upper_bound(after_mid);
+             m != it->second.end() && page.size() < limit; ++m)
             page.push_back(messages_.at(*m));
     done({}, std::move(page));
 }

@@ -8,9 +8,10 @@ B=${B:-build}
 secs=${FUZZ_SECONDS:-60}
 sh tests/fuzz/build_codec.sh >/dev/null || exit 1
 sh tests/fuzz/build_frame.sh >/dev/null || exit 1
+sh tests/fuzz/build_host.sh >/dev/null || exit 1
 pass=0
 fail=0
-for t in json protobuf ws_handshake ws_frame tcp_frame; do
+for t in json protobuf ws_handshake ws_frame tcp_frame admin_http; do
     mkdir -p "$B/fuzz/work-$t"
     log="$B/fuzz/fuzz_$t.log"
     if "$B/fuzz/fuzz_$t" -max_total_time="$secs" -print_final_stats=1 -rss_limit_mb=2048 \

@@ -124,12 +124,12 @@ check("admin_listen with a token is accepted",
 
 
 class Glided:
-    def __init__(self, token=TOKEN, extra=()):
-        self.log = os.path.join(TMP, "error.log")
+    def __init__(self, token=TOKEN, store="store memory;", name="run"):
+        self.log = os.path.join(TMP, name + ".log")
         open(self.log, "w").close()
-        self.conf = conf("run.conf", "admin_listen 127.0.0.1:0;", f'admin_token "{token}";',
+        self.conf = conf(name + ".conf", "admin_listen 127.0.0.1:0;", f'admin_token "{token}";',
                          "admin_max_body_size 4k;", f'credential_secret "{SECRET}";',
-                         "store memory;", f"error_log {self.log} info;", *extra)
+                         store, f"error_log {self.log} info;")
         self.proc = subprocess.Popen([GLIDED, "-c", self.conf], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
         self.admin = self.ws = None
@@ -404,6 +404,34 @@ def t_groups_bad_input():
 check("groups: create, 409 on repeat, list, members, add, remove, delete", t_groups_crud)
 check("groups: 404 for an unknown group", t_groups_unknown)
 check("groups: 400 for bad input", t_groups_bad_input)
+
+
+def t_groups_sqlite():
+    """The same over SQLite, whose answers come later from its writer thread; the groups are
+    still there after a restart."""
+    global A
+    memory = A
+    db = os.path.join(TMP, "admin.db")
+    try:
+        s = Glided(store=f"store sqlite {db};", name="sqlite")
+        A = s.admin
+        t_groups_crud()
+        t_groups_unknown()
+        status, _, body = request(A, "POST", "/v1/groups",
+                                  body={"gid": "kept", "members": ["m%d" % i for i in range(300)]})
+        expect(status == 201 and body["members"] == 300, body)
+        expect(s.stop() == 0, "sqlite glided exit")
+        s = Glided(store=f"store sqlite {db};", name="sqlite2")
+        A = s.admin
+        status, _, body = request(A, "GET", "/v1/groups/kept")
+        expect(status == 200 and len(body["members"]) == 300, body)
+        expect(s.stop() == 0, "sqlite glided exit")
+    finally:
+        A = memory
+
+
+check("groups over store sqlite (answers from the writer thread, kept across a restart)",
+      t_groups_sqlite)
 
 
 # --- sessions, push, kick, group changes reaching the module --------------------------------

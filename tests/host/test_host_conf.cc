@@ -40,6 +40,41 @@ void test_defaults(void **) {
     assert_int_equal(c.error_log_level, GLIDE_LOG_INFO);
     assert_int_equal(c.shutdown_timeout_ms, 5000);
     assert_true(c.load_modules.empty());
+    assert_string_equal(c.store.c_str(), "sqlite");
+    assert_string_equal(c.store_path.c_str(), "data/glide.db");
+    assert_false(c.store_sync_full);
+    assert_true(c.credential_secret.empty());
+}
+
+void test_store_directives(void **) {
+    {
+        HostConf c;
+        auto t = host_directives();
+        conf::Applier a(t.data(), t.size(), &c);
+        assert_string_equal(apply(c, a, "store", {"memory"}).c_str(), "");
+        assert_string_equal(apply(c, a, "store_sync", {"full"}).c_str(), "");
+        assert_string_equal(apply(c, a, "credential_secret", {"s3"}).c_str(), "");
+        assert_true(a.finish().ok());
+        assert_string_equal(c.store.c_str(), "memory");
+        assert_true(c.store_path.empty());
+        assert_true(c.store_sync_full);
+        assert_string_equal(c.credential_secret.c_str(), "s3");
+    }
+    HostConf c;
+    auto t = host_directives();
+    conf::Applier a(t.data(), t.size(), &c);
+    assert_string_equal(apply(c, a, "store", {"redis"}).c_str(),
+                        "invalid value \"redis\" in \"store\" directive, it must be \"sqlite "
+                        "PATH\" or \"memory\" in h.conf:2");
+    assert_string_equal(apply(c, a, "store", {"sqlite"}).c_str(),
+                        "invalid number of arguments in \"store\" directive in h.conf:2");
+    assert_string_equal(apply(c, a, "store", {"memory", "x"}).c_str(),
+                        "invalid number of arguments in \"store\" directive in h.conf:2");
+    assert_string_equal(apply(c, a, "store_sync", {"off"}).c_str(),
+                        "invalid value \"off\" in \"store_sync\" directive, it must be "
+                        "\"normal\" or \"full\" in h.conf:2");
+    assert_string_equal(apply(c, a, "store", {"sqlite", "/var/lib/glide/glide.db"}).c_str(), "");
+    assert_string_equal(c.store_path.c_str(), "/var/lib/glide/glide.db");
 }
 
 void test_directives(void **) {
@@ -129,7 +164,7 @@ int main() {
     const CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),    cmocka_unit_test(test_directives),
         cmocka_unit_test(test_errors),      cmocka_unit_test(test_resolve_path),
-        cmocka_unit_test(test_error_log),
+        cmocka_unit_test(test_error_log),   cmocka_unit_test(test_store_directives),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

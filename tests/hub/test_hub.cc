@@ -280,6 +280,29 @@ void test_replay_paced_never_closed(void **) {
     assert_int_equal(w.store.calls(Kind::load_undelivered), 1 + 4); // A's login, B's 4 pages
 }
 
+// Below the soft mark (half the send buffer limit) the transport owes no drain report: the
+// replay goes on page after page while bytes are still queued, e.g. behind an asynchronous store.
+void test_replay_continues_below_soft_mark(void **) {
+    auto conf = fakes::test_conf();
+    conf.send_buffer_limit = 1 << 20;
+    conf.replay_page = 10;
+    World w(conf);
+    w.token("tok-A", "A", "d1");
+    w.token("tok-B", "B", "d1");
+    auto a = w.login("tok-A");
+    for (int i = 0; i < 35; i++)
+        w.send(*a, chat_json("B", "q" + std::to_string(i), 0, ""));
+    auto b = w.connect();
+    b->link.stalled = true; // nothing is ever read: buffered() only grows
+    w.send(*b, "{\"seq\":1,\"action\":\"authenticate\",\"data\":{\"version\":1,\"credential\":"
+               "\"tok-B\"}}");
+    for (int i = 0; i < 10; i++)
+        w.timers.turn();
+    assert_true(b->link.buffered() > 0);
+    assert_int_equal(b->link.count("message.chat"), 35);
+    assert_int_equal(w.store.calls(Kind::load_undelivered), 1 + 4);
+}
+
 // §5.9: group ack carries the group seq; members (sender included) receive in seq order;
 // a non-member gets notify.error "not member of channel" with the request seq.
 void test_group_seq_order_and_non_member(void **) {
@@ -576,6 +599,7 @@ int main() {
         cmocka_unit_test(test_ack_request_both_shapes),
         cmocka_unit_test(test_offline_receiver_delivered_at_next_login),
         cmocka_unit_test(test_replay_paced_never_closed),
+        cmocka_unit_test(test_replay_continues_below_soft_mark),
         cmocka_unit_test(test_group_seq_order_and_non_member),
         cmocka_unit_test(test_group_completions_out_of_order),
         cmocka_unit_test(test_group_members_failure_retried),

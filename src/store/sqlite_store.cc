@@ -1,0 +1,550 @@
+#include "store/sqlite_store.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+
+namespace glide::store {
+
+using hub::StoreResult;
+
+namespace {
+
+constexpr int64_t max_mid = (int64_t(1) << 53) - 1;
+
+int64_t wall_ms() {
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+// The schema, one step per version: step i takes a database from user_version i to i + 1.
+const char *const migrations[SqliteStore::schema_version] = {
+    // 0 → 1: messages, undelivered state, groups and members.
+    "CREATE TABLE messages ("
+    " mid INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " kind INTEGER NOT NULL,"
+    " sender TEXT NOT NULL,"
+    " receiver TEXT NOT NULL,"
+    " cli_mid TEXT NOT NULL,"
+    " seq INTEGER NOT NULL,"
+    " type INTEGER NOT NULL,"
+    " content BLOB NOT NULL,"
+    " send_at INTEGER NOT NULL);"
+    "CREATE UNIQUE INDEX messages_cli_mid ON messages (sender, cli_mid)"
+    " WHERE kind = 0 AND cli_mid <> '';"
+    "CREATE TABLE undelivered ("
+    " receiver TEXT NOT NULL, mid INTEGER NOT NULL, PRIMARY KEY (receiver, mid)) WITHOUT ROWID;"
+    "CREATE TABLE groups (gid TEXT PRIMARY KEY, next_seq INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE members ("
+    " gid TEXT NOT NULL, uid TEXT NOT NULL, PRIMARY KEY (gid, uid)) WITHOUT ROWID;",
+    // 1 → 2: when groups were created and members added (milliseconds; 0 for older rows).
+    "ALTER TABLE groups ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE members ADD COLUMN added_at INTEGER NOT NULL DEFAULT 0;",
+};
+
+struct StmtFree {
+    void operator()(sqlite3_stmt *s) const { sqlite3_finalize(s); }
+};
+using Stmt = std::unique_ptr<sqlite3_stmt, StmtFree>;
+
+// A statement ready to run again: reset and unbound when the guard goes.
+struct Use {
+    sqlite3_stmt *s;
+    explicit Use(const Stmt &st) : s(st.get()) {}
+    ~Use() {
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+    }
+    Use &text(int i, std::string_view v) {
+        sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+        return *this;
+    }
+    Use &blob(int i, std::string_view v) {
+        sqlite3_bind_blob(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+        return *this;
+    }
+    Use &num(int i, int64_t v) {
+        sqlite3_bind_int64(s, i, v);
+        return *this;
+    }
+    int step() { return sqlite3_step(s); }
+    int64_t col_int(int i) { return sqlite3_column_int64(s, i); }
+    std::string col_str(int i) {
+        const void *p = sqlite3_column_blob(s, i);
+        return p ? std::string(static_cast<const char *>(p), sqlite3_column_bytes(s, i))
+                 : std::string();
+    }
+};
+
+} // namespace
+
+struct SqliteStore::Db {
+    sqlite3 *db = nullptr;
+    Stmt begin, commit, rollback;
+    Stmt find_cli_mid, insert_message, insert_undelivered, delete_undelivered, page;
+    Stmt group_seq, bump_seq, is_member, insert_group, delete_group, delete_members, insert_member,
+        delete_member, members, groups;
+
+    ~Db() {
+        begin.reset(), commit.reset(), rollback.reset(), find_cli_mid.reset();
+        insert_message.reset(), insert_undelivered.reset(), delete_undelivered.reset();
+        page.reset(), group_seq.reset(), bump_seq.reset(), is_member.reset();
+        insert_group.reset(), delete_group.reset(), delete_members.reset();
+        insert_member.reset(), delete_member.reset(), members.reset(), groups.reset();
+        sqlite3_close(db);
+    }
+
+    // The first SQL failure of the current batch: the whole transaction is given up, and
+    // nothing more runs until the writer has rolled it back (a statement after a failure that
+    // ended the transaction would otherwise commit on its own).
+    std::string failed;
+
+    std::string errmsg() const { return sqlite3_errmsg(db); }
+
+    // Steps a statement that returns no rows.
+    void exec(Use &u) {
+        if (!failed.empty())
+            return;
+        int rc = u.step();
+        if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+            failed = errmsg();
+    }
+    // Steps to the next row: true for a row, false when done or failed.
+    bool row(Use &u) {
+        if (!failed.empty())
+            return false;
+        int rc = u.step();
+        if (rc == SQLITE_ROW)
+            return true;
+        if (rc != SQLITE_DONE)
+            failed = errmsg();
+        return false;
+    }
+
+    Status prepare(Stmt &st, const char *sql) {
+        sqlite3_stmt *s = nullptr;
+        if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr) != SQLITE_OK)
+            return make_error(errmsg());
+        st.reset(s);
+        return {};
+    }
+
+    int64_t insert(const Message &m, int kind) {
+        Use u(insert_message);
+        u.num(1, kind).text(2, m.from).text(3, m.to).text(4, m.cli_mid).num(5, m.seq);
+        u.num(6, m.type).blob(7, m.content).num(8, m.send_at);
+        exec(u);
+        int64_t mid = sqlite3_last_insert_rowid(db);
+        if (mid > max_mid && failed.empty())
+            failed = "message ids are exhausted (2^53)";
+        return mid;
+    }
+
+    // 0: no such group; else its next sequence.
+    int64_t next_seq(const std::string &gid) {
+        Use u(group_seq);
+        u.text(1, gid);
+        return row(u) ? u.col_int(0) : 0;
+    }
+    bool member(const std::string &gid, const std::string &uid) {
+        Use u(is_member);
+        u.text(1, gid).text(2, uid);
+        return row(u);
+    }
+};
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(event_base *base, const std::string &path,
+                                                       Sync sync) {
+    std::unique_ptr<SqliteStore> s(new SqliteStore);
+    s->path_ = path;
+    s->db_ = std::make_unique<Db>();
+    Db &d = *s->db_;
+    auto fail = [&](const std::string &why) {
+        return make_error("store sqlite \"" + path + "\": " + why);
+    };
+    int rc =
+        sqlite3_open_v2(path.c_str(), &d.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+    if (rc != SQLITE_OK)
+        return fail(d.db ? d.errmsg() : sqlite3_errstr(rc));
+    if (sqlite3_db_readonly(d.db, "main") == 1)
+        return fail("the file is not writable");
+    sqlite3_busy_timeout(d.db, 2000);
+    auto exec = [&](const std::string &sql) -> Status {
+        char *err = nullptr;
+        if (sqlite3_exec(d.db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+            std::string why = err ? err : d.errmsg();
+            sqlite3_free(err);
+            return make_error(why);
+        }
+        return {};
+    };
+    // The first statements read the file: a file that is not a database fails here.
+    Status st = exec("PRAGMA journal_mode=WAL");
+    if (!st)
+        return fail(st.error());
+    st = exec(sync == Sync::full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+    if (!st)
+        return fail(st.error());
+
+    // Migrate (or just prove the file writable) in one write transaction.
+    st = exec("BEGIN IMMEDIATE");
+    if (!st)
+        return fail(st.error());
+    int version = -1;
+    sqlite3_stmt *v = nullptr;
+    if (sqlite3_prepare_v2(d.db, "PRAGMA user_version", -1, &v, nullptr) == SQLITE_OK &&
+        sqlite3_step(v) == SQLITE_ROW)
+        version = sqlite3_column_int(v, 0);
+    sqlite3_finalize(v);
+    // On the failures below the transaction is rolled back by sqlite3_close (Db's destructor).
+    if (version < 0)
+        return fail(d.errmsg());
+    if (version > schema_version)
+        return fail("schema version " + std::to_string(version) +
+                    " was written by a newer glided (this one knows up to " +
+                    std::to_string(schema_version) + ")");
+    for (int i = version; i < schema_version; i++) {
+        st = exec(migrations[i]);
+        if (!st)
+            return fail("migrating the schema to version " + std::to_string(i + 1) + ": " +
+                        st.error());
+    }
+    st = exec("PRAGMA user_version=" + std::to_string(schema_version));
+    if (st)
+        st = exec("COMMIT");
+    if (!st)
+        return fail(st.error());
+
+    struct {
+        Stmt *st;
+        const char *sql;
+    } stmts[] = {
+        {&d.begin, "BEGIN IMMEDIATE"},
+        {&d.commit, "COMMIT"},
+        {&d.rollback, "ROLLBACK"},
+        {&d.find_cli_mid, "SELECT mid FROM messages WHERE sender = ?1 AND cli_mid = ?2 AND "
+                          "kind = 0 AND cli_mid <> ''"},
+        {&d.insert_message, "INSERT INTO messages (kind, sender, receiver, cli_mid, seq, type, "
+                            "content, send_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"},
+        {&d.insert_undelivered, "INSERT INTO undelivered (receiver, mid) VALUES (?1, ?2)"},
+        {&d.delete_undelivered, "DELETE FROM undelivered WHERE receiver = ?1 AND mid = ?2"},
+        {&d.page, "SELECT m.mid, m.seq, m.cli_mid, m.sender, m.receiver, m.type, m.content, "
+                  "m.send_at FROM undelivered u JOIN messages m ON m.mid = u.mid "
+                  "WHERE u.receiver = ?1 AND u.mid > ?2 ORDER BY u.mid LIMIT ?3"},
+        {&d.group_seq, "SELECT next_seq FROM groups WHERE gid = ?1"},
+        {&d.bump_seq, "UPDATE groups SET next_seq = next_seq + 1 WHERE gid = ?1"},
+        {&d.is_member, "SELECT 1 FROM members WHERE gid = ?1 AND uid = ?2"},
+        {&d.insert_group, "INSERT OR IGNORE INTO groups (gid, next_seq, created_at) "
+                          "VALUES (?1, 1, ?2)"},
+        {&d.delete_group, "DELETE FROM groups WHERE gid = ?1"},
+        {&d.delete_members, "DELETE FROM members WHERE gid = ?1"},
+        {&d.insert_member, "INSERT OR IGNORE INTO members (gid, uid, added_at) "
+                           "VALUES (?1, ?2, ?3)"},
+        {&d.delete_member, "DELETE FROM members WHERE gid = ?1 AND uid = ?2"},
+        {&d.members, "SELECT uid FROM members WHERE gid = ?1 ORDER BY uid"},
+        {&d.groups, "SELECT gid FROM groups ORDER BY gid"},
+    };
+    for (auto &p : stmts) {
+        st = d.prepare(*p.st, p.sql);
+        if (!st)
+            return fail(st.error());
+    }
+
+    s->wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (s->wake_fd_ < 0)
+        return fail("eventfd() failed");
+    s->wake_ev_.reset(event_new(base, s->wake_fd_, EV_READ | EV_PERSIST, on_answers, s.get()));
+    if (!s->wake_ev_ || event_add(s->wake_ev_.get(), nullptr) != 0)
+        return fail("event_add() failed");
+    s->thread_ = std::thread([p = s.get()] { p->writer(); });
+    return s;
+}
+
+SqliteStore::~SqliteStore() {
+    if (thread_.joinable()) {
+        {
+            std::lock_guard lock(mu_);
+            stopping_ = true;
+        }
+        cv_.notify_one();
+        thread_.join();
+    }
+    wake_ev_.reset();
+    run_answers();
+    if (wake_fd_ >= 0)
+        ::close(wake_fd_);
+}
+
+uint64_t SqliteStore::commits() const {
+    std::lock_guard lock(mu_);
+    return commits_;
+}
+
+void SqliteStore::enqueue(Op op) {
+    {
+        std::lock_guard lock(mu_);
+        queue_.push_back(std::move(op));
+    }
+    cv_.notify_one();
+}
+
+void SqliteStore::writer() {
+    Db &d = *db_;
+    for (;;) {
+        std::deque<Op> batch;
+        {
+            std::unique_lock lock(mu_);
+            cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+            if (queue_.empty())
+                return; // stopping, and nothing left
+            batch.swap(queue_);
+        }
+        std::vector<Answer> out;
+        out.reserve(batch.size());
+        d.failed.clear();
+        {
+            Use b(d.begin);
+            d.exec(b);
+        }
+        for (size_t i = 0; i < batch.size() && d.failed.empty(); i++)
+            out.push_back(batch[i].run(d));
+        if (d.failed.empty()) {
+            Use c(d.commit);
+            d.exec(c);
+        }
+        std::string failure = d.failed;
+        if (!failure.empty()) {
+            if (!sqlite3_get_autocommit(d.db)) {
+                Use r(d.rollback);
+                r.step();
+            }
+            out.clear();
+            Outcome o{GLIDE_EIO, "store: " + failure};
+            for (Op &op : batch)
+                out.push_back(op.fail(o));
+        }
+        {
+            std::lock_guard lock(mu_);
+            if (failure.empty())
+                commits_++;
+            for (Answer &a : out)
+                answers_.push_back(std::move(a));
+        }
+        uint64_t one = 1;
+        ssize_t n = ::write(wake_fd_, &one, sizeof one);
+        (void)n; // the counter cannot overflow in practice; a wake-up is already pending then
+    }
+}
+
+void SqliteStore::on_answers(evutil_socket_t fd, short, void *self) {
+    uint64_t n;
+    while (::read(fd, &n, sizeof n) > 0) {
+    }
+    static_cast<SqliteStore *>(self)->run_answers();
+}
+
+void SqliteStore::run_answers() {
+    std::vector<Answer> ready;
+    {
+        std::lock_guard lock(mu_);
+        ready.swap(answers_);
+    }
+    for (Answer &a : ready)
+        a();
+}
+
+// --- the calls -----------------------------------------------------------------------------
+
+namespace {
+
+// `fail` for calls answered with a StoreResult / an Outcome / a list.
+template <typename Done> auto store_fail(std::shared_ptr<Done> done) {
+    return [done](const Outcome &o) -> std::function<void()> {
+        return [done, o] {
+            StoreResult r;
+            r.status = o.status;
+            r.error = o.error;
+            (*done)(std::move(r));
+        };
+    };
+}
+template <typename Done> auto outcome_fail(std::shared_ptr<Done> done) {
+    return [done](const Outcome &o) -> std::function<void()> { return [done, o] { (*done)(o); }; };
+}
+template <typename Done> auto list_fail(std::shared_ptr<Done> done) {
+    return
+        [done](const Outcome &o) -> std::function<void()> { return [done, o] { (*done)(o, {}); }; };
+}
+
+} // namespace
+
+// Each call keeps its callback in a shared_ptr: `run` and `fail` both may answer with it.
+
+void SqliteStore::store_message(Message msg, StoreDone done) {
+    auto cb = std::make_shared<StoreDone>(std::move(done));
+    enqueue({[cb, msg = std::move(msg)](Db &d) -> Answer {
+                 StoreResult r;
+                 if (!msg.cli_mid.empty()) {
+                     Use f(d.find_cli_mid);
+                     f.text(1, msg.from).text(2, msg.cli_mid);
+                     if (d.row(f)) {
+                         r.mid = f.col_int(0);
+                         r.duplicate = true;
+                         return [cb, r] { (*cb)(r); };
+                     }
+                 }
+                 r.mid = d.insert(msg, 0);
+                 Use u(d.insert_undelivered);
+                 u.text(1, msg.to).num(2, r.mid);
+                 d.exec(u);
+                 return [cb, r] { (*cb)(r); };
+             },
+             store_fail(cb)});
+}
+
+void SqliteStore::enqueue_outcome(Done done, std::function<Outcome(Db &)> body) {
+    auto cb = std::make_shared<Done>(std::move(done));
+    enqueue({[cb, body = std::move(body)](Db &d) -> Answer {
+                 Outcome o = body(d);
+                 return [cb, o] { (*cb)(o); };
+             },
+             outcome_fail(cb)});
+}
+
+void SqliteStore::enqueue_names(NamesDone done,
+                                std::function<Outcome(Db &, std::vector<std::string> &)> body) {
+    auto cb = std::make_shared<NamesDone>(std::move(done));
+    enqueue({[cb, body = std::move(body)](Db &d) -> Answer {
+                 auto names = std::make_shared<std::vector<std::string>>();
+                 Outcome o = body(d, *names);
+                 return [cb, o, names] { (*cb)(o, std::move(*names)); };
+             },
+             list_fail(cb)});
+}
+
+void SqliteStore::mark_delivered(std::string uid, int64_t mid, Done done) {
+    enqueue_outcome(std::move(done), [uid = std::move(uid), mid](Db &d) {
+        Use u(d.delete_undelivered);
+        u.text(1, uid).num(2, mid);
+        d.exec(u);
+        return Outcome{};
+    });
+}
+
+void SqliteStore::load_undelivered(std::string uid, int64_t after_mid, uint32_t limit,
+                                   PageDone done) {
+    auto cb = std::make_shared<PageDone>(std::move(done));
+    enqueue({[cb, uid = std::move(uid), after_mid, limit](Db &d) -> Answer {
+                 auto page = std::make_shared<std::vector<Message>>();
+                 Use u(d.page);
+                 u.text(1, uid).num(2, after_mid).num(3, limit);
+                 while (d.row(u)) {
+                     Message m;
+                     m.mid = u.col_int(0);
+                     m.seq = u.col_int(1);
+                     m.cli_mid = u.col_str(2);
+                     m.from = u.col_str(3);
+                     m.to = u.col_str(4);
+                     m.type = static_cast<int32_t>(u.col_int(5));
+                     m.content = u.col_str(6);
+                     m.send_at = u.col_int(7);
+                     page->push_back(std::move(m));
+                 }
+                 return [cb, page] { (*cb)({}, std::move(*page)); };
+             },
+             list_fail(cb)});
+}
+
+void SqliteStore::group_publish(Message msg, StoreDone done) {
+    auto cb = std::make_shared<StoreDone>(std::move(done));
+    enqueue({[cb, msg = std::move(msg)](Db &d) mutable -> Answer {
+                 StoreResult r;
+                 int64_t seq = d.next_seq(msg.to);
+                 if (seq == 0) {
+                     r.status = GLIDE_ENOTFOUND;
+                     r.error = no_such_group;
+                 } else if (!d.member(msg.to, msg.from)) {
+                     r.status = GLIDE_ENOTFOUND;
+                     r.error = not_member;
+                 } else {
+                     msg.seq = seq;
+                     r.seq = seq;
+                     r.mid = d.insert(msg, 1);
+                     Use u(d.bump_seq);
+                     u.text(1, msg.to);
+                     d.exec(u);
+                 }
+                 return [cb, r] { (*cb)(r); };
+             },
+             store_fail(cb)});
+}
+
+void SqliteStore::create_group(std::string gid, Done done) {
+    enqueue_outcome(std::move(done), [gid = std::move(gid)](Db &d) {
+        Use u(d.insert_group);
+        u.text(1, gid).num(2, wall_ms());
+        d.exec(u);
+        return sqlite3_changes(d.db) == 0 ? Outcome{GLIDE_ESTATE, group_exists} : Outcome{};
+    });
+}
+
+void SqliteStore::delete_group(std::string gid, Done done) {
+    enqueue_outcome(std::move(done), [gid = std::move(gid)](Db &d) {
+        Use g(d.delete_group);
+        g.text(1, gid);
+        d.exec(g);
+        if (sqlite3_changes(d.db) == 0)
+            return Outcome{GLIDE_ENOTFOUND, no_such_group};
+        Use m(d.delete_members);
+        m.text(1, gid);
+        d.exec(m);
+        return Outcome{};
+    });
+}
+
+void SqliteStore::add_member(std::string gid, std::string uid, Done done) {
+    enqueue_outcome(std::move(done), [gid = std::move(gid), uid = std::move(uid)](Db &d) {
+        if (d.next_seq(gid) == 0)
+            return Outcome{GLIDE_ENOTFOUND, no_such_group};
+        Use u(d.insert_member);
+        u.text(1, gid).text(2, uid).num(3, wall_ms());
+        d.exec(u);
+        return Outcome{};
+    });
+}
+
+void SqliteStore::remove_member(std::string gid, std::string uid, Done done) {
+    enqueue_outcome(std::move(done), [gid = std::move(gid), uid = std::move(uid)](Db &d) {
+        if (d.next_seq(gid) == 0)
+            return Outcome{GLIDE_ENOTFOUND, no_such_group};
+        Use u(d.delete_member);
+        u.text(1, gid).text(2, uid);
+        d.exec(u);
+        return sqlite3_changes(d.db) == 0 ? Outcome{GLIDE_ENOTFOUND, not_member} : Outcome{};
+    });
+}
+
+void SqliteStore::group_members(std::string gid, NamesDone done) {
+    enqueue_names(std::move(done), [gid = std::move(gid)](Db &d, std::vector<std::string> &out) {
+        if (d.next_seq(gid) == 0)
+            return Outcome{GLIDE_ENOTFOUND, no_such_group};
+        Use u(d.members);
+        u.text(1, gid);
+        while (d.row(u))
+            out.push_back(u.col_str(0));
+        return Outcome{};
+    });
+}
+
+void SqliteStore::list_groups(NamesDone done) {
+    enqueue_names(std::move(done), [](Db &d, std::vector<std::string> &out) {
+        Use u(d.groups);
+        while (d.row(u))
+            out.push_back(u.col_str(0));
+        return Outcome{};
+    });
+}
+
+} // namespace glide::store

@@ -1,0 +1,102 @@
+// The Store interface on SQLite: glided's `store sqlite PATH;`.
+//
+// Durability without blocking the loop: calls are queued to a writer thread that owns the
+// connection. It takes everything queued so far, runs it in one transaction (BEGIN IMMEDIATE …
+// COMMIT, so a burst of messages costs one commit) and only after the commit hands the answers
+// back to the loop thread (an eventfd watched by a libevent event), where the completion
+// callbacks run. A failed commit fails every call of its batch: nothing is answered as stored
+// that was not committed. Reads go through the same queue, so they see every earlier write.
+//
+// The file: WAL journal; `synchronous` NORMAL (a commit survives a crash of the process) or FULL
+// (it also survives a power loss). The schema carries its version in PRAGMA user_version and is
+// migrated step by step when an older glided wrote it; a newer one is refused.
+//   messages     mid (AUTOINCREMENT: increasing, never reused), kind (0 one-to-one, 1 group),
+//                sender, receiver (uid or gid), cli_mid, seq, type, content, send_at;
+//                unique (sender, cli_mid) for one-to-one messages with a cli_mid
+//   undelivered  (receiver, mid): one-to-one messages not yet acknowledged by their receiver
+//   groups       gid, next_seq, created_at (ms)
+//   members      (gid, uid), added_at (ms)
+#pragma once
+
+#include <sqlite3.h>
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/result.h"
+#include "net/libevent.h"
+#include "store/store.h"
+
+namespace glide::store {
+
+class SqliteStore final : public Store {
+public:
+    enum class Sync { normal, full };
+    static constexpr int schema_version = 2;
+
+    // Opens (creating) the database, migrates its schema and proves it writable on the calling
+    // thread, then starts the writer thread; answers are delivered on `base`'s loop. Errors
+    // name the file and give SQLite's reason, e.g.
+    //   store sqlite "/var/lib/glide/glide.db": file is not a database
+    static Result<std::unique_ptr<SqliteStore>> open(event_base *base, const std::string &path,
+                                                     Sync sync);
+    // Lets the writer finish what is queued, then runs the remaining completions here (the
+    // loop thread) and closes the database.
+    ~SqliteStore() override;
+
+    void store_message(Message msg, StoreDone done) override;
+    void mark_delivered(std::string uid, int64_t mid, Done done) override;
+    void load_undelivered(std::string uid, int64_t after_mid, uint32_t limit,
+                          PageDone done) override;
+    void group_publish(Message msg, StoreDone done) override;
+    void create_group(std::string gid, Done done) override;
+    void delete_group(std::string gid, Done done) override;
+    void add_member(std::string gid, std::string uid, Done done) override;
+    void remove_member(std::string gid, std::string uid, Done done) override;
+    void group_members(std::string gid, NamesDone done) override;
+    void list_groups(NamesDone done) override;
+
+    // Transactions committed so far (a batch is one); for tests and measurements.
+    uint64_t commits() const;
+
+    struct Db; // the connection and its prepared statements (writer thread only)
+
+private:
+    using Answer = std::function<void()>; // runs on the loop thread
+    // One queued call: `run` executes it on the writer thread and returns its answer; when the
+    // batch's transaction fails, `fail` answers instead.
+    struct Op {
+        std::function<Answer(Db &)> run;
+        std::function<Answer(const Outcome &)> fail;
+    };
+
+    SqliteStore() = default;
+    void enqueue(Op op);
+    // Calls answered with an Outcome (and a list of names): `body` runs on the writer thread.
+    void enqueue_outcome(Done done, std::function<Outcome(Db &)> body);
+    void enqueue_names(NamesDone done,
+                       std::function<Outcome(Db &, std::vector<std::string> &)> body);
+    void writer();
+    static void on_answers(evutil_socket_t fd, short, void *self);
+    void run_answers();
+
+    std::string path_;
+    std::unique_ptr<Db> db_;
+    int wake_fd_ = -1; // eventfd: the writer tells the loop that answers are ready
+    net::EventPtr wake_ev_;
+
+    mutable std::mutex mu_;
+    std::condition_variable cv_;
+    std::deque<Op> queue_;        // guarded by mu_
+    std::vector<Answer> answers_; // guarded by mu_
+    bool stopping_ = false;       // guarded by mu_
+    uint64_t commits_ = 0;        // guarded by mu_
+    std::thread thread_;
+};
+
+} // namespace glide::store

@@ -1,0 +1,127 @@
+// The hub's statistics for the admin API: frames by action (bounded labels), closes by code,
+// the store latency histogram, and the session listing.
+#include <string>
+
+#include "support/proto_fakes.h"
+// cmocka last: its macros clash with the standard library's headers.
+#include "glide_cmocka.h"
+
+using namespace glide;
+using fakes::World;
+using Kind = hub::HostRequest::Kind;
+
+namespace {
+
+void test_label_counts_are_bounded(void **) {
+    hub::LabelCounts c;
+    for (int i = 0; i < 200; i++)
+        c.add("label-" + std::to_string(i));
+    c.add("label-0", 5);
+    assert_int_equal(c.all().size(), hub::LabelCounts::max_labels);
+    assert_int_equal(c.get("label-0"), 6);
+    // 63 labels kept, the other 137 counted under "other".
+    assert_int_equal(c.get("other"), 200 - (hub::LabelCounts::max_labels - 1));
+}
+
+void test_latency_buckets(void **) {
+    hub::Latency l;
+    l.add(0, false);
+    l.add(1, false);
+    l.add(2, false);
+    l.add(7, true);
+    l.add(5000, false);
+    l.add(5001, false);
+    assert_int_equal(l.buckets[0], 2); // <= 1 ms
+    assert_int_equal(l.buckets[1], 1); // <= 2 ms
+    assert_int_equal(l.buckets[3], 1); // <= 10 ms
+    assert_int_equal(l.buckets[10], 1); // <= 5000 ms
+    assert_int_equal(l.buckets[hub::Latency::n_buckets - 1], 1);
+    assert_int_equal(l.count, 6);
+    assert_int_equal(l.sum_ms, 10011);
+    assert_int_equal(l.failures, 1);
+}
+
+void test_actions_and_closes(void **) {
+    World w;
+    w.token("tok-A", "alice", "phone");
+    auto a = w.login("tok-A");
+    w.send(*a, "{not json");
+    w.send(*a, R"({"ver":1,"seq":2,"action":"no.such.action","data":null})");
+    w.send(*a, R"({"ver":1,"seq":3,"action":"heartbeat","data":null})");
+    hub::Stats st = w.hub.stats();
+    assert_int_equal(st.messages_in_by_action.get("authenticate"), 1);
+    assert_int_equal(st.messages_in_by_action.get("invalid"), 1);
+    assert_int_equal(st.messages_in_by_action.get("other"), 1);
+    assert_int_equal(st.messages_in_by_action.get("no.such.action"), 0);
+    assert_int_equal(st.messages_in_by_action.get("heartbeat"), 1);
+    assert_int_equal(st.messages_out_by_action.get("hello"), 1);
+    assert_int_equal(st.messages_out_by_action.get("notify.success"), 1);
+    assert_int_equal(st.messages_out_by_action.get("notify.unknown.action"), 1);
+    w.hub.count_close(4001);
+    w.hub.count_close(4001);
+    w.hub.count_close(1000);
+    st = w.hub.stats();
+    assert_int_equal(st.closes_by_code.get("4001"), 2);
+    assert_int_equal(st.closes_by_code.get("1000"), 1);
+}
+
+void test_store_latency(void **) {
+    World w;
+    w.token("tok-A", "alice", "phone");
+    w.store.set_delay(Kind::load_undelivered, 30);
+    auto a = w.login("tok-A"); // the login's replay asks the store
+    w.timers.advance(30);
+    hub::Stats st = w.hub.stats();
+    assert_int_equal(st.store_latency.count, 1);
+    assert_int_equal(st.store_latency.sum_ms, 30);
+    assert_int_equal(st.store_latency.buckets[5], 1); // (25, 50] ms
+    assert_int_equal(st.store_latency.failures, 0);
+    // A store call that never answers is counted at its deadline, as a failure.
+    w.store.set_delay(Kind::load_undelivered, fakes::World().store.hold);
+    w.token("tok-A2", "alice", "laptop");
+    auto b = w.login("tok-A2");
+    w.timers.advance(static_cast<int64_t>(w.hub.conf().callback_timeout_ms));
+    st = w.hub.stats();
+    assert_int_equal(st.store_latency.count, 2);
+    assert_int_equal(st.store_latency.failures, 1);
+    assert_int_equal(st.store_latency.buckets[hub::Latency::n_buckets - 2], 1); // <= 5 s
+}
+
+void test_list_sessions(void **) {
+    World w;
+    w.token("tok-A1", "alice", "phone");
+    w.token("tok-A2", "alice", "laptop");
+    w.token("tok-B", "bob", "phone");
+    auto a1 = w.login("tok-A1");
+    auto a2 = w.login("tok-A2");
+    auto b = w.login("tok-B");
+    auto guest = w.connect();
+    std::vector<std::string> seen;
+    uint32_t n = w.hub.list_sessions("alice", [&](const hub::SessionInfo &s) {
+        seen.push_back(*s.uid + "/" + *s.device_id + "/" + *s.device_name);
+        assert_true(s.started_ms >= 1720000000000LL);
+        return true;
+    });
+    assert_int_equal(n, 2);
+    assert_string_equal(seen[0].c_str(), "alice/phone/name-phone");
+    assert_string_equal(seen[1].c_str(), "alice/laptop/name-laptop");
+    n = w.hub.list_sessions("", [](const hub::SessionInfo &) { return true; });
+    assert_int_equal(n, 3); // guests are not listed
+    n = w.hub.list_sessions("", [](const hub::SessionInfo &) { return false; });
+    assert_int_equal(n, 1);
+    assert_int_equal(w.hub.list_sessions("nobody", [](const hub::SessionInfo &) { return true; }),
+                     0);
+}
+
+} // namespace
+
+int main() {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_label_counts_are_bounded),
+        cmocka_unit_test(test_latency_buckets),
+        cmocka_unit_test(test_actions_and_closes),
+        cmocka_unit_test(test_store_latency),
+        cmocka_unit_test(test_list_sessions),
+    };
+    return cmocka_run_group_tests(tests, nullptr, nullptr);
+}
