@@ -1,8 +1,9 @@
 # glide — build, test, run, install.
 #
 # `make` configures on first use (./configure writes $(B)/config.mk) and builds into $(B)/.
-# Sources are found by folder: every src/<layer>/ except src/host and src/tools is part of the
-# module; tests/<layer>/test_*.c[c] are cmocka programs, tests/<layer>/*_test.{sh,py} are
+# Sources are found by folder: every src/<layer>/ except src/host, src/tools, src/client,
+# src/glidectl and src/bench is part of the module; src/client is the tools' client library,
+# linked into glidectl, glide-bench and the tests only; tests/<layer>/test_*.c[c] are cmocka programs, tests/<layer>/*_test.{sh,py} are
 # end-to-end scripts, tests/<layer>/helper_*.cc programs those scripts start. New files need no
 # Makefile change.
 
@@ -14,10 +15,14 @@ include $(CONFIG)
 endif
 
 # The module's layers (linked into libglide.so and, for unit tests, libglide-core.a).
-CORE_DIRS := $(filter-out src/host src/tools src/abi,$(wildcard src/*))
+CORE_DIRS := $(filter-out src/host src/tools src/abi src/client src/glidectl src/bench,\
+	$(wildcard src/*))
 CORE_SRCS := $(foreach d,$(CORE_DIRS),$(wildcard $(d)/*.cc))
 ABI_SRCS := $(wildcard src/abi/*.cc)
 HOST_SRCS := $(wildcard src/host/*.cc)
+CLIENT_SRCS := $(wildcard src/client/*.cc)
+GLIDECTL_SRCS := $(wildcard src/glidectl/*.cc)
+BENCH_TOOL_SRCS := $(wildcard src/bench/*.cc)
 PROTOS := $(wildcard proto/*.proto)
 GEN_C := $(PROTOS:proto/%.proto=$(B)/gen/%.pb-c.c)
 GEN_H := $(PROTOS:proto/%.proto=$(B)/gen/%.pb-c.h)
@@ -25,6 +30,11 @@ GEN_H := $(PROTOS:proto/%.proto=$(B)/gen/%.pb-c.h)
 CORE_OBJS := $(CORE_SRCS:%.cc=$(B)/obj/%.o) $(GEN_C:$(B)/gen/%.c=$(B)/obj/gen/%.o)
 ABI_OBJS := $(ABI_SRCS:%.cc=$(B)/obj/%.o)
 HOST_OBJS := $(HOST_SRCS:%.cc=$(B)/obj/%.o)
+CLIENT_OBJS := $(CLIENT_SRCS:%.cc=$(B)/obj/%.o)
+GLIDECTL_OBJS := $(GLIDECTL_SRCS:%.cc=$(B)/obj/%.o)
+BENCH_TOOL_OBJS := $(BENCH_TOOL_SRCS:%.cc=$(B)/obj/%.o)
+# What the unit tests link of the tools: the client library and glide-bench without main().
+TOOL_LIB_OBJS := $(CLIENT_OBJS) $(filter-out $(B)/obj/src/bench/main.o,$(BENCH_TOOL_OBJS))
 # The host without its main(), for gen-docs and the unit tests.
 HOST_LIB_OBJS := $(filter-out $(B)/obj/src/host/main.o,$(HOST_OBJS))
 
@@ -53,7 +63,7 @@ LDFLAGS_ALL = $(SAN) $(EXTRA_LDFLAGS)
 .PHONY: all run check test bench install uninstall clean distclean docs fuzz
 .DEFAULT_GOAL := all
 
-## all: configure when needed and build glided, libglide.so and the test programs
+## all: configure when needed and build glided, libglide.so, glidectl, glide-bench and the tests
 all: $(CONFIG)
 	@$(MAKE) --no-print-directory B=$(B) build-all
 
@@ -62,7 +72,7 @@ $(CONFIG): configure
 	else ./configure --builddir=$(B); fi
 
 .PHONY: build-all
-build-all: $(B)/libglide.so $(B)/glided $(B)/gen-docs $(TEST_BINS) $(TEST_HELPER_BINS) $(BENCH_BINS)
+build-all: $(B)/libglide.so $(B)/glided $(B)/glidectl $(B)/glide-bench $(B)/gen-docs $(TEST_BINS) $(TEST_HELPER_BINS) $(BENCH_BINS)
 
 ## run: build and start glided on conf/glided.conf in the foreground
 run: all
@@ -83,13 +93,15 @@ docs: all
 	$(B)/gen-docs man > man/glided.conf.5.new && mv man/glided.conf.5.new man/glided.conf.5
 	$(B)/gen-docs conf > conf/glided.conf.new && mv conf/glided.conf.new conf/glided.conf
 
-## install: install glided, libglide.so, headers, man pages (DESTDIR, PREFIX)
+## install: install glided, glidectl, glide-bench, libglide.so, headers, man pages (DESTDIR, PREFIX)
 install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/glide \
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/glide \
 		$(DESTDIR)$(PREFIX)/include/glide $(DESTDIR)$(PREFIX)/etc/glide \
-		$(DESTDIR)$(PREFIX)/share/man/man3 $(DESTDIR)$(PREFIX)/share/man/man5 \
-		$(DESTDIR)$(PREFIX)/share/man/man7 $(DESTDIR)$(PREFIX)/share/man/man8
+		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man3 \
+		$(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man7 \
+		$(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 755 $(B)/glided $(DESTDIR)$(PREFIX)/sbin/glided
+	install -m 755 $(B)/glidectl $(B)/glide-bench $(DESTDIR)$(PREFIX)/bin/
 	install -m 755 $(B)/libglide.so $(DESTDIR)$(PREFIX)/lib/glide/libglide.so
 	install -m 644 include/glide/*.h $(DESTDIR)$(PREFIX)/include/glide/
 	sed 's|^load_module .*;|load_module $(PREFIX)/lib/glide/libglide.so;|' conf/glided.conf \
@@ -102,12 +114,18 @@ install: all
 
 ## uninstall: remove what install put in place (keeps an edited glided.conf)
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/sbin/glided $(DESTDIR)$(PREFIX)/lib/glide/libglide.so
+	rm -f $(DESTDIR)$(PREFIX)/sbin/glided $(DESTDIR)$(PREFIX)/lib/glide/libglide.so \
+		$(DESTDIR)$(PREFIX)/bin/glidectl $(DESTDIR)$(PREFIX)/bin/glide-bench
 	rm -rf $(DESTDIR)$(PREFIX)/include/glide
 	rm -f $(DESTDIR)$(PREFIX)/etc/glide/glided.conf.default
 	for m in man/*.[1-8]; do s=$${m##*.}; \
 		rm -f $(DESTDIR)$(PREFIX)/share/man/man$$s/$${m##*/}; done
 	-rmdir $(DESTDIR)$(PREFIX)/lib/glide 2>/dev/null
+
+## bench: the standard benchmark suite (< 10 min): glided on CPU 0, load on CPU 1; writes
+## bench/results/<date>-<commit>.md and prints a summary
+bench: all
+	@B=$(B) sh bench/run.sh
 
 ## clean: remove the build directory
 clean:
@@ -143,16 +161,27 @@ $(B)/libglide.so: $(CORE_OBJS) $(ABI_OBJS) src/abi/libglide.map
 $(B)/glided: $(HOST_OBJS) $(B)/libglide-core.a
 	$(CXX) -o $@ $(HOST_OBJS) $(B)/libglide-core.a $(LDFLAGS_ALL) $(DEPS_LIBS)
 
+# The tools: the client library and the core's framing and codecs (only the archive members
+# they use are linked).
+$(B)/glidectl: $(GLIDECTL_OBJS) $(CLIENT_OBJS) $(B)/libglide-core.a
+	$(CXX) -o $@ $(GLIDECTL_OBJS) $(CLIENT_OBJS) $(B)/libglide-core.a $(LDFLAGS_ALL) $(DEPS_LIBS)
+
+$(B)/glide-bench: $(BENCH_TOOL_OBJS) $(CLIENT_OBJS) $(B)/libglide-core.a
+	$(CXX) -o $@ $(BENCH_TOOL_OBJS) $(CLIENT_OBJS) $(B)/libglide-core.a $(LDFLAGS_ALL) \
+		$(DEPS_LIBS)
+
 # gen-docs prints the module's and the host's directive records as man page and example conf.
 $(B)/gen-docs: src/tools/gen_docs.cc $(B)/libglide-core.a $(HOST_LIB_OBJS)
 	@mkdir -p $(@D)
 	$(CXX) $(CPPFLAGS) $(CXXFLAGS_ALL) -o $@ $< $(HOST_LIB_OBJS) $(B)/libglide-core.a \
 		$(LDFLAGS_ALL) $(DEPS_LIBS)
 
-$(B)/tests/%: tests/%.cc $(B)/libglide-core.a $(HOST_LIB_OBJS) $(ABI_OBJS) $(GEN_H)
+$(B)/tests/%: tests/%.cc $(B)/libglide-core.a $(HOST_LIB_OBJS) $(ABI_OBJS) $(TOOL_LIB_OBJS) \
+		$(GEN_H)
 	@mkdir -p $(@D)
 	$(CXX) $(CPPFLAGS) -Itests $(CXXFLAGS_ALL) $(CMOCKA_CFLAGS) -MMD -MP -o $@ $< \
-		$(HOST_LIB_OBJS) $(ABI_OBJS) $(B)/libglide-core.a $(LDFLAGS_ALL) $(CMOCKA_LIBS) $(DEPS_LIBS)
+		$(HOST_LIB_OBJS) $(ABI_OBJS) $(TOOL_LIB_OBJS) $(B)/libglide-core.a $(LDFLAGS_ALL) \
+		$(CMOCKA_LIBS) $(DEPS_LIBS)
 
 # Micro-benchmarks: internal code, like the unit tests.
 $(B)/bench/%: bench/%.cc $(B)/libglide-core.a $(GEN_H)

@@ -124,8 +124,13 @@ FrameDecoder::HeaderStatus FrameDecoder::parse_header(const uint8_t *h, size_t a
     if (avail < 2)
         return HeaderStatus::need_more;
     const uint8_t b1 = h[1];
-    if (!(b1 & 0x80)) {
+    const bool masked = b1 & 0x80;
+    if (!masked && !limits_.from_server) {
         err_reason_ = "client frame not masked";
+        return HeaderStatus::error;
+    }
+    if (masked && limits_.from_server) {
+        err_reason_ = "server frame masked";
         return HeaderStatus::error;
     }
     const uint8_t len7 = b1 & 0x7F;
@@ -162,14 +167,16 @@ FrameDecoder::HeaderStatus FrameDecoder::parse_header(const uint8_t *h, size_t a
             return HeaderStatus::error;
         }
     }
-    if (avail < 2 + ext + 4)
+    const size_t key_len = masked ? 4 : 0;
+    if (avail < 2 + ext + key_len)
         return HeaderStatus::need_more;
-    std::memcpy(mask_, h + 2 + ext, 4);
+    if (masked)
+        std::memcpy(mask_, h + 2 + ext, 4); // else mask_ stays zero: unmask() changes nothing
     fin_ = fin;
     opcode_ = op;
     frame_len_ = len;
     received_ = 0;
-    *header_len = 2 + ext + 4;
+    *header_len = 2 + ext + key_len;
     return HeaderStatus::ok;
 }
 
@@ -365,6 +372,14 @@ size_t encode_frame(uint8_t *out, size_t cap, Opcode op, std::span<const uint8_t
     if (!payload.empty())
         std::memcpy(out + h, payload.data(), payload.size());
     return total;
+}
+
+size_t encode_masked_frame_header(uint8_t *out, Opcode op, uint64_t payload_len,
+                                  const uint8_t key[4], bool fin) {
+    size_t h = encode_frame_header(out, op, payload_len, fin);
+    out[1] |= 0x80;
+    std::memcpy(out + h, key, 4);
+    return h + 4;
 }
 
 size_t encode_close_frame(uint8_t *out, uint16_t code, std::string_view reason) {

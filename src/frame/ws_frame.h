@@ -80,6 +80,9 @@ constexpr bool close_code_valid(uint16_t code) {
 struct FrameLimits {
     // Largest message accepted, summed over its fragments (glide_max_message_size).
     uint64_t max_message_size = 64 * 1024;
+    // The client side (src/client): frames come from a server, so they are never masked, and a
+    // masked one is a protocol error (RFC 6455 §5.1).
+    bool from_server = false;
 };
 
 enum class FrameEventType : uint8_t {
@@ -209,5 +212,15 @@ size_t encode_frame(uint8_t *out, size_t cap, Opcode op, std::span<const uint8_t
 // unassigned ranges; see close_code_valid) also yields an empty close payload, which is always
 // legal, rather than a frame the peer would have to reject.
 size_t encode_close_frame(uint8_t *out, uint16_t code, std::string_view reason);
+
+// --- encoding (client to server: always masked) ---------------------------------------------
+
+inline constexpr size_t kMaxMaskedFrameHeader = kMaxFrameHeader + 4;
+
+// Writes the header of a masked frame with masking key `key` into `out` (room for
+// kMaxMaskedFrameHeader bytes) and returns its size. The caller then appends the payload and
+// masks it with unmask(payload, len, key, 0) (XOR is its own inverse).
+size_t encode_masked_frame_header(uint8_t *out, Opcode op, uint64_t payload_len,
+                                  const uint8_t key[4], bool fin = true);
 
 } // namespace glide::frame

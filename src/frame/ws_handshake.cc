@@ -363,6 +363,18 @@ HandshakeResult parse_handshake(const char *data, size_t len, const HandshakeCon
     return r;
 }
 
+bool header_iequals(std::string_view a, std::string_view b) {
+    return iequals(a, b);
+}
+
+std::string_view header_trim(std::string_view s) {
+    return trim(s);
+}
+
+bool header_has_token(std::string_view list, std::string_view token) {
+    return any_token(list, [token](std::string_view t) { return iequals(t, token); });
+}
+
 size_t websocket_accept(std::string_view key, char out[28]) {
     // The parser only accepts 24-byte keys; anything that does not fit the stack buffer is
     // not a key we would answer, so it gets no accept value (0).

@@ -107,6 +107,13 @@ HandshakeResult parse_handshake(const char *data, size_t len, const HandshakeCon
 // always 28 characters, written to out[0..28). Returns 28, or 0 for a key longer than 28 bytes.
 size_t websocket_accept(std::string_view key, char out[28]);
 
+// HTTP header helpers the client side (src/client/handshake.cc) shares with the parser:
+// ASCII case-insensitive equality, trimming of spaces and tabs, and whether a comma-separated
+// token list contains `token` (any case).
+bool header_iequals(std::string_view a, std::string_view b);
+std::string_view header_trim(std::string_view s);
+bool header_has_token(std::string_view list, std::string_view token);
+
 // Writes the "101 Switching Protocols" answer for a request that parse_handshake() completed.
 // Returns its length, or 0 when `cap` is too small (kMaxUpgradeResponse always suffices).
 size_t write_upgrade_response(const HandshakeRequest &req, char *out, size_t cap);

@@ -13,7 +13,8 @@ not_ok() { echo "not ok - $1"; fail=$((fail + 1)); }
 make -s --no-print-directory B="$B" install DESTDIR="$T" PREFIX=/opt/glide >"$T.log" 2>&1 ||
     { cat "$T.log"; not_ok "make install"; }
 rm -f "$T.log"
-for f in sbin/glided lib/glide/libglide.so include/glide/glide.h include/glide/module.h \
+for f in sbin/glided bin/glidectl bin/glide-bench share/man/man1/glidectl.1 \
+    share/man/man1/glide-bench.1 lib/glide/libglide.so include/glide/glide.h include/glide/module.h \
     etc/glide/glided.conf etc/glide/glided.conf.default share/man/man8/glided.8 \
     share/man/man5/glided.conf.5 share/man/man3/libglide.3; do
     [ -e "$T/opt/glide/$f" ] || not_ok "installed $f"

@@ -1,0 +1,143 @@
+#!/bin/sh
+# make bench: the standard glide-bench suite against build/glided (< 10 minutes).
+# glided runs pinned to CPU 0 and the load generator to CPU 1 (taskset) when the machine has
+# two CPUs or more. Every figure goes to bench/results/<date>-<commit>.md with the command
+# that produced it; a summary against the targets of issue #7 is printed at the end.
+set -u
+B=${B:-build}
+BIN=$(cd "$B" && pwd)
+DURATION=${BENCH_DURATION:-10s}
+T=$(mktemp -d /tmp/glide-bench.XXXXXX)
+GLIDED_PID=
+stop_glided() {
+    [ -n "$GLIDED_PID" ] && kill "$GLIDED_PID" 2>/dev/null && wait "$GLIDED_PID" 2>/dev/null
+    GLIDED_PID=
+}
+trap 'stop_glided; rm -rf "$T"' EXIT
+ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+SERVER_CPU=
+LOAD_CPU=
+if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
+    SERVER_CPU="taskset -c 0"
+    LOAD_CPU="taskset -c 1"
+fi
+mkdir -p bench/results
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+OUT=bench/results/$(date -u +%Y-%m-%d)-$commit.md
+{
+    echo "# glide-bench results, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $commit"
+    echo
+    echo "Machine: $(nproc) CPU(s), $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1);"
+    echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)."
+    echo "glided pinned with \`${SERVER_CPU:-no taskset}\`, glide-bench with \`${LOAD_CPU:-no taskset}\`."
+} >"$OUT"
+
+# start_glided STORE-DIRECTIVE: glided with credential_secret and, when the build has it, the
+# admin API; sets GLIDED_PID, URL and ADMIN.
+start_glided() {
+    stop_glided
+    : >"$T/glided.log"
+    {
+        echo "load_module $BIN/libglide.so;"
+        echo "error_log $T/glided.log notice;"
+        echo "$1"
+        echo 'credential_secret "bench-secret";'
+        echo "glide_listen 127.0.0.1:0;"
+        echo "glide_heartbeat_interval 60s;"
+    } >"$T/glided.conf"
+    ADMIN=
+    if printf 'admin_listen 127.0.0.1:0;\nadmin_token "bench-token";\n' >>"$T/glided.conf" &&
+        ! "$BIN/glided" -t -c "$T/glided.conf" >/dev/null 2>&1; then
+        # This glided has no admin API: drop the two lines.
+        sed -i '/^admin_/d' "$T/glided.conf"
+    fi
+    $SERVER_CPU "$BIN/glided" -c "$T/glided.conf" 2>>"$T/glided.log" &
+    GLIDED_PID=$!
+    i=0
+    while ! grep -q "listening on 127.0.0.1:" "$T/glided.log" && [ $i -lt 100 ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$T/glided.log" | head -1)
+    [ -n "$PORT" ] || { echo "make bench: glided did not start:"; cat "$T/glided.log"; exit 1; }
+    URL="ws://127.0.0.1:$PORT/ws"
+    APORT=$(sed -n 's/.*admin.*127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$T/glided.log" | head -1)
+    [ -n "$APORT" ] && ADMIN="http://127.0.0.1:$APORT"
+}
+
+# run NAME ARGS...: one glide-bench run, its figures appended to the results file.
+run() {
+    name=$1; shift
+    echo "== $name: glide-bench $*" >&2
+    $LOAD_CPU "$BIN/glide-bench" "$@" --report "$OUT" >"$T/$name.out" 2>"$T/$name.err"
+    rc=$?
+    cat "$T/$name.out"
+    [ $rc -eq 0 ] || { echo "   (exit $rc)"; tail -3 "$T/$name.err"; }
+}
+
+# fig NAME LABEL: the value column of LABEL in a run's output.
+fig() { sed -n "s/^  $2  *//p" "$T/$1.out" 2>/dev/null | head -1; }
+num() { printf '%s' "$1" | sed -n 's/^\([0-9.]*\).*/\1/p'; }
+
+start_glided "store memory;"
+S="--secret bench-secret --server-pid $GLIDED_PID --duration $DURATION"
+run baseline chat --baseline --pairs 100 --duration "$DURATION" --server-cpu 0
+run chat_json chat "$URL" $S --pairs 100 --codec json
+sat=$(num "$(fig chat_json messages | sed 's/.*acked \([0-9]*\)\/s.*/\1/')")
+half=$(( ${sat:-2000} / 2 ))
+[ "$half" -gt 0 ] || half=1000
+run chat_half chat "$URL" $S --pairs 100 --codec json --rate "$half"
+run chat_pb chat "$URL" $S --pairs 100 --codec protobuf
+if [ -n "${ADMIN:-}" ]; then
+    run group group "$URL" $S --groups 10 --members 100 --admin "$ADMIN" --admin-token bench-token
+else
+    echo "== group: skipped (this glided has no admin API to create groups)" >&2
+    printf '\n### group\n\nskipped: this glided has no admin API (admin_listen) to create groups.\n' >>"$OUT"
+fi
+run connect connect "$URL" $S --concurrency 32
+run slow slow "$URL" $S --pairs 20
+run idle idle "$URL" --secret bench-secret --server-pid "$GLIDED_PID" --conns 15000 --procs 2 \
+    --duration 5s
+stop_glided
+
+if "$BIN/glided" -t -c /dev/null >/dev/null 2>&1 || true; then
+    printf 'load_module %s/libglide.so;\nstore sqlite %s/bench.db;\n' "$BIN" "$T" >"$T/probe.conf"
+    if "$BIN/glided" -t -c "$T/probe.conf" >/dev/null 2>&1; then
+        start_glided "store sqlite $T/bench.db;"
+        run chat_sqlite chat "$URL" --secret bench-secret --server-pid "$GLIDED_PID" \
+            --duration "$DURATION" --pairs 100 --window 32
+        stop_glided
+    else
+        echo "== chat_sqlite: skipped (this glided has no sqlite store)" >&2
+        printf '\n### chat (sqlite store)\n\nskipped: this glided has no `store sqlite`.\n' >>"$OUT"
+    fi
+fi
+
+# Summary against issue #7's targets.
+cpu_json=$(num "$(fig chat_json 'server CPU per message')")
+cpu_pb=$(num "$(fig chat_pb 'server CPU per message')")
+ratio=$(awk -v a="${cpu_pb:-0}" -v b="${cpu_json:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
+p99=$(fig chat_half 'end-to-end latency' | sed -n 's/.*p99 \([0-9.]*\) µs.*/\1/p')
+{
+    echo
+    echo "## Summary (targets of issue #7)"
+    echo
+    echo "| figure | measured | target |"
+    echo "| --- | --- | --- |"
+    echo "| idle: server RSS per connection (15,000 conns) | $(fig idle 'server RSS per connection' | cut -d'(' -f1) | ≤ 2 KiB |"
+    echo "| chat JSON: server CPU per message | ${cpu_json:-n/a} µs | ≤ 6 µs |"
+    echo "| chat JSON: saturation throughput | ${sat:-n/a} acked msg/s | — |"
+    echo "| chat JSON at half saturation ($half msg/s): p99 end to end | ${p99:-n/a} µs | < 1000 µs |"
+    echo "| group 10×100: server CPU per delivery | $(fig group 'server CPU per delivery') | ≤ 2 µs |"
+    echo "| protobuf / JSON server CPU per message | $ratio | ≤ 0.8 |"
+    echo "| sqlite store: acked messages/s | $(fig chat_sqlite messages | sed -n 's/.*acked \([0-9]*\/s\).*/\1/p') | ≥ 50,000/s |"
+    echo "| baseline echo: server CPU per message | $(fig baseline 'server CPU per message') | — |"
+    echo "| connect + authenticate rate | $(fig connect 'connect + authenticate') | — |"
+    echo "| slow receiver | $(fig slow 'slow receiver'); server RSS max $(fig slow 'server RSS max') | closed, bounded |"
+} >"$T/summary.md"
+cat "$T/summary.md" >>"$OUT"
+echo
+cat "$T/summary.md"
+echo
+echo "wrote $OUT"

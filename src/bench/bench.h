@@ -1,0 +1,89 @@
+// glide-bench: the pieces shared by the parent (orchestration, report) and its worker
+// processes (connections, load).
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "bench/histogram.h"
+#include "client/endpoint.h"
+#include "codec/message.h"
+
+namespace glide::bench {
+
+enum class Scenario : uint8_t { idle, chat, group, connect, slow };
+
+struct Config {
+    Scenario scenario = Scenario::chat;
+    std::string url;
+    client::Endpoint endpoint;
+    client::SockAddr address;
+    codec::Codec codec = codec::Codec::json;
+    std::string secret;       // credential_secret of the server
+    int64_t conns = 0;        // idle, connect: connections; chat/slow: 2 × pairs
+    int64_t pairs = 100;      // chat, slow
+    int64_t groups = 10;      // group
+    int64_t members = 100;    // group
+    int64_t rate = 0;         // messages/s over all senders; 0: saturation (window)
+    int64_t window = 8;       // in-flight messages per sender in saturation mode
+    int64_t size = 150;       // content bytes per message
+    int64_t duration_ms = 10000;
+    int64_t warmup_ms = 1000;
+    int64_t heartbeat_ms = 20000;
+    int64_t procs = 1;
+    int64_t sources = 4;      // 127.0.0.1 .. 127.0.0.N source addresses on loopback
+    int64_t concurrency = 64; // connect: attempts in flight per worker
+    std::string uid_prefix = "bench";
+    std::string admin_url, admin_token;
+    pid_t server_pid = 0;
+    bool baseline = false;
+    bool loopback = false;
+    std::string command; // the command line, for the report
+};
+
+// Counters and histograms one worker fills in shared memory; the parent reads counters while
+// the run goes (progress) and everything after the worker exited.
+struct WorkerShared {
+    std::atomic<uint64_t> connected{0}, authenticated{0}, failed{0}, closed{0};
+    std::atomic<uint64_t> sent{0}, acked{0}, delivered{0}, notified{0}, errors{0};
+    std::atomic<uint64_t> slow_closed_code{0};
+    std::atomic<int> ready{0}; // 1: every connection is up (or failed); 2: finished
+    uint64_t cpu_ns = 0;       // the worker's own CPU time during the measured window
+    Histogram ack, e2e, connect;
+    char error[256] = {};
+};
+
+// Commands from the parent to the workers.
+enum Command : int { kWait = 0, kGo = 1, kStop = 2 };
+
+struct Shared {
+    std::atomic<int> command{kWait};
+    std::atomic<uint64_t> go_ns{0};
+};
+
+// Runs one worker's share (connections [first, first + count) of the scenario's users) until
+// the parent says stop; returns the exit code.
+int run_worker(const Config &cfg, int index, int64_t first, int64_t count, Shared *shared,
+               WorkerShared *out);
+
+// Serves the --baseline WebSocket echo on `fd` (a listening socket) until SIGTERM.
+int run_echo_server(int fd);
+
+// The uid of user i.
+std::string user_uid(const Config &cfg, int64_t i);
+// Users of the scenario: how many connections it opens in all.
+int64_t scenario_users(const Config &cfg);
+// The group id of group g.
+std::string group_id(const Config &cfg, int64_t g);
+
+// /proc readings of a process: CPU time (user + system) in ns and VmRSS in bytes.
+uint64_t proc_cpu_ns(pid_t pid);
+uint64_t proc_rss_bytes(pid_t pid);
+// The calling process' own CPU time in ns.
+uint64_t self_cpu_ns();
+
+} // namespace glide::bench

@@ -1,0 +1,550 @@
+// glide-bench — load generator and report writer for glide servers. See glide-bench(1).
+//
+//   glide-bench SCENARIO [URL] --secret S [options]
+//
+// The parent forks --procs workers (bench/worker.cc) that share counters and histograms with
+// it through anonymous shared memory, waits until every connection is authenticated, starts
+// the load, samples the server's /proc entries, stops the load and writes the report.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bench/bench.h"
+#include "client/admin.h"
+#include "client/options.h"
+#include "client/protocol.h"
+#include "glide/version.h"
+
+using namespace glide;
+using namespace glide::bench;
+
+namespace {
+
+void usage(FILE *out) {
+    fprintf(out,
+            "usage: glide-bench SCENARIO [URL] --secret S [options]\n"
+            "\n"
+            "scenarios:\n"
+            "  idle     --conns N authenticated connections, heartbeats only\n"
+            "  chat     --pairs P sender/receiver pairs; every message acked (ack.request)\n"
+            "  group    --groups G of --members M (created through --admin URL --admin-token T)\n"
+            "  connect  connect + authenticate + close, --concurrency N in flight per worker\n"
+            "  slow     chat plus one receiver that never reads\n"
+            "\n"
+            "options:\n"
+            "  --codec json|protobuf   wire codec (default json)\n"
+            "  --rate R                messages/s over all senders (default: saturation)\n"
+            "  --window W              in-flight messages per sender at saturation (8)\n"
+            "  --size B                content bytes per message (150)\n"
+            "  --duration T --warmup T measured time (10s) after a warm-up (1s)\n"
+            "  --procs N               worker processes (default: one per 10,000 connections)\n"
+            "  --sources N             source addresses 127.0.0.1..N on loopback (4)\n"
+            "  --server-pid PID        server process for CPU and RSS figures\n"
+            "  --baseline              run against a built-in WebSocket echo server instead\n"
+            "  --server-cpu N          pin that echo server to CPU N\n"
+            "  --report FILE           append the figures as a Markdown table to FILE\n"
+            "  --uid-prefix P          user ids P-0, P-1, ... (bench)\n"
+            "URL: ws://HOST:PORT/ws or tcp://HOST:PORT (not needed with --baseline)\n");
+}
+
+int usage_error(const std::string &what) {
+    fprintf(stderr, "glide-bench: %s (see glide-bench --help)\n", what.c_str());
+    return 2;
+}
+
+const char *scenario_name(Scenario s) {
+    switch (s) {
+    case Scenario::idle: return "idle";
+    case Scenario::chat: return "chat";
+    case Scenario::group: return "group";
+    case Scenario::connect: return "connect";
+    case Scenario::slow: return "slow";
+    }
+    return "?";
+}
+
+struct Totals {
+    uint64_t connected = 0, authenticated = 0, failed = 0, closed = 0;
+    uint64_t sent = 0, acked = 0, delivered = 0, notified = 0, errors = 0;
+};
+
+Totals sum(WorkerShared *ws, int64_t n) {
+    Totals t;
+    for (int64_t i = 0; i < n; i++) {
+        t.connected += ws[i].connected;
+        t.authenticated += ws[i].authenticated;
+        t.failed += ws[i].failed;
+        t.closed += ws[i].closed;
+        t.sent += ws[i].sent;
+        t.acked += ws[i].acked;
+        t.delivered += ws[i].delivered;
+        t.notified += ws[i].notified;
+        t.errors += ws[i].errors;
+    }
+    return t;
+}
+
+void sleep_ms(int64_t ms) {
+    timespec ts{static_cast<time_t>(ms / 1000), static_cast<long>((ms % 1000) * 1000000)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+std::string fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+std::string fmt(const char *f, ...) {
+    char buf[512];
+    va_list ap;
+    va_start(ap, f);
+    vsnprintf(buf, sizeof buf, f, ap);
+    va_end(ap);
+    return buf;
+}
+
+std::string us(uint64_t ns) {
+    return fmt("%.1f µs", static_cast<double>(ns) / 1000.0);
+}
+
+std::string latency_line(const Histogram &h) {
+    if (h.count() == 0)
+        return "no samples";
+    return "p50 " + us(h.quantile(0.5)) + ", p99 " + us(h.quantile(0.99)) + ", p99.9 " +
+           us(h.quantile(0.999)) + ", max " + us(h.max()) + fmt(" (%llu samples)",
+                                                               static_cast<unsigned long long>(h.count()));
+}
+
+Result<int> listen_loopback(uint16_t *port) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return make_error("socket() failed");
+    sockaddr_in sin{};
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof sin;
+    if (bind(fd, reinterpret_cast<sockaddr *>(&sin), len) != 0 || listen(fd, 4096) != 0 ||
+        getsockname(fd, reinterpret_cast<sockaddr *>(&sin), &len) != 0) {
+        close(fd);
+        return make_error("cannot listen on 127.0.0.1");
+    }
+    evutil_make_socket_nonblocking(fd);
+    *port = ntohs(sin.sin_port);
+    return fd;
+}
+
+// Creates (or deletes) the scenario's groups through the admin API.
+Status admin_groups(const Config &cfg, bool create) {
+    for (int64_t g = 0; g < cfg.groups; g++) {
+        std::string gid = group_id(cfg, g);
+        Result<client::AdminResponse> r = make_error("");
+        if (create) {
+            std::string body = "{\"gid\":\"" + gid + "\",\"members\":[";
+            for (int64_t m = 0; m < cfg.members; m++)
+                body += (m ? ",\"" : "\"") + user_uid(cfg, g * cfg.members + m) + "\"";
+            body += "]}";
+            r = client::admin_call(cfg.admin_url, cfg.admin_token, "POST", "/v1/groups", body);
+        } else {
+            r = client::admin_call(cfg.admin_url, cfg.admin_token, "DELETE",
+                                   "/v1/groups/" + client::url_escape(gid), "");
+        }
+        if (!r)
+            return make_error(r.error());
+        if (r->status < 200 || r->status > 299)
+            return make_error(fmt("admin API answered %d to %s group %s: %s", r->status,
+                                  create ? "create" : "delete", gid.c_str(), r->body.c_str()));
+    }
+    return Status::success();
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+                      !strcmp(argv[1], "help"))) {
+        usage(stdout);
+        return 0;
+    }
+    if (argc >= 2 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))) {
+        printf("glide-bench version: glide-bench/" GLIDE_VERSION_STRING "\n");
+        return 0;
+    }
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    Config cfg;
+    std::string sc = argv[1];
+    if (sc == "idle")
+        cfg.scenario = Scenario::idle;
+    else if (sc == "chat")
+        cfg.scenario = Scenario::chat;
+    else if (sc == "group")
+        cfg.scenario = Scenario::group;
+    else if (sc == "connect")
+        cfg.scenario = Scenario::connect;
+    else if (sc == "slow")
+        cfg.scenario = Scenario::slow;
+    else
+        return usage_error("unknown scenario \"" + sc + "\"");
+
+    auto o = client::Options::parse(
+        argc, argv, 2,
+        {"secret", "codec", "conns", "pairs", "groups", "members", "rate", "window", "size",
+         "duration", "warmup", "procs", "sources", "concurrency", "server-pid", "admin",
+         "admin-token", "report", "uid-prefix", "heartbeat", "server-cpu"},
+        {"baseline"});
+    if (!o)
+        return usage_error(o.error());
+    cfg.baseline = o->has("baseline");
+    struct NumOpt {
+        const char *name;
+        int64_t *dst;
+        int64_t min, max;
+        bool ms;
+    } nums[] = {
+        {"conns", &cfg.conns, 1, 1000000, false},
+        {"pairs", &cfg.pairs, 1, 500000, false},
+        {"groups", &cfg.groups, 1, 100000, false},
+        {"members", &cfg.members, 1, 100000, false},
+        {"rate", &cfg.rate, 0, 100000000, false},
+        {"window", &cfg.window, 1, 4096, false},
+        {"size", &cfg.size, 0, 1 << 20, false},
+        {"duration", &cfg.duration_ms, 100, 86400000, true},
+        {"warmup", &cfg.warmup_ms, 0, 3600000, true},
+        {"procs", &cfg.procs, 1, 256, false},
+        {"sources", &cfg.sources, 1, 250, false},
+        {"concurrency", &cfg.concurrency, 1, 10000, false},
+        {"heartbeat", &cfg.heartbeat_ms, 1000, 3600000, true},
+    };
+    if (cfg.scenario == Scenario::idle)
+        cfg.conns = 1000;
+    for (const NumOpt &n : nums) {
+        auto v = o->number(n.name, *n.dst, n.min, n.max, n.ms);
+        if (!v)
+            return usage_error(v.error());
+        *n.dst = *v;
+    }
+    auto pid = o->number("server-pid", 0, 1, 4194304);
+    if (!pid)
+        return usage_error(pid.error());
+    cfg.server_pid = static_cast<pid_t>(*pid);
+    std::string codec_name = o->get("codec", "json");
+    if (codec_name != "json" && codec_name != "protobuf")
+        return usage_error("--codec is json or protobuf");
+    cfg.codec = codec_name == "json" ? codec::Codec::json : codec::Codec::protobuf;
+    cfg.secret = o->get("secret");
+    cfg.uid_prefix = o->get("uid-prefix", "bench");
+    cfg.admin_url = o->get("admin");
+    cfg.admin_token = o->get("admin-token");
+    for (int i = 0; i < argc; i++)
+        cfg.command += (i ? " " : "") + std::string(argv[i]);
+    if (cfg.baseline && cfg.scenario != Scenario::chat && cfg.scenario != Scenario::idle &&
+        cfg.scenario != Scenario::connect)
+        return usage_error("--baseline runs the chat, idle and connect scenarios");
+    if (cfg.scenario == Scenario::group && cfg.admin_url.empty() && !cfg.baseline)
+        return usage_error("group needs --admin URL (and --admin-token T) to create its groups");
+
+    signal(SIGPIPE, SIG_IGN);
+    pid_t echo_pid = 0;
+    if (cfg.baseline) {
+        uint16_t port = 0;
+        auto fd = listen_loopback(&port);
+        if (!fd)
+            return usage_error(fd.error());
+        auto cpu = o->number("server-cpu", -1, 0, 1023);
+        if (!cpu)
+            return usage_error(cpu.error());
+        echo_pid = fork();
+        if (echo_pid == 0) {
+            if (*cpu >= 0) {
+                cpu_set_t set;
+                CPU_ZERO(&set);
+                CPU_SET(static_cast<int>(*cpu), &set);
+                sched_setaffinity(0, sizeof set, &set);
+            }
+            _exit(run_echo_server(*fd));
+        }
+        close(*fd);
+        cfg.url = "ws://127.0.0.1:" + std::to_string(port) + "/ws";
+        cfg.server_pid = echo_pid;
+        if (o->positional().size() > 0)
+            return usage_error("--baseline takes no URL");
+    } else {
+        if (o->positional().size() != 1)
+            return usage_error("give one URL (ws://HOST:PORT/ws or tcp://HOST:PORT)");
+        cfg.url = o->positional()[0];
+        if (cfg.secret.empty())
+            return usage_error("--secret S (the server's credential_secret) is required");
+    }
+    auto ep = client::parse_endpoint(cfg.url);
+    if (!ep)
+        return usage_error(ep.error());
+    cfg.endpoint = *ep;
+    auto addr = client::resolve(ep->host, ep->port);
+    if (!addr) {
+        fprintf(stderr, "glide-bench: %s\n", addr.error().c_str());
+        return 1;
+    }
+    cfg.address = *addr;
+    cfg.loopback = addr->ss.ss_family == AF_INET &&
+                   (ntohl(reinterpret_cast<const sockaddr_in *>(&addr->ss)->sin_addr.s_addr) >>
+                    24) == 127;
+    const int64_t users = scenario_users(cfg);
+    if (!o->has("procs") && cfg.scenario != Scenario::connect)
+        cfg.procs = std::max<int64_t>(1, (users + 9999) / 10000);
+    if (users / cfg.procs > 19000)
+        return usage_error(fmt("%lld connections per worker exceed the 20,000-fd limit: raise --procs",
+                               static_cast<long long>(users / cfg.procs)));
+
+    if (cfg.scenario == Scenario::group && !cfg.baseline) {
+        Status st = admin_groups(cfg, true);
+        if (!st) {
+            fprintf(stderr, "glide-bench: creating the groups failed: %s\n", st.error().c_str());
+            return 1;
+        }
+    }
+
+    // Shared memory: the control block and one WorkerShared per worker.
+    size_t bytes = sizeof(Shared) + sizeof(WorkerShared) * static_cast<size_t>(cfg.procs);
+    void *mem = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) {
+        perror("glide-bench: mmap");
+        return 1;
+    }
+    auto *shared = new (mem) Shared;
+    auto *ws = reinterpret_cast<WorkerShared *>(static_cast<char *>(mem) + sizeof(Shared));
+    for (int64_t i = 0; i < cfg.procs; i++)
+        new (&ws[i]) WorkerShared;
+
+    const uint64_t rss0 = cfg.server_pid ? proc_rss_bytes(cfg.server_pid) : 0;
+    const bool tty = isatty(STDERR_FILENO);
+    // Slices: whole pairs per worker for chat and slow (the slow pair goes to the last).
+    std::vector<pid_t> workers;
+    int64_t per = (users + cfg.procs - 1) / cfg.procs;
+    if ((cfg.scenario == Scenario::chat || cfg.scenario == Scenario::slow) && per % 2)
+        per++;
+    for (int64_t i = 0; i < cfg.procs; i++) {
+        int64_t first = i * per, count = std::min(per, users - first);
+        if (count < 0)
+            count = 0;
+        pid_t p = fork();
+        if (p < 0) {
+            perror("glide-bench: fork");
+            shared->command = kStop;
+            break;
+        }
+        if (p == 0)
+            _exit(run_worker(cfg, static_cast<int>(i), first, count, shared, &ws[i]));
+        workers.push_back(p);
+    }
+    const int64_t nworkers = static_cast<int64_t>(workers.size());
+
+    // Setup: every connection authenticated (or failed).
+    const uint64_t setup_start = client::now_ns();
+    const uint64_t setup_limit = (60 + static_cast<uint64_t>(users) / 500) * 1000000000ull;
+    for (;;) {
+        bool ready = true;
+        for (int64_t i = 0; i < nworkers; i++)
+            if (ws[i].ready.load() == 0)
+                ready = false;
+        Totals t = sum(ws, nworkers);
+        if (tty)
+            fprintf(stderr, "\r%s setup: %llu/%lld authenticated, %llu failed   ",
+                    scenario_name(cfg.scenario), static_cast<unsigned long long>(t.authenticated),
+                    static_cast<long long>(users), static_cast<unsigned long long>(t.failed));
+        if (ready || client::now_ns() - setup_start > setup_limit)
+            break;
+        sleep_ms(100);
+    }
+    const double setup_s = static_cast<double>(client::now_ns() - setup_start) / 1e9;
+    Totals setup = sum(ws, nworkers);
+    const uint64_t rss1 = cfg.server_pid ? proc_rss_bytes(cfg.server_pid) : 0;
+    if (tty)
+        fprintf(stderr, "\n");
+
+    // Load: go, warm up, measure.
+    shared->go_ns = client::now_ns();
+    shared->command = kGo;
+    sleep_ms(cfg.warmup_ms);
+    auto worker_cpu = [&]() {
+        uint64_t c = 0;
+        for (pid_t p : workers)
+            c += proc_cpu_ns(p);
+        return c;
+    };
+    Totals t0 = sum(ws, nworkers);
+    uint64_t scpu0 = cfg.server_pid ? proc_cpu_ns(cfg.server_pid) : 0, wcpu0 = worker_cpu();
+    uint64_t start = client::now_ns();
+    uint64_t rss_max = rss1;
+    Totals last = t0;
+    uint64_t last_ns = start, last_scpu = scpu0;
+    while (client::now_ns() - start < static_cast<uint64_t>(cfg.duration_ms) * 1000000ull) {
+        int64_t left = cfg.duration_ms - static_cast<int64_t>((client::now_ns() - start) / 1000000);
+        sleep_ms(std::min<int64_t>(1000, std::max<int64_t>(left, 1)));
+        Totals t = sum(ws, nworkers);
+        uint64_t now = client::now_ns(), scpu = cfg.server_pid ? proc_cpu_ns(cfg.server_pid) : 0;
+        if (cfg.server_pid)
+            rss_max = std::max(rss_max, proc_rss_bytes(cfg.server_pid));
+        double dt = static_cast<double>(now - last_ns) / 1e9;
+        fprintf(stderr, "%s%s %4.1fs: sent %.0f/s acked %.0f/s delivered %.0f/s server cpu %.0f%%%s",
+                tty ? "\r" : "", scenario_name(cfg.scenario),
+                static_cast<double>(now - start) / 1e9, (t.sent - last.sent) / dt,
+                (t.acked - last.acked) / dt, (t.delivered - last.delivered) / dt,
+                cfg.server_pid ? static_cast<double>(scpu - last_scpu) / 1e7 / dt : 0.0,
+                tty ? "   " : "\n");
+        last = t;
+        last_ns = now;
+        last_scpu = scpu;
+    }
+    Totals t1 = sum(ws, nworkers);
+    uint64_t scpu1 = cfg.server_pid ? proc_cpu_ns(cfg.server_pid) : 0, wcpu1 = worker_cpu();
+    const double window = static_cast<double>(client::now_ns() - start) / 1e9;
+    if (tty)
+        fprintf(stderr, "\n");
+    shared->command = kStop;
+    for (pid_t p : workers)
+        waitpid(p, nullptr, 0);
+    Totals tend = sum(ws, nworkers);
+
+    Histogram ack, e2e, conn;
+    uint64_t slow_code = 0;
+    std::string first_error;
+    for (int64_t i = 0; i < nworkers; i++) {
+        ack.merge(ws[i].ack);
+        e2e.merge(ws[i].e2e);
+        conn.merge(ws[i].connect);
+        if (ws[i].slow_closed_code)
+            slow_code = ws[i].slow_closed_code;
+        if (first_error.empty() && ws[i].error[0])
+            first_error = ws[i].error;
+    }
+    if (cfg.scenario == Scenario::group && !cfg.baseline) {
+        Status st = admin_groups(cfg, false);
+        if (!st)
+            fprintf(stderr, "glide-bench: deleting the groups failed: %s\n", st.error().c_str());
+    }
+    if (echo_pid) {
+        kill(echo_pid, SIGTERM);
+        waitpid(echo_pid, nullptr, 0);
+    }
+
+    // The report.
+    std::vector<std::pair<std::string, std::string>> rows;
+    auto row = [&](std::string k, std::string v) { rows.emplace_back(std::move(k), std::move(v)); };
+    const double acked_rate = (t1.acked - t0.acked) / window;
+    const double delivered_rate = (t1.delivered - t0.delivered) / window;
+    const double server_cores = cfg.server_pid ? (scpu1 - scpu0) / 1e9 / window : 0;
+    const double bench_cores = (wcpu1 - wcpu0) / 1e9 / window;
+    std::string mode = cfg.rate ? fmt("open loop %lld msg/s", static_cast<long long>(cfg.rate))
+                                : fmt("saturation, window %lld", static_cast<long long>(cfg.window));
+    row("server", cfg.baseline ? "built-in WebSocket echo (--baseline)" : cfg.url);
+    row("codec", codec_name);
+    row("load", fmt("%lld worker process(es), %s", static_cast<long long>(nworkers),
+                    cfg.scenario == Scenario::idle || cfg.scenario == Scenario::connect ? "-" : mode.c_str()));
+    if (cfg.scenario != Scenario::connect)
+        row("connections", fmt("%llu authenticated, %llu failed (setup %.1f s)",
+                               static_cast<unsigned long long>(setup.connected),
+                               static_cast<unsigned long long>(setup.failed), setup_s));
+    if (cfg.server_pid && cfg.scenario != Scenario::connect && setup.connected)
+        row("server RSS per connection",
+            fmt("%.2f KiB (%.1f MiB before, %.1f MiB with %llu connections)",
+                (static_cast<double>(rss1) - static_cast<double>(rss0)) / 1024.0 / setup.connected,
+                rss0 / 1048576.0, rss1 / 1048576.0,
+                static_cast<unsigned long long>(setup.connected)));
+    row("measured", fmt("%.1f s after %.1f s warm-up", window, cfg.warmup_ms / 1000.0));
+    switch (cfg.scenario) {
+    case Scenario::connect:
+        row("connect + authenticate", fmt("%.0f /s (%llu failed)", acked_rate,
+                                          static_cast<unsigned long long>(t1.failed)));
+        row("connect latency", latency_line(conn));
+        if (cfg.server_pid && acked_rate > 0)
+            row("server CPU per connection", us(static_cast<uint64_t>((scpu1 - scpu0) / (t1.acked - t0.acked + 0.0))));
+        break;
+    case Scenario::idle:
+        break;
+    default:
+        row("messages", fmt("sent %.0f/s, acked %.0f/s, delivered %.0f/s",
+                            (t1.sent - t0.sent) / window, acked_rate, delivered_rate));
+        row("server ack latency", latency_line(ack));
+        row("end-to-end latency", latency_line(e2e));
+        if (cfg.server_pid && acked_rate > 0)
+            row("server CPU per message", us(static_cast<uint64_t>((scpu1 - scpu0) / (t1.acked - t0.acked + 0.0))));
+        if (cfg.server_pid && delivered_rate > 0 && cfg.scenario == Scenario::group)
+            row("server CPU per delivery",
+                us(static_cast<uint64_t>((scpu1 - scpu0) / (t1.delivered - t0.delivered + 0.0))));
+        break;
+    }
+    if (cfg.server_pid)
+        row("server CPU", fmt("%.2f cores (pid %d)", server_cores, static_cast<int>(cfg.server_pid)));
+    row("bench CPU", fmt("%.2f cores over %lld process(es)", bench_cores,
+                         static_cast<long long>(nworkers)));
+    if (cfg.server_pid && cfg.scenario != Scenario::idle) {
+        double load = 0;
+        if (FILE *f = fopen("/proc/loadavg", "r")) {
+            if (fscanf(f, "%lf", &load) != 1)
+                load = 0;
+            fclose(f);
+        }
+        const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        std::string who = server_cores >= 0.9 ? "server saturated"
+                          : bench_cores / nworkers >= 0.9 ? "load generator saturated"
+                          : cfg.rate ? "neither (open loop below saturation)"
+                          : cfg.scenario == Scenario::connect
+                              ? "neither (concurrency-limited: raise --concurrency)"
+                              : "neither (window-limited: raise --window or --pairs)";
+        if (server_cores < 0.9 && bench_cores / nworkers < 0.9 && load > cpus)
+            who += fmt("; the machine is shared: load average %.1f on %ld CPUs", load, cpus);
+        row("saturated", who);
+    }
+    if (cfg.scenario == Scenario::slow) {
+        row("slow receiver",
+            slow_code == 1006 ? std::string("closed by the server (no close frame read: 1006)")
+            : slow_code       ? fmt("closed by the server with %llu",
+                                    static_cast<unsigned long long>(slow_code))
+                              : std::string("still open"));
+        if (cfg.server_pid)
+            row("server RSS max", fmt("%.1f MiB", rss_max / 1048576.0));
+    }
+    if (tend.errors || tend.closed || first_error.size())
+        row("errors", fmt("%llu error answers, %llu unexpected closes%s%s",
+                          static_cast<unsigned long long>(tend.errors),
+                          static_cast<unsigned long long>(tend.closed),
+                          first_error.empty() ? "" : "; first: ", first_error.c_str()));
+
+    printf("glide-bench %s\n", scenario_name(cfg.scenario));
+    for (auto &[k, v] : rows)
+        printf("  %-26s %s\n", k.c_str(), v.c_str());
+    fflush(stdout);
+    if (o->has("report")) {
+        FILE *f = fopen(o->get("report").c_str(), "a");
+        if (!f) {
+            fprintf(stderr, "glide-bench: cannot open %s: %s\n", o->get("report").c_str(),
+                    strerror(errno));
+            return 1;
+        }
+        fprintf(f, "\n### %s (%s%s)\n\n```\n%s\n```\n\n| figure | value |\n| --- | --- |\n",
+                scenario_name(cfg.scenario), codec_name.c_str(), cfg.baseline ? ", baseline" : "",
+                cfg.command.c_str());
+        for (auto &[k, v] : rows)
+            fprintf(f, "| %s | %s |\n", k.c_str(), v.c_str());
+        fclose(f);
+    }
+    // Failure when nothing worked: no connection, or messages sent and none acknowledged.
+    if (cfg.scenario != Scenario::connect && setup.connected == 0)
+        return 1;
+    if (cfg.scenario == Scenario::connect && t1.acked == 0)
+        return 1;
+    if ((cfg.scenario == Scenario::chat || cfg.scenario == Scenario::group) && t1.acked == 0)
+        return 1;
+    return 0;
+}
