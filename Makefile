@@ -135,6 +135,11 @@ distclean: clean
 
 # --- rules -----------------------------------------------------------------------------------
 
+# The generated files are not intermediate: without this, make deletes the header after a fresh
+# build (it is reached only through pattern rules until the .d files exist), and the next make
+# regenerates it and rebuilds everything.
+.SECONDARY: $(GEN_C) $(GEN_H)
+
 $(B)/gen/%.pb-c.c $(B)/gen/%.pb-c.h: proto/%.proto
 	@mkdir -p $(B)/gen
 	protoc-c --proto_path=proto --c_out=$(B)/gen $<
