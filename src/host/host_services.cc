@@ -101,17 +101,7 @@ void HostServices::on_log(void *self, glide_log_level level, const char *msg, si
 int HostServices::on_auth(void *self, glide_request *req, const glide_auth_request *in) {
     auto *s = static_cast<HostServices *>(self);
     hub::AuthResult a = store::verify_credential(s->secret_, str(in->credential), wall_ms());
-    glide_auth_result r{};
-    r.size = sizeof r;
-    r.version = 1;
-    r.accepted = a.accepted;
-    r.error = gs(a.error);
-    r.uid = gs(a.uid);
-    r.device_id = gs(a.device_id);
-    r.device_name = gs(a.device_name);
-    r.message_deliver_secret = gs(a.message_deliver_secret);
-    r.heartbeat_interval_ms = a.heartbeat_interval_ms;
-    r.heartbeat_lost = a.heartbeat_lost;
+    glide_auth_result r = to_glide_auth_result(a);
     s->api_->auth_done(req, &r);
     return GLIDE_OK;
 }

@@ -36,6 +36,21 @@ int settle(glide_request *h, int rc) {
 
 } // namespace
 
+glide_auth_result to_glide_auth_result(const hub::AuthResult &a) {
+    glide_auth_result r{};
+    r.size = sizeof r;
+    r.version = 1;
+    r.accepted = a.accepted;
+    r.error = gs(a.error);
+    r.uid = gs(a.uid);
+    r.device_id = gs(a.device_id);
+    r.device_name = gs(a.device_name);
+    r.message_deliver_secret = gs(a.message_deliver_secret);
+    r.heartbeat_interval_ms = a.heartbeat_interval_ms;
+    r.heartbeat_lost = a.heartbeat_lost;
+    return r;
+}
+
 glide_message to_glide_message(const codec::ChatMessage &m, std::string_view payload) {
     glide_message g{};
     g.size = sizeof g;

@@ -42,6 +42,8 @@ private:
 // (the fields its `size` covers). Shared with hosts built on the core (glided).
 glide_message to_glide_message(const codec::ChatMessage &m, std::string_view payload);
 codec::ChatMessage from_glide_message(const glide_message *m);
+// A glide_auth_result view of a (borrows a), for hosts that verify with the core's C++ code.
+glide_auth_result to_glide_auth_result(const hub::AuthResult &a);
 
 // The completion functions behind glide_api (return GLIDE_OK, GLIDE_EINVAL for a NULL or
 // mismatched request or a struct too small to read).

@@ -16,6 +16,7 @@
 #include "codec/json.h"
 #include "codec/payload.h"
 #include "hub/hub.h"
+#include "module/host_adapter.h"
 #include "module/session_glue.h"
 #include "net/net_test_util.h"
 #include "store/memory_store.h"
@@ -74,17 +75,8 @@ inline int host_auth(void *ud, glide_request *req, const glide_auth_request *in)
         Kind::auth,
         [h, req](hub::HostRequest &q) {
             const hub::AuthResult &v = q.auth_result();
-            glide_auth_result res{};
-            res.size = sizeof res;
-            res.version = 1;
+            glide_auth_result res = glide::to_glide_auth_result(v);
             res.accepted = v.accepted && !q.timed_out();
-            res.error = gs(v.error);
-            res.uid = gs(v.uid);
-            res.device_id = gs(v.device_id);
-            res.device_name = gs(v.device_name);
-            res.message_deliver_secret = gs(v.message_deliver_secret);
-            res.heartbeat_interval_ms = v.heartbeat_interval_ms;
-            res.heartbeat_lost = v.heartbeat_lost;
             h->api->auth_done(req, &res);
         },
         [&](const hub::RequestPtr &p) { return h->store->auth(p, a); });
