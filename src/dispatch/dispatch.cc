@@ -99,7 +99,7 @@ void on_chat_resend(Hub &hub, Session &s, Envelope &e) {
         return;
     }
     s.send(make_message(0, action::ack_message, codec::AckMessage{m.cli_mid, m.mid, {}, m.seq}));
-    hub.deliver_chat(m, &s);
+    hub.deliver_chat(std::move(m), &s);
 }
 
 void on_group(Hub &hub, Session &s, Envelope &e) {

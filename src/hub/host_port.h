@@ -10,11 +10,12 @@
 // later is ignored (the completion functions return false), also after the session or the
 // whole hub is gone. The host keeps the request alive by holding its shared_ptr.
 //
-// Over the C ABI (include/glide/host.h): the adapter passes a heap copy of the RequestPtr as
-// the opaque glide_request *, converts glide_auth_result / glide_store_result / glide_message
-// into the structs below inside glide_api.*_done and page_add/member_add, and frees the copy
-// at the completing call (auth_done, store_done, request_done). A NULL callback in the table
-// becomes an immediate failure with the text host.h documents for it.
+// Over the C ABI (include/glide/host.h): the adapter passes the request as the opaque
+// glide_request * and holds a reference inside it (host_hold), released at the completing
+// call (auth_done, store_done, request_done); it converts glide_auth_result /
+// glide_store_result / glide_message into the structs below inside glide_api.*_done and
+// page_add/member_add. A NULL callback in the table becomes an immediate failure with the
+// text host.h documents for it.
 #pragma once
 
 #include <cstdint>
@@ -95,10 +96,21 @@ public:
     std::vector<codec::ChatMessage> &page() { return page_; }
     std::vector<std::string> &members() { return members_; }
 
+    // -- context the caller keeps with the request, so a continuation captures only the hub
+    //    (std::function then stores it without a heap allocation) --
+    uint64_t session_id = 0;
+    int64_t seq = 0;
+    codec::ChatMessage message; // store_message, group_publish: the message as sent
+
     // The continuation: called once when the request finishes while the hub still exists.
     using Continuation = std::function<void(HostRequest &)>;
 
     HostRequest(Hub *hub, Kind kind, Continuation k) : hub_(hub), kind_(kind), k_(std::move(k)) {}
+
+    // The host's reference (the C ABI's glide_request handle is the raw pointer): hold() keeps
+    // the request alive until release() at the completing call, without another allocation.
+    void host_hold(const std::shared_ptr<HostRequest> &self) { host_ref_ = self; }
+    std::shared_ptr<HostRequest> host_release() { return std::move(host_ref_); }
 
 private:
     friend class Hub;
@@ -109,9 +121,13 @@ private:
     bool finished_ = false;
     bool timed_out_ = false;
     int status_ = GLIDE_OK;
-    uint64_t id_ = 0;
-    int64_t started_ms_ = 0; // for the store latency histogram
-    session::TimerService::Handle deadline_ = 0;
+    int64_t started_ms_ = 0;  // for the store latency histogram
+    int64_t deadline_ms_ = 0; // glide_callback_timeout after started_ms_
+    // While pending: the hub's reference and its deadline-ordered list (hub.h).
+    std::shared_ptr<HostRequest> pending_ref_;
+    HostRequest *prev_ = nullptr;
+    HostRequest *next_ = nullptr;
+    std::shared_ptr<HostRequest> host_ref_;
     Continuation k_;
     std::string error_;
     AuthResult auth_;

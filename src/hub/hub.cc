@@ -98,34 +98,63 @@ void Latency::add(uint64_t ms, bool failed) {
         failures++;
 }
 
-RequestPtr Hub::call(HostRequest::Kind kind, HostRequest::Continuation k,
-                     const std::function<int(const RequestPtr &)> &invoke) {
+RequestPtr Hub::begin_request(HostRequest::Kind kind, HostRequest::Continuation k) {
     auto req = std::make_shared<HostRequest>(this, kind, std::move(k));
-    req->id_ = next_request_id_++;
-    req->started_ms_ = timers_->now_ms();
-    pending_.emplace(req->id_, req);
-    uint64_t id = req->id_;
-    req->deadline_ = timers_->schedule(conf_.callback_timeout_ms, [this, id] {
-        auto it = pending_.find(id);
-        if (it == pending_.end())
-            return;
-        it->second->deadline_ = 0;
-        it->second->finish(GLIDE_ECLOSED, "deadline", true);
-    });
-    int rc = invoke(req);
-    if (rc < 0 && !req->finished())
-        req->finish(rc, {}, false);
+    HostRequest *r = req.get();
+    r->started_ms_ = timers_->now_ms();
+    r->deadline_ms_ = r->started_ms_ + static_cast<int64_t>(conf_.callback_timeout_ms);
+    r->pending_ref_ = req;
+    // Insert by deadline from the tail: with one timeout for all, that is the tail itself.
+    HostRequest *after = pending_tail_;
+    while (after && after->deadline_ms_ > r->deadline_ms_)
+        after = after->prev_;
+    r->prev_ = after;
+    r->next_ = after ? after->next_ : pending_head_;
+    (r->next_ ? r->next_->prev_ : pending_tail_) = r;
+    (after ? after->next_ : pending_head_) = r;
+    arm_deadline();
     return req;
 }
 
-void Hub::request_finished(HostRequest &r) {
-    auto it = pending_.find(r.id_);
-    if (it == pending_.end())
+void Hub::unlink_pending(HostRequest &r) {
+    (r.prev_ ? r.prev_->next_ : pending_head_) = r.next_;
+    (r.next_ ? r.next_->prev_ : pending_tail_) = r.prev_;
+    r.prev_ = r.next_ = nullptr;
+}
+
+// The deadline timer stays armed for the earliest deadline it was set for; finished requests
+// leave the list without touching it, and expire_requests() re-arms it for the new head.
+void Hub::arm_deadline() {
+    if (!pending_head_)
         return;
-    RequestPtr keep = std::move(it->second); // the host may hold only a raw pointer
-    pending_.erase(it);
-    timers_->cancel(r.deadline_);
-    r.deadline_ = 0;
+    int64_t due = pending_head_->deadline_ms_;
+    if (deadline_timer_) {
+        if (due >= deadline_timer_at_)
+            return;
+        timers_->cancel(deadline_timer_);
+    }
+    int64_t now = timers_->now_ms();
+    deadline_timer_at_ = due;
+    deadline_timer_ = timers_->schedule(due > now ? static_cast<uint64_t>(due - now) : 0, [this] {
+        deadline_timer_ = 0;
+        expire_requests();
+    });
+}
+
+void Hub::expire_requests() {
+    int64_t now = timers_->now_ms();
+    // finish() unlinks the head (request_finished), and its continuation may add requests at
+    // the tail, whose deadlines are later.
+    while (pending_head_ && pending_head_->deadline_ms_ <= now)
+        pending_head_->finish(GLIDE_ECLOSED, "deadline", true);
+    arm_deadline();
+}
+
+void Hub::request_finished(HostRequest &r) {
+    if (!r.pending_ref_)
+        return;
+    RequestPtr keep = std::move(r.pending_ref_); // the host may hold only a raw pointer
+    unlink_pending(r);
     r.hub_ = nullptr;
     if (r.kind_ != HostRequest::Kind::auth) {
         int64_t took = timers_->now_ms() - r.started_ms_;
@@ -163,13 +192,14 @@ Hub::Hub(HostPort *host, session::TimerService *timers, HubConfig conf)
 Hub::~Hub() {
     // Outstanding requests outlive us in the host's hands: detach them so a late completion
     // is ignored.
-    for (auto &[id, r] : pending_) {
-        timers_->cancel(r->deadline_);
+    while (HostRequest *r = pending_head_) {
+        unlink_pending(*r);
         r->hub_ = nullptr;
         r->finished_ = true;
         r->k_ = nullptr;
+        r->pending_ref_.reset(); // may free r
     }
-    pending_.clear();
+    timers_->cancel(deadline_timer_);
     timers_->cancel(reap_timer_);
 }
 
@@ -227,7 +257,7 @@ void Hub::process_deferred(uint64_t sid) {
     Session *s = find(sid);
     while (s && !s->auth_pending() && !s->deferred().empty()) {
         std::string f = std::move(s->deferred().front());
-        s->deferred().pop_front();
+        s->deferred().erase(s->deferred().begin()); // at most max_deferred: cheap
         on_frame(s, f);
         s = find(sid);
     }
@@ -479,12 +509,13 @@ static std::string store_failure(const HostRequest &r) {
 
 // --- chat ----------------------------------------------------------------------------------
 
-uint32_t Hub::deliver_chat(const codec::ChatMessage &msg, const Session *sender) {
-    Outbound out(make_message(0, action::chat, msg));
+uint32_t Hub::deliver_chat(codec::ChatMessage msg, const Session *sender) {
+    Outbound out(make_message(0, action::chat, std::move(msg)));
+    const auto &m = std::get<codec::ChatMessage>(out.envelope().data);
     uint32_t reached = 0;
-    for_each_device(msg.to, [&](Session &d) { reached += d.send(out); });
-    if (msg.from != msg.to)
-        for_each_device(msg.from, [&](Session &d) {
+    for_each_device(m.to, [&](Session &d) { reached += d.send(out); });
+    if (m.from != m.to)
+        for_each_device(m.from, [&](Session &d) {
             if (&d != sender)
                 d.send(out);
         });
@@ -492,28 +523,31 @@ uint32_t Hub::deliver_chat(const codec::ChatMessage &msg, const Session *sender)
 }
 
 void Hub::chat(Session &s, int64_t seq, codec::ChatMessage msg) {
-    uint64_t sid = s.id();
-    auto m = std::make_shared<codec::ChatMessage>(std::move(msg));
     call(
         HostRequest::Kind::store_message,
-        [this, sid, seq, m](HostRequest &r) {
-            Session *t = find(sid);
+        [this](HostRequest &r) {
+            Session *t = find(r.session_id);
             if (r.timed_out() || r.status() < 0) {
-                if (t) {
-                    t->send(make_message(seq, action::notify_error, Text{store_failure(r)}));
-                }
+                if (t)
+                    t->send(make_message(r.seq, action::notify_error, Text{store_failure(r)}));
                 return;
             }
             const StoreResult &res = r.store_result();
-            m->mid = res.mid;
+            codec::ChatMessage &m = r.message;
+            m.mid = res.mid;
             // Only now, the store having committed, is the sender acknowledged (§5.7).
             if (t)
                 t->send(make_message(0, action::ack_message,
-                                     codec::AckMessage{m->cli_mid, m->mid, {}, m->seq}));
+                                     codec::AckMessage{m.cli_mid, m.mid, {}, m.seq}));
             if (!res.duplicate)
-                deliver_chat(*m, t);
+                deliver_chat(std::move(m), t);
         },
-        [this, m](const RequestPtr &r) { return host_->store_message(r, *m); });
+        [&](const RequestPtr &r) {
+            r->session_id = s.id();
+            r->seq = seq;
+            r->message = std::move(msg);
+            return host_->store_message(r, r->message);
+        });
 }
 
 void Hub::ack_request(Session &s, const codec::AckRequest &a) {
@@ -525,16 +559,18 @@ void Hub::ack_request(Session &s, const codec::AckRequest &a) {
     for_each_device(sender, [&](Session &d) { d.send(out); });
     if (a.mid <= 0)
         return;
-    std::string uid = s.uid(), dev = s.device_id();
-    int64_t mid = a.mid;
     call(
         HostRequest::Kind::mark_delivered,
-        [this, uid, mid](HostRequest &r) {
+        [this](HostRequest &r) {
             if (r.timed_out() || r.status() < 0)
-                log(GLIDE_LOG_WARN,
-                    "mark_delivered " + uid + " " + std::to_string(mid) + " failed: " + r.error());
+                log(GLIDE_LOG_WARN, "mark_delivered " + r.message.to + " " +
+                                        std::to_string(r.message.mid) + " failed: " + r.error());
         },
-        [&](const RequestPtr &r) { return host_->mark_delivered(r, uid, dev, mid); });
+        [&](const RequestPtr &r) {
+            r->message.to = s.uid(); // kept for the log line
+            r->message.mid = a.mid;
+            return host_->mark_delivered(r, s.uid(), s.device_id(), a.mid);
+        });
 }
 
 // --- groups --------------------------------------------------------------------------------

@@ -177,9 +177,16 @@ public:
     // handful of devices. Sessions are freed only by reap(), so the snapshot stays valid.
     template <typename F> void for_each_device(std::string_view uid, F &&fn) const;
 
-    // Issues a host call with a deadline. `invoke` performs the HostPort call.
-    RequestPtr call(HostRequest::Kind kind, HostRequest::Continuation k,
-                    const std::function<int(const RequestPtr &)> &invoke);
+    // Issues a host call with a deadline. `invoke(const RequestPtr &)` performs the HostPort
+    // call (it may fill the request's context fields first) and returns its result.
+    template <typename Invoke>
+    RequestPtr call(HostRequest::Kind kind, HostRequest::Continuation k, Invoke &&invoke) {
+        RequestPtr req = begin_request(kind, std::move(k));
+        int rc = invoke(req);
+        if (rc < 0 && !req->finished())
+            req->finish(rc, {}, false);
+        return req;
+    }
 
     // authenticate: pauses reading, asks the host, answers and registers.
     void authenticate(session::Session &s, int64_t seq, const codec::EncryptedCredential &c);
@@ -187,7 +194,7 @@ public:
     void chat(session::Session &s, int64_t seq, codec::ChatMessage msg);
     // Delivers a stored chat message to the receiver's devices and a copy to the sender's other
     // devices (sender null: no copy exclusion). Returns the receiver sessions reached.
-    uint32_t deliver_chat(const codec::ChatMessage &msg, const session::Session *sender);
+    uint32_t deliver_chat(codec::ChatMessage msg, const session::Session *sender);
     // message.group after the ticket check and normalisation.
     void group(session::Session &s, const codec::Envelope &req, codec::ChatMessage msg);
     // Frames queued while an auth is pending, at most (then close 1008).
@@ -207,7 +214,11 @@ public:
 
 private:
     friend class HostRequest;
+    RequestPtr begin_request(HostRequest::Kind kind, HostRequest::Continuation k);
     void request_finished(HostRequest &r);
+    void unlink_pending(HostRequest &r);
+    void arm_deadline();
+    void expire_requests();
 
     void register_identity(session::Session &s, std::string uid, const AuthResult &r);
     void unregister_identity(session::Session &s);
@@ -237,14 +248,19 @@ private:
     HubConfig conf_;
     Stats stats_;
     uint64_t next_session_id_ = 1;
-    uint64_t next_request_id_ = 1;
     std::unordered_map<uint64_t, std::unique_ptr<session::Session>> sessions_;
     std::vector<uint64_t> dead_; // closed sessions waiting for reap()
     session::TimerService::Handle reap_timer_ = 0;
     StringMap<std::vector<session::Session *>> users_;
     StringMap<std::vector<uint64_t>> watchers_; // watched uid → sessions
     StringMap<Group> groups_;
-    std::unordered_map<uint64_t, RequestPtr> pending_;
+    // Pending host requests, ordered by deadline (all share glide_callback_timeout, so a new
+    // one goes at the tail; a reload that shortens the timeout inserts further up). One timer,
+    // for the head's deadline, serves them all: a request costs no timer operation.
+    HostRequest *pending_head_ = nullptr;
+    HostRequest *pending_tail_ = nullptr;
+    session::TimerService::Handle deadline_timer_ = 0;
+    int64_t deadline_timer_at_ = 0;
 };
 
 template <typename F> void Hub::for_each_device(std::string_view uid, F &&fn) const {

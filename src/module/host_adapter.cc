@@ -22,15 +22,18 @@ std::string str(glide_str s) { return s.ptr ? std::string(s.ptr, s.len) : std::s
 // Whether the caller's struct covers field F.
 #define COVERS(p, T, f) ((p)->size >= offsetof(T, f) + sizeof((p)->f))
 
+// The handle is the request itself; the host's reference is held inside it (host_hold) until
+// the completing call releases it.
 glide_request *handle(const RequestPtr &req) {
-    return reinterpret_cast<glide_request *>(new RequestPtr(req));
+    req->host_hold(req);
+    return reinterpret_cast<glide_request *>(req.get());
 }
-RequestPtr *unhandle(glide_request *r) { return reinterpret_cast<RequestPtr *>(r); }
+HostRequest *unhandle(glide_request *r) { return reinterpret_cast<HostRequest *>(r); }
 
-// After a host callback: a negative return means no completion follows, so the copy goes.
+// After a host callback: a negative return means no completion follows, so the hold goes.
 int settle(glide_request *h, int rc) {
     if (rc < 0)
-        delete unhandle(h);
+        unhandle(h)->host_release();
     return rc;
 }
 
@@ -159,11 +162,20 @@ int HostAdapter::send_message(const RequestPtr &req, const codec::ChatMessage &m
         req->store_done(std::move(r));
         return GLIDE_OK;
     }
-    std::string payload;
+    // The payload is encoded into a buffer kept between calls; a call made from inside the
+    // host's callback (a synchronous completion whose continuation stores again) uses its own.
+    std::string local;
+    std::string &payload = payload_busy_ ? local : payload_;
+    bool outer = !payload_busy_;
+    payload_busy_ = true;
+    payload.clear();
     codec::encode_json_payload(msg, &payload);
     glide_message m = to_glide_message(msg, payload);
     glide_request *h = handle(req);
-    return settle(h, call(host_->user_data, h, &m));
+    int rc = settle(h, call(host_->user_data, h, &m));
+    if (outer)
+        payload_busy_ = false;
+    return rc;
 }
 
 int HostAdapter::group_members(const RequestPtr &req, std::string_view gid) {
@@ -198,8 +210,8 @@ void HostAdapter::log(glide_log_level level, std::string_view msg) {
 int request_auth_done(glide_request *req, const glide_auth_result *r) {
     if (!req || !r || !COVERS(r, glide_auth_result, accepted))
         return GLIDE_EINVAL;
-    RequestPtr *p = unhandle(req);
-    if ((*p)->kind() != Kind::auth)
+    HostRequest *p = unhandle(req);
+    if (p->kind() != Kind::auth)
         return GLIDE_EINVAL;
     hub::AuthResult a;
     a.accepted = r->accepted != 0;
@@ -217,8 +229,7 @@ int request_auth_done(glide_request *req, const glide_auth_result *r) {
         a.heartbeat_interval_ms = r->heartbeat_interval_ms;
     if (COVERS(r, glide_auth_result, heartbeat_lost))
         a.heartbeat_lost = r->heartbeat_lost;
-    RequestPtr keep = std::move(*p);
-    delete p; // freed before the continuation runs: the host may not reuse the handle
+    RequestPtr keep = p->host_release(); // before the continuation: the handle is spent
     keep->auth_done(std::move(a)); // false: late (ignored), as host.h promises
     return GLIDE_OK;
 }
@@ -226,8 +237,8 @@ int request_auth_done(glide_request *req, const glide_auth_result *r) {
 int request_store_done(glide_request *req, const glide_store_result *r) {
     if (!req || !r || !COVERS(r, glide_store_result, status))
         return GLIDE_EINVAL;
-    RequestPtr *p = unhandle(req);
-    if ((*p)->kind() != Kind::store_message && (*p)->kind() != Kind::group_publish)
+    HostRequest *p = unhandle(req);
+    if (p->kind() != Kind::store_message && p->kind() != Kind::group_publish)
         return GLIDE_EINVAL;
     hub::StoreResult s;
     s.status = r->status;
@@ -239,8 +250,7 @@ int request_store_done(glide_request *req, const glide_store_result *r) {
         s.seq = r->seq;
     if (COVERS(r, glide_store_result, duplicate))
         s.duplicate = r->duplicate != 0;
-    RequestPtr keep = std::move(*p);
-    delete p;
+    RequestPtr keep = p->host_release();
     keep->store_done(std::move(s));
     return GLIDE_OK;
 }
@@ -248,7 +258,7 @@ int request_store_done(glide_request *req, const glide_store_result *r) {
 int request_page_add(glide_request *req, const glide_message *m) {
     if (!req || !m || !COVERS(m, glide_message, mid))
         return GLIDE_EINVAL;
-    RequestPtr &p = *unhandle(req);
+    HostRequest *p = unhandle(req);
     if (p->kind() != Kind::load_undelivered)
         return GLIDE_EINVAL;
     p->page_add(from_glide_message(m));
@@ -258,7 +268,7 @@ int request_page_add(glide_request *req, const glide_message *m) {
 int request_member_add(glide_request *req, glide_str uid) {
     if (!req || !uid.ptr)
         return GLIDE_EINVAL;
-    RequestPtr &p = *unhandle(req);
+    HostRequest *p = unhandle(req);
     if (p->kind() != Kind::group_members)
         return GLIDE_EINVAL;
     p->member_add(str(uid));
@@ -268,12 +278,11 @@ int request_member_add(glide_request *req, glide_str uid) {
 int request_done(glide_request *req, int status, glide_str error) {
     if (!req)
         return GLIDE_EINVAL;
-    RequestPtr *p = unhandle(req);
-    Kind k = (*p)->kind();
+    HostRequest *p = unhandle(req);
+    Kind k = p->kind();
     if (k == Kind::auth || k == Kind::store_message || k == Kind::group_publish)
         return GLIDE_EINVAL;
-    RequestPtr keep = std::move(*p);
-    delete p;
+    RequestPtr keep = p->host_release();
     keep->request_done(status, str(error));
     return GLIDE_OK;
 }

@@ -1,9 +1,10 @@
 // hub::HostPort over the host's glide_host table (include/glide/host.h), and the C completion
 // functions (glide_api.auth_done, store_done, page_add, member_add, request_done).
 //
-// As hub/host_port.h describes: each call passes a heap copy of the RequestPtr as the opaque
-// glide_request *; the completing call (auth_done, store_done, request_done) frees it, and so
-// does the adapter when the callback fails at once (a negative return: no completion follows).
+// As hub/host_port.h describes: each call passes the request itself as the opaque
+// glide_request *, holding a reference inside it (HostRequest::host_hold); the completing call
+// (auth_done, store_done, request_done) releases it, and so does the adapter when the callback
+// fails at once (a negative return: no completion follows).
 // A NULL callback, or one beyond the table's `size`, becomes the answer host.h documents.
 #pragma once
 
@@ -36,6 +37,8 @@ private:
 
     const glide_host *host_;
     Logger &log_;
+    std::string payload_; // glide_message.payload, reused between calls
+    bool payload_busy_ = false;
 };
 
 // A glide_message view of m (borrows m and payload), and the message a glide_message holds

@@ -64,11 +64,14 @@ ConnLink::ConnLink(net::Connection *c)
       codec_(c->codec() == CodecKind::protobuf ? codec::Codec::protobuf : codec::Codec::json),
       peer_(c->peer().text()) {}
 
-session::SendResult ConnLink::send(std::shared_ptr<const std::string> encoded) {
-    if (!conn_ || !conn_->is_open() || !encoded)
+session::SendResult ConnLink::send(session::Encoded &msg) {
+    if (!conn_ || !conn_->is_open())
         return session::SendResult::closed;
     auto kind = codec_ == codec::Codec::json ? net::MessageKind::text : net::MessageKind::binary;
-    switch (conn_->send_shared(kind, std::move(encoded))) {
+    net::SendResult r = msg.size() <= net::Connection::kShareAbove
+                            ? conn_->send(kind, msg.bytes())
+                            : conn_->send_shared(kind, msg.share());
+    switch (r) {
     case net::SendResult::ok: return session::SendResult::ok;
     case net::SendResult::above_soft_mark: return session::SendResult::above_soft;
     case net::SendResult::closed: break;

@@ -59,7 +59,7 @@ public:
     explicit ConnLink(net::Connection *c);
 
     codec::Codec codec() const override { return codec_; }
-    session::SendResult send(std::shared_ptr<const std::string> encoded) override;
+    session::SendResult send(session::Encoded &msg) override;
     size_t buffered() const override { return conn_ ? conn_->queued() : 0; }
     void close(uint16_t code, std::string_view reason) override;
     void pause_reading(bool paused) override;

@@ -19,10 +19,6 @@ namespace glide::net {
 
 namespace {
 
-// Below this size copying a shared payload is cheaper than a reference chain plus the holder
-// that keeps the payload alive (two allocations and a callback).
-constexpr size_t kShareAbove = 1024;
-
 // The most origins glide_allowed_origins accepts (its arity).
 constexpr size_t kMaxOrigins = 64;
 
@@ -419,7 +415,7 @@ SendResult Connection::send(MessageKind kind, std::span<const uint8_t> payload) 
 SendResult Connection::send_shared(MessageKind kind, std::shared_ptr<const std::string> msg) {
     if (state_ != State::open || !msg)
         return SendResult::closed;
-    if (msg->size() <= kShareAbove)
+    if (msg->size() <= Connection::kShareAbove)
         return send(kind, *msg);
     uint8_t hdr[frame::kMaxFrameHeader];
     size_t h;

@@ -142,6 +142,10 @@ public:
     // is written per connection; the payload is referenced (evbuffer_add_reference) and the
     // shared_ptr is held until libevent has written it. `msg` must not be null.
     SendResult send_shared(MessageKind kind, std::shared_ptr<const std::string> msg);
+    // Below this size send_shared copies: cheaper than a reference chain plus the holder that
+    // keeps the payload alive (two allocations and a callback). Callers with a message that is
+    // not shared yet copy below it too (send) and need not make it shareable.
+    static constexpr size_t kShareAbove = 1024;
 
     // Server-initiated close: a WebSocket close frame with `code` and `reason` (cut to 123
     // bytes), then the polite close; on_close(code) runs now. TCP: the polite close. During the

@@ -24,11 +24,29 @@ enum class SendResult : uint8_t {
     closed,     // refused: the link is closing or closed
 };
 
+// One encoded message as the transport gets it. A transport copies bytes() into its output
+// buffer, or, for a large message, takes share(): a reference to one immutable buffer for
+// every recipient of a fan-out (made on the first share(), without copying the bytes), kept
+// until written (evbuffer_add_reference). A message sent to one connection and copied costs
+// one buffer, reused by nobody else.
+class Encoded {
+public:
+    std::string_view bytes() const { return shared_ ? std::string_view(*shared_) : text_; }
+    size_t size() const { return bytes().size(); }
+    const std::shared_ptr<const std::string> &share() {
+        if (!shared_)
+            shared_ = std::make_shared<const std::string>(std::move(text_));
+        return shared_;
+    }
+    // The encoder's output; only before the first share().
+    std::string &text() { return text_; }
+
+private:
+    std::string text_;
+    std::shared_ptr<const std::string> shared_;
+};
+
 // One connection as the protocol core sees it. All calls happen on the loop thread.
-//
-// Buffers: `encoded` is shared by every recipient of a fan-out (encode once per codec); the
-// transport keeps the reference until the bytes are written (evbuffer_add_reference) and must
-// not modify them.
 class Link {
 public:
     virtual ~Link() = default;
@@ -36,8 +54,8 @@ public:
     // The codec of this connection (WebSocket subprotocol or the TCP listener's setting).
     virtual codec::Codec codec() const = 0;
 
-    // Queues one encoded message.
-    virtual SendResult send(std::shared_ptr<const std::string> encoded) = 0;
+    // Queues one encoded message (see Encoded: copied, or shared by reference).
+    virtual SendResult send(Encoded &msg) = 0;
 
     // Bytes accepted by send() and not yet written to the socket. The session compares it with
     // glide_send_buffer_limit (the slow-consumer rule, design.md §5.13).

@@ -4,15 +4,19 @@
 
 namespace glide::session {
 
-const std::shared_ptr<const std::string> &Outbound::encoded(codec::Codec c) {
+// Room for a typical chat message in one allocation (growing from empty would reallocate
+// five times on the way to ~300 bytes).
+constexpr size_t kInitialReserve = 512;
+
+Encoded *Outbound::encoded(codec::Codec c) {
     int i = c == codec::Codec::json ? 0 : 1;
     if (!tried_[i]) {
         tried_[i] = true;
-        auto s = std::make_shared<std::string>();
-        if (codec::encode(c, env_, s.get()))
-            buf_[i] = std::move(s);
+        std::string &s = buf_[i].text();
+        s.reserve(kInitialReserve);
+        ok_[i] = codec::encode(c, env_, &s).ok();
     }
-    return buf_[i];
+    return ok_[i] ? &buf_[i] : nullptr;
 }
 
 } // namespace glide::session

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "codec/message.h"
+#include "session/link.h"
 
 namespace glide::session {
 
@@ -18,12 +19,13 @@ public:
 
     // The encoding for codec c, built on first use; null when the envelope cannot be encoded
     // in c (raw data of the other codec that does not transcode), which callers log.
-    const std::shared_ptr<const std::string> &encoded(codec::Codec c);
+    Encoded *encoded(codec::Codec c);
 
 private:
     codec::Envelope env_;
-    std::shared_ptr<const std::string> buf_[2];
+    Encoded buf_[2];
     bool tried_[2] = {false, false};
+    bool ok_[2] = {false, false};
 };
 
 } // namespace glide::session

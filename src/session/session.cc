@@ -98,8 +98,8 @@ void Session::on_heartbeat_timer() {
         // on other threads only ever read it.
         static Outbound hb = [] {
             Outbound o(codec::make_message(0, codec::action::heartbeat, codec::Null{}));
-            (void)o.encoded(codec::Codec::json);
-            (void)o.encoded(codec::Codec::protobuf);
+            o.encoded(codec::Codec::json)->share();
+            o.encoded(codec::Codec::protobuf)->share();
             return o;
         }();
         send(hb);
@@ -117,7 +117,7 @@ bool Session::send(codec::Envelope e, SendClass cls) {
 bool Session::send(Outbound &out, SendClass cls) {
     if (!open())
         return false;
-    const auto &buf = out.encoded(codec_);
+    Encoded *buf = out.encoded(codec_);
     if (!buf)
         return false;
     // The slow-consumer rule (§5.13): what the server replays itself is exempt, so the limit is
@@ -127,7 +127,7 @@ bool Session::send(Outbound &out, SendClass cls) {
         close(close_code::slow_consumer, "slow consumer");
         return false;
     }
-    SendResult sent = link_->send(buf);
+    SendResult sent = link_->send(*buf);
     if (sent == SendResult::closed) {
         // The transport is already going away; it reports on_closed later.
         state_ = State::closing;

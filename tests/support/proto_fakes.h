@@ -69,9 +69,12 @@ public:
     explicit FakeLink(glide::codec::Codec c = glide::codec::Codec::json) : codec_(c) {}
 
     glide::codec::Codec codec() const override { return codec_; }
-    glide::session::SendResult send(std::shared_ptr<const std::string> encoded) override {
+    // Queues by reference, like the transport does for large messages: a fan-out's recipients
+    // share one buffer.
+    glide::session::SendResult send(glide::session::Encoded &msg) override {
         if (closed)
             return glide::session::SendResult::closed;
+        const auto &encoded = msg.share();
         buffers.push_back(encoded);
         frames.push_back(*encoded);
         if (stalled)
