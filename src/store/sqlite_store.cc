@@ -382,9 +382,9 @@ template <typename Done> auto list_fail(std::shared_ptr<Done> done) {
 
 // Each call keeps its callback in a shared_ptr: `run` and `fail` both may answer with it.
 
-void SqliteStore::store_message(Message msg, StoreDone done) {
+void SqliteStore::store_message(const MessageView &view, StoreDone done) {
     auto cb = std::make_shared<StoreDone>(std::move(done));
-    enqueue({[cb, msg = std::move(msg)](Db &d) -> Answer {
+    enqueue({[cb, msg = view.copy()](Db &d) -> Answer {
                  StoreResult r;
                  if (!msg.cli_mid.empty()) {
                      Use f(d.find_cli_mid);
@@ -424,8 +424,8 @@ void SqliteStore::enqueue_names(NamesDone done,
              list_fail(cb)});
 }
 
-void SqliteStore::mark_delivered(std::string uid, int64_t mid, Done done) {
-    enqueue_outcome(std::move(done), [uid = std::move(uid), mid](Db &d) {
+void SqliteStore::mark_delivered(std::string_view uid, int64_t mid, Done done) {
+    enqueue_outcome(std::move(done), [uid = std::string(uid), mid](Db &d) {
         Use u(d.delete_undelivered);
         u.text(1, uid).num(2, mid);
         d.exec(u);
@@ -433,10 +433,10 @@ void SqliteStore::mark_delivered(std::string uid, int64_t mid, Done done) {
     });
 }
 
-void SqliteStore::load_undelivered(std::string uid, int64_t after_mid, uint32_t limit,
+void SqliteStore::load_undelivered(std::string_view uid, int64_t after_mid, uint32_t limit,
                                    PageDone done) {
     auto cb = std::make_shared<PageDone>(std::move(done));
-    enqueue({[cb, uid = std::move(uid), after_mid, limit](Db &d) -> Answer {
+    enqueue({[cb, uid = std::string(uid), after_mid, limit](Db &d) -> Answer {
                  auto page = std::make_shared<std::vector<Message>>();
                  Use u(d.page);
                  u.text(1, uid).num(2, after_mid).num(3, limit);
@@ -457,9 +457,9 @@ void SqliteStore::load_undelivered(std::string uid, int64_t after_mid, uint32_t 
              list_fail(cb)});
 }
 
-void SqliteStore::group_publish(Message msg, StoreDone done) {
+void SqliteStore::group_publish(const MessageView &view, StoreDone done) {
     auto cb = std::make_shared<StoreDone>(std::move(done));
-    enqueue({[cb, msg = std::move(msg)](Db &d) mutable -> Answer {
+    enqueue({[cb, msg = view.copy()](Db &d) mutable -> Answer {
                  StoreResult r;
                  int64_t seq = d.next_seq(msg.to);
                  if (seq == 0) {

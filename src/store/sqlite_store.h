@@ -49,11 +49,11 @@ public:
     // loop thread) and closes the database.
     ~SqliteStore() override;
 
-    void store_message(Message msg, StoreDone done) override;
-    void mark_delivered(std::string uid, int64_t mid, Done done) override;
-    void load_undelivered(std::string uid, int64_t after_mid, uint32_t limit,
+    void store_message(const MessageView &msg, StoreDone done) override;
+    void mark_delivered(std::string_view uid, int64_t mid, Done done) override;
+    void load_undelivered(std::string_view uid, int64_t after_mid, uint32_t limit,
                           PageDone done) override;
-    void group_publish(Message msg, StoreDone done) override;
+    void group_publish(const MessageView &msg, StoreDone done) override;
     void create_group(std::string gid, Done done) override;
     void delete_group(std::string gid, Done done) override;
     void add_member(std::string gid, std::string uid, Done done) override;
