@@ -473,20 +473,20 @@ void SqliteStore::Op::complete() {
     }
 }
 
-void SqliteStore::store_message(const MessageView &view, StoreDone done) {
+void SqliteStore::enqueue_message(bool group, const MessageView &view, StoreDone done) {
     Op op;
-    op.kind = Op::Kind::message;
+    op.kind = group ? Op::Kind::group : Op::Kind::message;
     view.assign_to(op.msg);
     op.stored = std::move(done);
     enqueue(std::move(op));
 }
 
+void SqliteStore::store_message(const MessageView &view, StoreDone done) {
+    enqueue_message(false, view, std::move(done));
+}
+
 void SqliteStore::group_publish(const MessageView &view, StoreDone done) {
-    Op op;
-    op.kind = Op::Kind::group;
-    view.assign_to(op.msg);
-    op.stored = std::move(done);
-    enqueue(std::move(op));
+    enqueue_message(true, view, std::move(done));
 }
 
 void SqliteStore::mark_delivered(std::string_view uid, int64_t mid, Done done) {

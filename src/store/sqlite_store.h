@@ -94,6 +94,7 @@ private:
 
     SqliteStore() = default;
     void enqueue(Op op);
+    void enqueue_message(bool group, const MessageView &view, StoreDone done);
     // Calls answered with an Outcome (and a list of names): `body` runs on the writer thread.
     void enqueue_outcome(Done done, std::function<Outcome(Db &)> body);
     void enqueue_names(NamesDone done,
