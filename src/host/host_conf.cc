@@ -113,7 +113,10 @@ static const Spec specs[] = {
      "the directory of the file that holds the directive (the default's from the main file); "
      "missing directories are created. A file that is not a database, or one that cannot be "
      "written, stops glided at start with the path and SQLite's reason. memory: nothing "
-     "survives the process. Changing it needs a restart."},
+     "survives the process; a one-to-one message is kept only until its receiver acknowledges "
+     "it, group messages are not kept, and a retry with the same (from, cliMid) is recognized "
+     "among the most recent 65,536 such messages server-wide (a later retry is stored and "
+     "delivered again). Changing it needs a restart."},
     {"store_sync", conf::CTX_MAIN, 1, 1, conf::set_enum<&HostConf::store_sync_full>, 0, 0, sync_modes, "normal",
      "store_sync normal | full",
      "SQLite's synchronous setting for store sqlite. normal: a commit survives a crash of "

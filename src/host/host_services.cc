@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <chrono>
 
 #include "common/strings.h"
@@ -27,16 +28,32 @@ int64_t wall_ms() {
     return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-// Whether the store answered before the call returned: GLIDE_OK then, else GLIDE_PENDING.
-struct Call {
-    bool returned = false;
-    bool early = false;
-    void completed() { early = !returned; }
-    int result() {
-        returned = true;
-        return early ? GLIDE_OK : GLIDE_PENDING;
-    }
-};
+// Whether field F of the caller's struct is covered by its size.
+#define COVERS(p, T, f) ((p)->size >= offsetof(T, f) + sizeof((p)->f))
+
+std::string_view sv(glide_str s) {
+    return s.ptr ? std::string_view(s.ptr, s.len) : std::string_view();
+}
+
+// The module's message as the store takes it, without copying its strings.
+store::MessageView view_of(const glide_message *m) {
+    store::MessageView v;
+    if (COVERS(m, glide_message, seq))
+        v.seq = m->seq;
+    if (COVERS(m, glide_message, cli_mid))
+        v.cli_mid = sv(m->cli_mid);
+    if (COVERS(m, glide_message, from))
+        v.from = sv(m->from);
+    if (COVERS(m, glide_message, to))
+        v.to = sv(m->to);
+    if (COVERS(m, glide_message, type))
+        v.type = m->type;
+    if (COVERS(m, glide_message, content))
+        v.content = sv(m->content);
+    if (COVERS(m, glide_message, send_at))
+        v.send_at = m->send_at;
+    return v;
+}
 
 // mkdir -p of the directory holding `file`.
 Status make_parent_dirs(const std::string &file) {
@@ -100,15 +117,40 @@ void HostServices::on_log(void *self, glide_log_level level, const char *msg, si
 
 int HostServices::on_auth(void *self, glide_request *req, const glide_auth_request *in) {
     auto *s = static_cast<HostServices *>(self);
-    hub::AuthResult a = store::verify_credential(s->secret_, str(in->credential), wall_ms());
+    hub::AuthResult a = store::verify_credential(s->secret_, sv(in->credential), wall_ms());
     glide_auth_result r = to_glide_auth_result(a);
     s->api_->auth_done(req, &r);
     return GLIDE_OK;
 }
 
+// A store call in progress on this stack: its completion, if it comes before the call returns,
+// marks it early (GLIDE_OK); a later one finds no Call (GLIDE_PENDING was returned).
+struct HostServices::Call {
+    HostServices *s;
+    glide_request *req;
+    Call *outer; // a completion may call the host again
+    bool early = false;
+    Call(HostServices *self, glide_request *r) : s(self), req(r), outer(self->calls_) {
+        s->calls_ = this;
+    }
+    ~Call() { s->calls_ = outer; }
+    Call(const Call &) = delete;
+    Call &operator=(const Call &) = delete;
+    int result() const { return early ? GLIDE_OK : GLIDE_PENDING; }
+};
+
+void HostServices::completed(glide_request *req) {
+    for (Call *c = calls_; c; c = c->outer)
+        if (c->req == req) {
+            c->early = true;
+            return;
+        }
+}
+
 int HostServices::publish(glide_request *req, const glide_message *msg, bool group) {
-    auto call = std::make_shared<Call>();
-    auto done = [this, req, call](hub::StoreResult s) {
+    Call call(this, req);
+    // [this, req] fits std::function's inline storage: no allocation per call.
+    auto done = [this, req](hub::StoreResult s) {
         glide_store_result r{};
         r.size = sizeof r;
         r.version = 1;
@@ -119,14 +161,14 @@ int HostServices::publish(glide_request *req, const glide_message *msg, bool gro
         r.duplicate = s.duplicate;
         if (s.status == GLIDE_EIO)
             log_->log(GLIDE_LOG_ERROR, "store: %s", s.error.c_str());
-        call->completed();
+        completed(req);
         api_->store_done(req, &r);
     };
     if (group)
-        store_->group_publish(from_glide_message(msg), std::move(done));
+        store_->group_publish(view_of(msg), std::move(done));
     else
-        store_->store_message(from_glide_message(msg), std::move(done));
-    return call->result();
+        store_->store_message(view_of(msg), std::move(done));
+    return call.result();
 }
 
 int HostServices::on_store_message(void *self, glide_request *req, const glide_message *msg) {
@@ -139,41 +181,41 @@ int HostServices::on_group_publish(void *self, glide_request *req, const glide_m
 
 int HostServices::on_mark_delivered(void *self, glide_request *req, const glide_delivery *d) {
     auto *s = static_cast<HostServices *>(self);
-    auto call = std::make_shared<Call>();
-    s->store_->mark_delivered(str(d->uid), d->mid, [s, req, call](store::Outcome o) {
-        call->completed();
+    Call call(s, req);
+    s->store_->mark_delivered(sv(d->uid), d->mid, [s, req](store::Outcome o) {
+        s->completed(req);
         s->api_->request_done(req, o.status, gs(o.error));
     });
-    return call->result();
+    return call.result();
 }
 
 int HostServices::on_load_undelivered(void *self, glide_request *req,
                                       const glide_undelivered_query *q) {
     auto *s = static_cast<HostServices *>(self);
-    auto call = std::make_shared<Call>();
-    s->store_->load_undelivered(str(q->uid), q->after_mid, q->limit,
-                                [s, req, call](store::Outcome o, std::vector<store::Message> page) {
-                                    call->completed();
+    Call call(s, req);
+    s->store_->load_undelivered(sv(q->uid), q->after_mid, q->limit,
+                                [s, req](store::Outcome o, std::vector<store::Message> page) {
+                                    s->completed(req);
                                     for (const store::Message &m : page) {
                                         glide_message g = to_glide_message(m, {});
                                         s->api_->page_add(req, &g);
                                     }
                                     s->api_->request_done(req, o.status, gs(o.error));
                                 });
-    return call->result();
+    return call.result();
 }
 
 int HostServices::on_group_members(void *self, glide_request *req, glide_str gid) {
     auto *s = static_cast<HostServices *>(self);
-    auto call = std::make_shared<Call>();
+    Call call(s, req);
     s->store_->group_members(str(gid),
-                             [s, req, call](store::Outcome o, std::vector<std::string> members) {
-                                 call->completed();
+                             [s, req](store::Outcome o, std::vector<std::string> members) {
+                                 s->completed(req);
                                  for (const std::string &m : members)
                                      s->api_->member_add(req, gs(m));
                                  s->api_->request_done(req, o.status, gs(o.error));
                              });
-    return call->result();
+    return call.result();
 }
 
 } // namespace glide::host

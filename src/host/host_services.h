@@ -53,12 +53,16 @@ private:
     static int on_group_publish(void *self, glide_request *req, const glide_message *msg);
     static int on_group_members(void *self, glide_request *req, glide_str gid);
     int publish(glide_request *req, const glide_message *msg, bool group);
+    struct Call;
+    // A completion of req: marks its Call early when req's call has not returned yet.
+    void completed(glide_request *req);
 
     glide_host table_{};
     ErrorLog *log_;
     const glide_api *api_ = nullptr;
     std::string secret_;
     std::unique_ptr<store::Store> store_;
+    Call *calls_ = nullptr; // the innermost store call in progress
 };
 
 } // namespace glide::host

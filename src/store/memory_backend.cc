@@ -1,50 +1,219 @@
 #include "store/memory_backend.h"
 
+#include <cstdlib>
+#include <functional>
+
 namespace glide::store {
 
 using hub::StoreResult;
 
-void MemoryBackend::store_message(Message msg, StoreDone done) {
+namespace {
+
+// Entries of receivers without undelivered messages are dropped once there are more of them
+// than this and than receivers with some (they are kept to spare a reallocation per message).
+constexpr size_t kept_empty_receivers = 1024;
+// An emptied queue keeps up to this many spare slots; a bigger one is released.
+constexpr size_t kept_spare_slots = 32;
+
+uint64_t pair_hash(std::string_view from, std::string_view cli_mid) {
+    std::hash<std::string_view> h;
+    uint64_t x = h(from) ^ (h(cli_mid) * 0x9e3779b97f4a7c15ull);
+    return x ^ (x >> 29);
+}
+
+} // namespace
+
+MemoryBackend::MemoryBackend(size_t window) : window_(window ? window : 1) {}
+
+// --- a receiver's queue ---------------------------------------------------------------------
+
+size_t MemoryBackend::Queue::lower(int64_t mid) const {
+    size_t lo = head, hi = tail; // holes keep -mid, so the order is by |mid|
+    while (lo < hi) {
+        size_t m = lo + (hi - lo) / 2;
+        if (std::abs(v[m].mid) < mid)
+            lo = m + 1;
+        else
+            hi = m;
+    }
+    return lo;
+}
+
+size_t MemoryBackend::Queue::find(int64_t mid) const {
+    size_t i = lower(mid);
+    return i < tail && std::abs(v[i].mid) == mid ? i : tail;
+}
+
+void MemoryBackend::Queue::push(const MessageView &m, int64_t mid) {
+    if (tail == v.size())
+        v.emplace_back();
+    m.assign_to(v[tail]);
+    v[tail].mid = mid;
+    tail++;
+}
+
+bool MemoryBackend::Queue::remove(int64_t mid) {
+    size_t i = find(mid);
+    if (i == tail || v[i].mid < 0)
+        return false;
+    v[i].mid = -mid;
+    holes++;
+    while (head < tail && v[head].mid < 0) {
+        head++;
+        holes--;
+    }
+    if (head == tail) {
+        head = tail = holes = 0;
+        if (v.size() > kept_spare_slots)
+            std::vector<Message>().swap(v);
+    } else if ((holes > 16 && holes * 2 > live()) || (head > 16 && head * 2 > tail)) {
+        compact();
+    }
+    return true;
+}
+
+// Moves the live messages to the front, in order; holes and delivered slots become spares.
+void MemoryBackend::Queue::compact() {
+    size_t w = 0;
+    for (size_t r = head; r < tail; r++) {
+        if (v[r].mid < 0)
+            continue;
+        if (w != r)
+            std::swap(v[w], v[r]);
+        w++;
+    }
+    head = 0;
+    tail = w;
+    holes = 0;
+}
+
+// --- the duplicate check --------------------------------------------------------------------
+
+int64_t MemoryBackend::recall(uint64_t h, std::string_view from, std::string_view cli_mid) const {
+    if (index_.empty())
+        return 0;
+    size_t mask = index_.size() - 1;
+    for (size_t i = h & mask; index_[i]; i = (i + 1) & mask) {
+        const Pair &p = ring_[index_[i] - 1];
+        if (p.hash == h && p.from == from && p.cli_mid == cli_mid)
+            return p.mid;
+    }
+    return 0;
+}
+
+void MemoryBackend::remember(uint64_t h, std::string_view from, std::string_view cli_mid,
+                             int64_t mid) {
+    size_t slot;
+    if (ring_.size() < window_) {
+        slot = ring_.size();
+        ring_.emplace_back();
+        if ((ring_.size()) * 2 > index_.size())
+            index_grow();
+    } else {
+        slot = next_;
+        next_ = (next_ + 1) % window_;
+        index_erase(static_cast<uint32_t>(slot));
+    }
+    Pair &p = ring_[slot];
+    p.hash = h;
+    p.mid = mid;
+    p.from.assign(from);
+    p.cli_mid.assign(cli_mid);
+    index_insert(static_cast<uint32_t>(slot));
+}
+
+void MemoryBackend::index_insert(uint32_t slot) {
+    size_t mask = index_.size() - 1;
+    size_t i = ring_[slot].hash & mask;
+    while (index_[i])
+        i = (i + 1) & mask;
+    index_[i] = slot + 1;
+}
+
+// Removes slot's entry, shifting back the entries of its probe run that may move closer home.
+void MemoryBackend::index_erase(uint32_t slot) {
+    size_t mask = index_.size() - 1;
+    size_t i = ring_[slot].hash & mask;
+    while (index_[i] != slot + 1)
+        i = (i + 1) & mask;
+    for (size_t j = (i + 1) & mask; index_[j]; j = (j + 1) & mask) {
+        size_t home = ring_[index_[j] - 1].hash & mask;
+        // The entry at j may fill the gap at i unless its home lies cyclically in (i, j].
+        bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (!stays) {
+            index_[i] = index_[j];
+            i = j;
+        }
+    }
+    index_[i] = 0;
+}
+
+void MemoryBackend::index_grow() {
+    size_t n = index_.empty() ? 64 : index_.size() * 2;
+    index_.assign(n, 0);
+    for (size_t s = 0; s + 1 < ring_.size(); s++) // the new last slot is inserted by remember()
+        index_insert(static_cast<uint32_t>(s));
+}
+
+// --- messages -------------------------------------------------------------------------------
+
+void MemoryBackend::store_message(const MessageView &msg, StoreDone done) {
     StoreResult r;
-    std::string key;
+    uint64_t h = 0;
     if (!msg.cli_mid.empty()) {
-        key = msg.from + '\x1f' + msg.cli_mid;
-        if (auto it = by_cli_mid_.find(key); it != by_cli_mid_.end()) {
-            r.mid = it->second;
+        h = pair_hash(msg.from, msg.cli_mid);
+        if (int64_t mid = recall(h, msg.from, msg.cli_mid)) {
+            r.mid = mid;
             r.duplicate = true;
             done(std::move(r));
             return;
         }
     }
-    msg.mid = next_mid_++;
-    r.mid = msg.mid;
-    if (!key.empty())
-        by_cli_mid_.emplace(std::move(key), msg.mid);
-    undelivered_[msg.to].insert(msg.mid);
-    messages_.emplace(msg.mid, std::move(msg));
+    r.mid = next_mid_++;
+    stored_++;
+    if (!msg.cli_mid.empty())
+        remember(h, msg.from, msg.cli_mid, r.mid);
+    auto q = receivers_.find(msg.to);
+    if (q == receivers_.end())
+        q = receivers_.emplace(std::string(msg.to), Queue{}).first;
+    else if (q->second.live() == 0)
+        empty_receivers_--;
+    q->second.push(msg, r.mid);
+    retained_++;
     done(std::move(r));
 }
 
-void MemoryBackend::mark_delivered(std::string uid, int64_t mid, Done done) {
-    if (auto it = undelivered_.find(uid); it != undelivered_.end()) {
-        it->second.erase(mid);
-        if (it->second.empty())
-            undelivered_.erase(it);
+void MemoryBackend::mark_delivered(std::string_view uid, int64_t mid, Done done) {
+    if (auto q = receivers_.find(uid); q != receivers_.end() && q->second.remove(mid)) {
+        retained_--;
+        if (q->second.live() == 0) {
+            empty_receivers_++;
+            sweep();
+        }
     }
     done({});
 }
 
-void MemoryBackend::load_undelivered(std::string uid, int64_t after_mid, uint32_t limit,
+void MemoryBackend::sweep() {
+    if (empty_receivers_ <= kept_empty_receivers || empty_receivers_ * 2 <= receivers_.size())
+        return;
+    std::erase_if(receivers_, [](const auto &e) { return e.second.live() == 0; });
+    empty_receivers_ = 0;
+}
+
+void MemoryBackend::load_undelivered(std::string_view uid, int64_t after_mid, uint32_t limit,
                                      PageDone done) {
     std::vector<Message> page;
-    if (auto it = undelivered_.find(uid); it != undelivered_.end())
-        for (auto m = it->second.upper_bound(after_mid);
-             m != it->second.end() && page.size() < limit; ++m)
-            page.push_back(messages_.at(*m));
+    if (auto it = receivers_.find(uid); it != receivers_.end()) {
+        const Queue &q = it->second;
+        for (size_t i = q.lower(after_mid + 1); i < q.tail && page.size() < limit; i++)
+            if (q.v[i].mid > 0)
+                page.push_back(q.v[i]);
+    }
     done({}, std::move(page));
 }
 
-void MemoryBackend::group_publish(Message msg, StoreDone done) {
+void MemoryBackend::group_publish(const MessageView &msg, StoreDone done) {
     StoreResult r;
     auto g = groups_.find(msg.to);
     if (g == groups_.end()) {
@@ -54,11 +223,9 @@ void MemoryBackend::group_publish(Message msg, StoreDone done) {
         r.status = GLIDE_ENOTFOUND;
         r.error = not_member;
     } else {
-        msg.mid = next_mid_++;
-        msg.seq = g->second.next_seq++;
-        r.mid = msg.mid;
-        r.seq = msg.seq;
-        messages_.emplace(msg.mid, std::move(msg));
+        r.mid = next_mid_++;
+        r.seq = g->second.next_seq++;
+        stored_++;
     }
     done(std::move(r));
 }
@@ -111,15 +278,19 @@ void MemoryBackend::list_groups(NamesDone done) {
 }
 
 const Message *MemoryBackend::message(int64_t mid) const {
-    auto it = messages_.find(mid);
-    return it == messages_.end() ? nullptr : &it->second;
+    for (const auto &[uid, q] : receivers_)
+        if (size_t i = q.find(mid); i != q.tail && q.v[i].mid == mid)
+            return &q.v[i];
+    return nullptr;
 }
 
-std::vector<int64_t> MemoryBackend::undelivered(const std::string &uid) const {
-    auto it = undelivered_.find(uid);
-    if (it == undelivered_.end())
-        return {};
-    return {it->second.begin(), it->second.end()};
+std::vector<int64_t> MemoryBackend::undelivered(std::string_view uid) const {
+    std::vector<int64_t> mids;
+    if (auto it = receivers_.find(uid); it != receivers_.end())
+        for (size_t i = it->second.head; i < it->second.tail; i++)
+            if (it->second.v[i].mid > 0)
+                mids.push_back(it->second.v[i].mid);
+    return mids;
 }
 
 } // namespace glide::store

@@ -1,11 +1,26 @@
 // The Store interface in memory: glided's `store memory;` and the core of the tests'
 // MemoryStore. Every call completes before it returns. Nothing survives the process.
+//
+// Memory stays bounded by what is still owed, not by what went through:
+//  - a one-to-one message is kept only while its receiver has not marked it delivered; the
+//    receipt frees it (there is no history to read back);
+//  - group messages are not kept at all: they take a sequence and a mid and are answered;
+//  - the (from, cli_mid) duplicate check remembers the most recent dedup_window pairs, server
+//    wide, oldest forgotten first: a retry within that window answers the first mid with
+//    duplicate set, a retry after it is stored (and delivered) again as a new message.
+//
+// Per message in steady state nothing is allocated: each receiver's undelivered messages sit in
+// a vector in mid order whose slots (and their strings' memory) are reused once delivered, and
+// the duplicate check is a fixed ring of pairs with an open-addressing index over it.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "store/store.h"
 
@@ -13,11 +28,16 @@ namespace glide::store {
 
 class MemoryBackend final : public Store {
 public:
-    void store_message(Message msg, StoreDone done) override;
-    void mark_delivered(std::string uid, int64_t mid, Done done) override;
-    void load_undelivered(std::string uid, int64_t after_mid, uint32_t limit,
+    // How many (from, cli_mid) pairs the duplicate check remembers (the most recent ones).
+    static constexpr size_t dedup_window = 65536;
+
+    explicit MemoryBackend(size_t window = dedup_window);
+
+    void store_message(const MessageView &msg, StoreDone done) override;
+    void mark_delivered(std::string_view uid, int64_t mid, Done done) override;
+    void load_undelivered(std::string_view uid, int64_t after_mid, uint32_t limit,
                           PageDone done) override;
-    void group_publish(Message msg, StoreDone done) override;
+    void group_publish(const MessageView &msg, StoreDone done) override;
     void create_group(std::string gid, Done done) override;
     void delete_group(std::string gid, Done done) override;
     void add_member(std::string gid, std::string uid, Done done) override;
@@ -26,21 +46,69 @@ public:
     void list_groups(NamesDone done) override;
 
     // -- inspection (tests) --
-    size_t stored() const { return messages_.size(); }
+    // Messages stored since the start (one-to-one and group; duplicates not counted).
+    size_t stored() const { return stored_; }
+    // One-to-one messages kept: those not yet marked delivered.
+    size_t retained() const { return retained_; }
+    // Receivers with an entry (those with undelivered messages, and a bounded number without).
+    size_t receivers() const { return receivers_.size(); }
+    // (from, cli_mid) pairs the duplicate check remembers.
+    size_t remembered() const { return ring_.size(); }
+    // A kept (undelivered) one-to-one message, else null.
     const Message *message(int64_t mid) const;
-    std::vector<int64_t> undelivered(const std::string &uid) const;
+    std::vector<int64_t> undelivered(std::string_view uid) const;
 
 private:
+    // A receiver's undelivered messages in mid order: v[head, tail). A message delivered out of
+    // order stays as a hole (its mid negated) until the front passes it or compact() drops it;
+    // slots past tail are spare, their strings' memory reused by the next messages.
+    struct Queue {
+        std::vector<Message> v;
+        size_t head = 0, tail = 0, holes = 0;
+        size_t live() const { return tail - head - holes; }
+        // The first slot in [head, tail) whose mid (live or hole) is >= mid, else tail.
+        size_t lower(int64_t mid) const;
+        // The slot holding mid (live or hole), else tail.
+        size_t find(int64_t mid) const;
+        void push(const MessageView &m, int64_t mid);
+        // Takes mid out; false when it is not there.
+        bool remove(int64_t mid);
+        void compact();
+    };
+    struct Hash {
+        using is_transparent = void;
+        size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    };
+    struct Pair {
+        uint64_t hash;
+        int64_t mid;
+        std::string from, cli_mid;
+    };
     struct Group {
-        std::set<std::string> members;
+        std::set<std::string, std::less<>> members;
         int64_t next_seq = 1;
     };
 
+    // The duplicate check: the mid stored for (from, cli_mid), or 0.
+    int64_t recall(uint64_t h, std::string_view from, std::string_view cli_mid) const;
+    void remember(uint64_t h, std::string_view from, std::string_view cli_mid, int64_t mid);
+    void index_insert(uint32_t slot);
+    void index_erase(uint32_t slot);
+    void index_grow();
+    // Drops the entries of receivers without undelivered messages once they are many.
+    void sweep();
+
     int64_t next_mid_ = 1;
-    std::unordered_map<int64_t, Message> messages_;
-    std::unordered_map<std::string, int64_t> by_cli_mid_; // from \x1f cliMid → mid
-    std::unordered_map<std::string, std::set<int64_t>> undelivered_;
-    std::map<std::string, Group> groups_;
+    size_t stored_ = 0, retained_ = 0;
+    std::unordered_map<std::string, Queue, Hash, std::equal_to<>> receivers_;
+    size_t empty_receivers_ = 0; // entries of receivers_ with nothing live
+
+    size_t window_;
+    std::vector<Pair> ring_; // up to window_ pairs; ring_[next_] is the oldest once full
+    size_t next_ = 0;
+    std::vector<uint32_t> index_; // open addressing, linear probing: slot + 1, 0 = free
+
+    std::map<std::string, Group, std::less<>> groups_;
 };
 
 } // namespace glide::store

@@ -13,6 +13,7 @@ using hub::StoreResult;
 namespace {
 
 constexpr int64_t max_mid = (int64_t(1) << 53) - 1;
+constexpr int cache_kib = 32768; // SQLite's page cache: 32 MiB (its default is 2 MiB)
 
 int64_t wall_ms() {
     using namespace std::chrono;
@@ -131,11 +132,21 @@ struct SqliteStore::Db {
         return {};
     }
 
-    int64_t insert(const Message &m, int kind) {
+    // The new mid; with `unique`, 0 when (sender, cli_mid) is taken (nothing was inserted and
+    // the transaction goes on: the failed statement alone is undone).
+    int64_t insert(const Message &m, int kind, bool unique) {
+        if (!failed.empty())
+            return 0;
         Use u(insert_message);
         u.num(1, kind).text(2, m.from).text(3, m.to).text(4, m.cli_mid).num(5, m.seq);
         u.num(6, m.type).blob(7, m.content).num(8, m.send_at);
-        exec(u);
+        int rc = u.step();
+        if (rc != SQLITE_DONE) {
+            if (unique && sqlite3_extended_errcode(db) == SQLITE_CONSTRAINT_UNIQUE)
+                return 0;
+            failed = errmsg();
+            return 0;
+        }
         int64_t mid = sqlite3_last_insert_rowid(db);
         if (mid > max_mid && failed.empty())
             failed = "message ids are exhausted (2^53)";
@@ -185,6 +196,11 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(event_base *base, const s
     if (!st)
         return fail(st.error());
     st = exec(sync == Sync::full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+    if (!st)
+        return fail(st.error());
+    // A page cache that holds the hot index pages ((sender, cli_mid) and undelivered are
+    // written at random places) instead of reading them back from the OS at every message.
+    st = exec("PRAGMA cache_size=-" + std::to_string(cache_kib));
     if (!st)
         return fail(st.error());
 
@@ -292,8 +308,8 @@ void SqliteStore::enqueue(Op op) {
 
 void SqliteStore::writer() {
     Db &d = *db_;
+    std::vector<Op> batch; // its capacity goes back and forth with queue_
     for (;;) {
-        std::deque<Op> batch;
         {
             std::unique_lock lock(mu_);
             cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
@@ -301,15 +317,13 @@ void SqliteStore::writer() {
                 return; // stopping, and nothing left
             batch.swap(queue_);
         }
-        std::vector<Answer> out;
-        out.reserve(batch.size());
         d.failed.clear();
         {
             Use b(d.begin);
             d.exec(b);
         }
         for (size_t i = 0; i < batch.size() && d.failed.empty(); i++)
-            out.push_back(batch[i].run(d));
+            batch[i].execute(d);
         if (d.failed.empty()) {
             Use c(d.commit);
             d.exec(c);
@@ -320,18 +334,21 @@ void SqliteStore::writer() {
                 Use r(d.rollback);
                 r.step();
             }
-            out.clear();
             Outcome o{GLIDE_EIO, "store: " + failure};
             for (Op &op : batch)
-                out.push_back(op.fail(o));
+                op.failed(o);
         }
         {
             std::lock_guard lock(mu_);
             if (failure.empty())
                 commits_++;
-            for (Answer &a : out)
-                answers_.push_back(std::move(a));
+            if (answers_.empty())
+                answers_.swap(batch);
+            else
+                for (Op &op : batch)
+                    answers_.push_back(std::move(op));
         }
+        batch.clear();
         uint64_t one = 1;
         ssize_t n = ::write(wake_fd_, &one, sizeof one);
         (void)n; // the counter cannot overflow in practice; a wake-up is already pending then
@@ -346,30 +363,20 @@ void SqliteStore::on_answers(evutil_socket_t fd, short, void *self) {
 }
 
 void SqliteStore::run_answers() {
-    std::vector<Answer> ready;
+    std::vector<Op> ready;
     {
         std::lock_guard lock(mu_);
         ready.swap(answers_);
     }
-    for (Answer &a : ready)
-        a();
+    for (Op &op : ready)
+        op.complete();
 }
 
 // --- the calls -----------------------------------------------------------------------------
 
 namespace {
 
-// `fail` for calls answered with a StoreResult / an Outcome / a list.
-template <typename Done> auto store_fail(std::shared_ptr<Done> done) {
-    return [done](const Outcome &o) -> std::function<void()> {
-        return [done, o] {
-            StoreResult r;
-            r.status = o.status;
-            r.error = o.error;
-            (*done)(std::move(r));
-        };
-    };
-}
+// `fail` for calls answered with an Outcome / a list.
 template <typename Done> auto outcome_fail(std::shared_ptr<Done> done) {
     return [done](const Outcome &o) -> std::function<void()> { return [done, o] { (*done)(o); }; };
 }
@@ -380,29 +387,120 @@ template <typename Done> auto list_fail(std::shared_ptr<Done> done) {
 
 } // namespace
 
-// Each call keeps its callback in a shared_ptr: `run` and `fail` both may answer with it.
+// --- the hot calls as data ------------------------------------------------------------------
 
-void SqliteStore::store_message(Message msg, StoreDone done) {
-    auto cb = std::make_shared<StoreDone>(std::move(done));
-    enqueue({[cb, msg = std::move(msg)](Db &d) -> Answer {
-                 StoreResult r;
-                 if (!msg.cli_mid.empty()) {
-                     Use f(d.find_cli_mid);
-                     f.text(1, msg.from).text(2, msg.cli_mid);
-                     if (d.row(f)) {
-                         r.mid = f.col_int(0);
-                         r.duplicate = true;
-                         return [cb, r] { (*cb)(r); };
-                     }
-                 }
-                 r.mid = d.insert(msg, 0);
-                 Use u(d.insert_undelivered);
-                 u.text(1, msg.to).num(2, r.mid);
-                 d.exec(u);
-                 return [cb, r] { (*cb)(r); };
-             },
-             store_fail(cb)});
+void SqliteStore::Op::execute(Db &d) {
+    switch (kind) {
+    case Kind::message: {
+        // The unique index on (sender, cli_mid) finds a retry: only then is the first mid read.
+        int64_t m = d.insert(msg, 0, true);
+        if (m == 0) {
+            Use f(d.find_cli_mid);
+            f.text(1, msg.from).text(2, msg.cli_mid);
+            if (d.row(f)) {
+                result.mid = f.col_int(0);
+                result.duplicate = true;
+            } else if (d.failed.empty()) {
+                d.failed = "a duplicate (sender, cli_mid) that cannot be found";
+            }
+            break;
+        }
+        result.mid = m;
+        Use u(d.insert_undelivered);
+        u.text(1, msg.to).num(2, m);
+        d.exec(u);
+        break;
+    }
+    case Kind::group: {
+        int64_t seq = d.next_seq(msg.to);
+        if (seq == 0) {
+            result.status = GLIDE_ENOTFOUND;
+            result.error = no_such_group;
+        } else if (!d.member(msg.to, msg.from)) {
+            result.status = GLIDE_ENOTFOUND;
+            result.error = not_member;
+        } else {
+            msg.seq = seq;
+            result.seq = seq;
+            result.mid = d.insert(msg, 1, false);
+            Use u(d.bump_seq);
+            u.text(1, msg.to);
+            d.exec(u);
+        }
+        break;
+    }
+    case Kind::delivered: {
+        Use u(d.delete_undelivered);
+        u.text(1, msg.to).num(2, mid);
+        d.exec(u);
+        break;
+    }
+    case Kind::generic:
+        answer = run(d);
+        break;
+    }
 }
+
+void SqliteStore::Op::failed(const Outcome &o) {
+    switch (kind) {
+    case Kind::message:
+    case Kind::group:
+        result = StoreResult{};
+        result.status = o.status;
+        result.error = o.error;
+        break;
+    case Kind::delivered:
+        outcome = o;
+        break;
+    case Kind::generic:
+        answer = fail(o);
+        break;
+    }
+}
+
+void SqliteStore::Op::complete() {
+    switch (kind) {
+    case Kind::message:
+    case Kind::group:
+        stored(std::move(result));
+        break;
+    case Kind::delivered:
+        done(std::move(outcome));
+        break;
+    case Kind::generic:
+        answer();
+        break;
+    }
+}
+
+void SqliteStore::enqueue_message(bool group, const MessageView &view, StoreDone done) {
+    Op op;
+    op.kind = group ? Op::Kind::group : Op::Kind::message;
+    view.assign_to(op.msg);
+    op.stored = std::move(done);
+    enqueue(std::move(op));
+}
+
+void SqliteStore::store_message(const MessageView &view, StoreDone done) {
+    enqueue_message(false, view, std::move(done));
+}
+
+void SqliteStore::group_publish(const MessageView &view, StoreDone done) {
+    enqueue_message(true, view, std::move(done));
+}
+
+void SqliteStore::mark_delivered(std::string_view uid, int64_t mid, Done done) {
+    Op op;
+    op.kind = Op::Kind::delivered;
+    op.msg.to.assign(uid);
+    op.mid = mid;
+    op.done = std::move(done);
+    enqueue(std::move(op));
+}
+
+// --- the other calls -------------------------------------------------------------------------
+
+// Each generic call keeps its callback in a shared_ptr: `run` and `fail` both may answer with it.
 
 void SqliteStore::enqueue_outcome(Done done, std::function<Outcome(Db &)> body) {
     auto cb = std::make_shared<Done>(std::move(done));
@@ -424,19 +522,10 @@ void SqliteStore::enqueue_names(NamesDone done,
              list_fail(cb)});
 }
 
-void SqliteStore::mark_delivered(std::string uid, int64_t mid, Done done) {
-    enqueue_outcome(std::move(done), [uid = std::move(uid), mid](Db &d) {
-        Use u(d.delete_undelivered);
-        u.text(1, uid).num(2, mid);
-        d.exec(u);
-        return Outcome{};
-    });
-}
-
-void SqliteStore::load_undelivered(std::string uid, int64_t after_mid, uint32_t limit,
+void SqliteStore::load_undelivered(std::string_view uid, int64_t after_mid, uint32_t limit,
                                    PageDone done) {
     auto cb = std::make_shared<PageDone>(std::move(done));
-    enqueue({[cb, uid = std::move(uid), after_mid, limit](Db &d) -> Answer {
+    enqueue({[cb, uid = std::string(uid), after_mid, limit](Db &d) -> Answer {
                  auto page = std::make_shared<std::vector<Message>>();
                  Use u(d.page);
                  u.text(1, uid).num(2, after_mid).num(3, limit);
@@ -455,30 +544,6 @@ void SqliteStore::load_undelivered(std::string uid, int64_t after_mid, uint32_t 
                  return [cb, page] { (*cb)({}, std::move(*page)); };
              },
              list_fail(cb)});
-}
-
-void SqliteStore::group_publish(Message msg, StoreDone done) {
-    auto cb = std::make_shared<StoreDone>(std::move(done));
-    enqueue({[cb, msg = std::move(msg)](Db &d) mutable -> Answer {
-                 StoreResult r;
-                 int64_t seq = d.next_seq(msg.to);
-                 if (seq == 0) {
-                     r.status = GLIDE_ENOTFOUND;
-                     r.error = no_such_group;
-                 } else if (!d.member(msg.to, msg.from)) {
-                     r.status = GLIDE_ENOTFOUND;
-                     r.error = not_member;
-                 } else {
-                     msg.seq = seq;
-                     r.seq = seq;
-                     r.mid = d.insert(msg, 1);
-                     Use u(d.bump_seq);
-                     u.text(1, msg.to);
-                     d.exec(u);
-                 }
-                 return [cb, r] { (*cb)(r); };
-             },
-             store_fail(cb)});
 }
 
 void SqliteStore::create_group(std::string gid, Done done) {

@@ -4,11 +4,12 @@
 // connection. It takes everything queued so far, runs it in one transaction (BEGIN IMMEDIATE …
 // COMMIT, so a burst of messages costs one commit) and only after the commit hands the answers
 // back to the loop thread (an eventfd watched by a libevent event), where the completion
-// callbacks run. A failed commit fails every call of its batch: nothing is answered as stored
+// callbacks run. A one-to-one message costs one INSERT into messages and one into undelivered
+// (the unique index finds a duplicate), its receipt one DELETE, all prepared once. A failed commit fails every call of its batch: nothing is answered as stored
 // that was not committed. Reads go through the same queue, so they see every earlier write.
 //
 // The file: WAL journal; `synchronous` NORMAL (a commit survives a crash of the process) or FULL
-// (it also survives a power loss). The schema carries its version in PRAGMA user_version and is
+// (it also survives a power loss); a 32 MiB page cache. The schema carries its version in PRAGMA user_version and is
 // migrated step by step when an older glided wrote it; a newer one is refused.
 //   messages     mid (AUTOINCREMENT: increasing, never reused), kind (0 one-to-one, 1 group),
 //                sender, receiver (uid or gid), cli_mid, seq, type, content, send_at;
@@ -21,7 +22,6 @@
 #include <sqlite3.h>
 
 #include <condition_variable>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -49,11 +49,11 @@ public:
     // loop thread) and closes the database.
     ~SqliteStore() override;
 
-    void store_message(Message msg, StoreDone done) override;
-    void mark_delivered(std::string uid, int64_t mid, Done done) override;
-    void load_undelivered(std::string uid, int64_t after_mid, uint32_t limit,
+    void store_message(const MessageView &msg, StoreDone done) override;
+    void mark_delivered(std::string_view uid, int64_t mid, Done done) override;
+    void load_undelivered(std::string_view uid, int64_t after_mid, uint32_t limit,
                           PageDone done) override;
-    void group_publish(Message msg, StoreDone done) override;
+    void group_publish(const MessageView &msg, StoreDone done) override;
     void create_group(std::string gid, Done done) override;
     void delete_group(std::string gid, Done done) override;
     void add_member(std::string gid, std::string uid, Done done) override;
@@ -68,15 +68,33 @@ public:
 
 private:
     using Answer = std::function<void()>; // runs on the loop thread
-    // One queued call: `run` executes it on the writer thread and returns its answer; when the
-    // batch's transaction fails, `fail` answers instead.
+    // One queued call. The hot ones (a one-to-one message, a group message, a receipt) are
+    // plain data: the writer fills in the result and the loop thread runs the callback, with
+    // no closure allocated per call. Any other call is `generic`: `run` executes it on the
+    // writer thread and returns its answer; when the batch's transaction fails, `fail` answers.
     struct Op {
+        enum class Kind { message, group, delivered, generic } kind = Kind::generic;
+        Message msg;     // message, group: what to store; delivered: msg.to is the uid
+        int64_t mid = 0; // delivered
+        StoreDone stored;
+        Done done;
+        hub::StoreResult result; // message, group: the writer's answer
+        Outcome outcome;    // delivered: the writer's answer
         std::function<Answer(Db &)> run;
         std::function<Answer(const Outcome &)> fail;
+        Answer answer; // generic: the writer's answer
+
+        Op() = default;
+        Op(std::function<Answer(Db &)> r, std::function<Answer(const Outcome &)> f)
+            : run(std::move(r)), fail(std::move(f)) {}
+        void execute(Db &d);
+        void failed(const Outcome &o);
+        void complete(); // on the loop thread
     };
 
     SqliteStore() = default;
     void enqueue(Op op);
+    void enqueue_message(bool group, const MessageView &view, StoreDone done);
     // Calls answered with an Outcome (and a list of names): `body` runs on the writer thread.
     void enqueue_outcome(Done done, std::function<Outcome(Db &)> body);
     void enqueue_names(NamesDone done,
@@ -92,8 +110,8 @@ private:
 
     mutable std::mutex mu_;
     std::condition_variable cv_;
-    std::deque<Op> queue_;        // guarded by mu_
-    std::vector<Answer> answers_; // guarded by mu_
+    std::vector<Op> queue_;   // guarded by mu_
+    std::vector<Op> answers_; // guarded by mu_: executed (or failed), to complete
     bool stopping_ = false;       // guarded by mu_
     uint64_t commits_ = 0;        // guarded by mu_
     std::thread thread_;

@@ -3,22 +3,24 @@
 // `store sqlite PATH;`). glided's host services (src/host/host_services.h) answer the module's
 // glide_host calls over it; the admin API manages groups through it.
 //
-// Calls take plain data and answer through a completion callback, exactly once, on the thread
-// that made the call (the event loop's). A backend may complete before the call returns
-// (memory) or on a later loop turn (SQLite: after its writer thread has committed). A write is
-// answered only once it is durable to the backend's standard: what SQLite reports as committed
-// survives a crash of the process. Calls are applied in call order, so group sequences follow
-// the order of group_publish calls.
+// Calls take plain data (views are read during the call only: a backend copies what it keeps)
+// and answer through a completion callback, exactly once, on the thread that made the call (the
+// event loop's). A backend may complete before the call returns (memory) or on a later loop
+// turn (SQLite: after its writer thread has committed). A write is answered only once it is
+// durable to the backend's standard: what SQLite reports as committed survives a crash of the
+// process. Calls are applied in call order, so group sequences follow the order of
+// group_publish calls.
 //
 // Semantics shared by every backend:
 //  - mids are unique and increasing from 1, below 2^53; (from, cli_mid) of a one-to-one message
 //    is idempotent: a second store_message answers the first mid with duplicate set and stores
-//    nothing (an empty cli_mid is never a duplicate);
+//    nothing (an empty cli_mid is never a duplicate). SQLite remembers every pair; memory only
+//    the most recent ones (MemoryBackend::dedup_window), a retry after that is stored again;
 //  - every one-to-one message waits in its receiver's undelivered set until mark_delivered by
 //    the receiver (any device); load_undelivered pages through that set, oldest first;
 //  - a group has members and a sequence starting at 1; group_publish checks membership, assigns
-//    the next sequence and a mid, and stores the message (group messages are not undelivered
-//    state: members catch up by sequence).
+//    the next sequence and a mid, and stores the message (SQLite keeps it; memory keeps only
+//    undelivered one-to-one messages, and group messages are not undelivered state).
 // Errors use glide's texts where the client sees them: "channel does not exist", "not member of
 // channel"; a backend failure is GLIDE_EIO with the backend's message.
 #pragma once
@@ -26,6 +28,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "codec/message.h"
@@ -34,6 +37,36 @@
 namespace glide::store {
 
 using Message = codec::ChatMessage;
+
+// A message handed to the store: views of the caller's strings, valid only during the call (the
+// store copies what it keeps). mid is not part of it: the store assigns one.
+struct MessageView {
+    std::string_view cli_mid, from, to, content;
+    int64_t seq = 0;
+    int32_t type = 0;
+    int64_t send_at = 0;
+
+    MessageView() = default;
+    MessageView(const Message &m) // NOLINT: implicit, a Message is viewed where one is expected
+        : cli_mid(m.cli_mid), from(m.from), to(m.to), content(m.content), seq(m.seq),
+          type(m.type), send_at(m.send_at) {}
+    // An owned copy, mid 0.
+    Message copy() const {
+        Message m;
+        assign_to(m);
+        return m;
+    }
+    // Overwrites m's fields but mid, reusing its strings' memory.
+    void assign_to(Message &m) const {
+        m.cli_mid.assign(cli_mid);
+        m.from.assign(from);
+        m.to.assign(to);
+        m.content.assign(content);
+        m.seq = seq;
+        m.type = type;
+        m.send_at = send_at;
+    }
+};
 
 // Status GLIDE_OK or negative, and a reason for the negative ones.
 struct Outcome {
@@ -53,16 +86,16 @@ public:
 
     // -- messages --
 
-    // A one-to-one message (mid ignored); answers mid, or the earlier mid with duplicate set.
-    virtual void store_message(Message msg, StoreDone done) = 0;
+    // A one-to-one message; answers mid, or the earlier mid with duplicate set.
+    virtual void store_message(const MessageView &msg, StoreDone done) = 0;
     // The receiver `uid` acknowledged `mid`: it leaves uid's undelivered set. Acknowledging a
     // message that is not (or no longer) undelivered for uid is not an error.
-    virtual void mark_delivered(std::string uid, int64_t mid, Done done) = 0;
+    virtual void mark_delivered(std::string_view uid, int64_t mid, Done done) = 0;
     // Undelivered messages to uid with mid > after_mid, oldest first, at most `limit`.
-    virtual void load_undelivered(std::string uid, int64_t after_mid, uint32_t limit,
+    virtual void load_undelivered(std::string_view uid, int64_t after_mid, uint32_t limit,
                                   PageDone done) = 0;
     // msg.to is the group id: membership check, next sequence, store. Answers mid and seq.
-    virtual void group_publish(Message msg, StoreDone done) = 0;
+    virtual void group_publish(const MessageView &msg, StoreDone done) = 0;
 
     // -- groups --
 

@@ -226,6 +226,141 @@ void test_request_completed_exactly_once(void **) {
     assert_int_equal(m->members().size(), 1);
 }
 
+// --- the backend on its own: bounded memory, the duplicate window, replay order ---
+
+int64_t put(store::MemoryBackend &b, const std::string &from, const std::string &to,
+            const std::string &cli) {
+    hub::StoreResult r;
+    b.store_message(msg(from, to, cli), [&](hub::StoreResult x) { r = std::move(x); });
+    assert_int_equal(r.status, GLIDE_OK);
+    return r.duplicate ? -r.mid : r.mid;
+}
+
+void deliver(store::MemoryBackend &b, const std::string &uid, int64_t mid) {
+    bool done = false;
+    b.mark_delivered(uid, mid, [&](store::Outcome o) { done = o.ok(); });
+    assert_true(done);
+}
+
+std::vector<codec::ChatMessage> page(store::MemoryBackend &b, const std::string &uid,
+                                     int64_t after, uint32_t limit) {
+    std::vector<codec::ChatMessage> out;
+    b.load_undelivered(uid, after, limit, [&](store::Outcome o, std::vector<codec::ChatMessage> p) {
+        assert_true(o.ok());
+        out = std::move(p);
+    });
+    return out;
+}
+
+// Delivered messages are let go: after many messages, all acknowledged, nothing is retained,
+// the receivers without messages are dropped in bulk, and the duplicate check holds at most
+// its window.
+void test_backend_memory_bounded(void **) {
+    store::MemoryBackend b(100);
+    for (int i = 0; i < 5000; i++) {
+        std::string to = "u" + std::to_string(i % 2000);
+        int64_t mid = put(b, "s" + std::to_string(i % 7), to, "c" + std::to_string(i));
+        assert_int_equal(mid, i + 1);
+        if (i % 3 == 0) // some are acknowledged at once, the others in a second pass
+            deliver(b, to, mid);
+    }
+    assert_int_equal(b.stored(), 5000);
+    assert_int_equal(b.retained(), 5000 - 1667);
+    assert_int_equal(b.remembered(), 100);
+    assert_non_null(b.message(2));
+    assert_null(b.message(1));
+    for (int i = 0; i < 5000; i++)
+        if (i % 3 != 0)
+            deliver(b, "u" + std::to_string(i % 2000), i + 1);
+    assert_int_equal(b.retained(), 0);
+    assert_null(b.message(2));
+    assert_true(b.receivers() <= 1024); // the emptied ones beyond the kept number went
+    // A group message is answered, not kept.
+    b.create_group("g", [](store::Outcome) {});
+    b.add_member("g", "s1", [](store::Outcome) {});
+    hub::StoreResult g;
+    b.group_publish(msg("s1", "g", "x"), [&](hub::StoreResult x) { g = x; });
+    assert_int_equal(g.mid, 5001);
+    assert_int_equal(g.seq, 1);
+    assert_int_equal(b.stored(), 5001);
+    assert_int_equal(b.retained(), 0);
+    assert_null(b.message(5001));
+}
+
+// A retry within the window answers the first mid (delivered or not); one after the window is
+// a new message.
+void test_backend_duplicate_window(void **) {
+    store::MemoryBackend b(4);
+    int64_t first = put(b, "A", "B", "x");
+    assert_int_equal(put(b, "A", "B", "x"), -first);
+    deliver(b, "B", first);
+    assert_int_equal(put(b, "A", "B", "x"), -first); // still remembered once delivered
+    assert_int_equal(put(b, "C", "B", "x"), first + 1); // another sender
+    put(b, "A", "B", "y");
+    put(b, "A", "B", "z");
+    assert_int_equal(put(b, "A", "B", "z"), -(first + 3));
+    assert_int_equal(b.remembered(), 4);
+    put(b, "A", "B", "w"); // the fifth pair pushes out the first, ("A", "x")
+    int64_t again = put(b, "A", "B", "x");
+    assert_int_equal(again, first + 5);
+    assert_int_equal(put(b, "A", "B", "x"), -again);
+    assert_int_equal(put(b, "C", "B", "x"), first + 6); // ("C", "x") went too
+    assert_int_equal(put(b, "A", "B", "w"), -(first + 4));
+    // Many pairs through a small window: the index stays consistent with the ring.
+    store::MemoryBackend big(1000);
+    for (int i = 0; i < 20000; i++)
+        assert_true(put(big, "s" + std::to_string(i % 13), "r", std::to_string(i)) > 0);
+    for (int i = 19000; i < 20000; i++)
+        assert_int_equal(put(big, "s" + std::to_string(i % 13), "r", std::to_string(i)), -(i + 1));
+    assert_true(put(big, "s" + std::to_string(18999 % 13), "r", "18999") > 0);
+}
+
+// Replay after partial, out-of-order delivery: what is left comes oldest first, pages go on
+// after the last mid seen, and acknowledging twice or an unknown mid changes nothing.
+void test_backend_replay_order(void **) {
+    store::MemoryBackend b;
+    for (int i = 1; i <= 100; i++)
+        assert_int_equal(put(b, "A", "B", std::to_string(i)), i);
+    for (int i = 1; i <= 100; i++)
+        if (i % 4 == 0 || (i > 10 && i < 60 && i % 5 != 1))
+            deliver(b, "B", i);
+    deliver(b, "B", 8);   // twice
+    deliver(b, "B", 500); // unknown
+    deliver(b, "C", 1);   // not C's
+    std::vector<int64_t> want;
+    for (int i = 1; i <= 100; i++)
+        if (!(i % 4 == 0 || (i > 10 && i < 60 && i % 5 != 1)))
+            want.push_back(i);
+    assert_true(b.undelivered("B") == want);
+    assert_int_equal(b.retained(), want.size());
+    std::vector<int64_t> got;
+    int64_t after = 0;
+    for (;;) {
+        auto p = page(b, "B", after, 7);
+        if (p.empty())
+            break;
+        for (auto &m : p) {
+            assert_true(m.mid > after);
+            assert_str(m.content, "c-" + std::to_string(m.mid));
+            assert_str(m.from, "A");
+            got.push_back(m.mid);
+            after = m.mid;
+        }
+    }
+    assert_true(got == want);
+    assert_int_equal(page(b, "B", 60, 1)[0].mid, 61);
+    assert_int_equal(page(b, "B", 59, 2)[0].mid, 61);
+    // New messages after the holes still come last; delivering everything empties the queue.
+    assert_int_equal(put(b, "A", "B", "101"), 101);
+    assert_int_equal(page(b, "B", 99, 10).size(), 1);
+    for (int64_t mid : b.undelivered("B"))
+        deliver(b, "B", mid);
+    assert_int_equal(b.retained(), 0);
+    assert_int_equal(page(b, "B", 0, 10).size(), 0);
+    assert_int_equal(put(b, "A", "B", "102"), 102);
+    assert_int_equal(page(b, "B", 0, 10)[0].mid, 102);
+}
+
 } // namespace
 
 int main() {
@@ -236,6 +371,9 @@ int main() {
         cmocka_unit_test(test_auth_credentials),
         cmocka_unit_test(test_knobs_delay_hold_failure),
         cmocka_unit_test(test_request_completed_exactly_once),
+        cmocka_unit_test(test_backend_memory_bounded),
+        cmocka_unit_test(test_backend_duplicate_window),
+        cmocka_unit_test(test_backend_replay_order),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
