@@ -1,6 +1,7 @@
 #include "codec/json_scan.h"
 
-#include <bitset>
+#include "codec/byte_scan.h"
+
 #include <cstdio>
 
 namespace glide::codec::json {
@@ -115,14 +116,18 @@ private:
 
     const unsigned char *p_;
     const unsigned char *end_;
-    // Container kinds of the open nesting levels: set = object.
-    std::bitset<max_depth + 1> is_object_;
+    // Container kinds of the open nesting levels (1 = object), indexed by depth. Only the
+    // entries of open levels are ever read, and each is written when its level opens, so the
+    // array needs no clearing (a std::bitset would zero 1.25 KB per validation).
+    unsigned char is_object_[max_depth + 1];
     int depth_ = 0;
 };
 
 bool Validator::string(std::string *err) {
     ++p_; // opening quote
     for (;;) {
+        // Plain printable ASCII needs no check beyond its range: skip runs of it 8 bytes a step.
+        p_ = bytes::find_string_special(p_, end_);
         if (p_ >= end_)
             return eof(err);
         unsigned char c = *p_;
@@ -152,10 +157,6 @@ bool Validator::string(std::string *err) {
         }
         if (c < 0x20)
             return fail(c, "in string literal", err);
-        if (c < 0x80) {
-            ++p_;
-            continue;
-        }
         size_t n = utf8_len(p_, end_);
         if (n == 0) {
             // Deviation: Go replaces invalid UTF-8 with U+FFFD; we refuse it (design.md §5.12).
@@ -326,16 +327,16 @@ const char *skip_ws(const char *p, const char *end) {
 
 // Past the closing quote of the string token starting at p.
 const char *skip_string(const char *p, const char *end) {
-    ++p;
-    while (p < end) {
-        if (*p == '\\')
-            p += 2;
-        else if (*p == '"')
-            return p + 1;
-        else
-            ++p;
+    const auto *u = reinterpret_cast<const unsigned char *>(p) + 1;
+    const auto *e = reinterpret_cast<const unsigned char *>(end);
+    for (;;) {
+        u = bytes::find_quote_or_backslash(u, e);
+        if (u >= e)
+            return end;
+        if (*u == '"')
+            return reinterpret_cast<const char *>(u) + 1;
+        u += 2; // an escape: the escaped byte cannot end the string
     }
-    return end;
 }
 
 int hex_val(char c) {
@@ -572,8 +573,8 @@ void unescape_body(std::string_view body, std::string *out) {
     }
 }
 
-bool key_matches(std::string_view key_raw, std::string_view name) {
-    // Fast path: plain ASCII keys, the only kind real clients send.
+bool key_matches_folded(std::string_view key_raw, std::string_view name) {
+    // Plain ASCII keys first, the only kind real clients send.
     size_t n = key_raw.size();
     size_t j = 0;
     for (; j < n; ++j) {
@@ -602,17 +603,15 @@ bool key_matches(std::string_view key_raw, std::string_view name) {
 bool valid_utf8(std::string_view s) {
     const auto *p = reinterpret_cast<const unsigned char *>(s.data());
     const auto *end = p + s.size();
-    while (p < end) {
-        if (*p < 0x80) {
-            ++p;
-            continue;
-        }
+    for (;;) {
+        p = bytes::find_non_ascii(p, end);
+        if (p >= end)
+            return true;
         size_t n = utf8_len(p, end);
         if (n == 0)
             return false;
         p += n;
     }
-    return true;
 }
 
 bool parse_int64(std::string_view s, int64_t *out) {

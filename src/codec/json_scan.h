@@ -72,7 +72,24 @@ void unescape_body(std::string_view body, std::string *out);
 
 // Matches a raw (possibly escaped) key against a field name the way Go matches struct fields:
 // case-insensitively, with Go's special folds of 'ſ' (U+017F) to s and the Kelvin sign to k.
-bool key_matches(std::string_view key_raw, std::string_view name);
+// name is a non-empty ASCII field name.
+bool key_matches_folded(std::string_view key_raw, std::string_view name);
+
+// key_matches_folded with the cheap answers first, inline: decoders try a key against each
+// field name in turn, so most calls are mismatches. Every name character takes at least one key
+// byte, and a first byte that is plain ASCII must fold to the name's first character.
+inline bool key_matches(std::string_view key_raw, std::string_view name) {
+    if (key_raw.size() < name.size())
+        return false;
+    auto c = static_cast<unsigned char>(key_raw[0]);
+    // Letters differing in more than case (bit 0x20) cannot fold together, nor can anything
+    // else that differs beyond that bit.
+    if (c < 0x80 && c != '\\' && (c | 0x20) != (static_cast<unsigned char>(name[0]) | 0x20))
+        return false;
+    if (key_raw == name)
+        return true;
+    return key_matches_folded(key_raw, name);
+}
 
 // utf8.Valid: well-formed UTF-8, no surrogates, no overlong forms.
 bool valid_utf8(std::string_view s);
