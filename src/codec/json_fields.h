@@ -53,7 +53,8 @@ template <typename F>
 Status decode_object(std::string_view in, Validated validated, const char *go_type,
                      const char *struct_name, F &&on_member) {
     std::string err;
-    if (validated == Validated::no && !validate(in, &err))
+    ContainerEnds ends;
+    if (validated == Validated::no && !validate(in, &err, &ends))
         return make_error(std::move(err));
     Value top = top_value(in);
     if (top.kind == Kind::null)
@@ -62,7 +63,7 @@ Status decode_object(std::string_view in, Validated validated, const char *go_ty
         return make_error(std::string("json: cannot unmarshal ") + kind_name(top.kind) +
                           " into Go value of type " + go_type);
     FieldDecoder d(struct_name);
-    MemberIter it(top.text);
+    MemberIter it(top.text, validated == Validated::no ? &ends : nullptr);
     std::string_view key;
     Value v;
     while (it.next(&key, &v)) {

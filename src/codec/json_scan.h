@@ -19,9 +19,21 @@ namespace glide::codec::json {
 // Go's nesting limit (encoding/json maxNestingDepth).
 inline constexpr int max_depth = 10000;
 
+// Where the containers directly inside the top-level value start and end, recorded by
+// validate() so that walking the top level (MemberIter) skips them without scanning their bytes
+// a second time (an envelope's data). The first `capacity` of them are recorded; the walker
+// scans past any others.
+struct ContainerEnds {
+    static constexpr int capacity = 8;
+    const char *start[capacity];
+    const char *end[capacity];
+    int n = 0;
+};
+
 // Checks that `in` is exactly one JSON value surrounded by optional whitespace, with valid
 // UTF-8 inside strings. On failure writes Go's error text (without any prefix) to *err.
-bool validate(std::string_view in, std::string *err);
+// With `ends`, records where the containers nested directly in the top-level value are.
+bool validate(std::string_view in, std::string *err, ContainerEnds *ends = nullptr);
 
 enum class Kind : uint8_t { object, array, string, number, boolean, null };
 
@@ -38,19 +50,23 @@ const char *kind_name(Kind k);
 // Precondition: [p, end) is inside validated text and holds a value.
 Value read_value(const char *&p, const char *end);
 
-// The single top-level value of validated text.
+// The single top-level value of validated text (found without scanning it: it is the text
+// without its surrounding whitespace).
 Value top_value(std::string_view validated);
 
 // Iterates over the members of a validated object. next() returns false after the last one.
-// key_raw is the key between its quotes, escapes not yet resolved.
+// key_raw is the key between its quotes, escapes not yet resolved. `ends`, when the object is
+// the top-level value validate() recorded them for, lets it skip nested containers unscanned.
 class MemberIter {
 public:
-    explicit MemberIter(std::string_view object_text);
+    explicit MemberIter(std::string_view object_text, const ContainerEnds *ends = nullptr);
     bool next(std::string_view *key_raw, Value *value);
 
 private:
     const char *p_;
     const char *end_;
+    const ContainerEnds *ends_;
+    int next_end_ = 0;
 };
 
 // Iterates over the elements of a validated array.

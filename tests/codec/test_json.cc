@@ -348,6 +348,31 @@ void test_special_bytes_at_every_offset(void **) {
     }
 }
 
+// validate() records where the first containers of the top level end so the walker can skip
+// them; more containers than it records, nested ones and whitespace around them still walk
+// correctly.
+void test_top_level_containers(void **) {
+    std::string in = "{";
+    for (int i = 0; i < 12; ++i)
+        in += "\"x" + std::to_string(i) + "\" : { \"a\" : [ 1 , { } ] , \"to\" : \"no\" } , ";
+    in += "\"extra\" : { \"k\" : \"v\" } , \"data\" : { \"to\" : \"d\" , \"x\" : [ ] } , "
+          "\"to\" : \"t\" } ";
+    Envelope e = decode_ok(in);
+    expect_eq(e.to, "t");
+    assert_int_equal(e.extra.size(), 1);
+    expect_eq(e.extra[0].second, "v");
+    auto chat = decode_payload<ChatMessage>(e);
+    assert_true(chat.ok());
+    expect_eq(chat->to, "d");
+    expect_eq(encode_ok(e), "{\"ver\":1,\"action\":\"\",\"to\":\"t\",\"data\":{\"to\":\"d\",\"x\":[]},"
+                            "\"extra\":{\"k\":\"v\"}}");
+    json::Value top = json::top_value(" \t[1, 2]\n ");
+    assert_true(top.kind == json::Kind::array);
+    expect_eq(std::string(top.text), "[1, 2]");
+    assert_true(json::top_value("-1.5e3 ").kind == json::Kind::number);
+    assert_true(json::top_value(" \"s\"").kind == json::Kind::string);
+}
+
 void test_key_matching(void **) {
     assert_true(json::key_matches("cliMid", "cliMid"));
     assert_true(json::key_matches("CLIMID", "cliMid"));
@@ -397,6 +422,7 @@ int main(void) {
         cmocka_unit_test(test_decode_payload_errors),
         cmocka_unit_test(test_writer_escaping),
         cmocka_unit_test(test_special_bytes_at_every_offset),
+        cmocka_unit_test(test_top_level_containers),
         cmocka_unit_test(test_key_matching),
         cmocka_unit_test(test_scanner_depth),
     };
