@@ -204,7 +204,7 @@ Status decode_credentials_json(std::string_view in, ClientAuthCredentials *c) {
     using json::key_matches;
     using json::Value;
     return json::decode_object(
-        in, "gate.ClientAuthCredentials", "ClientAuthCredentials",
+        in, Validated::no, "gate.ClientAuthCredentials", "ClientAuthCredentials",
         [c](FieldDecoder &d, std::string_view k, const Value &v) {
             if (key_matches(k, "type")) {
                 d.i64(v, &c->type, "type", "int");

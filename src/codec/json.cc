@@ -15,7 +15,7 @@ using json::ObjectWriter;
 using json::Value;
 
 Status decode_json(std::string_view in, Envelope *e) {
-    Status st = json::decode_object(in, "messages.GlideMessage", "GlideMessage",
+    Status st = json::decode_object(in, Validated::no, "messages.GlideMessage", "GlideMessage",
                                     [e](FieldDecoder &d, std::string_view k, const Value &v) {
                                         if (key_matches(k, "ver")) {
                                             d.i64(v, &e->ver, "ver");
@@ -106,9 +106,39 @@ void write_extra(ObjectWriter &w, const std::vector<std::pair<std::string, std::
     o->push_back('}');
 }
 
+// Room for a payload's encoding: its text plus keys and numbers. Escapes can make the text
+// longer; the buffer then grows as usual.
+template <typename T> size_t payload_size_hint(const T &d) {
+    if constexpr (std::is_same_v<T, std::monostate> || std::is_same_v<T, Null>)
+        return 4;
+    else if constexpr (std::is_same_v<T, RawData>)
+        return d.bytes.size();
+    else if constexpr (std::is_same_v<T, Text>)
+        return d.text.size() + 2;
+    else if constexpr (std::is_same_v<T, ChatMessage>)
+        return d.cli_mid.size() + d.from.size() + d.to.size() + d.content.size() + 128;
+    else if constexpr (std::is_same_v<T, ClientCustom>)
+        return d.type.size() + d.content_json.size() + 32;
+    else if constexpr (std::is_same_v<T, GroupNotify>)
+        return d.from.size() + d.body_json.size() + 48;
+    else
+        return 96;
+}
+
+// Room for the whole envelope, reserved up front so that encoding into a fresh buffer (as each
+// outbound message is) allocates once instead of growing through 30, 60, 120... bytes.
+size_t size_hint(const Envelope &e) {
+    size_t n = 112 + e.action.size() + e.from.size() + e.to.size() + e.msg.size() +
+               e.ticket.size() + e.sign.size();
+    for (const auto &kv : e.extra)
+        n += kv.first.size() + kv.second.size() + 6;
+    return n + std::visit([](const auto &d) { return payload_size_hint(d); }, e.data);
+}
+
 } // namespace
 
 Status encode_json(const Envelope &e, std::string *out) {
+    out->reserve(out->size() + size_hint(e));
     ObjectWriter w(out);
     w.num_omitempty("ver", e.ver);
     w.num_omitempty("seq", e.seq);
@@ -144,9 +174,9 @@ Status encode_json(const Envelope &e, std::string *out) {
 
 // --- payload decoding ---------------------------------------------------------------------
 
-Status decode_json_payload(std::string_view in, Text *out) {
+Status decode_json_payload(std::string_view in, Text *out, Validated validated) {
     std::string err;
-    if (!json::validate(in, &err))
+    if (validated == Validated::no && !json::validate(in, &err))
         return make_error(std::move(err));
     Value v = json::top_value(in);
     if (v.kind == Kind::string) {
@@ -159,8 +189,8 @@ Status decode_json_payload(std::string_view in, Text *out) {
     return {};
 }
 
-Status decode_json_payload(std::string_view in, ChatMessage *m) {
-    return json::decode_object(in, "messages.ChatMessage", "ChatMessage",
+Status decode_json_payload(std::string_view in, ChatMessage *m, Validated validated) {
+    return json::decode_object(in, validated, "messages.ChatMessage", "ChatMessage",
                                [m](FieldDecoder &d, std::string_view k, const Value &v) {
                                    if (key_matches(k, "cliMid") || key_matches(k, "cli_mid"))
                                        d.str(v, &m->cli_mid, "cliMid");
@@ -181,8 +211,8 @@ Status decode_json_payload(std::string_view in, ChatMessage *m) {
                                });
 }
 
-Status decode_json_payload(std::string_view in, AckMessage *m) {
-    return json::decode_object(in, "messages.AckMessage", "AckMessage",
+Status decode_json_payload(std::string_view in, AckMessage *m, Validated validated) {
+    return json::decode_object(in, validated, "messages.AckMessage", "AckMessage",
                                [m](FieldDecoder &d, std::string_view k, const Value &v) {
                                    if (key_matches(k, "cliMid") || key_matches(k, "cli_mid"))
                                        d.str(v, &m->cli_mid, "cliMid");
@@ -198,8 +228,9 @@ Status decode_json_payload(std::string_view in, AckMessage *m) {
 namespace {
 
 // AckRequest and AckNotify share their fields.
-template <typename T> Status decode_ack(std::string_view in, T *m, const char *go, const char *s) {
-    return json::decode_object(in, go, s, [m](FieldDecoder &d, std::string_view k, const Value &v) {
+template <typename T>
+Status decode_ack(std::string_view in, Validated validated, T *m, const char *go, const char *s) {
+    return json::decode_object(in, validated, go, s, [m](FieldDecoder &d, std::string_view k, const Value &v) {
         if (key_matches(k, "cliMid") || key_matches(k, "cli_mid"))
             d.str(v, &m->cli_mid, "cliMid");
         else if (key_matches(k, "seq"))
@@ -225,16 +256,16 @@ template <typename T> void encode_ack(const T &v, std::string *out) {
 
 } // namespace
 
-Status decode_json_payload(std::string_view in, AckRequest *m) {
-    return decode_ack(in, m, "messages.AckRequest", "AckRequest");
+Status decode_json_payload(std::string_view in, AckRequest *m, Validated validated) {
+    return decode_ack(in, validated, m, "messages.AckRequest", "AckRequest");
 }
 
-Status decode_json_payload(std::string_view in, AckNotify *m) {
-    return decode_ack(in, m, "messages.AckNotify", "AckNotify");
+Status decode_json_payload(std::string_view in, AckNotify *m, Validated validated) {
+    return decode_ack(in, validated, m, "messages.AckNotify", "AckNotify");
 }
 
-Status decode_json_payload(std::string_view in, AckGroupMessage *m) {
-    return json::decode_object(in, "messages.AckGroupMessage", "AckGroupMessage",
+Status decode_json_payload(std::string_view in, AckGroupMessage *m, Validated validated) {
+    return json::decode_object(in, validated, "messages.AckGroupMessage", "AckGroupMessage",
                                [m](FieldDecoder &d, std::string_view k, const Value &v) {
                                    if (key_matches(k, "cliMid") || key_matches(k, "cli_mid"))
                                        d.str(v, &m->cli_mid, "cliMid");
@@ -247,8 +278,8 @@ Status decode_json_payload(std::string_view in, AckGroupMessage *m) {
                                });
 }
 
-Status decode_json_payload(std::string_view in, ClientCustom *m) {
-    return json::decode_object(in, "messages.ClientCustom", "ClientCustom",
+Status decode_json_payload(std::string_view in, ClientCustom *m, Validated validated) {
+    return json::decode_object(in, validated, "messages.ClientCustom", "ClientCustom",
                                [m](FieldDecoder &d, std::string_view k, const Value &v) {
                                    if (key_matches(k, "type"))
                                        d.str(v, &m->type, "type");
@@ -257,8 +288,8 @@ Status decode_json_payload(std::string_view in, ClientCustom *m) {
                                });
 }
 
-Status decode_json_payload(std::string_view in, KickOutNotify *m) {
-    return json::decode_object(in, "messages.KickOutNotify", "KickOutNotify",
+Status decode_json_payload(std::string_view in, KickOutNotify *m, Validated validated) {
+    return json::decode_object(in, validated, "messages.KickOutNotify", "KickOutNotify",
                                [m](FieldDecoder &d, std::string_view k, const Value &v) {
                                    if (key_matches(k, "device_id"))
                                        d.str(v, &m->device_id, "device_id");
@@ -267,8 +298,8 @@ Status decode_json_payload(std::string_view in, KickOutNotify *m) {
                                });
 }
 
-Status decode_json_payload(std::string_view in, Hello *m) {
-    return json::decode_object(in, "messages.Hello", "Hello",
+Status decode_json_payload(std::string_view in, Hello *m, Validated validated) {
+    return json::decode_object(in, validated, "messages.Hello", "Hello",
                                [m](FieldDecoder &d, std::string_view k, const Value &v) {
                                    if (key_matches(k, "client_version"))
                                        d.str(v, &m->client_version, "client_version");
@@ -279,8 +310,8 @@ Status decode_json_payload(std::string_view in, Hello *m) {
                                });
 }
 
-Status decode_json_payload(std::string_view in, ServerHello *m) {
-    return json::decode_object(in, "messages.ServerHello", "ServerHello",
+Status decode_json_payload(std::string_view in, ServerHello *m, Validated validated) {
+    return json::decode_object(in, validated, "messages.ServerHello", "ServerHello",
                                [m](FieldDecoder &d, std::string_view k, const Value &v) {
                                    if (key_matches(k, "server_version")) {
                                        d.str(v, &m->server_version, "server_version");
@@ -296,8 +327,8 @@ Status decode_json_payload(std::string_view in, ServerHello *m) {
                                });
 }
 
-Status decode_json_payload(std::string_view in, EncryptedCredential *m) {
-    return json::decode_object(in, "gate.EncryptedCredential", "EncryptedCredential",
+Status decode_json_payload(std::string_view in, EncryptedCredential *m, Validated validated) {
+    return json::decode_object(in, validated, "gate.EncryptedCredential", "EncryptedCredential",
                                [m](FieldDecoder &d, std::string_view k, const Value &v) {
                                    if (key_matches(k, "version"))
                                        d.i64(v, &m->version, "version", "int");
@@ -306,8 +337,8 @@ Status decode_json_payload(std::string_view in, EncryptedCredential *m) {
                                });
 }
 
-Status decode_json_payload(std::string_view in, GroupNotify *m) {
-    return json::decode_object(in, "subscription.NotifyMessage", "NotifyMessage",
+Status decode_json_payload(std::string_view in, GroupNotify *m, Validated validated) {
+    return json::decode_object(in, validated, "subscription.NotifyMessage", "NotifyMessage",
                                [m](FieldDecoder &d, std::string_view k, const Value &v) {
                                    if (key_matches(k, "from"))
                                        d.str(v, &m->from, "from");
@@ -318,8 +349,8 @@ Status decode_json_payload(std::string_view in, GroupNotify *m) {
                                });
 }
 
-Status decode_json_payload(std::string_view in, UserState *m) {
-    return json::decode_object(in, "messaging.UserStateData", "UserStateData",
+Status decode_json_payload(std::string_view in, UserState *m, Validated validated) {
+    return json::decode_object(in, validated, "messaging.UserStateData", "UserStateData",
                                [m](FieldDecoder &d, std::string_view k, const Value &v) {
                                    if (key_matches(k, "uid"))
                                        d.str(v, &m->uid, "uid");
@@ -328,8 +359,8 @@ Status decode_json_payload(std::string_view in, UserState *m) {
                                });
 }
 
-Status decode_json_payload(std::string_view in, StateSubscribe *m) {
-    return json::decode_object(in, "messaging.StateSubscribeData", "StateSubscribeData",
+Status decode_json_payload(std::string_view in, StateSubscribe *m, Validated validated) {
+    return json::decode_object(in, validated, "messaging.StateSubscribeData", "StateSubscribeData",
                                [m](FieldDecoder &d, std::string_view k, const Value &v) {
                                    if (key_matches(k, "uids"))
                                        d.strings(v, &m->uids, "uids");

@@ -22,20 +22,21 @@ Status decode_json(std::string_view in, Envelope *out);
 Status encode_json(const Envelope &e, std::string *out);
 
 // Payload codecs. decode_json_payload errors are Go's texts without the decode-error prefix.
-Status decode_json_payload(std::string_view in, Text *out);
-Status decode_json_payload(std::string_view in, ChatMessage *out);
-Status decode_json_payload(std::string_view in, AckMessage *out);
-Status decode_json_payload(std::string_view in, AckRequest *out);
-Status decode_json_payload(std::string_view in, AckNotify *out);
-Status decode_json_payload(std::string_view in, AckGroupMessage *out);
-Status decode_json_payload(std::string_view in, ClientCustom *out);
-Status decode_json_payload(std::string_view in, KickOutNotify *out);
-Status decode_json_payload(std::string_view in, Hello *out);
-Status decode_json_payload(std::string_view in, ServerHello *out);
-Status decode_json_payload(std::string_view in, EncryptedCredential *out);
-Status decode_json_payload(std::string_view in, GroupNotify *out);
-Status decode_json_payload(std::string_view in, UserState *out);
-Status decode_json_payload(std::string_view in, StateSubscribe *out);
+// Validated::yes (text known to be valid JSON, see message.h) skips the validation pass.
+Status decode_json_payload(std::string_view in, Text *out, Validated validated = Validated::no);
+Status decode_json_payload(std::string_view in, ChatMessage *out, Validated validated = Validated::no);
+Status decode_json_payload(std::string_view in, AckMessage *out, Validated validated = Validated::no);
+Status decode_json_payload(std::string_view in, AckRequest *out, Validated validated = Validated::no);
+Status decode_json_payload(std::string_view in, AckNotify *out, Validated validated = Validated::no);
+Status decode_json_payload(std::string_view in, AckGroupMessage *out, Validated validated = Validated::no);
+Status decode_json_payload(std::string_view in, ClientCustom *out, Validated validated = Validated::no);
+Status decode_json_payload(std::string_view in, KickOutNotify *out, Validated validated = Validated::no);
+Status decode_json_payload(std::string_view in, Hello *out, Validated validated = Validated::no);
+Status decode_json_payload(std::string_view in, ServerHello *out, Validated validated = Validated::no);
+Status decode_json_payload(std::string_view in, EncryptedCredential *out, Validated validated = Validated::no);
+Status decode_json_payload(std::string_view in, GroupNotify *out, Validated validated = Validated::no);
+Status decode_json_payload(std::string_view in, UserState *out, Validated validated = Validated::no);
+Status decode_json_payload(std::string_view in, StateSubscribe *out, Validated validated = Validated::no);
 
 void encode_json_payload(const Text &v, std::string *out);
 void encode_json_payload(const ChatMessage &v, std::string *out);

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "codec/json_scan.h"
+#include "codec/message.h"
 #include "common/result.h"
 
 #include <string>
@@ -44,14 +45,16 @@ private:
     bool failed_ = false;
 };
 
-// Validates `in`, then calls on_member(decoder, key_raw, value) for each member of the top-level
-// object until the decoder has failed. go_type names the target for top-level kind errors
-// ("messages.ChatMessage"). A top-level null decodes to nothing, as in Go.
+// Validates `in` (unless the caller knows it is valid), then calls on_member(decoder, key_raw,
+// value) for each member of the top-level object until the decoder has failed. go_type names
+// the target for top-level kind errors ("messages.ChatMessage"). A top-level null decodes to
+// nothing, as in Go.
 template <typename F>
-Status decode_object(std::string_view in, const char *go_type, const char *struct_name,
-                     F &&on_member) {
+Status decode_object(std::string_view in, Validated validated, const char *go_type,
+                     const char *struct_name, F &&on_member) {
     std::string err;
-    if (!validate(in, &err))
+    ContainerEnds ends;
+    if (validated == Validated::no && !validate(in, &err, &ends))
         return make_error(std::move(err));
     Value top = top_value(in);
     if (top.kind == Kind::null)
@@ -60,7 +63,7 @@ Status decode_object(std::string_view in, const char *go_type, const char *struc
         return make_error(std::string("json: cannot unmarshal ") + kind_name(top.kind) +
                           " into Go value of type " + go_type);
     FieldDecoder d(struct_name);
-    MemberIter it(top.text);
+    MemberIter it(top.text, validated == Validated::no ? &ends : nullptr);
     std::string_view key;
     Value v;
     while (it.next(&key, &v)) {

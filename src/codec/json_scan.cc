@@ -1,6 +1,7 @@
 #include "codec/json_scan.h"
 
-#include <bitset>
+#include "codec/byte_scan.h"
+
 #include <cstdio>
 
 namespace glide::codec::json {
@@ -89,8 +90,9 @@ size_t utf8_len(const unsigned char *p, const unsigned char *end) {
 
 class Validator {
 public:
-    Validator(std::string_view in)
-        : p_(reinterpret_cast<const unsigned char *>(in.data())), end_(p_ + in.size()) {}
+    Validator(std::string_view in, ContainerEnds *ends)
+        : p_(reinterpret_cast<const unsigned char *>(in.data())), end_(p_ + in.size()),
+          ends_(ends) {}
 
     bool run(std::string *err);
 
@@ -112,17 +114,36 @@ private:
     bool string(std::string *err);
     bool number(std::string *err);
     bool literal(const char *word, std::string *err);
+    // At the opening bracket of a container (depth already checked): enters it.
+    void open(bool obj) {
+        is_object_[++depth_] = obj;
+        if (depth_ == 2 && ends_ && ends_->n < ContainerEnds::capacity)
+            ends_->start[ends_->n] = reinterpret_cast<const char *>(p_);
+        ++p_;
+    }
+    // At the closing bracket of the innermost container: leaves it.
+    void close() {
+        ++p_;
+        if (depth_ == 2 && ends_ && ends_->n < ContainerEnds::capacity)
+            ends_->end[ends_->n++] = reinterpret_cast<const char *>(p_);
+        --depth_;
+    }
 
     const unsigned char *p_;
     const unsigned char *end_;
-    // Container kinds of the open nesting levels: set = object.
-    std::bitset<max_depth + 1> is_object_;
+    ContainerEnds *ends_;
+    // Container kinds of the open nesting levels (1 = object), indexed by depth. Only the
+    // entries of open levels are ever read, and each is written when its level opens, so the
+    // array needs no clearing (a std::bitset would zero 1.25 KB per validation).
+    unsigned char is_object_[max_depth + 1];
     int depth_ = 0;
 };
 
 bool Validator::string(std::string *err) {
     ++p_; // opening quote
     for (;;) {
+        // Plain printable ASCII needs no check beyond its range: skip runs of it 8 bytes a step.
+        p_ = bytes::find_string_special(p_, end_);
         if (p_ >= end_)
             return eof(err);
         unsigned char c = *p_;
@@ -152,10 +173,6 @@ bool Validator::string(std::string *err) {
         }
         if (c < 0x20)
             return fail(c, "in string literal", err);
-        if (c < 0x80) {
-            ++p_;
-            continue;
-        }
         size_t n = utf8_len(p_, end_);
         if (n == 0) {
             // Deviation: Go replaces invalid UTF-8 with U+FFFD; we refuse it (design.md §5.12).
@@ -229,14 +246,12 @@ value:
         bool obj = *p_ == '{';
         if (depth_ >= max_depth)
             return fail(*p_, "exceeded max depth", err);
-        is_object_[++depth_] = obj;
-        ++p_;
+        open(obj);
         skip_ws();
         if (p_ >= end_)
             return eof(err);
         if (*p_ == (obj ? '}' : ']')) {
-            ++p_;
-            --depth_;
+            close();
             goto after_value;
         }
         if (!obj)
@@ -300,8 +315,7 @@ after_value:
             goto key;
         }
         if (*p_ == '}') {
-            ++p_;
-            --depth_;
+            close();
             goto after_value;
         }
         return fail(*p_, "after object key:value pair", err);
@@ -311,8 +325,7 @@ after_value:
         goto value;
     }
     if (*p_ == ']') {
-        ++p_;
-        --depth_;
+        close();
         goto after_value;
     }
     return fail(*p_, "after array element", err);
@@ -326,16 +339,16 @@ const char *skip_ws(const char *p, const char *end) {
 
 // Past the closing quote of the string token starting at p.
 const char *skip_string(const char *p, const char *end) {
-    ++p;
-    while (p < end) {
-        if (*p == '\\')
-            p += 2;
-        else if (*p == '"')
-            return p + 1;
-        else
-            ++p;
+    const auto *u = reinterpret_cast<const unsigned char *>(p) + 1;
+    const auto *e = reinterpret_cast<const unsigned char *>(end);
+    for (;;) {
+        u = bytes::find_quote_or_backslash(u, e);
+        if (u >= e)
+            return end;
+        if (*u == '"')
+            return reinterpret_cast<const char *>(u) + 1;
+        u += 2; // an escape: the escaped byte cannot end the string
     }
-    return end;
 }
 
 int hex_val(char c) {
@@ -437,8 +450,10 @@ uint32_t fold(uint32_t cp) {
 
 } // namespace
 
-bool validate(std::string_view in, std::string *err) {
-    return Validator(in).run(err);
+bool validate(std::string_view in, std::string *err, ContainerEnds *ends) {
+    if (ends)
+        ends->n = 0;
+    return Validator(in, ends).run(err);
 }
 
 const char *kind_name(Kind k) {
@@ -512,12 +527,38 @@ Value read_value(const char *&p, const char *end) {
 }
 
 Value top_value(std::string_view validated) {
-    const char *p = validated.data();
-    return read_value(p, p + validated.size());
+    const char *p = skip_ws(validated.data(), validated.data() + validated.size());
+    const char *end = validated.data() + validated.size();
+    while (end > p && is_ws(static_cast<unsigned char>(end[-1])))
+        --end;
+    Value v;
+    switch (*p) {
+    case '{':
+        v.kind = Kind::object;
+        break;
+    case '[':
+        v.kind = Kind::array;
+        break;
+    case '"':
+        v.kind = Kind::string;
+        break;
+    case 't':
+    case 'f':
+        v.kind = Kind::boolean;
+        break;
+    case 'n':
+        v.kind = Kind::null;
+        break;
+    default:
+        v.kind = Kind::number;
+        break;
+    }
+    v.text = std::string_view(p, size_t(end - p));
+    return v;
 }
 
-MemberIter::MemberIter(std::string_view object_text)
-    : p_(object_text.data() + 1), end_(object_text.data() + object_text.size() - 1) {}
+MemberIter::MemberIter(std::string_view object_text, const ContainerEnds *ends)
+    : p_(object_text.data() + 1), end_(object_text.data() + object_text.size() - 1), ends_(ends) {}
 
 bool MemberIter::next(std::string_view *key_raw, Value *value) {
     p_ = skip_ws(p_, end_);
@@ -529,7 +570,15 @@ bool MemberIter::next(std::string_view *key_raw, Value *value) {
     p_ = skip_string(p_, end_);
     *key_raw = std::string_view(k + 1, size_t(p_ - k - 2));
     p_ = skip_ws(p_, end_);
-    ++p_; // ':'
+    p_ = skip_ws(p_ + 1, end_); // ':'
+    if (ends_ && next_end_ < ends_->n && ends_->start[next_end_] == p_) {
+        // A container validate() has measured: no need to scan it.
+        const char *e = ends_->end[next_end_++];
+        value->kind = *p_ == '{' ? Kind::object : Kind::array;
+        value->text = std::string_view(p_, size_t(e - p_));
+        p_ = e;
+        return true;
+    }
     *value = read_value(p_, end_);
     return true;
 }
@@ -572,8 +621,8 @@ void unescape_body(std::string_view body, std::string *out) {
     }
 }
 
-bool key_matches(std::string_view key_raw, std::string_view name) {
-    // Fast path: plain ASCII keys, the only kind real clients send.
+bool key_matches_folded(std::string_view key_raw, std::string_view name) {
+    // Plain ASCII keys first, the only kind real clients send.
     size_t n = key_raw.size();
     size_t j = 0;
     for (; j < n; ++j) {
@@ -602,17 +651,15 @@ bool key_matches(std::string_view key_raw, std::string_view name) {
 bool valid_utf8(std::string_view s) {
     const auto *p = reinterpret_cast<const unsigned char *>(s.data());
     const auto *end = p + s.size();
-    while (p < end) {
-        if (*p < 0x80) {
-            ++p;
-            continue;
-        }
+    for (;;) {
+        p = bytes::find_non_ascii(p, end);
+        if (p >= end)
+            return true;
         size_t n = utf8_len(p, end);
         if (n == 0)
             return false;
         p += n;
     }
-    return true;
 }
 
 bool parse_int64(std::string_view s, int64_t *out) {

@@ -19,9 +19,21 @@ namespace glide::codec::json {
 // Go's nesting limit (encoding/json maxNestingDepth).
 inline constexpr int max_depth = 10000;
 
+// Where the containers directly inside the top-level value start and end, recorded by
+// validate() so that walking the top level (MemberIter) skips them without scanning their bytes
+// a second time (an envelope's data). The first `capacity` of them are recorded; the walker
+// scans past any others.
+struct ContainerEnds {
+    static constexpr int capacity = 8;
+    const char *start[capacity];
+    const char *end[capacity];
+    int n = 0;
+};
+
 // Checks that `in` is exactly one JSON value surrounded by optional whitespace, with valid
 // UTF-8 inside strings. On failure writes Go's error text (without any prefix) to *err.
-bool validate(std::string_view in, std::string *err);
+// With `ends`, records where the containers nested directly in the top-level value are.
+bool validate(std::string_view in, std::string *err, ContainerEnds *ends = nullptr);
 
 enum class Kind : uint8_t { object, array, string, number, boolean, null };
 
@@ -38,19 +50,23 @@ const char *kind_name(Kind k);
 // Precondition: [p, end) is inside validated text and holds a value.
 Value read_value(const char *&p, const char *end);
 
-// The single top-level value of validated text.
+// The single top-level value of validated text (found without scanning it: it is the text
+// without its surrounding whitespace).
 Value top_value(std::string_view validated);
 
 // Iterates over the members of a validated object. next() returns false after the last one.
-// key_raw is the key between its quotes, escapes not yet resolved.
+// key_raw is the key between its quotes, escapes not yet resolved. `ends`, when the object is
+// the top-level value validate() recorded them for, lets it skip nested containers unscanned.
 class MemberIter {
 public:
-    explicit MemberIter(std::string_view object_text);
+    explicit MemberIter(std::string_view object_text, const ContainerEnds *ends = nullptr);
     bool next(std::string_view *key_raw, Value *value);
 
 private:
     const char *p_;
     const char *end_;
+    const ContainerEnds *ends_;
+    int next_end_ = 0;
 };
 
 // Iterates over the elements of a validated array.
@@ -72,7 +88,24 @@ void unescape_body(std::string_view body, std::string *out);
 
 // Matches a raw (possibly escaped) key against a field name the way Go matches struct fields:
 // case-insensitively, with Go's special folds of 'ſ' (U+017F) to s and the Kelvin sign to k.
-bool key_matches(std::string_view key_raw, std::string_view name);
+// name is a non-empty ASCII field name.
+bool key_matches_folded(std::string_view key_raw, std::string_view name);
+
+// key_matches_folded with the cheap answers first, inline: decoders try a key against each
+// field name in turn, so most calls are mismatches. Every name character takes at least one key
+// byte, and a first byte that is plain ASCII must fold to the name's first character.
+inline bool key_matches(std::string_view key_raw, std::string_view name) {
+    if (key_raw.size() < name.size())
+        return false;
+    auto c = static_cast<unsigned char>(key_raw[0]);
+    // Letters differing in more than case (bit 0x20) cannot fold together, nor can anything
+    // else that differs beyond that bit.
+    if (c < 0x80 && c != '\\' && (c | 0x20) != (static_cast<unsigned char>(name[0]) | 0x20))
+        return false;
+    if (key_raw == name)
+        return true;
+    return key_matches_folded(key_raw, name);
+}
 
 // utf8.Valid: well-formed UTF-8, no surrogates, no overlong forms.
 bool valid_utf8(std::string_view s);

@@ -179,7 +179,14 @@ struct Null {
     bool operator==(const Null &) const = default;
 };
 
+// Whether JSON text is known to be valid already, so a decoder may skip its validation pass.
+enum class Validated : bool { no, yes };
+
 // Data as received: the exact encoded bytes of the value and the codec that produced them.
+// JSON bytes are always valid JSON text: only the decoders build RawData with Codec::json, after
+// validating it (decode_json validates the whole envelope, decode_protobuf the data_json field),
+// and encode_json and decode_payload rely on it (Validated::yes). Code that builds one by hand
+// must validate the text first (json::validate).
 struct RawData {
     Codec codec = Codec::json;
     std::string bytes;

@@ -45,7 +45,7 @@ template <typename T> Status pb_to_json(std::string_view pb, std::string *out) {
 
 template <typename T> bool json_to_pb(std::string_view js, std::string *out) {
     T v;
-    if (!decode_json_payload(js, &v))
+    if (!decode_json_payload(js, &v, Validated::yes))
         return false;
     encode_pb_payload(v, out);
     return true;
@@ -160,7 +160,8 @@ Status transcode_to_protobuf(std::string_view action, std::string_view js, std::
     case PayloadKind::hello: {
         Hello c;
         ServerHello s;
-        ok = decode_json_payload(js, &c) && decode_json_payload(js, &s);
+        ok = decode_json_payload(js, &c, Validated::yes) &&
+             decode_json_payload(js, &s, Validated::yes);
         if (ok)
             encode_pb_payload(c, s, out);
         break;

@@ -36,7 +36,8 @@ PayloadKind payload_kind(std::string_view action);
 // Appends the JSON text for raw protobuf payload bytes of `action`.
 Status transcode_to_json(std::string_view action, std::string_view pb, std::string *out);
 
-// Appends the protobuf payload for raw JSON data of `action`. When the action has no payload
+// Appends the protobuf payload for raw JSON data of `action` (valid JSON text, as RawData holds
+// it: it is not validated again). When the action has no payload
 // message or the JSON does not decode as it, appends the compacted JSON instead and sets
 // *as_json (the encoder then uses Envelope.data_json).
 Status transcode_to_protobuf(std::string_view action, std::string_view json, std::string *out,
@@ -50,8 +51,9 @@ template <typename T> Result<T> decode_payload(const Envelope &e) {
         return *typed;
     if (const RawData *raw = std::get_if<RawData>(&e.data)) {
         T v;
-        Status st = raw->codec == Codec::json ? decode_json_payload(raw->bytes, &v)
-                                              : decode_pb_payload(raw->bytes, &v);
+        Status st = raw->codec == Codec::json
+                        ? decode_json_payload(raw->bytes, &v, Validated::yes)
+                        : decode_pb_payload(raw->bytes, &v);
         if (!st)
             return make_error(std::string(decode_error_prefix) + st.error());
         return v;

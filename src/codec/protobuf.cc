@@ -24,6 +24,8 @@ public:
     Arena(const Arena &) = delete;
     Arena &operator=(const Arena &) = delete;
     ProtobufCAllocator *allocator() { return &alloc_; }
+    // Whether any block came from malloc: if not, dropping the arena frees everything.
+    bool used_heap() const { return used_heap_; }
 
 private:
     static void *alloc(void *data, size_t n) {
@@ -34,6 +36,7 @@ private:
             a->used_ += n;
             return p;
         }
+        a->used_heap_ = true;
         return malloc(n);
     }
     static void release(void *data, void *p) {
@@ -45,6 +48,7 @@ private:
 
     alignas(16) unsigned char buf_[4096];
     size_t used_ = 0;
+    bool used_heap_ = false;
     ProtobufCAllocator alloc_;
 };
 
@@ -56,7 +60,8 @@ public:
           m_(protobuf_c_message_unpack(&d, arena->allocator(), in.size(),
                                        reinterpret_cast<const uint8_t *>(in.data()))) {}
     ~Unpacked() {
-        if (m_)
+        // A message wholly in the arena needs no walk to free it.
+        if (m_ && arena_->used_heap())
             protobuf_c_message_free_unpacked(m_, arena_->allocator());
     }
     Unpacked(const Unpacked &) = delete;

@@ -290,6 +290,113 @@ void test_writer_escaping(void **) {
     expect_eq(out, "{\"a\\\"\\u003c\":[1,\"\\u2029\\n\"]}");
 }
 
+// The scanner, the walker and the writer skip plain text 8 bytes at a time: each kind of byte
+// they must stop at goes at every position of a word, and past the first word.
+void test_special_bytes_at_every_offset(void **) {
+    for (size_t n = 0; n < 20; ++n) {
+        std::string pre(n, 'a');
+        std::string post = "bcdefghijkl";
+        std::string err;
+        assert_false(json::validate("\"" + pre + "\x01" + post + "\"", &err));
+        expect_eq(err, "invalid character '\\x01' in string literal");
+        assert_false(json::validate("\"" + pre + "\x1f" + post + "\"", &err));
+        expect_eq(err, "invalid character '\\x1f' in string literal");
+        assert_false(json::validate("\"" + pre + "\xff" + post + "\"", &err));
+        expect_eq(err, "invalid UTF-8 in string");
+        assert_false(json::validate("\"" + pre + "\xed\xa0\x80" + post + "\"", &err));
+        expect_eq(err, "invalid UTF-8 in string");
+        assert_false(json::validate("\"" + pre + "\"" + post + "\"", &err));
+        expect_eq(err, "invalid character 'b' after top-level value");
+        assert_false(json::validate("\"" + pre + "\\x" + post + "\"", &err));
+        expect_eq(err, "invalid character 'x' in string escape code");
+        assert_false(json::validate("\"" + pre, &err));
+        expect_eq(err, "unexpected end of JSON input");
+        assert_true(json::validate("\"" + pre + "\x7f~ " + post + "\"", &err));
+
+        // Escapes and multi-byte UTF-8 at every offset: validated, walked and unescaped.
+        std::string tok = "\"" + pre + "\xc3\xa9\\\"\\u0041" + post + "\\\\\"";
+        assert_true(json::validate(tok, &err));
+        std::string s;
+        json::unescape_string(tok, &s);
+        expect_eq(s, pre + "\xc3\xa9\"A" + post + "\\");
+        Envelope e = decode_ok("{\"action\":" + tok + ",\"data\":{\"content\":" + tok +
+                               ",\"to\":\"x\"},\"to\":\"y\"}");
+        expect_eq(e.action, s);
+        expect_eq(e.to, "y");
+        auto chat = decode_payload<ChatMessage>(e);
+        assert_true(chat.ok());
+        expect_eq(chat->content, s);
+        expect_eq(chat->to, "x");
+
+        assert_true(json::valid_utf8(pre + "\xc3\xa9" + post + "\xf0\x9f\x98\x80"));
+        assert_false(json::valid_utf8(pre + "\xc3"));
+        assert_false(json::valid_utf8(pre + "\xc0\x80" + post));
+        assert_false(json::valid_utf8(pre + "\xed\xa0\x80" + post));
+
+        // The writer escapes each special byte wherever it falls.
+        const std::pair<std::string, std::string> escapes[] = {
+            {"\"", "\\\""},          {"\\", "\\\\"},          {"<", "\\u003c"},
+            {">", "\\u003e"},          {"&", "\\u0026"},          {"\n", "\\n"},
+            {std::string(1, '\0'), "\\u0000"}, {"\x1f", "\\u001f"},  {"\xff", "\\ufffd"},
+            {"\xe2\x80\xa8", "\\u2028"}, {"\xc3\xa9", "\xc3\xa9"}, {"=?", "=?"},
+        };
+        for (const auto &[raw, escaped] : escapes) {
+            std::string out;
+            json::write_string(&out, pre + raw + post);
+            expect_eq(out, "\"" + pre + escaped + post + "\"");
+        }
+    }
+}
+
+// validate() records where the first containers of the top level end so the walker can skip
+// them; more containers than it records, nested ones and whitespace around them still walk
+// correctly.
+void test_top_level_containers(void **) {
+    std::string in = "{";
+    for (int i = 0; i < 12; ++i)
+        in += "\"x" + std::to_string(i) + "\" : { \"a\" : [ 1 , { } ] , \"to\" : \"no\" } , ";
+    in += "\"extra\" : { \"k\" : \"v\" } , \"data\" : { \"to\" : \"d\" , \"x\" : [ ] } , "
+          "\"to\" : \"t\" } ";
+    Envelope e = decode_ok(in);
+    expect_eq(e.to, "t");
+    assert_int_equal(e.extra.size(), 1);
+    expect_eq(e.extra[0].second, "v");
+    auto chat = decode_payload<ChatMessage>(e);
+    assert_true(chat.ok());
+    expect_eq(chat->to, "d");
+    expect_eq(encode_ok(e), "{\"ver\":1,\"action\":\"\",\"to\":\"t\",\"data\":{\"to\":\"d\",\"x\":[]},"
+                            "\"extra\":{\"k\":\"v\"}}");
+    json::Value top = json::top_value(" \t[1, 2]\n ");
+    assert_true(top.kind == json::Kind::array);
+    expect_eq(std::string(top.text), "[1, 2]");
+    assert_true(json::top_value("-1.5e3 ").kind == json::Kind::number);
+    assert_true(json::top_value(" \"s\"").kind == json::Kind::string);
+}
+
+void test_key_matching(void **) {
+    assert_true(json::key_matches("cliMid", "cliMid"));
+    assert_true(json::key_matches("CLIMID", "cliMid"));
+    assert_true(json::key_matches("climid", "cliMid"));
+    assert_false(json::key_matches("cliMi", "cliMid"));
+    assert_false(json::key_matches("cliMidx", "cliMid"));
+    assert_false(json::key_matches("cli_mid", "cliMid"));
+    assert_false(json::key_matches("", "to"));
+    assert_false(json::key_matches("To\\", "to"));
+    assert_true(json::key_matches("\\u0074o", "to"));
+    assert_true(json::key_matches("\\u0054\\u004F", "to"));
+    assert_false(json::key_matches("\\u0074", "to"));
+    assert_true(json::key_matches("\xc5\xbf"
+                                  "eq",
+                                  "seq"));
+    assert_true(json::key_matches("\xe2\x84\xaa"
+                                  "ey",
+                                  "key"));
+    assert_false(json::key_matches("\xc3\xa9", "e"));
+    // '@' and '`' differ only in bit 0x20 but are not letters.
+    assert_false(json::key_matches("`", "@"));
+    assert_false(json::key_matches("[", "{"));
+}
+
 void test_scanner_depth(void **) {
     std::string deep(10000, '[');
     deep += std::string(10000, ']');
@@ -314,6 +421,9 @@ int main(void) {
         cmocka_unit_test(test_later_glide_inputs),
         cmocka_unit_test(test_decode_payload_errors),
         cmocka_unit_test(test_writer_escaping),
+        cmocka_unit_test(test_special_bytes_at_every_offset),
+        cmocka_unit_test(test_top_level_containers),
+        cmocka_unit_test(test_key_matching),
         cmocka_unit_test(test_scanner_depth),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
