@@ -114,7 +114,8 @@ Status Module::start(event_base *base) {
         return make_error("already started");
     reap_.reset(event_new(base, -1, 0, on_reap, this));
     drain_timer_.reset(evtimer_new(base, on_drain_timeout, this));
-    if (!reap_ || !drain_timer_)
+    flush_ = std::make_unique<net::FlushQueue>(base);
+    if (!reap_ || !drain_timer_ || !flush_->ok())
         return make_error("event_new() failed");
     const ModuleConf &c = current_->conf;
     bool any_ssl = false;
@@ -160,7 +161,7 @@ void Module::on_accept(void *self, net::Listener &l, int fd) {
         return;
     }
     auto *c = new (std::nothrow)
-        net::Connection(m->base_, fd, *m, *m->handler_, m->settings_[l.index]);
+        net::Connection(m->base_, fd, *m, *m->handler_, *m->flush_, m->settings_[l.index]);
     if (!c) {
         ::close(fd);
         m->log_.log(GLIDE_LOG_ERROR, "out of memory accepting a connection");

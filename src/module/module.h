@@ -72,6 +72,8 @@ public:
     }
     // The protocol core; null before start().
     hub::Hub *hub() { return hub_.get(); }
+    // The connections' flush queue; null before start(). Internal: tests read its counters.
+    const net::FlushQueue *flush_queue() const { return flush_.get(); }
 
 private:
     static void on_accept(void *self, net::Listener &l, int fd);
@@ -102,6 +104,8 @@ private:
     std::unique_ptr<hub::Hub> hub_;
     std::unique_ptr<ProtocolHandler> protocol_;
 
+    // Output to write this loop turn; outlives the connections (see ~Module).
+    std::unique_ptr<net::FlushQueue> flush_;
     // Open connections (intrusive list) and closed ones waiting to be freed by on_reap.
     net::Connection *head_ = nullptr;
     std::vector<net::Connection *> dead_;

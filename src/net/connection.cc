@@ -37,10 +37,58 @@ uint16_t tcp_error_code(std::string_view reason) {
 
 } // namespace
 
+// --- the flush queue ------------------------------------------------------------------------
+
+// The event keeps the default priority, that of the bufferevents' I/O events: made active
+// from their callbacks, it joins the end of the same active queue and runs after the I/O
+// callbacks of this loop turn. (At a lower priority a busy loop could starve it.)
+FlushQueue::FlushQueue(event_base *base) : ev_(event_new(base, -1, 0, on_flush, this)) {}
+
+void FlushQueue::push(Connection &c) {
+    c.in_flush_ = true;
+    c.flush_prev_ = tail_;
+    c.flush_next_ = nullptr;
+    if (tail_)
+        tail_->flush_next_ = &c;
+    else
+        head_ = &c;
+    tail_ = &c;
+    if (!running_)
+        event_active(ev_.get(), 0, 0);
+}
+
+void FlushQueue::remove(Connection &c) {
+    if (c.flush_prev_)
+        c.flush_prev_->flush_next_ = c.flush_next_;
+    else
+        head_ = c.flush_next_;
+    if (c.flush_next_)
+        c.flush_next_->flush_prev_ = c.flush_prev_;
+    else
+        tail_ = c.flush_prev_;
+    c.flush_prev_ = c.flush_next_ = nullptr;
+    c.in_flush_ = false;
+}
+
+// Connections queued while this runs (a handler that sends from on_send_ready or on_close)
+// are written in the same run.
+void FlushQueue::on_flush(evutil_socket_t, short, void *self) {
+    auto *q = static_cast<FlushQueue *>(self);
+    q->runs++;
+    q->running_ = true;
+    while (Connection *c = q->head_) {
+        q->remove(*c);
+        c->flush();
+    }
+    q->running_ = false;
+}
+
+// --- a connection ---------------------------------------------------------------------------
+
 Connection::Connection(event_base *base, int fd, ConnectionOwner &owner, MessageHandler &handler,
-                       std::shared_ptr<const ConnectionSettings> settings)
-    : owner_(owner), handler_(handler), settings_(std::move(settings)), peer_(peer_address(fd)),
-      codec_(settings_->codec) {
+                       FlushQueue &flush, std::shared_ptr<const ConnectionSettings> settings)
+    : owner_(owner), handler_(handler), flush_(flush), settings_(std::move(settings)),
+      peer_(peer_address(fd)), codec_(settings_->codec) {
     // Messages are small and written once per loop turn: Nagle's delay would only add latency.
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -87,10 +135,20 @@ Connection::Connection(event_base *base, int fd, ConnectionOwner &owner, Message
     size_t high = std::max<uint64_t>(settings_->max_message_size + frame::kMaxFrameHeader + 4,
                                      frame::kDefaultMaxHeaderBytes + 1);
     bufferevent_setwatermark(bev_.get(), EV_READ, 0, high);
-    bufferevent_enable(bev_.get(), EV_READ | EV_WRITE);
+    // A plain socket is written by the flush queue; EV_WRITE only while it would block (a new
+    // bufferevent has EV_WRITE enabled).
+    if (tls()) {
+        bufferevent_enable(bev_.get(), EV_READ | EV_WRITE);
+    } else {
+        bufferevent_disable(bev_.get(), EV_WRITE);
+        bufferevent_enable(bev_.get(), EV_READ);
+    }
 }
 
-Connection::~Connection() = default;
+Connection::~Connection() {
+    if (in_flush_)
+        flush_.remove(*this);
+}
 
 void Connection::start() {
     if (state_ != State::handshake)
@@ -355,8 +413,10 @@ void Connection::on_read(bufferevent *bev, void *self) {
 // --- writing --------------------------------------------------------------------------------
 
 bool Connection::append(const void *p, size_t n) {
-    if (evbuffer_add(bufferevent_get_output(bev_.get()), p, n) == 0)
+    if (evbuffer_add(bufferevent_get_output(bev_.get()), p, n) == 0) {
+        queue_flush();
         return true;
+    }
     // A frame cut short would corrupt the stream: drop the connection instead.
     log(GLIDE_LOG_ERROR, "out of memory queueing %zu bytes", n);
     abort();
@@ -466,19 +526,57 @@ SendResult Connection::send_control(frame::Opcode op, std::span<const uint8_t> p
     return after_send(n);
 }
 
-void Connection::on_write(bufferevent *, void *self) {
-    auto *c = static_cast<Connection *>(self);
-    if (c->state_ == State::closing) {
-        if (c->queued() == 0)
-            c->shut_write();
+void Connection::queue_flush() {
+    if (!in_flush_ && !writing_ && !tls())
+        flush_.push(*this);
+}
+
+void Connection::flush() {
+    if (state_ == State::closed || writing_)
+        return;
+    evbuffer *out = bufferevent_get_output(bev_.get());
+    const evutil_socket_t fd = bufferevent_getfd(bev_.get());
+    // One writev takes at most 128 chains (libevent's NUM_WRITE_IOVEC): go on while writes
+    // make progress. A socket bufferevent keeps the front of its output frozen except while
+    // it writes itself; so do we.
+    evbuffer_unfreeze(out, 1);
+    while (evbuffer_get_length(out) != 0) {
+        flush_.writes++;
+        if (evbuffer_write(out, fd) <= 0)
+            break;
+    }
+    evbuffer_freeze(out, 1);
+    if (evbuffer_get_length(out) != 0) {
+        // The socket would block, or failed: libevent's write callback finishes the write, or
+        // reports the error through on_event.
+        flush_.blocked++;
+        writing_ = true;
+        bufferevent_enable(bev_.get(), EV_WRITE);
+    }
+    after_write();
+}
+
+void Connection::after_write() {
+    const size_t q = queued();
+    if (writing_ && q == 0) {
+        writing_ = false;
+        bufferevent_disable(bev_.get(), EV_WRITE);
+    }
+    if (state_ == State::closing) {
+        if (q == 0)
+            shut_write();
         return;
     }
-    if (c->state_ == State::open && c->want_ready_ &&
-        c->queued() <= c->settings_->send_buffer_limit / 2) {
-        c->want_ready_ = false;
-        bufferevent_setwatermark(c->bev_.get(), EV_WRITE, 0, 0);
-        c->handler_.on_send_ready(*c);
+    if (state_ == State::open && want_ready_ && q <= settings_->send_buffer_limit / 2) {
+        want_ready_ = false;
+        bufferevent_setwatermark(bev_.get(), EV_WRITE, 0, 0);
+        handler_.on_send_ready(*this);
     }
+}
+
+// libevent wrote output: always for TLS, while writing_ for a plain socket.
+void Connection::on_write(bufferevent *, void *self) {
+    static_cast<Connection *>(self)->after_write();
 }
 
 // --- closing --------------------------------------------------------------------------------
@@ -544,6 +642,8 @@ void Connection::shut_write() {
 
 void Connection::finish() {
     state_ = State::closed;
+    if (in_flush_)
+        flush_.remove(*this);
     evtimer_del(timer_.get());
     bev_.reset(); // closes the socket
     end_session(1006);

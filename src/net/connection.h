@@ -18,6 +18,12 @@
 // A connection is never freed inside its own callbacks: when it reaches `closed` it tells its
 // owner, which queues it and frees it later in the loop (ConnectionOwner::connection_closed).
 //
+// Writing (plain sockets): a send only appends to the output buffer and puts the connection on
+// its owner's FlushQueue; once per loop turn, after the I/O callbacks, the queue writes each
+// connection's output with one writev. Only when the socket would block is EV_WRITE enabled,
+// so libevent finishes the write; it is disabled again once the output is empty. TLS
+// connections leave writing to bufferevent_openssl (EV_WRITE stays enabled).
+//
 // Thread model: a connection and its handler run on the owner's event_base thread only.
 #pragma once
 
@@ -93,6 +99,35 @@ struct ConnectionSettings {
     Logger *log = nullptr; // borrowed from the owner; may be null
 };
 
+// The connections of one event_base with output to write this loop turn (an intrusive FIFO
+// list). One event, at the base's lowest priority, runs after the I/O callbacks that queued
+// the output and writes each connection once.
+class FlushQueue {
+public:
+    // ok() is false when the event could not be created.
+    explicit FlushQueue(event_base *base);
+    FlushQueue(const FlushQueue &) = delete;
+    FlushQueue &operator=(const FlushQueue &) = delete;
+    bool ok() const { return ev_ != nullptr; }
+
+    // Turns that ran; write(v) calls made by them; connections whose socket would block, so
+    // that EV_WRITE was enabled (libevent's writes after that are not counted).
+    uint64_t runs = 0;
+    uint64_t writes = 0;
+    uint64_t blocked = 0;
+
+private:
+    friend class Connection;
+    void push(Connection &c);
+    void remove(Connection &c);
+    static void on_flush(evutil_socket_t, short, void *self);
+
+    EventPtr ev_;
+    Connection *head_ = nullptr;
+    Connection *tail_ = nullptr;
+    bool running_ = false;
+};
+
 class ConnectionOwner {
 public:
     // The connection is closed (socket gone); free it later, not inside this call.
@@ -107,9 +142,10 @@ public:
     enum class State { handshake, open, closing, lingering, closed };
 
     // Takes the accepted socket `fd` (non-blocking) in every case: on failure it is closed and
-    // ok() is false. Nothing runs until start().
+    // ok() is false. Nothing runs until start(). `flush` is the queue of `base`; it must
+    // outlive the connection.
     Connection(event_base *base, int fd, ConnectionOwner &owner, MessageHandler &handler,
-               std::shared_ptr<const ConnectionSettings> settings);
+               FlushQueue &flush, std::shared_ptr<const ConnectionSettings> settings);
     ~Connection();
     Connection(const Connection &) = delete;
     Connection &operator=(const Connection &) = delete;
@@ -170,6 +206,7 @@ public:
     Connection *next = nullptr;
 
 private:
+    friend class FlushQueue;
     static void on_read(bufferevent *, void *self);
     static void on_write(bufferevent *, void *self);
     static void on_event(bufferevent *, short what, void *self);
@@ -185,6 +222,13 @@ private:
     void close_politely();
     void shut_write();
     void finish();
+    // Output was queued: plain sockets join the flush queue unless libevent is writing.
+    void queue_flush();
+    // Called by the flush queue: one writev of the output; EV_WRITE if the socket would block.
+    void flush();
+    // Some output was written: shut the write side when closing and the output is empty,
+    // on_send_ready at the soft mark, and EV_WRITE off again once the output is empty.
+    void after_write();
 
     // Admission of `n` more outbound bytes against glide_send_buffer_limit; closes the
     // connection with 1008 and answers false when they do not fit.
@@ -198,6 +242,9 @@ private:
     EventPtr timer_; // handshake timeout, then the linger bound of the polite close
     ConnectionOwner &owner_;
     MessageHandler &handler_;
+    FlushQueue &flush_;
+    Connection *flush_prev_ = nullptr; // FlushQueue's list
+    Connection *flush_next_ = nullptr;
     std::shared_ptr<const ConnectionSettings> settings_;
     Address peer_;
     State state_ = State::handshake;
@@ -206,6 +253,8 @@ private:
     bool opened_tls_ = false; // the TLS handshake completed: close with close_notify
     bool close_reported_ = false;
     bool want_ready_ = false; // a send answered above_soft_mark; on_send_ready is owed
+    bool in_flush_ = false;   // on flush_'s list
+    bool writing_ = false;    // plain: EV_WRITE enabled, libevent writes the rest
     std::optional<frame::FrameDecoder> ws_;
     std::optional<frame::TcpDecoder> tcp_;
 };

@@ -1,7 +1,8 @@
 // The transport over real sockets: the WebSocket upgrade and its refusals, the handshake
 // timeout, subprotocol and codec selection, TCP framing, backpressure (soft mark, slow
-// consumer), the zero-copy fan-out path, server-initiated close, drain, the default handler,
-// and TLS setup errors. The server runs on a loop thread; the client is blocking with long
+// consumer), one write per connection per loop turn (and a socket that would block), the
+// zero-copy fan-out path, server-initiated close, drain, the default handler, and TLS setup
+// errors. The server runs on a loop thread; the client is blocking with long
 // timeouts, and every wait is for a condition, never for a fixed time.
 #include <openssl/err.h>
 
@@ -325,6 +326,18 @@ void test_tcp_framing(void **) {
 
 // --- backpressure ----------------------------------------------------------------------------
 
+// A WebSocket listener with glide_send_buffer_limit `limit`, the loop started, and one client
+// connected (receive buffer `rcvbuf`, 0: the kernel's) whose on_open has run.
+int connect_limited(TestServer &s, ScriptHandler &h, const char *limit, int rcvbuf, Module **m) {
+    *m = s.add({{"glide_listen", {"127.0.0.1:0", "ws"}}, {"glide_send_buffer_limit", {limit}}}, &h);
+    assert_non_null(*m);
+    s.loop.start();
+    int fd = ws_connect(TestServer::port(*m), "", nullptr, rcvbuf);
+    assert_true(fd >= 0);
+    assert_true(wait_for([&] { return h.opened.load() == 1; }));
+    return fd;
+}
+
 // A client that never reads while the server keeps sending: sends answer above_soft_mark once
 // half the limit is queued, then the send that would pass the limit closes the connection with
 // 1008 and answers closed. Queued output never passes the limit.
@@ -332,14 +345,9 @@ void test_slow_consumer(void **) {
     constexpr size_t kLimit = 256 * 1024;
     ScriptHandler h;
     TestServer s;
-    Module *m =
-        s.add({{"glide_listen", {"127.0.0.1:0", "ws"}}, {"glide_send_buffer_limit", {"256k"}}}, &h);
-    assert_non_null(m);
-    s.loop.start();
+    Module *m = nullptr;
     // A modest receive buffer so that the kernel's share fills soon.
-    int fd = ws_connect(TestServer::port(m), "", nullptr, 128 * 1024);
-    assert_true(fd >= 0);
-    assert_true(wait_for([&] { return h.opened.load() == 1; }));
+    int fd = connect_limited(s, h, "256k", 128 * 1024, &m);
 
     const std::string chunk(16 * 1024, 'c');
     bool saw_soft = false, saw_closed = false;
@@ -390,12 +398,8 @@ void test_slow_consumer(void **) {
 void test_send_ready(void **) {
     ScriptHandler h;
     TestServer s;
-    Module *m =
-        s.add({{"glide_listen", {"127.0.0.1:0", "ws"}}, {"glide_send_buffer_limit", {"256k"}}}, &h);
-    assert_non_null(m);
-    s.loop.start();
-    int fd = ws_connect(TestServer::port(m));
-    assert_true(wait_for([&] { return h.opened.load() == 1; }));
+    Module *m = nullptr;
+    int fd = connect_limited(s, h, "256k", 0, &m);
     const std::string chunk(8 * 1024, 'r');
     size_t sent = 0;
     SendResult r = SendResult::ok;
@@ -469,6 +473,154 @@ void test_send_shared(void **) {
     }));
     for (int fd : fds)
         ::close(fd);
+}
+
+// --- writing: once per connection per loop turn --------------------------------------------
+
+// Sends in one loop turn are written with one write per connection, after the turn's callbacks.
+void test_one_write_per_turn(void **) {
+    ScriptHandler h;
+    // A message "burst" is answered with ten messages from inside the read callback.
+    h.message = [](Connection &c, MessageKind kind, std::string_view p) {
+        for (int i = 0; i < 10; i++)
+            c.send(kind, p);
+    };
+    TestServer s;
+    Module *m = s.add(kWs, &h);
+    assert_non_null(m);
+    s.loop.start();
+    int fds[3];
+    for (int &fd : fds) {
+        fd = ws_connect(TestServer::port(m));
+        assert_true(fd >= 0);
+    }
+    assert_true(wait_for([&] { return h.opened.load() == 3; }));
+    uint64_t runs0 = 0, writes0 = 0, runs1 = 0, writes1 = 0, blocked = 0;
+    s.loop.run([&] {
+        runs0 = m->flush_queue()->runs;
+        writes0 = m->flush_queue()->writes;
+        blocked = m->flush_queue()->blocked;
+        for (Connection *c : h.conns)
+            for (int i = 0; i < 10; i++)
+                c->send(MessageKind::text, "x" + std::to_string(i));
+    });
+    WsFrame f;
+    for (int fd : fds)
+        for (int i = 0; i < 10; i++) {
+            assert_true(read_ws_frame(fd, &f));
+            assert_string_equal(f.payload.c_str(), ("x" + std::to_string(i)).c_str());
+        }
+    s.loop.run([&] {
+        runs1 = m->flush_queue()->runs;
+        writes1 = m->flush_queue()->writes;
+    });
+    assert_int_equal(runs1 - runs0, 1);
+    assert_int_equal(writes1 - writes0, 3);
+
+    // Ten answers to one client message: one write.
+    assert_true(write_all(fds[0], client_frame(1, "burst")));
+    for (int i = 0; i < 10; i++) {
+        assert_true(read_ws_frame(fds[0], &f));
+        assert_string_equal(f.payload.c_str(), "burst");
+    }
+    s.loop.run([&] {
+        writes0 = m->flush_queue()->writes;
+        blocked = m->flush_queue()->blocked - blocked;
+    });
+    assert_int_equal(writes0 - writes1, 1);
+    // Every byte went by those writes: none had to wait for EV_WRITE.
+    assert_int_equal(blocked, 0);
+    for (int fd : fds)
+        ::close(fd);
+}
+
+// Numbered messages of `size` bytes: "#<i>" padded with '.'.
+std::string numbered(size_t i, size_t size) {
+    std::string s = "#" + std::to_string(i);
+    s.resize(size, '.');
+    return s;
+}
+
+// Reads `n` numbered binary frames and checks their order.
+void read_numbered(int fd, size_t n, size_t size) {
+    WsFrame f;
+    for (size_t i = 0; i < n; i++) {
+        assert_true(read_ws_frame(fd, &f));
+        assert_int_equal(f.opcode, 2);
+        assert_true(f.payload == numbered(i, size));
+    }
+}
+
+// More than the socket takes: the write would block, libevent finishes it, everything arrives
+// in order; afterwards the flush queue writes again.
+void test_would_block_in_order(void **) {
+    constexpr size_t kCount = 6000, kSize = 1000; // more than tcp_wmem's 4 MiB at most
+    ScriptHandler h;
+    TestServer s;
+    Module *m = nullptr;
+    int fd = connect_limited(s, h, "16m", 32 * 1024, &m);
+    int refused = 0;
+    size_t left = 0;
+    s.loop.run([&] {
+        for (size_t i = 0; i < kCount; i++)
+            refused += h.conns.front()->send(MessageKind::binary, numbered(i, kSize)) ==
+                       SendResult::closed;
+    });
+    assert_int_equal(refused, 0);
+    // The socket is full before the client reads: part of the output is still queued.
+    uint64_t blocked = 0;
+    s.loop.run([&] {
+        left = h.conns.front()->queued();
+        blocked = m->flush_queue()->blocked;
+    });
+    assert_true(left > 0);
+    assert_int_equal(blocked, 1);
+    read_numbered(fd, kCount, kSize);
+    assert_true(wait_for([&] {
+        s.loop.run([&] { left = h.conns.front()->queued(); });
+        return left == 0;
+    }));
+    // Back to the flush queue: a later send is written too.
+    uint64_t writes0 = 0, writes1 = 0;
+    s.loop.run([&] {
+        writes0 = m->flush_queue()->writes;
+        h.conns.front()->send(MessageKind::binary, numbered(0, 10));
+    });
+    read_numbered(fd, 1, 10);
+    s.loop.run([&] {
+        writes1 = m->flush_queue()->writes;
+        blocked = m->flush_queue()->blocked;
+    });
+    assert_int_equal(writes1 - writes0, 1);
+    assert_int_equal(blocked, 1);
+    ::close(fd);
+}
+
+// close() right behind more output than the socket takes: everything, then the close frame,
+// then EOF (the write side is shut only after the output is written).
+void test_close_after_queued(void **) {
+    constexpr size_t kCount = 1000, kSize = 1000;
+    ScriptHandler h;
+    TestServer s;
+    Module *m = nullptr;
+    int fd = connect_limited(s, h, "16m", 32 * 1024, &m);
+    s.loop.run([&] {
+        Connection &c = *h.conns.front();
+        for (size_t i = 0; i < kCount; i++)
+            c.send(MessageKind::binary, numbered(i, kSize));
+        c.close(4000, "bye");
+    });
+    assert_int_equal(h.last_close.load(), 4000);
+    read_numbered(fd, kCount, kSize);
+    WsFrame f;
+    assert_true(read_ws_frame(fd, &f));
+    assert_int_equal(f.opcode, 8);
+    assert_int_equal(f.close_code(), 4000);
+    assert_string_equal(f.payload.c_str() + 2, "bye");
+    bool eof = false;
+    read_to_eof(fd, &eof);
+    assert_true(eof);
+    ::close(fd);
 }
 
 // --- drain -----------------------------------------------------------------------------------
@@ -556,6 +708,9 @@ int main() {
         cmocka_unit_test(test_slow_consumer),
         cmocka_unit_test(test_send_ready),
         cmocka_unit_test(test_send_shared),
+        cmocka_unit_test(test_one_write_per_turn),
+        cmocka_unit_test(test_would_block_in_order),
+        cmocka_unit_test(test_close_after_queued),
         cmocka_unit_test(test_drain),
         cmocka_unit_test(test_tls_setup_errors),
     };
