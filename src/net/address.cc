@@ -4,26 +4,27 @@
 #include <netdb.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace glide::net {
 
 uint16_t Address::port() const {
-    if (ss.ss_family == AF_INET)
+    if (ss.sa.sa_family == AF_INET)
         return ntohs(reinterpret_cast<const sockaddr_in *>(&ss)->sin_port);
-    if (ss.ss_family == AF_INET6)
+    if (ss.sa.sa_family == AF_INET6)
         return ntohs(reinterpret_cast<const sockaddr_in6 *>(&ss)->sin6_port);
     return 0;
 }
 
 std::string Address::text() const {
     char host[INET6_ADDRSTRLEN] = "?";
-    if (ss.ss_family == AF_INET) {
+    if (ss.sa.sa_family == AF_INET) {
         inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in *>(&ss)->sin_addr, host,
                   sizeof host);
         return std::string(host) + ":" + std::to_string(port());
     }
-    if (ss.ss_family == AF_INET6) {
+    if (ss.sa.sa_family == AF_INET6) {
         inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6 *>(&ss)->sin6_addr, host,
                   sizeof host);
         return "[" + std::string(host) + "]:" + std::to_string(port());
@@ -89,10 +90,11 @@ Result<Address> parse_listen_address(std::string_view text, std::string_view dir
     addrinfo *res = nullptr;
     if (getaddrinfo(host.c_str(), nullptr, &hints, &res) != 0 || !res)
         return address_error("host not found", text, directive);
-    memcpy(&a.ss, res->ai_addr, res->ai_addrlen);
-    a.len = res->ai_addrlen;
+    // SOCK_STREAM answers are IPv4 or IPv6, which InetSockaddr holds.
+    a.len = std::min<socklen_t>(res->ai_addrlen, sizeof a.ss);
+    memcpy(&a.ss, res->ai_addr, a.len);
     freeaddrinfo(res);
-    if (a.ss.ss_family == AF_INET)
+    if (a.ss.sa.sa_family == AF_INET)
         reinterpret_cast<sockaddr_in *>(&a.ss)->sin_port = htons(static_cast<uint16_t>(p));
     else
         reinterpret_cast<sockaddr_in6 *>(&a.ss)->sin6_port = htons(static_cast<uint16_t>(p));

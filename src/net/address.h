@@ -1,6 +1,7 @@
 // Socket addresses: parsing listen addresses the nginx way and printing them.
 #pragma once
 
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <string>
@@ -10,12 +11,20 @@
 
 namespace glide::net {
 
+// Room for the families glide listens on, IPv4 and IPv6: 28 bytes where sockaddr_storage
+// takes 128 (every connection holds its peer's address).
+union InetSockaddr {
+    sockaddr sa;
+    sockaddr_in in;
+    sockaddr_in6 in6;
+};
+
 struct Address {
-    sockaddr_storage ss{};
+    InetSockaddr ss{};
     socklen_t len = 0;
 
-    const sockaddr *sa() const { return reinterpret_cast<const sockaddr *>(&ss); }
-    int family() const { return ss.ss_family; }
+    const sockaddr *sa() const { return &ss.sa; }
+    int family() const { return ss.sa.sa_family; }
     uint16_t port() const;
     // "127.0.0.1:8083", "[::1]:8083"
     std::string text() const;

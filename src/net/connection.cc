@@ -122,12 +122,6 @@ Connection::Connection(event_base *base, int fd, ConnectionOwner &owner, Message
             return;
         }
     }
-    timer_.reset(evtimer_new(base, on_timer, this));
-    if (!timer_) {
-        bev_.reset();
-        state_ = State::closed;
-        return;
-    }
     bufferevent_setcb(bev_.get(), on_read, on_write, on_event, this);
     // Input is consumed as it arrives (partial frames are assembled by the decoder), so the
     // input buffer stays small; the watermark is the bound should that ever stop: one largest
@@ -158,8 +152,22 @@ void Connection::start() {
         return;
     }
     // The timeout covers the TLS handshake and the upgrade request together.
-    timeval tv = ms_to_tv(settings_->handshake_timeout_ms);
-    evtimer_add(timer_.get(), &tv);
+    if (!arm_timer(settings_->handshake_timeout_ms))
+        abort();
+}
+
+// The timer exists only while the handshake or the polite close needs it: an open connection
+// does not carry one.
+bool Connection::arm_timer(uint64_t ms) {
+    if (!timer_)
+        timer_.reset(evtimer_new(bufferevent_get_base(bev_.get()), on_timer, this));
+    if (!timer_) {
+        log(GLIDE_LOG_ERROR, "out of memory creating a timer");
+        return false;
+    }
+    timeval tv = ms_to_tv(ms);
+    evtimer_add(timer_.get(), &tv); // (re)schedules
+    return true;
 }
 
 size_t Connection::queued() const {
@@ -180,13 +188,13 @@ void Connection::log(glide_log_level level, const char *fmt, ...) {
 // --- opening --------------------------------------------------------------------------------
 
 void Connection::open_session() {
-    evtimer_del(timer_.get());
+    timer_.reset();
     state_ = State::open;
     opened_ = true;
     if (settings_->transport == Transport::ws)
-        ws_.emplace(frame::FrameLimits{settings_->max_message_size});
+        decoder_.emplace<frame::FrameDecoder>(frame::FrameLimits{settings_->max_message_size});
     else
-        tcp_.emplace(frame::TcpLimits{
+        decoder_.emplace<frame::TcpDecoder>(frame::TcpLimits{
             static_cast<uint32_t>(std::min<uint64_t>(settings_->max_message_size, UINT32_MAX))});
     handler_.on_open(*this);
 }
@@ -290,10 +298,11 @@ template <typename Step> void Connection::read_chains(evbuffer *in, Step step) {
 }
 
 void Connection::read_frames(evbuffer *in) {
-    read_chains(in, [this](uint8_t *p, size_t n, size_t &off) {
+    auto &dec = std::get<frame::FrameDecoder>(decoder_);
+    read_chains(in, [this, &dec](uint8_t *p, size_t n, size_t &off) {
         while (off < n) {
             frame::FrameEvent ev;
-            frame::DecodeResult r = ws_->decode({p + off, n - off}, &ev);
+            frame::DecodeResult r = dec.decode({p + off, n - off}, &ev);
             off += r.consumed;
             if (r.status == frame::DecodeStatus::need_more)
                 return true;
@@ -351,10 +360,11 @@ bool Connection::handle_frame(const frame::FrameEvent &ev) {
 }
 
 void Connection::read_tcp(evbuffer *in) {
-    read_chains(in, [this](uint8_t *p, size_t n, size_t &off) {
+    auto &dec = std::get<frame::TcpDecoder>(decoder_);
+    read_chains(in, [this, &dec](uint8_t *p, size_t n, size_t &off) {
         while (off < n) {
             frame::TcpEvent ev;
-            frame::DecodeResult r = tcp_->decode({p + off, n - off}, &ev);
+            frame::DecodeResult r = dec.decode({p + off, n - off}, &ev);
             off += r.consumed;
             if (r.status == frame::DecodeStatus::need_more)
                 return true;
@@ -394,7 +404,7 @@ void Connection::on_read(bufferevent *bev, void *self) {
         }
         break;
     case State::open:
-        if (c->ws_)
+        if (c->ws())
             c->read_frames(in);
         else
             c->read_tcp(in);
@@ -452,7 +462,7 @@ SendResult Connection::send(MessageKind kind, std::span<const uint8_t> payload) 
         return SendResult::closed;
     uint8_t hdr[frame::kMaxFrameHeader];
     size_t h;
-    if (ws_) {
+    if (ws()) {
         h = frame::encode_frame_header(
             hdr, kind == MessageKind::text ? frame::Opcode::text : frame::Opcode::binary,
             payload.size());
@@ -479,7 +489,7 @@ SendResult Connection::send_shared(MessageKind kind, std::shared_ptr<const std::
         return send(kind, *msg);
     uint8_t hdr[frame::kMaxFrameHeader];
     size_t h;
-    if (ws_) {
+    if (ws()) {
         h = frame::encode_frame_header(
             hdr, kind == MessageKind::text ? frame::Opcode::text : frame::Opcode::binary,
             msg->size());
@@ -596,7 +606,7 @@ void Connection::close(uint16_t code, std::string_view reason) {
     }
     if (state_ != State::open)
         return;
-    if (ws_) {
+    if (ws()) {
         uint8_t f[frame::kMaxCloseFrame];
         size_t n = frame::encode_close_frame(f, code, reason);
         if (!append(f, n))
@@ -620,10 +630,9 @@ void Connection::close_politely() {
     // The write callback must now run when the output is empty, not at the soft mark.
     bufferevent_setwatermark(bev_.get(), EV_WRITE, 0, 0);
     // The linger timer bounds the whole polite close: a peer that neither reads what is queued
-    // nor closes cannot hold the socket longer than this.
-    evtimer_del(timer_.get());
-    timeval tv = ms_to_tv(settings_->linger_ms);
-    evtimer_add(timer_.get(), &tv);
+    // nor closes cannot hold the socket longer than this. Without one, drop the socket now.
+    if (!arm_timer(settings_->linger_ms))
+        return finish();
     if (queued() == 0)
         shut_write();
 }
@@ -644,7 +653,8 @@ void Connection::finish() {
     state_ = State::closed;
     if (in_flush_)
         flush_.remove(*this);
-    evtimer_del(timer_.get());
+    if (timer_)
+        evtimer_del(timer_.get()); // (finish may run inside the timer's callback: not freed)
     bev_.reset(); // closes the socket
     end_session(1006);
     owner_.connection_closed(*this);

@@ -31,10 +31,10 @@
 
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "common/log.h"
@@ -233,13 +233,15 @@ private:
     // Admission of `n` more outbound bytes against glide_send_buffer_limit; closes the
     // connection with 1008 and answers false when they do not fit.
     bool admit(size_t n);
+    // Creates the timer if need be and (re)arms it; false (logged) when it cannot be created.
+    bool arm_timer(uint64_t ms);
     SendResult after_send(size_t n);
     bool append(const void *p, size_t n);
     SendResult send_control(frame::Opcode op, std::span<const uint8_t> payload);
     void log(glide_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
     BuffereventPtr bev_;
-    EventPtr timer_; // handshake timeout, then the linger bound of the polite close
+    EventPtr timer_; // handshake timeout, the linger bound of the polite close; none while open
     ConnectionOwner &owner_;
     MessageHandler &handler_;
     FlushQueue &flush_;
@@ -255,8 +257,9 @@ private:
     bool want_ready_ = false; // a send answered above_soft_mark; on_send_ready is owed
     bool in_flush_ = false;   // on flush_'s list
     bool writing_ = false;    // plain: EV_WRITE enabled, libevent writes the rest
-    std::optional<frame::FrameDecoder> ws_;
-    std::optional<frame::TcpDecoder> tcp_;
+    // The decoder, from on_open on: one of the two, in place.
+    std::variant<std::monostate, frame::FrameDecoder, frame::TcpDecoder> decoder_;
+    bool ws() const { return std::holds_alternative<frame::FrameDecoder>(decoder_); }
 };
 
 } // namespace glide::net
