@@ -52,7 +52,8 @@ start_glided() {
         # This glided has no admin API: drop the two lines.
         sed -i '/^admin_/d' "$T/glided.conf"
     fi
-    $SERVER_CPU "$BIN/glided" -c "$T/glided.conf" 2>>"$T/glided.log" &
+    env LD_PRELOAD="${GLIDED_PRELOAD:-}" $SERVER_CPU "$BIN/glided" -c "$T/glided.conf" \
+        2>>"$T/glided.log" &
     GLIDED_PID=$!
     i=0
     while ! grep -q "listening on 127.0.0.1:" "$T/glided.log" && [ $i -lt 100 ]; do
@@ -87,8 +88,16 @@ run chat_json chat "$URL" $S --pairs 100 --codec json
 sat=$(num "$(fig chat_json messages | sed 's/.*acked \([0-9]*\)\/s.*/\1/')")
 half=$(( ${sat:-2000} / 2 ))
 [ "$half" -gt 0 ] || half=1000
-run chat_half chat "$URL" $S --pairs 100 --codec json --rate "$half"
+# Every run that compares CPU per message starts from a fresh glided (an open-loop run can
+# leave a backlog and a store full of undelivered messages behind).
+start_glided "store memory;"
+S="--secret bench-secret --server-pid $GLIDED_PID --duration $DURATION"
 run chat_pb chat "$URL" $S --pairs 100 --codec protobuf
+start_glided "store memory;"
+S="--secret bench-secret --server-pid $GLIDED_PID --duration $DURATION"
+run chat_half chat "$URL" $S --pairs 100 --codec json --rate "$half"
+start_glided "store memory;"
+S="--secret bench-secret --server-pid $GLIDED_PID --duration $DURATION"
 if [ -n "${ADMIN:-}" ]; then
     run group group "$URL" $S --groups 10 --members 100 --admin "$ADMIN" --admin-token bench-token
 else
@@ -114,6 +123,28 @@ if "$BIN/glided" -t -c /dev/null >/dev/null 2>&1 || true; then
     fi
 fi
 
+# Heap allocations per acknowledged chat message: glided with a counting malloc, counted
+# between two signals 3 s apart in the middle of a 2,000 msg/s run (6,000 messages).
+allocs=
+if ${CC:-cc} -O2 -shared -fPIC -o "$T/malloc_count.so" bench/malloc_count.c 2>/dev/null; then
+    GLIDED_PRELOAD="$T/malloc_count.so" start_glided "store memory;"
+    echo "== allocs: glide-bench chat --pairs 5 --rate 2000 (glided with bench/malloc_count.c)" >&2
+    $LOAD_CPU "$BIN/glide-bench" chat "$URL" --secret bench-secret --pairs 5 --rate 2000 \
+        --duration 7s --warmup 0s >"$T/allocs.out" 2>&1 &
+    bp=$!
+    sleep 2; kill -USR2 "$GLIDED_PID"; sleep 3; kill -USR2 "$GLIDED_PID"
+    wait "$bp"
+    stop_glided
+    allocs=$(grep '^MALLOCS ' "$T/glided.log" | awk '{ n[NR] = $2 } END { if (NR >= 2) printf "%.1f", (n[2] - n[1]) / 6000 }')
+    {
+        echo
+        echo "### heap allocations per chat message"
+        echo
+        echo "glided (store memory) preloaded with bench/malloc_count.c; \`glide-bench chat --pairs 5 --rate 2000\`;"
+        echo "malloc+calloc+realloc calls over 3 s (6,000 messages, JSON): ${allocs:-n/a} per message."
+    } >>"$OUT"
+fi
+
 # Summary against issue #7's targets.
 cpu_json=$(num "$(fig chat_json 'server CPU per message')")
 cpu_pb=$(num "$(fig chat_pb 'server CPU per message')")
@@ -132,6 +163,7 @@ p99=$(fig chat_half 'end-to-end latency' | sed -n 's/.*p99 \([0-9.]*\) µs.*/\1/
     echo "| group 10×100: server CPU per delivery | $(fig group 'server CPU per delivery') | ≤ 2 µs |"
     echo "| protobuf / JSON server CPU per message | $ratio | ≤ 0.8 |"
     echo "| sqlite store: acked messages/s | $(fig chat_sqlite messages | sed -n 's/.*acked \([0-9]*\/s\).*/\1/p') | ≥ 50,000/s |"
+    echo "| heap allocations per chat message (store, ack, delivery, ack.notify) | ${allocs:-n/a} | ≤ 2 |"
     echo "| baseline echo: server CPU per message | $(fig baseline 'server CPU per message') | — |"
     echo "| connect + authenticate rate | $(fig connect 'connect + authenticate') | — |"
     echo "| slow receiver | $(fig slow 'slow receiver'); server RSS max $(fig slow 'server RSS max') | closed, bounded |"
