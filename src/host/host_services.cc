@@ -28,8 +28,6 @@ int64_t wall_ms() {
     return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-// Whether field F of the caller's struct is covered by its size.
-#define COVERS(p, T, f) ((p)->size >= offsetof(T, f) + sizeof((p)->f))
 
 std::string_view sv(glide_str s) {
     return s.ptr ? std::string_view(s.ptr, s.len) : std::string_view();
@@ -38,20 +36,7 @@ std::string_view sv(glide_str s) {
 // The module's message as the store takes it, without copying its strings.
 store::MessageView view_of(const glide_message *m) {
     store::MessageView v;
-    if (COVERS(m, glide_message, seq))
-        v.seq = m->seq;
-    if (COVERS(m, glide_message, cli_mid))
-        v.cli_mid = sv(m->cli_mid);
-    if (COVERS(m, glide_message, from))
-        v.from = sv(m->from);
-    if (COVERS(m, glide_message, to))
-        v.to = sv(m->to);
-    if (COVERS(m, glide_message, type))
-        v.type = m->type;
-    if (COVERS(m, glide_message, content))
-        v.content = sv(m->content);
-    if (COVERS(m, glide_message, send_at))
-        v.send_at = m->send_at;
+    read_glide_message(m, v, sv);
     return v;
 }
 

@@ -73,20 +73,7 @@ glide_message to_glide_message(const codec::ChatMessage &m, std::string_view pay
 codec::ChatMessage from_glide_message(const glide_message *m) {
     codec::ChatMessage c;
     c.mid = m->mid;
-    if (COVERS(m, glide_message, seq))
-        c.seq = m->seq;
-    if (COVERS(m, glide_message, cli_mid))
-        c.cli_mid = str(m->cli_mid);
-    if (COVERS(m, glide_message, from))
-        c.from = str(m->from);
-    if (COVERS(m, glide_message, to))
-        c.to = str(m->to);
-    if (COVERS(m, glide_message, type))
-        c.type = m->type;
-    if (COVERS(m, glide_message, content))
-        c.content = str(m->content);
-    if (COVERS(m, glide_message, send_at))
-        c.send_at = m->send_at;
+    read_glide_message(m, c, str);
     return c;
 }
 

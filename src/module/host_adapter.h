@@ -8,6 +8,8 @@
 // A NULL callback, or one beyond the table's `size`, becomes the answer host.h documents.
 #pragma once
 
+#include <cstddef>
+
 #include "common/log.h"
 #include "glide/host.h"
 #include "hub/host_port.h"
@@ -45,6 +47,29 @@ private:
 // (the fields its `size` covers). Shared with hosts built on the core (glided).
 glide_message to_glide_message(const codec::ChatMessage &m, std::string_view payload);
 codec::ChatMessage from_glide_message(const glide_message *m);
+
+// The fields of m that its `size` covers (all but mid and payload) into `out` — a
+// codec::ChatMessage, or a view with the same field names — each string through conv(glide_str).
+// One reading of glide_message for from_glide_message and for hosts that only borrow (glided).
+template <typename Out, typename Conv>
+void read_glide_message(const glide_message *m, Out &out, Conv conv) {
+#define GLIDE_COVERS(f) (m->size >= offsetof(glide_message, f) + sizeof(m->f))
+    if (GLIDE_COVERS(seq))
+        out.seq = m->seq;
+    if (GLIDE_COVERS(cli_mid))
+        out.cli_mid = conv(m->cli_mid);
+    if (GLIDE_COVERS(from))
+        out.from = conv(m->from);
+    if (GLIDE_COVERS(to))
+        out.to = conv(m->to);
+    if (GLIDE_COVERS(type))
+        out.type = m->type;
+    if (GLIDE_COVERS(content))
+        out.content = conv(m->content);
+    if (GLIDE_COVERS(send_at))
+        out.send_at = m->send_at;
+#undef GLIDE_COVERS
+}
 // A glide_auth_result view of a (borrows a), for hosts that verify with the core's C++ code.
 glide_auth_result to_glide_auth_result(const hub::AuthResult &a);
 
