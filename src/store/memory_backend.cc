@@ -93,8 +93,11 @@ int64_t MemoryBackend::recall(uint64_t h, std::string_view from, std::string_vie
     if (index_.empty())
         return 0;
     size_t mask = index_.size() - 1;
-    for (size_t i = h & mask; index_[i]; i = (i + 1) & mask) {
-        const Pair &p = ring_[index_[i] - 1];
+    uint32_t tag = static_cast<uint32_t>(h);
+    for (size_t i = h & mask; index_[i].slot; i = (i + 1) & mask) {
+        if (index_[i].tag != tag)
+            continue; // told apart without touching the ring (most lookups find nothing)
+        const Pair &p = ring_[index_[i].slot - 1];
         if (p.hash == h && p.from == from && p.cli_mid == cli_mid)
             return p.mid;
     }
@@ -124,20 +127,22 @@ void MemoryBackend::remember(uint64_t h, std::string_view from, std::string_view
 
 void MemoryBackend::index_insert(uint32_t slot) {
     size_t mask = index_.size() - 1;
-    size_t i = ring_[slot].hash & mask;
-    while (index_[i])
+    uint64_t h = ring_[slot].hash;
+    size_t i = h & mask;
+    while (index_[i].slot)
         i = (i + 1) & mask;
-    index_[i] = slot + 1;
+    index_[i] = {static_cast<uint32_t>(h), slot + 1};
 }
 
 // Removes slot's entry, shifting back the entries of its probe run that may move closer home.
+// An entry's home comes from its tag (the index never holds more than 2^32 entries).
 void MemoryBackend::index_erase(uint32_t slot) {
     size_t mask = index_.size() - 1;
     size_t i = ring_[slot].hash & mask;
-    while (index_[i] != slot + 1)
+    while (index_[i].slot != slot + 1)
         i = (i + 1) & mask;
-    for (size_t j = (i + 1) & mask; index_[j]; j = (j + 1) & mask) {
-        size_t home = ring_[index_[j] - 1].hash & mask;
+    for (size_t j = (i + 1) & mask; index_[j].slot; j = (j + 1) & mask) {
+        size_t home = index_[j].tag & mask;
         // The entry at j may fill the gap at i unless its home lies cyclically in (i, j].
         bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
         if (!stays) {
@@ -145,12 +150,12 @@ void MemoryBackend::index_erase(uint32_t slot) {
             i = j;
         }
     }
-    index_[i] = 0;
+    index_[i] = {};
 }
 
 void MemoryBackend::index_grow() {
     size_t n = index_.empty() ? 64 : index_.size() * 2;
-    index_.assign(n, 0);
+    index_.assign(n, Entry{});
     for (size_t s = 0; s + 1 < ring_.size(); s++) // the new last slot is inserted by remember()
         index_insert(static_cast<uint32_t>(s));
 }

@@ -106,7 +106,14 @@ private:
     size_t window_;
     std::vector<Pair> ring_; // up to window_ pairs; ring_[next_] is the oldest once full
     size_t next_ = 0;
-    std::vector<uint32_t> index_; // open addressing, linear probing: slot + 1, 0 = free
+    // Open addressing, linear probing. An entry holds its pair's slot + 1 (0: free) and the low
+    // 32 bits of its hash, so a probe rejects other pairs, and erase finds an entry's home,
+    // without reading the ring (5 MiB at the default window: a cache miss per look).
+    struct Entry {
+        uint32_t tag = 0;
+        uint32_t slot = 0;
+    };
+    std::vector<Entry> index_;
 
     std::map<std::string, Group, std::less<>> groups_;
 };
