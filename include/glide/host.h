@@ -93,7 +93,7 @@ typedef struct glide_message {
     glide_str content;
     int64_t send_at;
     /* The message as the receiver gets it: the encoded `data` payload (JSON), so a store can
-     * replay it byte for byte. */
+     * replay it byte for byte. Empty when the host set GLIDE_HOST_NO_PAYLOAD. */
     glide_str payload;
 } glide_message;
 
@@ -138,6 +138,11 @@ typedef struct glide_presence {
 /* --- the table ----------------------------------------------------------------------------- */
 
 #define GLIDE_HOST_VERSION 1
+
+/* glide_host.flags (ABI 1.2). */
+/* The host never reads glide_message.payload: the module leaves it empty rather than encode
+ * every message once more (store_message and group_publish). */
+#define GLIDE_HOST_NO_PAYLOAD 0x1u
 
 /*
  * The host's callbacks. The host fills one and passes it to glide_api.create(); the module keeps
@@ -187,6 +192,9 @@ typedef struct glide_host {
 
     /* A (uid, device) came online or went offline. Not a request: no completion. */
     void (*presence)(void *user_data, const glide_presence *p);
+
+    /* GLIDE_HOST_* bits (ABI 1.2; a table from before, whose size ends above, counts as 0). */
+    uint32_t flags;
 } glide_host;
 
 #ifdef __cplusplus

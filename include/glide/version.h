@@ -9,7 +9,8 @@
  *    knows. GLIDE_ABI_MINOR counts such additions:
  *      1.0  the first table;
  *      1.1  glide_api.stats_each and .sessions, glide_stats version 2 (sessions_closing, store
- *           call latency), glide_session_info.
+ *           call latency), glide_session_info;
+ *      1.2  glide_host.flags (GLIDE_HOST_NO_PAYLOAD).
  */
 #ifndef GLIDE_VERSION_H
 #define GLIDE_VERSION_H
@@ -24,7 +25,7 @@
 
 /* The plugin ABI this header describes. */
 #define GLIDE_ABI_MAJOR 1
-#define GLIDE_ABI_MINOR 1
+#define GLIDE_ABI_MINOR 2
 
 /* The glide protocol version the module speaks on the wire (glide v1.6 JSON). */
 #define GLIDE_PROTOCOL_VERSION "1.6"

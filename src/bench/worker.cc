@@ -106,6 +106,7 @@ private:
     std::string slow_content_; // the slow pair's messages: large, so the backlog builds fast
     std::vector<client::SockAddr> sources_;
     net::EventPtr tick_, send_timer_, heartbeat_;
+    std::unique_ptr<client::FlushQueue> flush_; // every connection's writes, once per turn
     std::vector<User *> restart_;
     uint64_t cycle_serial_ = 0;
 };
@@ -253,6 +254,7 @@ void Worker::start_user(User &u) {
     opt.endpoint = cfg_.endpoint;
     opt.address = cfg_.address;
     opt.codec = cfg_.codec;
+    opt.flush = flush_.get();
     if (!sources_.empty())
         opt.source = &sources_[static_cast<size_t>(u.index) % sources_.size()];
     Status st = u.conn->connect(opt);
@@ -477,6 +479,9 @@ int Worker::run(int64_t first, int64_t count) {
     base_ = event_base_new();
     if (!base_)
         return 1;
+    flush_ = std::make_unique<client::FlushQueue>(base_);
+    if (!flush_->ok())
+        return 1;
     content_.assign(static_cast<size_t>(cfg_.size), 'x');
     slow_content_.assign(std::max<size_t>(static_cast<size_t>(cfg_.size), 8192), 'x');
     if (cfg_.loopback && !cfg_.baseline) {
@@ -508,6 +513,7 @@ int Worker::run(int64_t first, int64_t count) {
     send_timer_.reset();
     heartbeat_.reset();
     users_.clear();
+    flush_.reset();
     event_base_free(base_);
     out_->ready = 2;
     return 0;

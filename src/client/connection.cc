@@ -30,14 +30,51 @@ uint64_t seed() {
 
 } // namespace
 
+// --- FlushQueue --------------------------------------------------------------------------------
+
+FlushQueue::FlushQueue(event_base *base) : ev_(event_new(base, -1, 0, on_flush, this)) {}
+
+void FlushQueue::push(Connection *c) {
+    if (queued_.empty())
+        event_active(ev_.get(), EV_TIMEOUT, 0);
+    queued_.push_back(c);
+}
+
+void FlushQueue::remove(Connection *c) {
+    for (Connection *&q : queued_)
+        if (q == c)
+            q = nullptr;
+}
+
+void FlushQueue::on_flush(evutil_socket_t, short, void *self) {
+    auto *q = static_cast<FlushQueue *>(self);
+    // A flush may end a connection whose handler then sends on another one: such sends make
+    // a new list (and activate the event again) rather than grow this one under the loop.
+    std::vector<Connection *> now;
+    now.swap(q->queued_);
+    for (Connection *c : now)
+        if (c)
+            c->flush();
+    if (q->queued_.empty()) { // keep the list's memory for the next turn
+        now.clear();
+        q->queued_.swap(now);
+    }
+}
+
+// --- Connection ----------------------------------------------------------------------------------
+
 Connection::Connection(event_base *base, ConnectionHandler *handler)
     : base_(base), handler_(handler), mask_state_(seed() | 1) {}
 
-Connection::~Connection() = default;
+Connection::~Connection() {
+    if (in_flush_queue_)
+        flush_->remove(this);
+}
 
 Status Connection::connect(const ConnectOptions &opt) {
     endpoint_ = opt.endpoint;
     codec_ = opt.codec;
+    flush_ = opt.flush;
     if (endpoint_.transport == Transport::ws)
         ws_decoder_ = std::make_unique<frame::FrameDecoder>(
             frame::FrameLimits{.max_message_size = opt.max_message_size, .from_server = true});
@@ -98,9 +135,40 @@ void Connection::read_cb(bufferevent *, void *self) {
 }
 
 void Connection::write_cb(bufferevent *, void *self) {
-    // Installed only by finish_after_flush: the output is empty now.
+    // The output is empty now: the end finish_after_flush waited for, or (flush queue) the
+    // write event is no longer needed.
     auto *c = static_cast<Connection *>(self);
-    c->finish(std::move(c->close_info_));
+    if (c->finishing_after_flush_) {
+        c->finish(std::move(c->close_info_));
+        return;
+    }
+    c->writing_ = false;
+    bufferevent_disable(c->bev_.get(), EV_WRITE);
+}
+
+void Connection::output_added() {
+    if (flush_ && !writing_ && !in_flush_queue_) {
+        in_flush_queue_ = true;
+        flush_->push(this);
+    }
+}
+
+void Connection::flush() {
+    in_flush_queue_ = false;
+    if (!bev_ || writing_)
+        return;
+    evbuffer *out = bufferevent_get_output(bev_.get());
+    if (evbuffer_get_length(out) == 0)
+        return;
+    flush_->writes++;
+    int n = evbuffer_write(out, bufferevent_getfd(bev_.get()));
+    if (evbuffer_get_length(out) > 0 || n < 0) {
+        // The socket is full (or failed): libevent writes the rest, or reports the error
+        // through event_cb.
+        flush_->blocked++;
+        writing_ = true;
+        bufferevent_enable(bev_.get(), EV_WRITE);
+    }
 }
 
 void Connection::event_cb(bufferevent *, short what, void *self) {
@@ -125,6 +193,15 @@ void Connection::event_cb(bufferevent *, short what, void *self) {
 }
 
 void Connection::on_connected() {
+    if (flush_) {
+        // From now on the flush queue writes; the write callback turns the write event off
+        // again whenever it had to be used.
+        bufferevent_setcb(bev_.get(), read_cb, write_cb, event_cb, this);
+        if (pending_output() == 0) {
+            writing_ = false;
+            bufferevent_disable(bev_.get(), EV_WRITE);
+        }
+    }
     if (endpoint_.transport == Transport::tcp) {
         state_ = State::open;
         handler_->on_open(*this);
@@ -133,6 +210,7 @@ void Connection::on_connected() {
     ws_key_ = make_websocket_key();
     std::string req = upgrade_request(endpoint_, ws_key_, subprotocol_for(codec_));
     bufferevent_write(bev_.get(), req.data(), req.size());
+    output_added();
     state_ = State::upgrading;
 }
 
@@ -276,6 +354,7 @@ void Connection::send_ws_frame(frame::Opcode op, std::string_view payload) {
     }
     v.iov_len = h + payload.size();
     evbuffer_commit_space(out, &v, 1);
+    output_added();
 }
 
 void Connection::send_payload(std::string_view payload) {
@@ -291,6 +370,7 @@ void Connection::send_payload(std::string_view payload) {
     evbuffer *out = bufferevent_get_output(bev_.get());
     evbuffer_add(out, hdr, sizeof hdr);
     evbuffer_add(out, payload.data(), payload.size());
+    output_added();
 }
 
 bool Connection::send(const codec::Envelope &e) {
@@ -331,8 +411,11 @@ void Connection::finish_after_flush(CloseInfo info) {
         return;
     }
     close_info_ = std::move(info);
+    finishing_after_flush_ = true;
     bufferevent_disable(bev_.get(), EV_READ);
     bufferevent_setcb(bev_.get(), nullptr, write_cb, event_cb, this);
+    writing_ = true;
+    bufferevent_enable(bev_.get(), EV_WRITE);
 }
 
 void Connection::finish(CloseInfo info) {

@@ -93,6 +93,7 @@ Status HostServices::open_store(const HostConf &conf, event_base *base) {
     table_.load_undelivered = on_load_undelivered;
     table_.group_publish = on_group_publish;
     table_.group_members = on_group_members;
+    table_.flags = GLIDE_HOST_NO_PAYLOAD; // the embedded stores keep the fields, not the payload
     return {};
 }
 

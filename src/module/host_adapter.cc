@@ -151,12 +151,14 @@ int HostAdapter::send_message(const RequestPtr &req, const codec::ChatMessage &m
     }
     // The payload is encoded into a buffer kept between calls; a call made from inside the
     // host's callback (a synchronous completion whose continuation stores again) uses its own.
+    // A host that never reads it (GLIDE_HOST_NO_PAYLOAD) gets it empty.
     std::string local;
     std::string &payload = payload_busy_ ? local : payload_;
     bool outer = !payload_busy_;
     payload_busy_ = true;
     payload.clear();
-    codec::encode_json_payload(msg, &payload);
+    if (!(COVERS(host_, glide_host, flags) && (host_->flags & GLIDE_HOST_NO_PAYLOAD)))
+        codec::encode_json_payload(msg, &payload);
     glide_message m = to_glide_message(msg, payload);
     glide_request *h = handle(req);
     int rc = settle(h, call(host_->user_data, h, &m));

@@ -1,16 +1,25 @@
 // The tools' client library: URLs, the client half of the WebSocket handshake, server frames
 // decoded and client frames encoded with the module's framing, options, the bench histogram,
 // and glidectl's credential and ticket checked by the codec's own verification.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "bench/histogram.h"
+#include "client/connection.h"
 #include "client/endpoint.h"
 #include "client/handshake.h"
 #include "client/options.h"
 #include "codec/credential.h"
+#include "frame/tcp_frame.h"
 #include "frame/ws_frame.h"
 #include "frame/ws_handshake.h"
 
@@ -217,6 +226,108 @@ void test_glidectl_credential(void **) {
     assert_int_equal(WEXITSTATUS(system((ctl + " chat http://x:1 --secret s --uid 1 2>/dev/null").c_str())), 2);
 }
 
+// The flush queue: many sends in one turn leave in one writev per connection; a peer that
+// does not read makes the socket block, the write event takes over, and once the peer reads
+// everything arrives whole and in order (TCP framing: the payloads are easy to check).
+struct Sink final : ConnectionHandler {
+    bool opened = false, closed = false;
+    void on_open(Connection &) override { opened = true; }
+    void on_message(Connection &, std::string_view) override {}
+    void on_close(Connection &, const CloseInfo &) override { closed = true; }
+};
+
+void test_flush_queue(void **) {
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in sin{};
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(lfd, reinterpret_cast<sockaddr *>(&sin), sizeof sin), 0);
+    assert_int_equal(listen(lfd, 4), 0);
+    socklen_t sl = sizeof sin;
+    getsockname(lfd, reinterpret_cast<sockaddr *>(&sin), &sl);
+    int small = 32 * 1024;
+    setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+
+    event_base *base = event_base_new();
+    {
+        FlushQueue q(base);
+        assert_true(q.ok());
+        Sink sink;
+        Connection c(base, &sink);
+        ConnectOptions opt;
+        opt.endpoint.transport = Transport::tcp;
+        std::memcpy(&opt.address.ss, &sin, sizeof sin);
+        opt.address.len = sizeof sin;
+        opt.flush = &q;
+        assert_true(c.connect(opt).ok());
+        while (!sink.opened && !sink.closed)
+            event_base_loop(base, EVLOOP_ONCE);
+        assert_true(sink.opened);
+        int sfd = accept(lfd, nullptr, nullptr);
+        assert_true(sfd >= 0);
+
+        // A turn of small sends: one writev.
+        for (int i = 0; i < 100; i++)
+            c.send_payload("m" + std::to_string(i));
+        assert_int_equal(q.writes, 0); // nothing is written inside send
+        event_base_loop(base, EVLOOP_NONBLOCK);
+        assert_int_equal(q.writes, 1);
+        assert_int_equal(c.pending_output(), 0);
+
+        // 8 MB against a peer that does not read: the socket blocks.
+        const int n = 128;
+        std::string big(64 * 1024, 'x');
+        for (int i = 0; i < n; i++) {
+            big[0] = static_cast<char>(i);
+            c.send_payload(big);
+        }
+        event_base_loop(base, EVLOOP_NONBLOCK);
+        assert_int_equal(q.blocked, 1);
+        assert_true(c.pending_output() > 0);
+
+        // The peer reads; the loop writes the rest.
+        std::vector<uint8_t> got;
+        uint8_t buf[65536];
+        size_t want = 100 * frame::kTcpHeaderSize + 290 /* "m0".."m99" */ +
+                      n * (frame::kTcpHeaderSize + big.size());
+        while (got.size() < want) {
+            event_base_loop(base, EVLOOP_NONBLOCK);
+            ssize_t r = recv(sfd, buf, sizeof buf, MSG_DONTWAIT);
+            if (r > 0)
+                got.insert(got.end(), buf, buf + r);
+            else
+                assert_true(r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+        }
+        assert_int_equal(got.size(), want);
+        assert_int_equal(c.pending_output(), 0);
+        frame::TcpDecoder d(frame::TcpLimits{.max_message_size = 1 << 20});
+        size_t off = 0;
+        for (int i = 0; i < 100 + n; i++) {
+            frame::TcpEvent ev;
+            frame::DecodeResult r = d.decode({got.data() + off, got.size() - off}, &ev);
+            off += r.consumed;
+            assert_true(r.status != frame::DecodeStatus::need_more);
+            assert_true(ev.type == frame::TcpEventType::message);
+            if (i < 100) {
+                std::string m(reinterpret_cast<const char *>(ev.payload.data()), ev.payload.size());
+                assert_string_equal(m.c_str(), ("m" + std::to_string(i)).c_str());
+            } else {
+                assert_int_equal(ev.payload.size(), big.size());
+                assert_int_equal(ev.payload[0], static_cast<uint8_t>(i - 100));
+            }
+        }
+        assert_int_equal(off, got.size());
+        // The write event is off again: the next sends go through the queue.
+        uint64_t w = q.writes;
+        c.send_payload("again");
+        event_base_loop(base, EVLOOP_NONBLOCK);
+        assert_int_equal(q.writes, w + 1);
+        close(sfd);
+    }
+    event_base_free(base);
+    close(lfd);
+}
+
 } // namespace
 
 int main() {
@@ -224,6 +335,7 @@ int main() {
         cmocka_unit_test(test_endpoint),   cmocka_unit_test(test_handshake),
         cmocka_unit_test(test_frames),     cmocka_unit_test(test_options),
         cmocka_unit_test(test_histogram),  cmocka_unit_test(test_glidectl_credential),
+        cmocka_unit_test(test_flush_queue),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

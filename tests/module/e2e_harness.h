@@ -46,6 +46,7 @@ struct TestHost {
     glide_host table{};
     std::atomic<int> auths{0}, stores{0}, marks{0}, loads{0}, publishes{0}, presences{0};
     std::vector<PresenceEvent> presence_log; // loop thread only (read it through loop.run)
+    std::string last_payload; // glide_message.payload of the last store_message (loop thread)
 };
 
 inline glide_str gs(const std::string &s) {
@@ -102,6 +103,7 @@ inline hub::HostRequest::Continuation store_completion(TestHost *h, glide_reques
 inline int host_store(void *ud, glide_request *req, const glide_message *m) {
     auto *h = static_cast<TestHost *>(ud);
     h->stores++;
+    h->last_payload.assign(m->payload.ptr ? m->payload.ptr : "", m->payload.len);
     codec::ChatMessage c = from_glide(m);
     auto r =
         h->relay->call(Kind::store_message, store_completion(h, req),

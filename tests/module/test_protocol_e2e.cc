@@ -68,6 +68,23 @@ void test_authenticate_chat_ack(void **) {
     bool empty = false;
     f.loop.run([&] { empty = f.host.store->undelivered("B").empty(); });
     assert_true(empty);
+
+    // The store got the message's JSON payload; a host with GLIDE_HOST_NO_PAYLOAD gets none.
+    std::string payload;
+    f.loop.run([&] { payload = f.host.last_payload; });
+    codec::Envelope pe;
+    pe.data = codec::RawData{codec::Codec::json, payload};
+    auto pm = codec::decode_payload<codec::ChatMessage>(pe);
+    assert_true(pm.ok());
+    assert_string_equal(pm.value().content.c_str(), "hi B");
+    assert_string_equal(pm.value().cli_mid.c_str(), "c-1");
+    f.loop.run([&] { f.host.table.flags = GLIDE_HOST_NO_PAYLOAD; });
+    a.send("{\"seq\":10,\"action\":\"message.chat\",\"to\":\"B\",\"data\":{\"cliMid\":\"c-2\","
+           "\"seq\":42,\"type\":1,\"content\":\"again\",\"sendAt\":1720000001}}");
+    assert_true(b.wait("message.chat", &got));
+    f.loop.run([&] { payload = f.host.last_payload; });
+    assert_int_equal(f.host.stores.load(), 2);
+    assert_true(payload.empty());
     assert_true(f.host.presences.load() >= 2);
 }
 
