@@ -39,7 +39,7 @@ void Session::set_identity(std::string uid, std::string device_id, std::string d
     uid_ = std::move(uid);
     device_id_ = std::move(device_id);
     device_name_ = std::move(device_name);
-    secrets_.message_deliver_secret = std::move(deliver_secret);
+    deliver_secret_ = std::move(deliver_secret);
     if (state_ == State::guest)
         state_ = State::authenticated;
     bool rearm = false;

@@ -76,8 +76,9 @@ public:
     const std::string &device_id() const { return device_id_; }
     const std::string &device_name() const { return device_name_; }
     // Tickets are checked when the credential carried a message_deliver_secret (§5.6).
-    bool checks_tickets() const { return !secrets_.message_deliver_secret.empty(); }
-    const codec::ClientSecrets &secrets() const { return secrets_; }
+    bool checks_tickets() const { return !deliver_secret_.empty(); }
+    // The credential's message_deliver_secret (the only secret a session uses).
+    const std::string &deliver_secret() const { return deliver_secret_; }
 
     // Starts the heartbeat timer; the hub sends hello right after.
     void start();
@@ -153,7 +154,7 @@ private:
     TimerService::Handle hb_timer_ = 0;
     std::string temp_id_;
     std::string uid_, device_id_, device_name_;
-    codec::ClientSecrets secrets_;
+    std::string deliver_secret_;
     // A vector, not a deque: an empty std::deque allocates ~600 bytes, per idle session.
     std::vector<std::string> deferred_;
     Replay replay_;
