@@ -218,7 +218,7 @@ Session *Hub::open(session::Link *link) {
     p->start();
     codec::ServerHello h;
     h.server_version = conf_.server_version;
-    h.temp_id = p->temp_id();
+    h.temp_id = std::string(p->temp_id());
     h.heartbeat_interval = static_cast<int64_t>(conf_.heartbeat_interval_ms / 1000);
     h.protocols = {"glide.json", "glide.protobuf"};
     p->send(make_message(0, action::hello, std::move(h)));

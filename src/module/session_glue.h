@@ -74,10 +74,10 @@ private:
 
     event_base *base_;
     event *ev_ = nullptr;
-    bool running_ = false;      // inside run(): it arms the event when it is done
-    int64_t armed_due_ = -1;    // due time the event is armed for, -1: not armed
+    bool running_ = false;   // inside run(): it arms the event when it is done
+    int64_t armed_due_ = -1; // due time the event is armed for, -1: not armed
     uint64_t seq_ = 0;
-    uint32_t free_head_ = 0;    // first free slot + 1 (0: none)
+    uint32_t free_head_ = 0; // first free slot + 1 (0: none)
     std::vector<Entry> heap_;
     std::vector<Slot> slots_;
 };

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -57,7 +58,7 @@ enum class SendClass : uint8_t {
 class Session {
 public:
     Session(uint64_t id, Link *link, TimerService *timers, SessionOwner *owner,
-            const SessionConfig &conf, std::string temp_id);
+            const SessionConfig &conf, std::string_view temp_id);
     ~Session();
     Session(const Session &) = delete;
     Session &operator=(const Session &) = delete;
@@ -69,9 +70,13 @@ public:
     Link *link() const { return link_; }
     codec::Codec codec() const { return codec_; }
 
-    const std::string &temp_id() const { return temp_id_; }
+    // "tmp@" and a UUID (hub::make_temp_id): 40 characters, held inline.
+    static constexpr size_t kTempIdSize = 40;
+    std::string_view temp_id() const { return {temp_id_, ::strnlen(temp_id_, kTempIdSize)}; }
     // The id the session's messages come from: the uid once authenticated, else the temp id.
-    const std::string &from_id() const { return authenticated() ? uid_ : temp_id_; }
+    std::string_view from_id() const {
+        return authenticated() ? std::string_view(uid_) : temp_id();
+    }
     const std::string &uid() const { return uid_; }
     const std::string &device_id() const { return device_id_; }
     const std::string &device_name() const { return device_name_; }
@@ -152,7 +157,7 @@ private:
     int64_t last_write_ms_ = 0;
     int64_t started_ms_ = 0;
     TimerService::Handle hb_timer_ = 0;
-    std::string temp_id_;
+    char temp_id_[kTempIdSize]; // not NUL-terminated when full (a longer id is cut)
     std::string uid_, device_id_, device_name_;
     std::string deliver_secret_;
     // A vector, not a deque: an empty std::deque allocates ~600 bytes, per idle session.

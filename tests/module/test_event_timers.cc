@@ -38,8 +38,7 @@ struct Loop {
 };
 
 // Turns the loop until pred() holds; fails after 20 s (a hang, not a slow machine).
-template <typename Pred>
-void run_until(Loop &l, EventTimers &t, Pred pred) {
+template <typename Pred> void run_until(Loop &l, EventTimers &t, Pred pred) {
     const int64_t give_up = t.now_ms() + 20000;
     while (!pred()) {
         assert_true(t.now_ms() < give_up);
@@ -168,8 +167,8 @@ void test_stale_handles(void **) {
     run_until(l, t, [&] { return ran == 1; });
     Handle h2 = t.schedule(0, [&] { ran++; });
     assert_true(h2 != h);
-    t.cancel(h); // fired
-    t.cancel(h2 + (uint64_t{1} << 32)); // a generation not issued yet
+    t.cancel(h);                          // fired
+    t.cancel(h2 + (uint64_t{1} << 32));   // a generation not issued yet
     t.cancel(uint64_t{12345} << 32 | 77); // a slot that does not exist
     assert_int_equal(t.pending(), 1);
     run_until(l, t, [&] { return ran == 2; });
