@@ -303,11 +303,16 @@ Status check_ticket(const ClientSecrets *secrets, std::string_view from, std::st
                     std::string_view ticket) {
     if (!secrets)
         return make_error("no credentials");
-    if (secrets->message_deliver_secret.empty())
+    return check_ticket(secrets->message_deliver_secret, from, to, ticket);
+}
+
+Status check_ticket(std::string_view deliver_secret, std::string_view from, std::string_view to,
+                    std::string_view ticket) {
+    if (deliver_secret.empty())
         return make_error("no message deliver secret");
     if (ticket.size() != 40)
         return make_error("invalid ticket");
-    std::string want = compute_ticket(secrets->message_deliver_secret, from, to);
+    std::string want = compute_ticket(deliver_secret, from, to);
     for (size_t i = 0; i < 40; ++i)
         if (lower(ticket[i]) != want[i])
             return make_error("ticket expired");

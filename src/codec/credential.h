@@ -86,6 +86,9 @@ std::string compute_ticket(std::string_view secret, std::string_view from, std::
 // compared case-insensitively).
 Status check_ticket(const ClientSecrets *secrets, std::string_view from, std::string_view to,
                     std::string_view ticket);
+// The same check against a message_deliver_secret alone (a session keeps only that one).
+Status check_ticket(std::string_view deliver_secret, std::string_view from, std::string_view to,
+                    std::string_view ticket);
 
 // Unpadded standard base64 as Go's base64.RawStdEncoding (CR and LF are skipped).
 std::string base64_raw_encode(std::string_view bytes);

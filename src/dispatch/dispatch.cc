@@ -24,7 +24,7 @@ void reply_text(Session &s, int64_t seq, std::string_view act, std::string text)
 bool ticket_ok(Session &s, const Envelope &e) {
     if (!s.checks_tickets())
         return true;
-    Status st = codec::check_ticket(&s.secrets(), s.uid(), e.to, e.ticket);
+    Status st = codec::check_ticket(s.deliver_secret(), s.uid(), e.to, e.ticket);
     if (st)
         return true;
     reply_text(s, e.seq, action::notify_forbidden, st.error());

@@ -269,7 +269,10 @@ DecodeResult FrameDecoder::decode(std::span<uint8_t> in, FrameEvent *ev) {
                     off += frame_len_;
                     return control_event({p, frame_len_}, off, ev);
                 }
-                ctrl_len_ = 0;
+                // It arrives in pieces: assemble it in the buffer, after the message bytes
+                // (the message resumes only once the control frame is complete).
+                if (!reserve(ctrl_offset() + frame_len_))
+                    return fail_with(off, kCloseInternalError, "out of memory", ev);
             } else if (opcode_ != 0 && fin_ && rest >= frame_len_) {
                 // The common case: an unfragmented message wholly in the input.
                 uint8_t *p = data + off;
@@ -304,9 +307,9 @@ DecodeResult FrameDecoder::decode(std::span<uint8_t> in, FrameEvent *ev) {
             // An empty frame, or an empty call: nothing to copy (and no null pointers to
             // hand to memcpy).
         } else if (is_control(opcode_)) {
-            std::memcpy(ctrl_ + ctrl_len_, data + off, n);
-            unmask(ctrl_ + ctrl_len_, n, mask_, received_);
-            ctrl_len_ = static_cast<uint8_t>(ctrl_len_ + n);
+            uint8_t *dst = buf_ + ctrl_offset() + received_;
+            std::memcpy(dst, data + off, n);
+            unmask(dst, n, mask_, received_);
         } else {
             uint8_t *dst = buf_ + buf_len_;
             std::memcpy(dst, data + off, n);
@@ -322,10 +325,8 @@ DecodeResult FrameDecoder::decode(std::span<uint8_t> in, FrameEvent *ev) {
             return {off, DecodeStatus::need_more};
 
         state_ = State::header;
-        if (is_control(opcode_)) {
-            ctrl_len_ = 0;
-            return control_event({ctrl_, received_}, off, ev);
-        }
+        if (is_control(opcode_))
+            return control_event({buf_ + ctrl_offset(), received_}, off, ev);
         if (!fin_)
             continue; // a fragment: the message goes on
         in_message_ = false;

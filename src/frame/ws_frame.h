@@ -20,8 +20,9 @@
 //
 // Zero-copy: an unfragmented frame that lies wholly in the input is unmasked in place and its
 // event points into the caller's buffer; nothing is allocated or copied. Frames that arrive in
-// pieces, and fragmented messages, are assembled in a buffer the decoder owns, which it sizes
-// from the frame header after the size limit has been checked. The decoder always consumes
+// pieces, fragmented messages, and control frames that arrive in pieces (they may come between
+// a message's fragments) are assembled in one buffer the decoder owns, which it sizes from the
+// frame header after the size limit has been checked. The decoder always consumes
 // every byte it is given unless it returns an event, so the caller may drain what was consumed
 // and never needs to keep a partial frame itself.
 //
@@ -146,36 +147,40 @@ private:
     bool reserve(uint64_t total);
     void release_buffer();
 
-    FrameLimits limits_;
-    State state_ = State::header;
+    // Where a control frame that arrives in pieces is assembled: in buf_, after the bytes of
+    // the message it interleaves with (if any).
+    size_t ctrl_offset() const { return in_message_ ? buf_len_ : 0; }
 
-    // Header bytes received so far when a header arrives in pieces (at most 2 + 8 + 4).
-    uint8_t hdr_[14];
-    uint8_t hdr_len_ = 0;
+    // One decoder per connection (~100 bytes): members ordered to keep padding small, and no
+    // fixed control-frame buffer (see ctrl_offset()).
+    FrameLimits limits_;
 
     // The frame being received.
-    uint8_t opcode_ = 0;
-    bool fin_ = false;
-    uint8_t mask_[4] = {0, 0, 0, 0};
     uint64_t frame_len_ = 0;
     uint64_t received_ = 0; // payload bytes of this frame received so far
 
-    // The message being assembled (fragmented, or one frame that arrived in pieces).
+    // The message being assembled (fragmented, or one frame that arrived in pieces), and a
+    // control frame that arrived in pieces.
+    uint8_t *buf_ = nullptr;
+    size_t buf_len_ = 0; // message bytes
+    size_t buf_cap_ = 0;
+
+    // The error returned again when decode() is called after a failure.
+    std::string_view err_reason_;
+    uint16_t err_code_ = 0;
+
+    State state_ = State::header;
+    uint8_t opcode_ = 0;
+    bool fin_ = false;
     bool in_message_ = false;
     bool release_pending_ = false;
     uint8_t msg_opcode_ = 0;
-    uint8_t *buf_ = nullptr;
-    size_t buf_len_ = 0;
-    size_t buf_cap_ = 0;
     Utf8Validator utf8_;
+    uint8_t mask_[4] = {0, 0, 0, 0};
 
-    // A control frame that arrived in pieces; it may interleave with a fragmented message.
-    uint8_t ctrl_[125];
-    uint8_t ctrl_len_ = 0;
-
-    // The error returned again when decode() is called after a failure.
-    uint16_t err_code_ = 0;
-    std::string_view err_reason_;
+    // Header bytes received so far when a header arrives in pieces (at most 2 + 8 + 4).
+    uint8_t hdr_len_ = 0;
+    uint8_t hdr_[14];
 };
 
 // XORs `p[0..n)` with the masking key, starting at payload offset `offset` (so that a payload

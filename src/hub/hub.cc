@@ -218,7 +218,7 @@ Session *Hub::open(session::Link *link) {
     p->start();
     codec::ServerHello h;
     h.server_version = conf_.server_version;
-    h.temp_id = p->temp_id();
+    h.temp_id = std::string(p->temp_id());
     h.heartbeat_interval = static_cast<int64_t>(conf_.heartbeat_interval_ms / 1000);
     h.protocols = {"glide.json", "glide.protobuf"};
     p->send(make_message(0, action::hello, std::move(h)));
@@ -303,8 +303,28 @@ Session *Hub::find(uint64_t id) const {
     return it != sessions_.end() && it->second->open() ? it->second.get() : nullptr;
 }
 
-const std::vector<Session *> &Hub::devices(std::string_view uid) const {
-    static const std::vector<Session *> none;
+void DeviceList::push_back(Session *s) {
+    if (size_ == cap_) {
+        const uint32_t cap = cap_ * 2;
+        auto *p = new Session *[cap];
+        std::copy(begin(), end(), p);
+        if (cap_ > 1)
+            delete[] many_;
+        many_ = p;
+        cap_ = cap;
+    }
+    data()[size_++] = s;
+}
+
+void DeviceList::erase(Session *const *pos) {
+    Session **d = data();
+    const size_t i = static_cast<size_t>(pos - d);
+    std::copy(d + i + 1, d + size_, d + i);
+    size_--;
+}
+
+const DeviceList &Hub::devices(std::string_view uid) const {
+    static const DeviceList none;
     auto it = users_.find(uid);
     return it == users_.end() ? none : it->second;
 }
@@ -727,7 +747,7 @@ Stats Hub::stats() const {
 uint32_t Hub::list_sessions(std::string_view uid,
                             const std::function<bool(const SessionInfo &)> &fn) const {
     uint32_t n = 0;
-    auto visit = [&](const std::vector<Session *> &v) {
+    auto visit = [&](const DeviceList &v) {
         for (const Session *s : v) {
             SessionInfo i{s->id(),       &s->uid(),         &s->device_id(),
                           &s->device_name(), s->link()->peer(), s->codec(),

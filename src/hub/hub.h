@@ -55,6 +55,41 @@ struct StringHash {
 template <typename V>
 using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
 
+// The sessions of one uid, in login order. Most users have one device: that one is held inline,
+// so an online user costs its users_ node and no separate allocation; more go to a heap array.
+// A small subset of std::vector's interface, what the hub needs.
+class DeviceList {
+public:
+    using Session = session::Session;
+    DeviceList() = default;
+    ~DeviceList() {
+        if (cap_ > 1)
+            delete[] many_;
+    }
+    DeviceList(const DeviceList &) = delete;
+    DeviceList &operator=(const DeviceList &) = delete;
+
+    Session *const *begin() const { return data(); }
+    Session *const *end() const { return data() + size_; }
+    size_t size() const { return size_; }
+    bool empty() const { return size_ == 0; }
+    Session *operator[](size_t i) const { return data()[i]; }
+    void push_back(Session *s);
+    // Removes the element at `pos` (from begin()..end()), keeping the order of the others.
+    void erase(Session *const *pos);
+
+private:
+    Session **data() { return cap_ > 1 ? many_ : &one_; }
+    Session *const *data() const { return cap_ > 1 ? many_ : &one_; }
+
+    union {
+        Session *one_ = nullptr; // cap_ == 1
+        Session **many_;         // cap_ > 1
+    };
+    uint32_t size_ = 0;
+    uint32_t cap_ = 1;
+};
+
 struct HubConfig {
     std::string node_id = "node1";
     std::string server_version = "glide";
@@ -171,7 +206,7 @@ public:
     // An open session by id, or null (gone, closing).
     session::Session *find(uint64_t id) const;
     // The authenticated sessions of uid (empty when offline).
-    const std::vector<session::Session *> &devices(std::string_view uid) const;
+    const DeviceList &devices(std::string_view uid) const;
     // Calls fn(Session &) for each authenticated session of uid. Safe when fn closes sessions
     // (a slow consumer), which edits the list: it walks a snapshot, on the stack for the usual
     // handful of devices. Sessions are freed only by reap(), so the snapshot stays valid.
@@ -251,7 +286,7 @@ private:
     std::unordered_map<uint64_t, std::unique_ptr<session::Session>> sessions_;
     std::vector<uint64_t> dead_; // closed sessions waiting for reap()
     session::TimerService::Handle reap_timer_ = 0;
-    StringMap<std::vector<session::Session *>> users_;
+    StringMap<DeviceList> users_;
     StringMap<std::vector<uint64_t>> watchers_; // watched uid → sessions
     StringMap<Group> groups_;
     // Pending host requests, ordered by deadline (all share glide_callback_timeout, so a new

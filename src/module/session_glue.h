@@ -13,7 +13,6 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "hub/hub.h"
@@ -24,10 +23,22 @@
 
 namespace glide {
 
-// One-shot timers as libevent timers, one event per timer.
+// One-shot timers on one libevent timer event. Pending timers live in a binary min-heap of
+// {due, sequence, slot} ordered by due time and then by schedule order; each slot holds the
+// callback and the heap position, and is reused through a free list. A handle is the slot's
+// index and a generation that changes whenever the slot is freed, so a stale handle (fired or
+// cancelled) never cancels the slot's next timer. The one event is armed for the earliest due
+// time; a pending timer costs no heap allocation of its own (the callback's captures stay in
+// std::function's inline storage when they fit: [this] and [this, id] do).
+//
+// Timers of a second or more are rounded up to a kCoarseMs boundary, so that thousands of idle
+// sessions' heartbeat timers share wake-ups; shorter timers keep millisecond resolution.
 class EventTimers final : public session::TimerService {
 public:
-    explicit EventTimers(event_base *base) : base_(base) {}
+    static constexpr uint64_t kCoarseFromMs = 1000;
+    static constexpr int64_t kCoarseMs = 16;
+
+    explicit EventTimers(event_base *base);
     ~EventTimers() override;
     EventTimers(const EventTimers &) = delete;
     EventTimers &operator=(const EventTimers &) = delete;
@@ -36,20 +47,39 @@ public:
     void cancel(Handle h) override;
     int64_t now_ms() const override;
     int64_t wall_ms() const override;
-    size_t pending() const { return timers_.size(); }
+    size_t pending() const { return heap_.size(); }
 
 private:
-    struct Timer {
-        EventTimers *owner;
-        Handle h;
-        event *ev = nullptr;
-        std::function<void()> fn;
+    struct Entry {
+        int64_t due;
+        uint64_t seq; // schedule order: equal due times run in it
+        uint32_t slot;
     };
-    static void on_timer(evutil_socket_t, short, void *arg);
+    struct Slot {
+        std::function<void()> fn;
+        uint32_t gen = 0;
+        uint32_t link = 0; // pending: position in heap_; free: next free slot + 1 (0: none)
+    };
+    static bool before(const Entry &a, const Entry &b) {
+        return a.due < b.due || (a.due == b.due && a.seq < b.seq);
+    }
+    void place(size_t pos, const Entry &e);
+    void sift_up(size_t pos, Entry e);
+    void sift_down(size_t pos, Entry e);
+    void remove_at(size_t pos);
+    void free_slot(uint32_t slot);
+    void arm();
+    static void on_event(evutil_socket_t, short, void *arg);
+    void run();
 
     event_base *base_;
-    Handle next_ = 1;
-    std::unordered_map<Handle, std::unique_ptr<Timer>> timers_;
+    event *ev_ = nullptr;
+    bool running_ = false;   // inside run(): it arms the event when it is done
+    int64_t armed_due_ = -1; // due time the event is armed for, -1: not armed
+    uint64_t seq_ = 0;
+    uint32_t free_head_ = 0; // first free slot + 1 (0: none)
+    std::vector<Entry> heap_;
+    std::vector<Slot> slots_;
 };
 
 // A session::Link over a net::Connection. Detached (conn null) once the transport reported the

@@ -19,9 +19,11 @@ const char *state_name(State s) {
 }
 
 Session::Session(uint64_t id, Link *link, TimerService *timers, SessionOwner *owner,
-                 const SessionConfig &conf, std::string temp_id)
-    : id_(id), link_(link), timers_(timers), owner_(owner), conf_(conf), codec_(link->codec()),
-      temp_id_(std::move(temp_id)) {}
+                 const SessionConfig &conf, std::string_view temp_id)
+    : id_(id), link_(link), timers_(timers), owner_(owner), conf_(conf),
+      codec_(link->codec()), temp_id_{} {
+    std::memcpy(temp_id_, temp_id.data(), std::min(temp_id.size(), kTempIdSize));
+}
 
 Session::~Session() {
     timers_->cancel(hb_timer_);
@@ -39,7 +41,7 @@ void Session::set_identity(std::string uid, std::string device_id, std::string d
     uid_ = std::move(uid);
     device_id_ = std::move(device_id);
     device_name_ = std::move(device_name);
-    secrets_.message_deliver_secret = std::move(deliver_secret);
+    deliver_secret_ = std::move(deliver_secret);
     if (state_ == State::guest)
         state_ = State::authenticated;
     bool rearm = false;

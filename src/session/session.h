@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -57,7 +58,7 @@ enum class SendClass : uint8_t {
 class Session {
 public:
     Session(uint64_t id, Link *link, TimerService *timers, SessionOwner *owner,
-            const SessionConfig &conf, std::string temp_id);
+            const SessionConfig &conf, std::string_view temp_id);
     ~Session();
     Session(const Session &) = delete;
     Session &operator=(const Session &) = delete;
@@ -69,15 +70,20 @@ public:
     Link *link() const { return link_; }
     codec::Codec codec() const { return codec_; }
 
-    const std::string &temp_id() const { return temp_id_; }
+    // "tmp@" and a UUID (hub::make_temp_id): 40 characters, held inline.
+    static constexpr size_t kTempIdSize = 40;
+    std::string_view temp_id() const { return {temp_id_, ::strnlen(temp_id_, kTempIdSize)}; }
     // The id the session's messages come from: the uid once authenticated, else the temp id.
-    const std::string &from_id() const { return authenticated() ? uid_ : temp_id_; }
+    std::string_view from_id() const {
+        return authenticated() ? std::string_view(uid_) : temp_id();
+    }
     const std::string &uid() const { return uid_; }
     const std::string &device_id() const { return device_id_; }
     const std::string &device_name() const { return device_name_; }
     // Tickets are checked when the credential carried a message_deliver_secret (§5.6).
-    bool checks_tickets() const { return !secrets_.message_deliver_secret.empty(); }
-    const codec::ClientSecrets &secrets() const { return secrets_; }
+    bool checks_tickets() const { return !deliver_secret_.empty(); }
+    // The credential's message_deliver_secret (the only secret a session uses).
+    const std::string &deliver_secret() const { return deliver_secret_; }
 
     // Starts the heartbeat timer; the hub sends hello right after.
     void start();
@@ -151,9 +157,9 @@ private:
     int64_t last_write_ms_ = 0;
     int64_t started_ms_ = 0;
     TimerService::Handle hb_timer_ = 0;
-    std::string temp_id_;
+    char temp_id_[kTempIdSize]; // not NUL-terminated when full (a longer id is cut)
     std::string uid_, device_id_, device_name_;
-    codec::ClientSecrets secrets_;
+    std::string deliver_secret_;
     // A vector, not a deque: an empty std::deque allocates ~600 bytes, per idle session.
     std::vector<std::string> deferred_;
     Replay replay_;

@@ -1,5 +1,6 @@
 // Time for the protocol core: one-shot timers and a monotonic clock. The libevent glue
-// implements it with event_base timers; tests use a fake clock they advance by hand.
+// (EventTimers, module/session_glue.h) keeps the timers in a heap under one event_base timer;
+// tests use a fake clock they advance by hand.
 #pragma once
 
 #include <cstdint>
@@ -14,7 +15,8 @@ public:
     virtual ~TimerService() = default;
 
     // Calls `fn` once, on the loop, after `ms` milliseconds (0: on the next loop turn, never
-    // from inside schedule()). Returns a handle for cancel().
+    // from inside schedule()); timers due at the same time run in the order they were
+    // scheduled. fn may schedule and cancel timers. Returns a handle for cancel().
     virtual Handle schedule(uint64_t ms, std::function<void()> fn) = 0;
 
     // Cancels a timer that has not fired; a no-op for 0, fired or cancelled handles.

@@ -1,5 +1,6 @@
 // Routing behaviours of design.md §5 (identity, delivery, tickets, store-then-ack, receipts,
 // offline replay, groups, message.cli, presence, control API) over fakes.
+#include <algorithm>
 #include <string>
 
 #include "support/proto_fakes.h"
@@ -587,10 +588,40 @@ void test_hub_gone_late_completion(void **) {
     assert_int_equal(timers.pending(), 0);
 }
 
+// DeviceList (a uid's sessions): the first inline, then a growing array; erase keeps the
+// order of the rest, from the front, the middle and the back.
+void test_device_list(void **) {
+    hub::DeviceList l;
+    assert_true(l.empty());
+    // Stand-ins: the list only stores and compares the pointers.
+    auto fake = [](uintptr_t i) { return reinterpret_cast<session::Session *>(0x1000 + 64 * i); };
+    std::vector<session::Session *> want;
+    for (uintptr_t i = 0; i < 9; i++) {
+        l.push_back(fake(i));
+        want.push_back(fake(i));
+        assert_int_equal(l.size(), want.size());
+        assert_true(std::equal(l.begin(), l.end(), want.begin(), want.end()));
+    }
+    for (size_t at : {size_t{4}, size_t{0}, size_t{6}, size_t{2}}) {
+        l.erase(l.begin() + at);
+        want.erase(want.begin() + static_cast<ptrdiff_t>(at));
+        assert_true(std::equal(l.begin(), l.end(), want.begin(), want.end()));
+    }
+    while (!l.empty()) {
+        assert_true(l[0] == want[0]);
+        l.erase(l.begin());
+        want.erase(want.begin());
+    }
+    l.push_back(fake(42));
+    assert_int_equal(l.size(), 1);
+    assert_true(l[0] == fake(42));
+}
+
 } // namespace
 
 int main() {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_device_list),
         cmocka_unit_test(test_same_uid_device_kickout_4001),
         cmocka_unit_test(test_two_devices_receive_sender_copy),
         cmocka_unit_test(test_tickets_invalid_expired_valid),
