@@ -126,8 +126,8 @@ public:
     FlushQueue &operator=(const FlushQueue &) = delete;
     bool ok() const { return ev_ != nullptr; }
 
-    // Turns that ran; write(v) calls made by them; connections whose socket would block, so
-    // that EV_WRITE was enabled (libevent's writes after that are not counted).
+    // Turns that ran; writev calls made by them; connections whose socket would block, so
+    // that EV_WRITE was added (the event's writes after that are not counted).
     uint64_t runs = 0;
     uint64_t writes = 0;
     uint64_t blocked = 0;
@@ -197,8 +197,9 @@ public:
                               reinterpret_cast<const uint8_t *>(payload.data()), payload.size()));
     }
     // The fan-out path: one encoded message shared by many connections. Only the frame header
-    // is written per connection; the payload is referenced (evbuffer_add_reference) and the
-    // shared_ptr is held until libevent has written it. `msg` must not be null.
+    // is written per connection; the payload is referenced (plain: by the OutQueue; TLS:
+    // evbuffer_add_reference) and the shared_ptr is held until it has been written. `msg`
+    // must not be null.
     SendResult send_shared(MessageKind kind, std::shared_ptr<const std::string> msg);
     // Below this size send_shared copies: cheaper than a reference chain plus the holder that
     // keeps the payload alive (two allocations and a callback). Callers with a message that is
