@@ -5,12 +5,16 @@
 #include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <algorithm>
 #include <array>
 #include <cstdarg>
 #include <cstdio>
+#include <cstring>
 
 #include "frame/ws_handshake.h"
 #include "net/tls.h"
@@ -42,7 +46,12 @@ uint16_t tcp_error_code(std::string_view reason) {
 // The event keeps the default priority, that of the bufferevents' I/O events: made active
 // from their callbacks, it joins the end of the same active queue and runs after the I/O
 // callbacks of this loop turn. (At a lower priority a busy loop could starve it.)
-FlushQueue::FlushQueue(event_base *base) : ev_(event_new(base, -1, 0, on_flush, this)) {}
+FlushQueue::FlushQueue(event_base *base)
+    : ev_(event_new(base, -1, 0, on_flush, this)),
+      read_buf_(new (std::nothrow) uint8_t[kReadBuffer]) {
+    if (!read_buf_)
+        ev_.reset();
+}
 
 void FlushQueue::push(Connection &c) {
     c.in_flush_ = true;
@@ -87,8 +96,8 @@ void FlushQueue::on_flush(evutil_socket_t, short, void *self) {
 
 Connection::Connection(event_base *base, int fd, ConnectionOwner &owner, MessageHandler &handler,
                        FlushQueue &flush, std::shared_ptr<const ConnectionSettings> settings)
-    : owner_(owner), handler_(handler), flush_(flush), settings_(std::move(settings)),
-      peer_(peer_address(fd)), codec_(settings_->codec) {
+    : base_(base), owner_(owner), handler_(handler), flush_(flush),
+      settings_(std::move(settings)), peer_(peer_address(fd)), codec_(settings_->codec) {
     // Messages are small and written once per loop turn: Nagle's delay would only add latency.
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -114,34 +123,32 @@ Connection::Connection(event_base *base, int fd, ConnectionOwner &owner, Message
         // Most clients just close the socket without a TLS close_notify; that is an EOF here,
         // not an error.
         bufferevent_openssl_set_allow_dirty_shutdown(bev_.get(), 1);
-    } else {
-        bev_.reset(bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE));
-        if (!bev_) {
-            ::close(fd);
-            state_ = State::closed;
-            return;
-        }
-    }
-    bufferevent_setcb(bev_.get(), on_read, on_write, on_event, this);
-    // Input is consumed as it arrives (partial frames are assembled by the decoder), so the
-    // input buffer stays small; the watermark is the bound should that ever stop: one largest
-    // message with its frame header, or one request head.
-    size_t high = std::max<uint64_t>(settings_->max_message_size + frame::kMaxFrameHeader + 4,
-                                     frame::kDefaultMaxHeaderBytes + 1);
-    bufferevent_setwatermark(bev_.get(), EV_READ, 0, high);
-    // A plain socket is written by the flush queue; EV_WRITE only while it would block (a new
-    // bufferevent has EV_WRITE enabled).
-    if (tls()) {
+        bufferevent_setcb(bev_.get(), on_read, on_write, on_event, this);
+        // Input is consumed as it arrives (partial frames are assembled by the decoder), so
+        // the input buffer stays small; the watermark is the bound should that ever stop: one
+        // largest message with its frame header, or one request head.
+        size_t high = std::max<uint64_t>(settings_->max_message_size + frame::kMaxFrameHeader + 4,
+                                         frame::kDefaultMaxHeaderBytes + 1);
+        bufferevent_setwatermark(bev_.get(), EV_READ, 0, high);
         bufferevent_enable(bev_.get(), EV_READ | EV_WRITE);
-    } else {
-        bufferevent_disable(bev_.get(), EV_WRITE);
-        bufferevent_enable(bev_.get(), EV_READ);
+        return;
+    }
+    fd_ = fd;
+    if (!update_events()) {
+        ::close(fd_);
+        fd_ = -1;
+        state_ = State::closed;
     }
 }
 
 Connection::~Connection() {
     if (in_flush_)
         flush_.remove(*this);
+    if (ev_flags_)
+        event_del(&ev_);
+    out_.clear(flush_.chunks());
+    if (fd_ >= 0)
+        ::close(fd_);
 }
 
 void Connection::start() {
@@ -160,7 +167,7 @@ void Connection::start() {
 // does not carry one.
 bool Connection::arm_timer(uint64_t ms) {
     if (!timer_)
-        timer_.reset(evtimer_new(bufferevent_get_base(bev_.get()), on_timer, this));
+        timer_.reset(evtimer_new(base_, on_timer, this));
     if (!timer_) {
         log(GLIDE_LOG_ERROR, "out of memory creating a timer");
         return false;
@@ -171,6 +178,8 @@ bool Connection::arm_timer(uint64_t ms) {
 }
 
 size_t Connection::queued() const {
+    if (!tls())
+        return out_.size();
     return bev_ ? evbuffer_get_length(bufferevent_get_output(bev_.get())) : 0;
 }
 
@@ -190,6 +199,8 @@ void Connection::log(glide_log_level level, const char *fmt, ...) {
 void Connection::open_session() {
     timer_.reset();
     state_ = State::open;
+    if (!watch()) // plain TCP starts reading now
+        return;
     opened_ = true;
     if (settings_->transport == Transport::ws)
         decoder_.emplace<frame::FrameDecoder>(frame::FrameLimits{settings_->max_message_size});
@@ -201,17 +212,7 @@ void Connection::open_session() {
 
 // The request head is parsed again from its start whenever bytes arrive: the parser keeps no
 // state, and the head is bounded (kDefaultMaxHeaderBytes) as is the time to send it.
-void Connection::read_handshake(evbuffer *in) {
-    const size_t len = evbuffer_get_length(in);
-    const size_t limit = frame::kDefaultMaxHeaderBytes;
-    // One byte past the limit lets the parser tell "too large" from "need more".
-    const size_t n = std::min(len, limit + 1);
-    const char *p = reinterpret_cast<const char *>(evbuffer_pullup(in, static_cast<ssize_t>(n)));
-    if (!p) {
-        log(GLIDE_LOG_ERROR, "out of memory reading the upgrade request");
-        abort();
-        return;
-    }
+Connection::Head Connection::parse_head(const char *p, size_t n, size_t *consumed) {
     std::array<std::string_view, kMaxOrigins> origins;
     size_t norigins = std::min(settings_->allowed_origins.size(), kMaxOrigins);
     for (size_t i = 0; i < norigins; i++)
@@ -219,26 +220,24 @@ void Connection::read_handshake(evbuffer *in) {
     frame::HandshakeConfig cfg;
     cfg.path = settings_->ws_path;
     cfg.allowed_origins = {origins.data(), norigins};
-    cfg.max_header_bytes = limit;
+    cfg.max_header_bytes = frame::kDefaultMaxHeaderBytes;
 
     std::array<frame::Header, frame::kDefaultMaxHeaders> scratch;
     frame::HandshakeRequest req;
     frame::HandshakeResult r = frame::parse_handshake(p, n, cfg, &req, scratch);
     if (r.status == frame::HandshakeStatus::need_more)
-        return;
+        return Head::need_more;
 
     char out[frame::kMaxUpgradeResponse];
     if (r.status == frame::HandshakeStatus::error) {
         log(GLIDE_LOG_INFO, "WebSocket upgrade refused: %d %.*s", r.http_status,
             static_cast<int>(r.reason.size()), r.reason.data());
         size_t m = frame::write_error_response(r, out, sizeof out);
-        bytes_in += len;
-        evbuffer_drain(in, len);
         if (m && append(out, m))
             bytes_out += m;
         if (state_ != State::closed)
             close_politely();
-        return;
+        return Head::refused;
     }
 
     switch (req.subprotocol) {
@@ -252,27 +251,131 @@ void Connection::read_handshake(evbuffer *in) {
         codec_ = settings_->codec;
         break;
     }
+    // `req` points into the input: answer before the caller drops the head.
     size_t m = frame::write_upgrade_response(req, out, sizeof out);
-    // `req` points into the input: answer before draining the head.
-    bytes_in += r.consumed;
-    evbuffer_drain(in, r.consumed);
-    if (!m || !append(out, m))
-        return abort();
+    *consumed = r.consumed;
+    if (!m || !append(out, m)) {
+        abort();
+        return Head::failed;
+    }
     bytes_out += m;
     open_session();
-    // Frames the client sent right behind its request.
-    if (state_ == State::open && evbuffer_get_length(in))
-        read_frames(in);
+    return Head::opened;
+}
+
+void Connection::read_handshake(evbuffer *in) {
+    const size_t len = evbuffer_get_length(in);
+    // One byte past the limit lets the parser tell "too large" from "need more".
+    const size_t n = std::min(len, frame::kDefaultMaxHeaderBytes + 1);
+    const char *p = reinterpret_cast<const char *>(evbuffer_pullup(in, static_cast<ssize_t>(n)));
+    if (!p) {
+        log(GLIDE_LOG_ERROR, "out of memory reading the upgrade request");
+        abort();
+        return;
+    }
+    size_t consumed = 0;
+    switch (parse_head(p, n, &consumed)) {
+    case Head::need_more:
+    case Head::failed:
+        return;
+    case Head::refused:
+        bytes_in += len;
+        evbuffer_drain(in, len);
+        return;
+    case Head::opened:
+        bytes_in += consumed;
+        evbuffer_drain(in, consumed);
+        // Frames the client sent right behind its request.
+        if (state_ == State::open && evbuffer_get_length(in))
+            read_chains(in);
+        return;
+    }
+}
+
+// Most requests come in one read and are parsed where they are; only the start of one that
+// did not is kept (bounded: the parser refuses more than the limit).
+void Connection::read_handshake_plain(uint8_t *p, size_t n) {
+    const size_t limit = frame::kDefaultMaxHeaderBytes + 1;
+    size_t consumed = 0;
+    if (head_.empty()) {
+        Head h = parse_head(reinterpret_cast<const char *>(p), std::min(n, limit), &consumed);
+        if (h == Head::need_more) {
+            try {
+                head_.assign(reinterpret_cast<const char *>(p), n); // n < limit here
+            } catch (const std::bad_alloc &) {
+                log(GLIDE_LOG_ERROR, "out of memory reading the upgrade request");
+                abort();
+            }
+            return;
+        }
+        if (h == Head::opened)
+            decode(p, n, consumed); // frames the client sent right behind its request
+        return;
+    }
+    const size_t before = head_.size();
+    const size_t take = std::min(n, limit - std::min(limit, before));
+    try {
+        head_.append(reinterpret_cast<const char *>(p), take);
+    } catch (const std::bad_alloc &) {
+        log(GLIDE_LOG_ERROR, "out of memory reading the upgrade request");
+        return abort();
+    }
+    Head h = parse_head(head_.data(), head_.size(), &consumed);
+    if (h == Head::need_more)
+        return;
+    std::string().swap(head_);
+    // The head did not end within `before` (that parse said need_more): it ends in p.
+    if (h == Head::opened && consumed >= before) {
+        size_t off = consumed - before;
+        decode(p, n, off);
+    }
 }
 
 // --- reading --------------------------------------------------------------------------------
 
-// The decoders work on the input's memory directly, one contiguous chain at a time: a frame
-// that lies in one chain is unmasked in place and delivered without a copy, and one that spans
-// chains is assembled by the decoder (which consumes every byte it is given unless it returns
-// an event), so nothing here copies or pulls up the buffer. `step(p, n, off)` decodes from
-// p + off, advances off past what it consumed and says whether reading goes on.
-template <typename Step> void Connection::read_chains(evbuffer *in, Step step) {
+bool Connection::decode(uint8_t *p, size_t n, size_t &off) {
+    if (state_ != State::open)
+        return false;
+    if (ws()) {
+        auto &dec = std::get<frame::FrameDecoder>(decoder_);
+        while (off < n) {
+            frame::FrameEvent ev;
+            frame::DecodeResult r = dec.decode({p + off, n - off}, &ev);
+            off += r.consumed;
+            if (r.status == frame::DecodeStatus::need_more)
+                return true;
+            if (!handle_frame(ev))
+                return false;
+        }
+        return true;
+    }
+    auto &dec = std::get<frame::TcpDecoder>(decoder_);
+    while (off < n) {
+        frame::TcpEvent ev;
+        frame::DecodeResult r = dec.decode({p + off, n - off}, &ev);
+        off += r.consumed;
+        if (r.status == frame::DecodeStatus::need_more)
+            return true;
+        if (ev.type == frame::TcpEventType::error) {
+            log(GLIDE_LOG_INFO, "closing: %.*s", static_cast<int>(ev.reason.size()),
+                ev.reason.data());
+            close_politely();
+            end_session(tcp_error_code(ev.reason));
+            return false;
+        }
+        messages_in++;
+        handler_.on_message(*this, MessageKind::binary, ev.payload);
+        if (state_ != State::open)
+            return false;
+    }
+    return true;
+}
+
+// TLS: the decoders work on the input's memory directly, one contiguous chain at a time: a
+// frame that lies in one chain is unmasked in place and delivered without a copy, and one that
+// spans chains is assembled by the decoder (which consumes every byte it is given unless it
+// returns an event), so nothing here copies or pulls up the buffer.
+void Connection::read_chains(evbuffer *in) {
     while (state_ == State::open) {
         const size_t len = evbuffer_get_length(in);
         if (len == 0)
@@ -287,7 +390,7 @@ template <typename Step> void Connection::read_chains(evbuffer *in, Step step) {
             continue;
         }
         size_t off = 0;
-        bool go_on = step(static_cast<uint8_t *>(v.iov_base), v.iov_len, off);
+        bool go_on = decode(static_cast<uint8_t *>(v.iov_base), v.iov_len, off);
         if (state_ == State::closed)
             return; // the input went with the socket
         bytes_in += off;
@@ -295,22 +398,6 @@ template <typename Step> void Connection::read_chains(evbuffer *in, Step step) {
         if (!go_on)
             return;
     }
-}
-
-void Connection::read_frames(evbuffer *in) {
-    auto &dec = std::get<frame::FrameDecoder>(decoder_);
-    read_chains(in, [this, &dec](uint8_t *p, size_t n, size_t &off) {
-        while (off < n) {
-            frame::FrameEvent ev;
-            frame::DecodeResult r = dec.decode({p + off, n - off}, &ev);
-            off += r.consumed;
-            if (r.status == frame::DecodeStatus::need_more)
-                return true;
-            if (!handle_frame(ev))
-                return false;
-        }
-        return true;
-    });
 }
 
 // Returns whether reading goes on.
@@ -359,38 +446,121 @@ bool Connection::handle_frame(const frame::FrameEvent &ev) {
     return state_ == State::open;
 }
 
-void Connection::read_tcp(evbuffer *in) {
-    auto &dec = std::get<frame::TcpDecoder>(decoder_);
-    read_chains(in, [this, &dec](uint8_t *p, size_t n, size_t &off) {
-        while (off < n) {
-            frame::TcpEvent ev;
-            frame::DecodeResult r = dec.decode({p + off, n - off}, &ev);
-            off += r.consumed;
-            if (r.status == frame::DecodeStatus::need_more)
-                return true;
-            if (ev.type == frame::TcpEventType::error) {
-                log(GLIDE_LOG_INFO, "closing: %.*s", static_cast<int>(ev.reason.size()),
-                    ev.reason.data());
-                close_politely();
-                end_session(tcp_error_code(ev.reason));
-                return false;
-            }
-            messages_in++;
-            handler_.on_message(*this, MessageKind::binary, ev.payload);
-            if (state_ != State::open)
-                return false;
-        }
-        return true;
-    });
+void Connection::pause_reading(bool paused) {
+    if (state_ != State::open)
+        return;
+    if (tls()) {
+        if (paused)
+            bufferevent_disable(bev_.get(), EV_READ);
+        else
+            bufferevent_enable(bev_.get(), EV_READ);
+        return;
+    }
+    paused_ = paused;
+    watch();
 }
 
-void Connection::pause_reading(bool paused) {
-    if (state_ != State::open || !bev_)
+bool Connection::reading_plain() const {
+    switch (state_) {
+    case State::handshake:
+        return settings_->transport == Transport::ws;
+    case State::open:
+        return !paused_;
+    case State::lingering:
+        return true; // only to see the peer's EOF
+    case State::closing:
+    case State::closed:
+        break;
+    }
+    return false;
+}
+
+bool Connection::update_events() {
+    if (fd_ < 0)
+        return true;
+    const short want =
+        static_cast<short>((reading_plain() ? EV_READ : 0) | (writing_ ? EV_WRITE : 0));
+    if (want == ev_flags_)
+        return true;
+    if (ev_flags_)
+        event_del(&ev_);
+    ev_flags_ = 0;
+    if (!want)
+        return true;
+    event_assign(&ev_, base_, fd_, static_cast<short>(want | EV_PERSIST), on_io, this);
+    if (event_add(&ev_, nullptr) != 0) {
+        log(GLIDE_LOG_ERROR, "cannot watch the socket (%s)", strerror(errno));
+        return false;
+    }
+    ev_flags_ = want;
+    return true;
+}
+
+bool Connection::watch() {
+    if (update_events())
+        return true;
+    finish();
+    return false;
+}
+
+void Connection::on_io(evutil_socket_t, short what, void *self) {
+    auto *c = static_cast<Connection *>(self);
+    if (what & EV_READ) {
+        c->read_plain();
+        if (c->state_ == State::closed)
+            return;
+    }
+    if ((what & EV_WRITE) && c->writing_) {
+        if (!c->write_plain(false))
+            return;
+        if (c->out_.empty()) {
+            c->writing_ = false;
+            if (!c->watch())
+                return;
+        }
+        c->after_write();
+    }
+}
+
+// One read(2) per call while the socket fills the buffer, up to kReadBudget; a short read
+// means the socket is drained for now.
+void Connection::read_plain() {
+    uint8_t *buf = flush_.read_buf_.get();
+    size_t total = 0;
+    while (reading_plain() && total < kReadBudget) {
+        const ssize_t n = ::read(fd_, buf, FlushQueue::kReadBuffer);
+        if (n > 0) {
+            bytes_in += static_cast<size_t>(n);
+            total += static_cast<size_t>(n);
+            take_plain(buf, static_cast<size_t>(n));
+            if (static_cast<size_t>(n) < FlushQueue::kReadBuffer)
+                return;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        // EOF or an error: as for a bufferevent's EOF/error event.
+        return finish();
+    }
+}
+
+void Connection::take_plain(uint8_t *p, size_t n) {
+    switch (state_) {
+    case State::handshake:
+        read_handshake_plain(p, n);
         return;
-    if (paused)
-        bufferevent_disable(bev_.get(), EV_READ);
-    else
-        bufferevent_enable(bev_.get(), EV_READ);
+    case State::open: {
+        size_t off = 0;
+        decode(p, n, off);
+        return;
+    }
+    case State::closing:
+    case State::lingering:
+    case State::closed:
+        return; // lingering: what the peer still sends is discarded
+    }
 }
 
 void Connection::on_read(bufferevent *bev, void *self) {
@@ -404,10 +574,7 @@ void Connection::on_read(bufferevent *bev, void *self) {
         }
         break;
     case State::open:
-        if (c->ws())
-            c->read_frames(in);
-        else
-            c->read_tcp(in);
+        c->read_chains(in);
         return;
     case State::closing:
     case State::lingering:
@@ -423,7 +590,9 @@ void Connection::on_read(bufferevent *bev, void *self) {
 // --- writing --------------------------------------------------------------------------------
 
 bool Connection::append(const void *p, size_t n) {
-    if (evbuffer_add(bufferevent_get_output(bev_.get()), p, n) == 0) {
+    const bool added = tls() ? evbuffer_add(bufferevent_get_output(bev_.get()), p, n) == 0
+                             : out_.append(flush_.chunks(), p, n);
+    if (added) {
         queue_flush();
         return true;
     }
@@ -450,9 +619,11 @@ SendResult Connection::after_send(size_t n) {
     if (queued() <= soft)
         return SendResult::ok;
     if (!want_ready_) {
-        // The write callback then runs when the output has drained to the soft mark.
+        // The write callback then runs when the output has drained to the soft mark (plain:
+        // after_write looks after every write).
         want_ready_ = true;
-        bufferevent_setwatermark(bev_.get(), EV_WRITE, soft, 0);
+        if (tls())
+            bufferevent_setwatermark(bev_.get(), EV_WRITE, soft, 0);
     }
     return SendResult::above_soft_mark;
 }
@@ -504,6 +675,16 @@ SendResult Connection::send_shared(MessageKind kind, std::shared_ptr<const std::
     const size_t total = h + msg->size();
     if (!admit(total))
         return SendResult::closed;
+    if (!tls()) {
+        if (!out_.append_shared(flush_.chunks(), hdr, h, std::move(msg))) {
+            log(GLIDE_LOG_ERROR, "out of memory queueing a shared message");
+            abort();
+            return SendResult::closed;
+        }
+        queue_flush();
+        messages_out++;
+        return after_send(total);
+    }
     auto *holder = new (std::nothrow) std::shared_ptr<const std::string>(std::move(msg));
     if (!holder) {
         log(GLIDE_LOG_ERROR, "out of memory queueing a shared message");
@@ -544,34 +725,46 @@ void Connection::queue_flush() {
 void Connection::flush() {
     if (state_ == State::closed || writing_)
         return;
-    evbuffer *out = bufferevent_get_output(bev_.get());
-    const evutil_socket_t fd = bufferevent_getfd(bev_.get());
-    // One writev takes at most 128 chains (libevent's NUM_WRITE_IOVEC): go on while writes
-    // make progress. A socket bufferevent keeps the front of its output frozen except while
-    // it writes itself; so do we.
-    evbuffer_unfreeze(out, 1);
-    while (evbuffer_get_length(out) != 0) {
-        flush_.writes++;
-        if (evbuffer_write(out, fd) <= 0)
-            break;
-    }
-    evbuffer_freeze(out, 1);
-    if (evbuffer_get_length(out) != 0) {
-        // The socket would block, or failed: libevent's write callback finishes the write, or
-        // reports the error through on_event.
+    if (!write_plain(true))
+        return;
+    if (!out_.empty()) {
+        // The socket would block: the event's EV_WRITE finishes the write.
         flush_.blocked++;
         writing_ = true;
-        bufferevent_enable(bev_.get(), EV_WRITE);
+        if (!watch())
+            return;
     }
     after_write();
 }
 
+// writev takes at most IOV_MAX vectors: go on while a write takes everything it was given. A
+// short write means the socket is full (the next would fail with EAGAIN).
+bool Connection::write_plain(bool counted) {
+    constexpr int kIov = 64;
+    iovec iov[kIov];
+    while (!out_.empty()) {
+        size_t want = 0;
+        const int n = out_.peek(iov, kIov, &want);
+        if (counted)
+            flush_.writes++;
+        const ssize_t w = ::writev(fd_, iov, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return true;
+            finish(); // as for a bufferevent's error event
+            return false;
+        }
+        out_.consume(flush_.chunks(), static_cast<size_t>(w));
+        if (static_cast<size_t>(w) < want)
+            return true;
+    }
+    return true;
+}
+
 void Connection::after_write() {
     const size_t q = queued();
-    if (writing_ && q == 0) {
-        writing_ = false;
-        bufferevent_disable(bev_.get(), EV_WRITE);
-    }
     if (state_ == State::closing) {
         if (q == 0)
             shut_write();
@@ -579,12 +772,13 @@ void Connection::after_write() {
     }
     if (state_ == State::open && want_ready_ && q <= settings_->send_buffer_limit / 2) {
         want_ready_ = false;
-        bufferevent_setwatermark(bev_.get(), EV_WRITE, 0, 0);
+        if (tls())
+            bufferevent_setwatermark(bev_.get(), EV_WRITE, 0, 0);
         handler_.on_send_ready(*this);
     }
 }
 
-// libevent wrote output: always for TLS, while writing_ for a plain socket.
+// bufferevent_openssl wrote output (TLS).
 void Connection::on_write(bufferevent *, void *self) {
     static_cast<Connection *>(self)->after_write();
 }
@@ -626,9 +820,13 @@ void Connection::close_politely() {
     if (state_ != State::handshake && state_ != State::open)
         return;
     state_ = State::closing;
-    bufferevent_disable(bev_.get(), EV_READ);
-    // The write callback must now run when the output is empty, not at the soft mark.
-    bufferevent_setwatermark(bev_.get(), EV_WRITE, 0, 0);
+    if (tls()) {
+        bufferevent_disable(bev_.get(), EV_READ);
+        // The write callback must now run when the output is empty, not at the soft mark.
+        bufferevent_setwatermark(bev_.get(), EV_WRITE, 0, 0);
+    } else if (!watch()) { // stops reading
+        return;
+    }
     // The linger timer bounds the whole polite close: a peer that neither reads what is queued
     // nor closes cannot hold the socket longer than this. Without one, drop the socket now.
     if (!arm_timer(settings_->linger_ms))
@@ -644,9 +842,14 @@ void Connection::shut_write() {
         SSL_shutdown(bufferevent_openssl_get_ssl(bev_.get()));
         ERR_clear_error();
     }
-    shutdown(bufferevent_getfd(bev_.get()), SHUT_WR);
     // Read again only to see the peer's EOF; what it still sends is discarded.
-    bufferevent_enable(bev_.get(), EV_READ);
+    if (tls()) {
+        shutdown(bufferevent_getfd(bev_.get()), SHUT_WR);
+        bufferevent_enable(bev_.get(), EV_READ);
+    } else {
+        shutdown(fd_, SHUT_WR);
+        watch();
+    }
 }
 
 void Connection::finish() {
@@ -655,7 +858,17 @@ void Connection::finish() {
         flush_.remove(*this);
     if (timer_)
         evtimer_del(timer_.get()); // (finish may run inside the timer's callback: not freed)
-    bev_.reset(); // closes the socket
+    bev_.reset(); // TLS: closes the socket
+    if (fd_ >= 0) {
+        if (ev_flags_)
+            event_del(&ev_);
+        ev_flags_ = 0;
+        writing_ = false;
+        out_.clear(flush_.chunks());
+        std::string().swap(head_);
+        ::close(fd_);
+        fd_ = -1;
+    }
     end_session(1006);
     owner_.connection_closed(*this);
 }

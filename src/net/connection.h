@@ -18,15 +18,29 @@
 // A connection is never freed inside its own callbacks: when it reaches `closed` it tells its
 // owner, which queues it and frees it later in the loop (ConnectionOwner::connection_closed).
 //
-// Writing (plain sockets): a send only appends to the output buffer and puts the connection on
-// its owner's FlushQueue; once per loop turn, after the I/O callbacks, the queue writes each
-// connection's output with one writev. Only when the socket would block is EV_WRITE enabled,
-// so libevent finishes the write; it is disabled again once the output is empty. TLS
-// connections leave writing to bufferevent_openssl (EV_WRITE stays enabled).
+// Plain sockets do their own I/O (no bufferevent): the connection owns the socket and one
+// embedded `event` (EV_READ|EV_PERSIST while reading; EV_WRITE only while a write would block).
+//
+// Reading (plain): read(2) into the read buffer that all connections of the event_base share
+// (FlushQueue::read_buffer), and decode straight from it: the handler gets spans into that
+// buffer. A frame cut by the end of a read is kept by the decoder (its assembly buffer, freed
+// when the message is complete); an unfinished upgrade request is kept in a per-connection
+// buffer that goes away with the handshake. So an idle connection holds no input memory. A
+// short read ends the callback (the socket is drained; level-triggered epoll reports more);
+// otherwise reading goes on up to kReadBudget bytes per callback.
+//
+// Writing (plain): a send only appends to the connection's OutQueue (no memory while empty;
+// chunks from the base's ChunkPool) and puts the connection on its owner's FlushQueue; once
+// per loop turn, after the I/O callbacks, the queue writes each connection's output with one
+// writev. Only when the socket would block (a short write or EAGAIN) is EV_WRITE added, and
+// the event callback writes the rest; it is removed again once the output is empty.
+//
+// TLS connections leave reading and writing to bufferevent_openssl (EV_WRITE stays enabled).
 //
 // Thread model: a connection and its handler run on the owner's event_base thread only.
 #pragma once
 
+#include <event2/event_struct.h>
 #include <openssl/ssl.h>
 
 #include <cstdint>
@@ -43,6 +57,7 @@
 #include "module/module_conf.h"
 #include "net/address.h"
 #include "net/libevent.h"
+#include "net/out_queue.h"
 
 namespace glide::net {
 
@@ -100,8 +115,9 @@ struct ConnectionSettings {
 };
 
 // The connections of one event_base with output to write this loop turn (an intrusive FIFO
-// list). One event, at the base's lowest priority, runs after the I/O callbacks that queued
-// the output and writes each connection once.
+// list). One event, at the I/O callbacks' priority, runs after the I/O callbacks that queued
+// the output and writes each connection once. It also owns what the plain connections of the
+// base share: the read buffer and the pool of output chunks.
 class FlushQueue {
 public:
     // ok() is false when the event could not be created.
@@ -110,11 +126,15 @@ public:
     FlushQueue &operator=(const FlushQueue &) = delete;
     bool ok() const { return ev_ != nullptr; }
 
-    // Turns that ran; write(v) calls made by them; connections whose socket would block, so
-    // that EV_WRITE was enabled (libevent's writes after that are not counted).
+    // Turns that ran; writev calls made by them; connections whose socket would block, so
+    // that EV_WRITE was added (the event's writes after that are not counted).
     uint64_t runs = 0;
     uint64_t writes = 0;
     uint64_t blocked = 0;
+
+    // Plain sockets read into this buffer, one connection at a time.
+    static constexpr size_t kReadBuffer = 64 * 1024;
+    ChunkPool &chunks() { return chunks_; }
 
 private:
     friend class Connection;
@@ -123,6 +143,8 @@ private:
     static void on_flush(evutil_socket_t, short, void *self);
 
     EventPtr ev_;
+    ChunkPool chunks_;
+    std::unique_ptr<uint8_t[]> read_buf_;
     Connection *head_ = nullptr;
     Connection *tail_ = nullptr;
     bool running_ = false;
@@ -155,7 +177,7 @@ public:
     void start();
 
     // False when libevent or OpenSSL could not set the connection up (then it is closed).
-    bool ok() const { return bev_ != nullptr; }
+    bool ok() const { return bev_ != nullptr || fd_ >= 0; }
     State state() const { return state_; }
     bool is_open() const { return state_ == State::open; }
     const Address &peer() const { return peer_; }
@@ -175,13 +197,16 @@ public:
                               reinterpret_cast<const uint8_t *>(payload.data()), payload.size()));
     }
     // The fan-out path: one encoded message shared by many connections. Only the frame header
-    // is written per connection; the payload is referenced (evbuffer_add_reference) and the
-    // shared_ptr is held until libevent has written it. `msg` must not be null.
+    // is written per connection; the payload is referenced (plain: by the OutQueue; TLS:
+    // evbuffer_add_reference) and the shared_ptr is held until it has been written. `msg`
+    // must not be null.
     SendResult send_shared(MessageKind kind, std::shared_ptr<const std::string> msg);
     // Below this size send_shared copies: cheaper than a reference chain plus the holder that
     // keeps the payload alive (two allocations and a callback). Callers with a message that is
     // not shared yet copy below it too (send) and need not make it shareable.
     static constexpr size_t kShareAbove = 1024;
+    // Plain sockets: the most bytes one read callback takes from the socket (fairness).
+    static constexpr size_t kReadBudget = 256 * 1024;
 
     // Server-initiated close: a WebSocket close frame with `code` and `reason` (cut to 123
     // bytes), then the polite close; on_close(code) runs now. TCP: the polite close. During the
@@ -190,7 +215,8 @@ public:
     // Drops the socket now (on_close(1006) if the connection was open).
     void abort();
     // Stops (true) or resumes (false) reading while open (the session layer pauses a session
-    // whose authentication is pending). Frames already buffered may still be delivered.
+    // whose authentication is pending). Frames already read are still delivered, in order:
+    // the rest of the current read, even after pause_reading(true) from on_message.
     void pause_reading(bool paused);
 
     // The session's pointer; the connection never looks at it.
@@ -211,11 +237,31 @@ private:
     static void on_write(bufferevent *, void *self);
     static void on_event(bufferevent *, short what, void *self);
     static void on_timer(evutil_socket_t, short, void *self);
+    static void on_io(evutil_socket_t, short what, void *self);
 
+    // What parse_head did with an upgrade request.
+    enum class Head { need_more, refused, opened, failed };
+    // Parses the request head p[0, n) (n at most the header limit plus one byte); on success
+    // answers 101 and opens the session, *consumed being the head's length.
+    Head parse_head(const char *p, size_t n, size_t *consumed);
     void read_handshake(evbuffer *in);
-    template <typename Step> void read_chains(evbuffer *in, Step step);
-    void read_frames(evbuffer *in);
-    void read_tcp(evbuffer *in);
+    // Plain: a request head's bytes (maybe joined to the start kept in head_), then frames.
+    void read_handshake_plain(uint8_t *p, size_t n);
+    // Decodes frames or TCP messages from p + off on; advances off past what was consumed and
+    // says whether reading goes on. p must be writable (unmasked in place).
+    bool decode(uint8_t *p, size_t n, size_t &off);
+    void read_chains(evbuffer *in);
+    // Plain: reads the socket (see the file comment) and handles what came.
+    void read_plain();
+    void take_plain(uint8_t *p, size_t n);
+    bool reading_plain() const;
+    // Plain: (re)registers the event for what is wanted now (EV_READ, EV_WRITE); false (logged)
+    // when libevent refused. watch() finishes the connection then.
+    bool update_events();
+    bool watch();
+    // Plain: writev's of the output while they take everything; false when the socket failed
+    // (then the connection is finished). `counted`: by FlushQueue::writes.
+    bool write_plain(bool counted);
     bool handle_frame(const frame::FrameEvent &ev);
     void open_session();
     void end_session(uint16_t code);
@@ -240,7 +286,15 @@ private:
     SendResult send_control(frame::Opcode op, std::span<const uint8_t> payload);
     void log(glide_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-    BuffereventPtr bev_;
+    BuffereventPtr bev_; // TLS only
+    // Plain sockets only: the socket, its event (embedded: no allocation) and the output.
+    event_base *base_;
+    int fd_ = -1;
+    short ev_flags_ = 0; // what ev_ is added with; 0: not added
+    bool paused_ = false;
+    event ev_;
+    OutQueue out_;
+    std::string head_; // the start of an unfinished upgrade request
     EventPtr timer_; // handshake timeout, the linger bound of the polite close; none while open
     ConnectionOwner &owner_;
     MessageHandler &handler_;
@@ -256,7 +310,7 @@ private:
     bool close_reported_ = false;
     bool want_ready_ = false; // a send answered above_soft_mark; on_send_ready is owed
     bool in_flush_ = false;   // on flush_'s list
-    bool writing_ = false;    // plain: EV_WRITE enabled, libevent writes the rest
+    bool writing_ = false;    // plain: the socket would block; EV_WRITE writes the rest
     // The decoder, from on_open on: one of the two, in place.
     std::variant<std::monostate, frame::FrameDecoder, frame::TcpDecoder> decoder_;
     bool ws() const { return std::holds_alternative<frame::FrameDecoder>(decoder_); }

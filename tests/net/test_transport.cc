@@ -623,6 +623,226 @@ void test_close_after_queued(void **) {
     ::close(fd);
 }
 
+// --- plain-socket reading --------------------------------------------------------------------
+
+// Runs on the loop thread: the first connection's bytes_in (0 when there is none).
+uint64_t bytes_in_of(TestServer &s, ScriptHandler &h) {
+    uint64_t n = 0;
+    s.loop.run([&] { n = h.conns.empty() ? 0 : h.conns.front()->bytes_in; });
+    return n;
+}
+
+// Writes `data` in pieces cut at `cuts`, each piece read by the server before the next is
+// written, so every cut is the end of a read.
+void write_in_reads(TestServer &s, ScriptHandler &h, int fd, const std::string &data,
+                    std::initializer_list<size_t> cuts) {
+    const uint64_t base = bytes_in_of(s, h);
+    size_t at = 0;
+    for (size_t cut : cuts) {
+        assert_true(write_all(fd, data.substr(at, cut - at)));
+        assert_true(wait_for([&] { return bytes_in_of(s, h) == base + cut; }));
+        at = cut;
+    }
+    assert_true(write_all(fd, data.substr(at)));
+}
+
+// The upgrade request in pieces, frames behind it, and frames cut in their header, in their
+// mask and in their payload: the start of a request is kept by the connection and a partial
+// frame by the decoder until the rest arrives.
+void test_split_reads(void **) {
+    ScriptHandler h;
+    TestServer s;
+    Module *m = s.add(kWs, &h);
+    assert_non_null(m);
+    s.loop.start();
+    int fd = tcp_connect(TestServer::port(m));
+    assert_true(fd >= 0);
+    const std::string req = upgrade_request();
+    for (size_t at = 0; at < req.size(); at += 40) {
+        assert_true(write_all(fd, req.substr(at, 40)));
+        usleep(2000); // most pieces are separate reads; either way the answer is the same
+    }
+    assert_true(write_all(fd, client_frame(1, "behind the request")));
+    assert_int_equal(status_of(read_head(fd)), 101);
+    WsFrame f;
+    assert_true(read_ws_frame(fd, &f));
+    assert_string_equal(f.payload.c_str(), "behind the request");
+
+    const std::string big(300, 'b'); // a 16-bit length
+    const std::string in = client_frame(1, "one") + client_frame(2, big) + client_frame(1, "three");
+    // "one" is 9 bytes: cut in the second frame's header (at 10), in its mask (at 14) and in
+    // its payload (at 100), and in the third frame's header.
+    write_in_reads(s, h, fd, in, {10, 14, 100, in.size() - 8});
+    assert_true(read_ws_frame(fd, &f));
+    assert_string_equal(f.payload.c_str(), "one");
+    assert_true(read_ws_frame(fd, &f));
+    assert_int_equal(f.opcode, 2);
+    assert_true(f.payload == big);
+    assert_true(read_ws_frame(fd, &f));
+    assert_string_equal(f.payload.c_str(), "three");
+    assert_int_equal(h.received.load(), 4);
+    ::close(fd);
+    assert_true(wait_for([&] { return h.closed.load() == 1; }));
+    assert_int_equal(h.last_close.load(), 1006);
+}
+
+// A message larger than the shared read buffer arrives over many reads (one write, and in
+// pieces), over WebSocket and over TCP framing.
+void test_large_message(void **) {
+    ScriptHandler h;
+    TestServer s;
+    Module *m = s.add({{"glide_listen", {"127.0.0.1:0", "ws"}},
+                       {"glide_listen", {"127.0.0.1:0", "tcp"}},
+                       {"glide_max_message_size", {"1m"}}},
+                      &h);
+    assert_non_null(m);
+    s.loop.start();
+    std::string big(900 * 1024, '\0'); // echoed: below glide_send_buffer_limit (1m)
+    for (size_t i = 0; i < big.size(); i++)
+        big[i] = static_cast<char>('a' + i % 23);
+
+    int fd = ws_connect(TestServer::port(m, 0));
+    assert_true(fd >= 0);
+    assert_true(wait_for([&] { return h.opened.load() == 1; }));
+    // The client writes while the server echoes: read concurrently.
+    std::thread writer([&] { write_all(fd, client_frame(2, big) + client_frame(1, "after")); });
+    WsFrame f;
+    assert_true(read_ws_frame(fd, &f));
+    writer.join();
+    assert_int_equal(f.opcode, 2);
+    assert_true(f.payload == big);
+    assert_true(read_ws_frame(fd, &f));
+    assert_string_equal(f.payload.c_str(), "after");
+    ::close(fd);
+
+    fd = tcp_connect(TestServer::port(m, 1));
+    assert_true(fd >= 0);
+    assert_true(wait_for([&] { return h.opened.load() == 2; }));
+    const std::string in = tcp_message(big);
+    write_in_reads(s, h, fd, in, {2, 70000, 700000});
+    std::string msg;
+    assert_true(read_tcp_message(fd, &msg));
+    assert_true(msg == big);
+    ::close(fd);
+    assert_true(wait_for([&] { return h.closed.load() == 2; }));
+}
+
+// pause_reading from on_message: the frames already read behind it are still delivered, in
+// order; nothing more is read until reading resumes, then the rest arrives.
+void test_pause_with_buffered_frames(void **) {
+    ScriptHandler h;
+    std::vector<std::string> got; // loop thread
+    h.message = [&](Connection &c, MessageKind, std::string_view p) {
+        got.emplace_back(p);
+        if (p == "pause")
+            c.pause_reading(true);
+    };
+    TestServer s;
+    Module *m = s.add(kWs, &h);
+    assert_non_null(m);
+    s.loop.start();
+    int fd = ws_connect(TestServer::port(m));
+    assert_true(fd >= 0);
+    assert_true(wait_for([&] { return h.opened.load() == 1; }));
+    assert_true(write_all(fd, client_frame(1, "pause") + client_frame(1, "two") +
+                                  client_frame(1, "three")));
+    assert_true(wait_for([&] { return h.received.load() == 3; }));
+    const uint64_t in0 = bytes_in_of(s, h);
+    assert_true(write_all(fd, client_frame(1, "four")));
+    usleep(100 * 1000); // paused: whenever we look, "four" has not been read
+    assert_int_equal(bytes_in_of(s, h), in0);
+    assert_int_equal(h.received.load(), 3);
+    s.loop.run([&] { h.conns.front()->pause_reading(false); });
+    assert_true(wait_for([&] { return h.received.load() == 4; }));
+    std::vector<std::string> seen;
+    s.loop.run([&] { seen = got; });
+    assert_int_equal(seen.size(), 4);
+    assert_string_equal(seen[0].c_str(), "pause");
+    assert_string_equal(seen[1].c_str(), "two");
+    assert_string_equal(seen[2].c_str(), "three");
+    assert_string_equal(seen[3].c_str(), "four");
+    ::close(fd);
+    assert_true(wait_for([&] { return h.closed.load() == 1; }));
+}
+
+// The peer goes away in the middle of a frame (the decoder holds its start) or of the upgrade
+// request (the connection holds it): on_close(1006) for the open one, the memory is freed
+// (valgrind and ASan runs check).
+void test_peer_eof_with_remainder(void **) {
+    ScriptHandler h;
+    TestServer s;
+    Module *m = s.add(kWs, &h);
+    assert_non_null(m);
+    s.loop.start();
+    int fd = ws_connect(TestServer::port(m));
+    assert_true(fd >= 0);
+    assert_true(wait_for([&] { return h.opened.load() == 1; }));
+    const std::string frame = client_frame(2, std::string(5000, 'p'));
+    const uint64_t in0 = bytes_in_of(s, h);
+    assert_true(write_all(fd, frame.substr(0, 3000)));
+    assert_true(wait_for([&] { return bytes_in_of(s, h) == in0 + 3000; }));
+    ::close(fd);
+    assert_true(wait_for([&] { return h.closed.load() == 1; }));
+    assert_int_equal(h.last_close.load(), 1006);
+    assert_int_equal(h.received.load(), 0);
+
+    fd = tcp_connect(TestServer::port(m));
+    assert_true(fd >= 0);
+    assert_true(write_all(fd, upgrade_request().substr(0, 30)));
+    glide_stats st{};
+    assert_true(wait_for([&] {
+        s.loop.run([&] { m->stats(st); });
+        return st.connections == 1;
+    }));
+    ::close(fd);
+    assert_true(wait_for([&] {
+        s.loop.run([&] { m->stats(st); });
+        return st.connections == 0;
+    }));
+    assert_int_equal(h.opened.load(), 1);
+}
+
+// send_shared to a socket that would block: the payload is held (by reference) until it has
+// been written, then released; everything arrives in order.
+void test_shared_would_block(void **) {
+    constexpr size_t kCount = 400;
+    ScriptHandler h;
+    TestServer s;
+    Module *m = nullptr;
+    int fd = connect_limited(s, h, "64m", 32 * 1024, &m);
+    auto msg = std::make_shared<const std::string>(numbered(0, 64 * 1024));
+    size_t left = 0;
+    long uses = 0;
+    int refused = 0;
+    s.loop.run([&] {
+        for (size_t i = 0; i < kCount; i++)
+            refused += h.conns.front()->send_shared(MessageKind::binary, msg) ==
+                       SendResult::closed;
+    });
+    assert_int_equal(refused, 0);
+    s.loop.run([&] {
+        left = h.conns.front()->queued();
+        uses = msg.use_count();
+    });
+    assert_true(left > 0);
+    assert_true(uses > 1);
+    assert_true(uses <= static_cast<long>(kCount) + 1);
+    for (size_t i = 0; i < kCount; i++) {
+        WsFrame f;
+        assert_true(read_ws_frame(fd, &f));
+        assert_true(f.payload == *msg);
+    }
+    assert_true(wait_for([&] {
+        s.loop.run([&] {
+            left = h.conns.front()->queued();
+            uses = msg.use_count();
+        });
+        return left == 0;
+    }));
+    assert_int_equal(uses, 1);
+    ::close(fd);
+}
+
 // --- drain -----------------------------------------------------------------------------------
 
 void test_drain(void **) {
@@ -711,6 +931,11 @@ int main() {
         cmocka_unit_test(test_one_write_per_turn),
         cmocka_unit_test(test_would_block_in_order),
         cmocka_unit_test(test_close_after_queued),
+        cmocka_unit_test(test_split_reads),
+        cmocka_unit_test(test_large_message),
+        cmocka_unit_test(test_pause_with_buffered_frames),
+        cmocka_unit_test(test_peer_eof_with_remainder),
+        cmocka_unit_test(test_shared_would_block),
         cmocka_unit_test(test_drain),
         cmocka_unit_test(test_tls_setup_errors),
     };
