@@ -14,9 +14,9 @@ using json::Kind;
 using json::ObjectWriter;
 using json::Value;
 
-Status decode_json(std::string_view in, Envelope *e) {
+Status decode_json(std::string_view in, Envelope *e, std::string *raw_buffer) {
     Status st = json::decode_object(in, Validated::no, "messages.GlideMessage", "GlideMessage",
-                                    [e](FieldDecoder &d, std::string_view k, const Value &v) {
+                                    [e, raw_buffer](FieldDecoder &d, std::string_view k, const Value &v) {
                                         if (key_matches(k, "ver")) {
                                             d.i64(v, &e->ver, "ver");
                                         } else if (key_matches(k, "seq")) {
@@ -34,7 +34,7 @@ Status decode_json(std::string_view in, Envelope *e) {
                                             if (v.kind == Kind::null)
                                                 e->data = Null{};
                                             else
-                                                e->data = RawData{Codec::json, std::string(v.text)};
+                                                e->data = make_raw(Codec::json, v.text, raw_buffer);
                                         } else if (key_matches(k, "msg")) {
                                             d.str(v, &e->msg, "msg");
                                         } else if (key_matches(k, "ticket")) {

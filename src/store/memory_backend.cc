@@ -89,13 +89,25 @@ void MemoryBackend::Queue::compact() {
 
 // --- the duplicate check --------------------------------------------------------------------
 
+void MemoryBackend::Pair::assign(std::string_view f, std::string_view c) {
+    from_len = static_cast<uint32_t>(f.size());
+    len = static_cast<uint32_t>(f.size() + c.size());
+    char *out = text;
+    if (len > inline_size) {
+        heap.resize(len);
+        out = heap.data();
+    }
+    f.copy(out, f.size());
+    c.copy(out + f.size(), c.size());
+}
+
 int64_t MemoryBackend::recall(uint64_t h, std::string_view from, std::string_view cli_mid) const {
     if (index_.empty())
         return 0;
     size_t mask = index_.size() - 1;
     for (size_t i = h & mask; index_[i]; i = (i + 1) & mask) {
         const Pair &p = ring_[index_[i] - 1];
-        if (p.hash == h && p.from == from && p.cli_mid == cli_mid)
+        if (p.hash == h && p.from() == from && p.cli_mid() == cli_mid)
             return p.mid;
     }
     return 0;
@@ -117,8 +129,7 @@ void MemoryBackend::remember(uint64_t h, std::string_view from, std::string_view
     Pair &p = ring_[slot];
     p.hash = h;
     p.mid = mid;
-    p.from.assign(from);
-    p.cli_mid.assign(cli_mid);
+    p.assign(from, cli_mid);
     index_insert(static_cast<uint32_t>(slot));
 }
 
