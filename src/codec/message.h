@@ -66,8 +66,8 @@ struct ChatMessage {
 // Resets m to a default ChatMessage but keeps its strings' buffers (for decoding into again).
 inline void clear_keeping_buffers(ChatMessage &m) {
     ChatMessage c;
-    for (auto f : {&ChatMessage::cli_mid, &ChatMessage::from, &ChatMessage::to,
-                   &ChatMessage::content}) {
+    for (auto f :
+         {&ChatMessage::cli_mid, &ChatMessage::from, &ChatMessage::to, &ChatMessage::content}) {
         c.*f = std::move(m.*f);
         (c.*f).clear();
     }

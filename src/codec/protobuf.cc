@@ -180,10 +180,10 @@ Status decode_protobuf(std::string_view in, Envelope *e, std::string *raw_buffer
         return fail(err);
     switch (m->payload_case) {
     case GLIDE__ENVELOPE__PAYLOAD_DATA:
-        e->data = make_raw(Codec::protobuf,
-                           std::string_view(reinterpret_cast<const char *>(m->data.data),
-                                            m->data.len),
-                           raw_buffer);
+        e->data =
+            make_raw(Codec::protobuf,
+                     std::string_view(reinterpret_cast<const char *>(m->data.data), m->data.len),
+                     raw_buffer);
         break;
     case GLIDE__ENVELOPE__PAYLOAD_DATA_JSON: {
         std::string_view j(reinterpret_cast<const char *>(m->data_json.data), m->data_json.len);
