@@ -14,56 +14,56 @@ using json::Kind;
 using json::ObjectWriter;
 using json::Value;
 
-Status decode_json(std::string_view in, Envelope *e) {
-    Status st = json::decode_object(in, Validated::no, "messages.GlideMessage", "GlideMessage",
-                                    [e](FieldDecoder &d, std::string_view k, const Value &v) {
-                                        if (key_matches(k, "ver")) {
-                                            d.i64(v, &e->ver, "ver");
-                                        } else if (key_matches(k, "seq")) {
-                                            d.i64(v, &e->seq, "seq");
-                                        } else if (key_matches(k, "action")) {
-                                            d.str(v, &e->action, "action");
-                                        } else if (key_matches(k, "from")) {
-                                            d.str(v, &e->from, "from");
-                                        } else if (key_matches(k, "to")) {
-                                            d.str(v, &e->to, "to");
-                                        } else if (key_matches(k, "data")) {
-                                            // Deviation kept on purpose: Go leaves a null data as a
-                                            // nil pointer, which then encodes as absent; we keep
-                                            // Null so a server message re-encodes as sent.
-                                            if (v.kind == Kind::null)
-                                                e->data = Null{};
-                                            else
-                                                e->data = RawData{Codec::json, std::string(v.text)};
-                                        } else if (key_matches(k, "msg")) {
-                                            d.str(v, &e->msg, "msg");
-                                        } else if (key_matches(k, "ticket")) {
-                                            d.str(v, &e->ticket, "ticket");
-                                        } else if (key_matches(k, "sign")) {
-                                            d.str(v, &e->sign, "sign");
-                                        } else if (key_matches(k, "extra")) {
-                                            if (v.kind == Kind::null) {
-                                                e->extra.clear(); // Go sets the map to nil
-                                            } else if (v.kind != Kind::object) {
-                                                d.type_error(json::kind_name(v.kind), "extra",
-                                                             "map[string]string");
-                                            } else {
-                                                // Go decodes into the existing map, so repeated
-                                                // "extra" objects merge.
-                                                json::MemberIter it(v.text);
-                                                std::string_view ek;
-                                                Value ev;
-                                                while (it.next(&ek, &ev)) {
-                                                    std::string key, val;
-                                                    json::unescape_body(ek, &key);
-                                                    d.str(ev, &val, "extra");
-                                                    if (d.failed())
-                                                        return;
-                                                    e->set_extra(std::move(key), std::move(val));
-                                                }
-                                            }
-                                        }
-                                    });
+Status decode_json(std::string_view in, Envelope *e, std::string *raw_buffer) {
+    auto member = [e, raw_buffer](FieldDecoder &d, std::string_view k, const Value &v) {
+        if (key_matches(k, "ver")) {
+            d.i64(v, &e->ver, "ver");
+        } else if (key_matches(k, "seq")) {
+            d.i64(v, &e->seq, "seq");
+        } else if (key_matches(k, "action")) {
+            d.str(v, &e->action, "action");
+        } else if (key_matches(k, "from")) {
+            d.str(v, &e->from, "from");
+        } else if (key_matches(k, "to")) {
+            d.str(v, &e->to, "to");
+        } else if (key_matches(k, "data")) {
+            // Deviation kept on purpose: Go leaves a null data as a
+            // nil pointer, which then encodes as absent; we keep
+            // Null so a server message re-encodes as sent.
+            if (v.kind == Kind::null)
+                e->data = Null{};
+            else
+                e->data = make_raw(Codec::json, v.text, raw_buffer);
+        } else if (key_matches(k, "msg")) {
+            d.str(v, &e->msg, "msg");
+        } else if (key_matches(k, "ticket")) {
+            d.str(v, &e->ticket, "ticket");
+        } else if (key_matches(k, "sign")) {
+            d.str(v, &e->sign, "sign");
+        } else if (key_matches(k, "extra")) {
+            if (v.kind == Kind::null) {
+                e->extra.clear(); // Go sets the map to nil
+            } else if (v.kind != Kind::object) {
+                d.type_error(json::kind_name(v.kind), "extra", "map[string]string");
+            } else {
+                // Go decodes into the existing map, so repeated
+                // "extra" objects merge.
+                json::MemberIter it(v.text);
+                std::string_view ek;
+                Value ev;
+                while (it.next(&ek, &ev)) {
+                    std::string key, val;
+                    json::unescape_body(ek, &key);
+                    d.str(ev, &val, "extra");
+                    if (d.failed())
+                        return;
+                    e->set_extra(std::move(key), std::move(val));
+                }
+            }
+        }
+    };
+    Status st =
+        json::decode_object(in, Validated::no, "messages.GlideMessage", "GlideMessage", member);
     if (!st)
         return make_error(std::string(decode_error_prefix) + st.error());
     return {};

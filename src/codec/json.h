@@ -13,8 +13,9 @@ namespace glide::codec {
 // Decodes one JSON envelope into *out (which should be default-constructed: fields absent from
 // the input keep their values, as Go's decoder does). data is kept as its exact source bytes
 // (RawData, Codec::json); a JSON null data becomes Null. Errors read
-// "message decode error: <Go's reason>".
-Status decode_json(std::string_view in, Envelope *out);
+// "message decode error: <Go's reason>". raw_buffer, when given, is a spare buffer the raw data
+// is copied into (taken when the data is raw; see make_raw in message.h).
+Status decode_json(std::string_view in, Envelope *out, std::string *raw_buffer = nullptr);
 
 // Appends the JSON encoding of e to *out, as glide's json.Marshal of GlideMessage: declaration
 // key order, empty fields omitted, "data":null for Null, raw JSON data compacted and

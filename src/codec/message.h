@@ -63,6 +63,17 @@ struct ChatMessage {
     bool operator==(const ChatMessage &) const = default;
 };
 
+// Resets m to a default ChatMessage but keeps its strings' buffers (for decoding into again).
+inline void clear_keeping_buffers(ChatMessage &m) {
+    ChatMessage c;
+    for (auto f :
+         {&ChatMessage::cli_mid, &ChatMessage::from, &ChatMessage::to, &ChatMessage::content}) {
+        c.*f = std::move(m.*f);
+        (c.*f).clear();
+    }
+    m = std::move(c);
+}
+
 // ack.message, server → sender. v1.6 shape {cliMid, mid, seq}; `from` is glide HEAD's addition,
 // accepted on input (with "cli_mid") and emitted only when a handler sets it.
 struct AckMessage {
@@ -192,6 +203,14 @@ struct RawData {
     std::string bytes;
     bool operator==(const RawData &) const = default;
 };
+
+// RawData holding a copy of `bytes`, built in *spare's buffer when spare is given (the caller's
+// recycled buffer: taken, so the copy needs no allocation when it fits).
+inline RawData make_raw(Codec c, std::string_view bytes, std::string *spare) {
+    RawData r{c, spare ? std::move(*spare) : std::string()};
+    r.bytes.assign(bytes);
+    return r;
+}
 
 // The envelope's data: absent (monostate, omitted on output), null, raw, or a typed payload.
 using Data = std::variant<std::monostate, Null, RawData, Text, ChatMessage, AckMessage, AckRequest,

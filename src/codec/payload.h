@@ -47,16 +47,26 @@ Status transcode_to_protobuf(std::string_view action, std::string_view json, std
 // (glide's Data.Deserialize). Errors: "data is nil" for absent or null data, "message decode
 // error: ..." for undecodable bytes, "deserialize message data failed" for another type.
 template <typename T> Result<T> decode_payload(const Envelope &e) {
-    if (const T *typed = std::get_if<T>(&e.data))
-        return *typed;
+    T v;
+    if (Status st = decode_payload(e, &v); !st)
+        return make_error(st.error());
+    return v;
+}
+
+// The same into *out, which must be default-constructed or cleared (clear_keeping_buffers):
+// the decoders assign its strings in place, so buffers it already has are reused.
+template <typename T> Status decode_payload(const Envelope &e, T *out) {
+    if (const T *typed = std::get_if<T>(&e.data)) {
+        *out = *typed;
+        return {};
+    }
     if (const RawData *raw = std::get_if<RawData>(&e.data)) {
-        T v;
         Status st = raw->codec == Codec::json
-                        ? decode_json_payload(raw->bytes, &v, Validated::yes)
-                        : decode_pb_payload(raw->bytes, &v);
+                        ? decode_json_payload(raw->bytes, out, Validated::yes)
+                        : decode_pb_payload(raw->bytes, out);
         if (!st)
             return make_error(std::string(decode_error_prefix) + st.error());
-        return v;
+        return {};
     }
     if (!e.has_data())
         return make_error("data is nil");
@@ -68,9 +78,11 @@ inline Status encode(Codec c, const Envelope &e, std::string *out) {
     return c == Codec::json ? encode_json(e, out) : encode_protobuf(e, out);
 }
 
-// Decodes one message in the connection's codec.
-inline Status decode(Codec c, std::string_view in, Envelope *out) {
-    return c == Codec::json ? decode_json(in, out) : decode_protobuf(in, out);
+// Decodes one message in the connection's codec (raw_buffer: see decode_json).
+inline Status decode(Codec c, std::string_view in, Envelope *out,
+                     std::string *raw_buffer = nullptr) {
+    return c == Codec::json ? decode_json(in, out, raw_buffer)
+                            : decode_protobuf(in, out, raw_buffer);
 }
 
 } // namespace glide::codec

@@ -160,7 +160,7 @@ thread_local std::string payload_scratch;
 
 // --- envelope -----------------------------------------------------------------------------
 
-Status decode_protobuf(std::string_view in, Envelope *e) {
+Status decode_protobuf(std::string_view in, Envelope *e, std::string *raw_buffer) {
     auto fail = [](std::string reason) {
         return make_error(std::string(decode_error_prefix) + reason);
     };
@@ -180,14 +180,16 @@ Status decode_protobuf(std::string_view in, Envelope *e) {
         return fail(err);
     switch (m->payload_case) {
     case GLIDE__ENVELOPE__PAYLOAD_DATA:
-        e->data = RawData{Codec::protobuf,
-                          std::string(reinterpret_cast<const char *>(m->data.data), m->data.len)};
+        e->data =
+            make_raw(Codec::protobuf,
+                     std::string_view(reinterpret_cast<const char *>(m->data.data), m->data.len),
+                     raw_buffer);
         break;
     case GLIDE__ENVELOPE__PAYLOAD_DATA_JSON: {
         std::string_view j(reinterpret_cast<const char *>(m->data_json.data), m->data_json.len);
         if (!json::validate(j, &err))
             return fail("invalid JSON in data_json: " + err);
-        e->data = RawData{Codec::json, std::string(j)};
+        e->data = make_raw(Codec::json, j, raw_buffer);
         break;
     }
     case GLIDE__ENVELOPE__PAYLOAD_DATA_NULL:

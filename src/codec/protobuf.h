@@ -12,8 +12,8 @@ namespace glide::codec {
 // Decodes one serialised glide.Envelope. data becomes RawData (Codec::protobuf) for `data`,
 // RawData (Codec::json) for `data_json`, Null for `data_null`. Strict: unknown fields, bad
 // varints, wrong wire types and invalid UTF-8 in strings are errors
-// ("message decode error: <reason>").
-Status decode_protobuf(std::string_view in, Envelope *out);
+// ("message decode error: <reason>"). raw_buffer as for decode_json.
+Status decode_protobuf(std::string_view in, Envelope *out, std::string *raw_buffer = nullptr);
 
 // Appends the serialised glide.Envelope for e to *out. Raw JSON data is carried as the action's
 // payload message when it fits, else as data_json. Fails only when raw data cannot be

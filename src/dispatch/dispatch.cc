@@ -39,14 +39,13 @@ bool has_receiver(Session &s, const Envelope &e) {
     return false;
 }
 
-// Decodes the data as T or answers notify.error with the request seq.
+// Decodes the data into *out (default-constructed or cleared) or answers notify.error with the
+// request seq.
 template <typename T> bool payload(Session &s, const Envelope &e, T *out) {
-    auto r = codec::decode_payload<T>(e);
-    if (!r) {
-        reply_text(s, e.seq, action::notify_error, r.error());
+    if (Status st = codec::decode_payload(e, out); !st) {
+        reply_text(s, e.seq, action::notify_error, st.error());
         return false;
     }
-    *out = std::move(r.value());
     return true;
 }
 
@@ -70,10 +69,14 @@ void on_authenticate(Hub &hub, Session &s, Envelope &e) {
     hub.authenticate(s, e.seq, r.value());
 }
 
-// The common preamble of chat, resend and group: the ticket, a receiver, the payload; the
-// sender is forced to the session's uid. False: the client has been answered.
-bool chat_input(Session &s, Envelope &e, codec::ChatMessage *m) {
-    if (!ticket_ok(s, e) || !has_receiver(s, e) || !payload(s, e, m))
+// The common preamble of chat, resend and group: the ticket, a receiver, the payload (decoded
+// into the hub's recycled message); the sender is forced to the session's uid. False: the
+// client has been answered.
+bool chat_input(Hub &hub, Session &s, Envelope &e, codec::ChatMessage *m) {
+    if (!ticket_ok(s, e) || !has_receiver(s, e))
+        return false;
+    *m = hub.take_message();
+    if (!payload(s, e, m))
         return false;
     m->from = s.uid();
     m->to = e.to;
@@ -82,7 +85,7 @@ bool chat_input(Session &s, Envelope &e, codec::ChatMessage *m) {
 
 void on_chat(Hub &hub, Session &s, Envelope &e) {
     codec::ChatMessage m;
-    if (!chat_input(s, e, &m))
+    if (!chat_input(hub, s, e, &m))
         return;
     // A client-supplied mid is not trusted for storing: retries are made idempotent by cliMid,
     // re-deliveries of a stored message use message.chat.resend.
@@ -92,7 +95,7 @@ void on_chat(Hub &hub, Session &s, Envelope &e) {
 
 void on_chat_resend(Hub &hub, Session &s, Envelope &e) {
     codec::ChatMessage m;
-    if (!chat_input(s, e, &m))
+    if (!chat_input(hub, s, e, &m))
         return;
     if (m.mid <= 0) {
         reply_text(s, e.seq, action::notify_error, "invalid resend message: mid is required");
@@ -104,7 +107,7 @@ void on_chat_resend(Hub &hub, Session &s, Envelope &e) {
 
 void on_group(Hub &hub, Session &s, Envelope &e) {
     codec::ChatMessage m;
-    if (!chat_input(s, e, &m))
+    if (!chat_input(hub, s, e, &m))
         return;
     m.mid = 0;
     m.seq = 0;

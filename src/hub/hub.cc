@@ -98,8 +98,76 @@ void Latency::add(uint64_t ms, bool failed) {
         failures++;
 }
 
+// Request memory: allocate_shared puts a HostRequest and its reference counts in one block of a
+// fixed size, and finished blocks wait in a per-thread free list for the next request, so a
+// steady stream of host calls does not allocate. Per thread, not per hub: the host may hold a
+// request after its hub is gone. Off under AddressSanitizer, which then sees every request's
+// use after free.
+namespace {
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kPoolRequests = false;
+#else
+constexpr bool kPoolRequests = true;
+#endif
+constexpr size_t kPooledRequests = 256;
+
+struct RequestPool {
+    void *head = nullptr; // free blocks, linked through their first word
+    size_t size = 0;      // the block size (one type is ever allocated)
+    size_t count = 0;
+    ~RequestPool();
+};
+// Set once the thread's pool is destroyed (thread exit): later blocks go back to the heap.
+thread_local bool request_pool_gone = false;
+thread_local RequestPool request_pool;
+
+RequestPool::~RequestPool() {
+    request_pool_gone = true;
+    while (head) {
+        void *next = *static_cast<void **>(head);
+        ::operator delete(head);
+        head = next;
+    }
+}
+
+template <typename T> struct RequestAllocator {
+    using value_type = T;
+    RequestAllocator() = default;
+    template <typename U> RequestAllocator(const RequestAllocator<U> &) {}
+    T *allocate(size_t n) {
+        static_assert(sizeof(T) >= sizeof(void *));
+        RequestPool &p = request_pool;
+        size_t bytes = n * sizeof(T);
+        if (!request_pool_gone && p.head && p.size == bytes) {
+            void *b = p.head;
+            p.head = *static_cast<void **>(b);
+            p.count--;
+            return static_cast<T *>(b);
+        }
+        return static_cast<T *>(::operator new(bytes));
+    }
+    void deallocate(T *b, size_t n) {
+        RequestPool &p = request_pool;
+        size_t bytes = n * sizeof(T);
+        if (!kPoolRequests || request_pool_gone || p.count >= kPooledRequests ||
+            (p.size && p.size != bytes)) {
+            ::operator delete(b);
+            return;
+        }
+        p.size = bytes;
+        *reinterpret_cast<void **>(b) = p.head;
+        p.head = b;
+        p.count++;
+    }
+    template <typename U> bool operator==(const RequestAllocator<U> &) const { return true; }
+};
+
+} // namespace
+
 RequestPtr Hub::begin_request(HostRequest::Kind kind, HostRequest::Continuation k) {
-    auto req = std::make_shared<HostRequest>(this, kind, std::move(k));
+    auto req = std::allocate_shared<HostRequest>(RequestAllocator<HostRequest>{}, this, kind,
+                                                 std::move(k));
     HostRequest *r = req.get();
     r->started_ms_ = timers_->now_ms();
     r->deadline_ms_ = r->started_ms_ + static_cast<int64_t>(conf_.callback_timeout_ms);
@@ -241,7 +309,7 @@ void Hub::on_frame(Session *s, std::string_view bytes) {
     stats_.messages_in++;
     stats_.bytes_in += bytes.size();
     Envelope e;
-    Status st = codec::decode(s->codec(), bytes, &e);
+    Status st = codec::decode(s->codec(), bytes, &e, &raw_spare_);
     stats_.messages_in_by_action.add(!st                             ? "invalid"
                                      : dispatch::find_action(e.action) ? e.action
                                                                      : "other");
@@ -251,6 +319,12 @@ void Hub::on_frame(Session *s, std::string_view bytes) {
     }
     s->touch_read();
     dispatch::dispatch(*this, *s, e);
+    // The handlers are done with the data (what outlives them was copied or moved out): its
+    // buffer serves the next frame's.
+    if (auto *raw = std::get_if<codec::RawData>(&e.data);
+        raw && raw->bytes.capacity() > raw_spare_.capacity() &&
+        raw->bytes.capacity() <= max_raw_spare)
+        raw_spare_ = std::move(raw->bytes);
 }
 
 void Hub::process_deferred(uint64_t sid) {
@@ -539,6 +613,8 @@ uint32_t Hub::deliver_chat(codec::ChatMessage msg, const Session *sender) {
             if (&d != sender)
                 d.send(out);
         });
+    // Sent (the encodings are made): the message's buffers serve the next inbound chat.
+    spare_message_ = std::move(std::get<codec::ChatMessage>(out.envelope().data));
     return reached;
 }
 
@@ -555,10 +631,14 @@ void Hub::chat(Session &s, int64_t seq, codec::ChatMessage msg) {
             const StoreResult &res = r.store_result();
             codec::ChatMessage &m = r.message;
             m.mid = res.mid;
-            // Only now, the store having committed, is the sender acknowledged (§5.7).
-            if (t)
-                t->send(make_message(0, action::ack_message,
-                                     codec::AckMessage{m.cli_mid, m.mid, {}, m.seq}));
+            // Only now, the store having committed, is the sender acknowledged (§5.7). The ack
+            // borrows cli_mid and gives it back once sent (encoded), sparing a copy.
+            if (t) {
+                codec::AckMessage a{std::move(m.cli_mid), m.mid, {}, m.seq};
+                Outbound ack(make_message(0, action::ack_message, std::move(a)));
+                t->send(ack);
+                m.cli_mid = std::move(std::get<codec::AckMessage>(ack.envelope().data).cli_mid);
+            }
             if (!res.duplicate)
                 deliver_chat(std::move(m), t);
         },

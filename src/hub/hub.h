@@ -228,8 +228,16 @@ public:
     // message.chat after the ticket check and normalisation (from, to set; mid 0).
     void chat(session::Session &s, int64_t seq, codec::ChatMessage msg);
     // Delivers a stored chat message to the receiver's devices and a copy to the sender's other
-    // devices (sender null: no copy exclusion). Returns the receiver sessions reached.
+    // devices (sender null: no copy exclusion). Returns the receiver sessions reached. The
+    // message's buffers are then kept for take_message().
     uint32_t deliver_chat(codec::ChatMessage msg, const session::Session *sender);
+    // An empty ChatMessage to decode an inbound chat into, with the string buffers of the last
+    // one delivered (a chat then travels decode → store request → delivery without allocating).
+    codec::ChatMessage take_message() {
+        codec::ChatMessage m = std::move(spare_message_);
+        codec::clear_keeping_buffers(m);
+        return m;
+    }
     // message.group after the ticket check and normalisation.
     void group(session::Session &s, const codec::Envelope &req, codec::ChatMessage msg);
     // Frames queued while an auth is pending, at most (then close 1008).
@@ -289,6 +297,10 @@ private:
     StringMap<DeviceList> users_;
     StringMap<std::vector<uint64_t>> watchers_; // watched uid → sessions
     StringMap<Group> groups_;
+    // The buffer the next inbound frame's raw data is copied into (on_frame), up to this size.
+    static constexpr size_t max_raw_spare = 64 * 1024;
+    std::string raw_spare_;
+    codec::ChatMessage spare_message_; // see take_message()
     // Pending host requests, ordered by deadline (all share glide_callback_timeout, so a new
     // one goes at the tail; a reload that shortens the timeout inserts further up). One timer,
     // for the head's deadline, serves them all: a request costs no timer operation.

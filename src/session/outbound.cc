@@ -1,19 +1,61 @@
 #include "session/outbound.h"
 
+#include <vector>
+
 #include "codec/payload.h"
 
 namespace glide::session {
 
+namespace {
+
 // Room for a typical chat message in one allocation (growing from empty would reallocate
 // five times on the way to ~300 bytes).
 constexpr size_t kInitialReserve = 512;
+// Spare buffers kept per thread, and the largest one kept (a rare big message's buffer is
+// freed rather than held).
+constexpr size_t kPooledBuffers = 16;
+constexpr size_t kPooledCapacity = 64 * 1024;
+
+struct BufferPool {
+    std::vector<std::string> spare;
+    BufferPool();
+    ~BufferPool();
+};
+// Set once the thread's pool is destroyed (thread exit): later Outbounds free their buffers.
+thread_local bool pool_gone = false;
+thread_local BufferPool pool;
+
+BufferPool::BufferPool() {
+    spare.reserve(kPooledBuffers);
+}
+BufferPool::~BufferPool() {
+    pool_gone = true;
+}
+
+} // namespace
+
+Outbound::~Outbound() {
+    for (Encoded &b : buf_) {
+        std::string &s = b.text(); // empty after share(): the bytes moved to the shared buffer
+        if (s.capacity() < kInitialReserve || s.capacity() > kPooledCapacity || pool_gone ||
+            pool.spare.size() >= kPooledBuffers)
+            continue;
+        s.clear();
+        pool.spare.push_back(std::move(s));
+    }
+}
 
 Encoded *Outbound::encoded(codec::Codec c) {
     int i = c == codec::Codec::json ? 0 : 1;
     if (!tried_[i]) {
         tried_[i] = true;
         std::string &s = buf_[i].text();
-        s.reserve(kInitialReserve);
+        if (!pool_gone && !pool.spare.empty()) {
+            s = std::move(pool.spare.back());
+            pool.spare.pop_back();
+        } else {
+            s.reserve(kInitialReserve);
+        }
         ok_[i] = codec::encode(c, env_, &s).ok();
     }
     return ok_[i] ? &buf_[i] : nullptr;

@@ -1,6 +1,10 @@
 // An outbound message encoded at most once per codec. A fan-out (group delivery, every device
 // of a uid, presence to many subscribers) builds one Outbound and hands each recipient the
 // shared buffer of its connection's codec.
+//
+// Encode buffers are recycled: a destroyed Outbound gives its (unshared) buffers to a small
+// per-thread pool, from which the next encoding takes one, so a steady stream of messages
+// encodes without allocating.
 #pragma once
 
 #include <memory>
@@ -14,8 +18,16 @@ namespace glide::session {
 class Outbound {
 public:
     explicit Outbound(codec::Envelope e) : env_(std::move(e)) {}
+    ~Outbound();
+    Outbound(Outbound &&) = default;
+    Outbound &operator=(Outbound &&) = delete;
+    Outbound(const Outbound &) = delete;
+    Outbound &operator=(const Outbound &) = delete;
 
     const codec::Envelope &envelope() const { return env_; }
+    // The envelope, for a caller that takes its fields back after the sends (the encodings
+    // already made stay as they are).
+    codec::Envelope &envelope() { return env_; }
 
     // The encoding for codec c, built on first use; null when the envelope cannot be encoded
     // in c (raw data of the other codec that does not transcode), which callers log.

@@ -89,6 +89,18 @@ void MemoryBackend::Queue::compact() {
 
 // --- the duplicate check --------------------------------------------------------------------
 
+void MemoryBackend::Pair::assign(std::string_view f, std::string_view c) {
+    from_len = static_cast<uint32_t>(f.size());
+    len = static_cast<uint32_t>(f.size() + c.size());
+    char *out = text;
+    if (len > inline_size) {
+        heap.resize(len);
+        out = heap.data();
+    }
+    f.copy(out, f.size());
+    c.copy(out + f.size(), c.size());
+}
+
 int64_t MemoryBackend::recall(uint64_t h, std::string_view from, std::string_view cli_mid) const {
     if (index_.empty())
         return 0;
@@ -98,7 +110,7 @@ int64_t MemoryBackend::recall(uint64_t h, std::string_view from, std::string_vie
         if (index_[i].tag != tag)
             continue; // told apart without touching the ring (most lookups find nothing)
         const Pair &p = ring_[index_[i].slot - 1];
-        if (p.hash == h && p.from == from && p.cli_mid == cli_mid)
+        if (p.hash == h && p.from() == from && p.cli_mid() == cli_mid)
             return p.mid;
     }
     return 0;
@@ -120,8 +132,7 @@ void MemoryBackend::remember(uint64_t h, std::string_view from, std::string_view
     Pair &p = ring_[slot];
     p.hash = h;
     p.mid = mid;
-    p.from.assign(from);
-    p.cli_mid.assign(cli_mid);
+    p.assign(from, cli_mid);
     index_insert(static_cast<uint32_t>(slot));
 }
 

@@ -79,10 +79,19 @@ private:
         using is_transparent = void;
         size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
     };
+    // from and cli_mid one after the other, inline when they fit (typical uids and client ids
+    // do, so filling the ring allocates nothing either), else in `heap`.
     struct Pair {
+        static constexpr size_t inline_size = 64;
         uint64_t hash;
         int64_t mid;
-        std::string from, cli_mid;
+        uint32_t from_len = 0, len = 0;
+        char text[inline_size];
+        std::string heap;
+        const char *data() const { return len <= inline_size ? text : heap.data(); }
+        std::string_view from() const { return {data(), from_len}; }
+        std::string_view cli_mid() const { return {data() + from_len, len - from_len}; }
+        void assign(std::string_view f, std::string_view c);
     };
     struct Group {
         std::set<std::string, std::less<>> members;
