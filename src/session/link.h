@@ -27,7 +27,8 @@ enum class SendResult : uint8_t {
 // One encoded message as the transport gets it. A transport copies bytes() into its output
 // buffer, or, for a large message, takes share(): a reference to one immutable buffer for
 // every recipient of a fan-out (made on the first share(), without copying the bytes), kept
-// until written (evbuffer_add_reference). A message sent to one connection and copied costs
+// until written (by the plain connection's output queue, or evbuffer_add_reference under
+// TLS). A message sent to one connection and copied costs
 // one buffer, reused by nobody else.
 class Encoded {
 public:

@@ -73,10 +73,6 @@ public:
     // "tmp@" and a UUID (hub::make_temp_id): 40 characters, held inline.
     static constexpr size_t kTempIdSize = 40;
     std::string_view temp_id() const { return {temp_id_, ::strnlen(temp_id_, kTempIdSize)}; }
-    // The id the session's messages come from: the uid once authenticated, else the temp id.
-    std::string_view from_id() const {
-        return authenticated() ? std::string_view(uid_) : temp_id();
-    }
     const std::string &uid() const { return uid_; }
     const std::string &device_id() const { return device_id_; }
     const std::string &device_name() const { return device_name_; }
