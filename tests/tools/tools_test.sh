@@ -156,6 +156,18 @@ else
 fi
 grep -q '^| server CPU per message |' "$T/report.md" && ok "glide-bench --report writes a table" ||
     not_ok "glide-bench --report writes a table" "$(cat "$T/report.md")"
+# Open loop: the schedule sends --rate messages per second whatever the timer's jitter (it
+# sends what is due by the clock), every one acked; the window is 1 s.
+"$BIN/glide-bench" chat "$URL" --secret tools-secret --pairs 4 --rate 400 --duration 1s \
+    --warmup 200ms >"$T/bench.out" 2>"$T/bench.err"
+rc=$?
+sent=$(sed -n 's/.*sent \([0-9]*\)\/s.*/\1/p' "$T/bench.out")
+if [ $rc -eq 0 ] && [ "${sent:-0}" -ge 300 ] && [ "${sent:-0}" -le 500 ] &&
+    grep -q "open loop 400 msg/s" "$T/bench.out" && ! grep -q "errors" "$T/bench.out"; then
+    ok "glide-bench chat --rate 400: sent $sent/s"
+else
+    not_ok "glide-bench chat --rate 400" "rc=$rc; $(cat "$T/bench.out" "$T/bench.err")"
+fi
 "$BIN/glide-bench" chat "$URL" --secret wrong --pairs 1 --duration 200ms --warmup 0 \
     >"$T/bench.out" 2>&1
 rc=$?
