@@ -126,6 +126,9 @@ else
 fi
 run connect connect "$URL" $S --concurrency 32
 run slow slow "$URL" $S --pairs 20
+# RSS per connection from a fresh glided: one that served the runs above keeps their freed heap
+# resident, and new connections reuse it without growing RSS (the figure would read low).
+fresh_glided
 run idle idle "$URL" --secret bench-secret --server-pid "$GLIDED_PID" --conns 15000 --procs 2 \
     --duration 5s
 stop_glided
