@@ -333,42 +333,47 @@ void Connection::read_handshake_plain(uint8_t *p, size_t n) {
 
 // --- reading --------------------------------------------------------------------------------
 
-bool Connection::decode(uint8_t *p, size_t n, size_t &off) {
-    if (state_ != State::open)
-        return false;
-    if (ws()) {
-        auto &dec = std::get<frame::FrameDecoder>(decoder_);
-        while (off < n) {
-            frame::FrameEvent ev;
-            frame::DecodeResult r = dec.decode({p + off, n - off}, &ev);
-            off += r.consumed;
-            if (r.status == frame::DecodeStatus::need_more)
-                return true;
-            if (!handle_frame(ev))
-                return false;
-        }
-        return true;
-    }
-    auto &dec = std::get<frame::TcpDecoder>(decoder_);
+namespace {
+
+// Feeds p + off on to a frame or TCP decoder and each event it returns to on_event, until the
+// decoder needs more bytes (true) or on_event says stop (false); off advances past what the
+// decoder consumed.
+template <class Event, class Decoder, class OnEvent>
+bool decode_events(Decoder &dec, uint8_t *p, size_t n, size_t &off, OnEvent on_event) {
     while (off < n) {
-        frame::TcpEvent ev;
+        Event ev;
         frame::DecodeResult r = dec.decode({p + off, n - off}, &ev);
         off += r.consumed;
         if (r.status == frame::DecodeStatus::need_more)
             return true;
-        if (ev.type == frame::TcpEventType::error) {
-            log(GLIDE_LOG_INFO, "closing: %.*s", static_cast<int>(ev.reason.size()),
-                ev.reason.data());
-            close_politely();
-            end_session(tcp_error_code(ev.reason));
-            return false;
-        }
-        messages_in++;
-        handler_.on_message(*this, MessageKind::binary, ev.payload);
-        if (state_ != State::open)
+        if (!on_event(ev))
             return false;
     }
     return true;
+}
+
+} // namespace
+
+bool Connection::decode(uint8_t *p, size_t n, size_t &off) {
+    if (state_ != State::open)
+        return false;
+    if (ws())
+        return decode_events<frame::FrameEvent>(std::get<frame::FrameDecoder>(decoder_), p, n, off,
+                                                [this](const auto &ev) { return handle_frame(ev); });
+    return decode_events<frame::TcpEvent>(std::get<frame::TcpDecoder>(decoder_), p, n, off,
+                                          [this](const auto &ev) { return handle_tcp(ev); });
+}
+
+bool Connection::handle_tcp(const frame::TcpEvent &ev) {
+    if (ev.type == frame::TcpEventType::error) {
+        log(GLIDE_LOG_INFO, "closing: %.*s", static_cast<int>(ev.reason.size()), ev.reason.data());
+        close_politely();
+        end_session(tcp_error_code(ev.reason));
+        return false;
+    }
+    messages_in++;
+    handler_.on_message(*this, MessageKind::binary, ev.payload);
+    return state_ == State::open;
 }
 
 // TLS: the decoders work on the input's memory directly, one contiguous chain at a time: a

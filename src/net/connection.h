@@ -263,6 +263,7 @@ private:
     // (then the connection is finished). `counted`: by FlushQueue::writes.
     bool write_plain(bool counted);
     bool handle_frame(const frame::FrameEvent &ev);
+    bool handle_tcp(const frame::TcpEvent &ev); // one TCP message or a framing error
     void open_session();
     void end_session(uint16_t code);
     void close_politely();
