@@ -86,4 +86,18 @@ uint64_t proc_rss_bytes(pid_t pid);
 // The calling process' own CPU time in ns.
 uint64_t self_cpu_ns();
 
+// CPU time of each thread of a process (/proc/PID/task/*/stat), with the thread's name.
+struct ThreadCpu {
+    pid_t tid = 0;
+    std::string name;
+    uint64_t cpu_ns = 0;
+};
+std::vector<ThreadCpu> proc_thread_cpu(pid_t pid);
+// How the CPU used between two readings splits over threads, busiest first, as
+// "name X µs<unit> (Y cores), ...": X per `per` (messages, deliveries) over window_s seconds.
+// Threads under 1 % of the total are left out. Empty when fewer than two threads used any.
+std::string thread_cpu_split(const std::vector<ThreadCpu> &before,
+                             const std::vector<ThreadCpu> &after, double per, const char *unit,
+                             double window_s);
+
 } // namespace glide::bench

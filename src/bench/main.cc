@@ -384,6 +384,9 @@ int main(int argc, char **argv) {
     };
     Totals t0 = sum(ws, nworkers);
     uint64_t scpu0 = cfg.server_pid ? proc_cpu_ns(cfg.server_pid) : 0, wcpu0 = worker_cpu();
+    std::vector<ThreadCpu> sthreads0;
+    if (cfg.server_pid)
+        sthreads0 = proc_thread_cpu(cfg.server_pid);
     uint64_t start = client::now_ns();
     uint64_t rss_max = rss1;
     Totals last = t0;
@@ -408,6 +411,9 @@ int main(int argc, char **argv) {
     }
     Totals t1 = sum(ws, nworkers);
     uint64_t scpu1 = cfg.server_pid ? proc_cpu_ns(cfg.server_pid) : 0, wcpu1 = worker_cpu();
+    std::vector<ThreadCpu> sthreads1;
+    if (cfg.server_pid)
+        sthreads1 = proc_thread_cpu(cfg.server_pid);
     const double window = static_cast<double>(client::now_ns() - start) / 1e9;
     if (tty)
         fprintf(stderr, "\n");
@@ -482,6 +488,16 @@ int main(int argc, char **argv) {
         if (cfg.server_pid && delivered_rate > 0 && cfg.scenario == Scenario::group)
             row("server CPU per delivery",
                 us(static_cast<uint64_t>((scpu1 - scpu0) / (t1.delivered - t0.delivered + 0.0))));
+        // A server with busy threads besides its loop (glided's SQLite writer, say): each
+        // one's share, the store's cost beside the protocol's.
+        if (std::string split =
+                cfg.scenario == Scenario::group
+                    ? thread_cpu_split(sthreads0, sthreads1, t1.delivered - t0.delivered + 0.0,
+                                       "/delivery", window)
+                    : thread_cpu_split(sthreads0, sthreads1, t1.acked - t0.acked + 0.0, "/msg",
+                                       window);
+            !split.empty())
+            row("server CPU by thread", split);
         break;
     }
     if (cfg.server_pid)

@@ -2,17 +2,21 @@
 // decoded and client frames encoded with the module's framing, options, the bench histogram,
 // and glidectl's credential and ticket checked by the codec's own verification.
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "bench/bench.h"
 #include "bench/histogram.h"
 #include "client/connection.h"
 #include "client/endpoint.h"
@@ -188,6 +192,48 @@ void test_histogram(void **) {
     assert_int_equal(g.quantile(0.0), 5);
 }
 
+// glide-bench's server CPU split by thread: this process' threads as /proc shows them, and the
+// split of two readings (busiest first, threads under 1 % left out, nothing for one thread).
+void test_thread_cpu(void **) {
+    std::atomic<bool> stop{false};
+    pthread_t me = pthread_self();
+    pthread_setname_np(me, "test-main");
+    std::thread spinner([&] {
+        pthread_setname_np(pthread_self(), "test-spinner");
+        volatile uint64_t x = 0;
+        while (!stop.load())
+            x = x + 1;
+    });
+    std::vector<bench::ThreadCpu> a;
+    bool saw = false;
+    for (int i = 0; i < 2000 && !saw; i++) { // until the spinner has run (and was named)
+        a = bench::proc_thread_cpu(getpid());
+        for (const auto &t : a)
+            saw |= t.name == "test-spinner" && t.cpu_ns > 0;
+        if (!saw)
+            usleep(10000);
+    }
+    stop = true;
+    spinner.join();
+    assert_true(saw);
+    bool main_seen = false;
+    for (const auto &t : a)
+        main_seen |= t.name == "test-main" && t.tid == getpid();
+    assert_true(main_seen);
+
+    using T = bench::ThreadCpu;
+    std::vector<T> before{{1, "loop", 1000000000}, {2, "store", 0}, {3, "timer", 0}};
+    std::vector<T> after{{1, "loop", 3000000000}, {2, "store", 7000000000}, {3, "timer", 1000},
+                         {4, "new", 1000000000}};
+    // Deltas: loop 2 s, store 7 s, timer 1 µs (< 1 %), new 1 s; 1,000,000 messages over 10 s.
+    assert_string_equal(bench::thread_cpu_split(before, after, 1e6, "/msg", 10.0).c_str(),
+                        "store 7.0 µs/msg (0.70 cores), loop 2.0 µs/msg (0.20 cores), "
+                        "new 1.0 µs/msg (0.10 cores)");
+    std::vector<T> one{{1, "loop", 5000000000}, {2, "store", 0}};
+    assert_true(bench::thread_cpu_split(before, one, 1e6, "/msg", 10.0).empty());
+    assert_true(bench::thread_cpu_split(before, after, 0, "/msg", 10.0).empty());
+}
+
 std::string run(const std::string &cmd) {
     FILE *p = popen(cmd.c_str(), "r");
     assert_non_null(p);
@@ -335,7 +381,7 @@ int main() {
         cmocka_unit_test(test_endpoint),   cmocka_unit_test(test_handshake),
         cmocka_unit_test(test_frames),     cmocka_unit_test(test_options),
         cmocka_unit_test(test_histogram),  cmocka_unit_test(test_glidectl_credential),
-        cmocka_unit_test(test_flush_queue),
+        cmocka_unit_test(test_flush_queue), cmocka_unit_test(test_thread_cpu),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
