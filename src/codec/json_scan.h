@@ -92,10 +92,22 @@ void unescape_body(std::string_view body, std::string *out);
 // name is a non-empty ASCII field name.
 bool key_matches_folded(std::string_view key_raw, std::string_view name);
 
-// key_matches_folded with the cheap answers first, inline: decoders try a key against each
-// field name in turn, so most calls are mismatches. Every name character takes at least one key
-// byte, and a first byte that is plain ASCII must fold to the name's first character.
-inline bool key_matches(std::string_view key_raw, std::string_view name) {
+// key_matches_folded with the common answers inline: decoders try a key against each field
+// name in turn, so most calls are mismatches, and real clients send the names as declared.
+// Every name character takes at least one key byte, and exactly one only when it is plain
+// ASCII: a key as long as the name matches when it is the name up to the case of its letters;
+// a longer one only with escapes or multi-byte characters in it, so its first byte, when plain
+// ASCII, must fold to the name's first character.
+[[gnu::always_inline]] inline bool key_matches(std::string_view key_raw, std::string_view name) {
+    if (key_raw.size() == name.size()) {
+        for (size_t i = 0; i < name.size(); ++i) {
+            auto c = static_cast<unsigned char>(key_raw[i]);
+            auto n = static_cast<unsigned char>(name[i]);
+            if (c != n && ((c | 0x20) != (n | 0x20) || (c | 0x20) < 'a' || (c | 0x20) > 'z'))
+                return false;
+        }
+        return true;
+    }
     if (key_raw.size() < name.size())
         return false;
     auto c = static_cast<unsigned char>(key_raw[0]);
@@ -103,8 +115,6 @@ inline bool key_matches(std::string_view key_raw, std::string_view name) {
     // else that differs beyond that bit.
     if (c < 0x80 && c != '\\' && (c | 0x20) != (static_cast<unsigned char>(name[0]) | 0x20))
         return false;
-    if (key_raw == name)
-        return true;
     return key_matches_folded(key_raw, name);
 }
 

@@ -433,6 +433,12 @@ void test_key_matching(void **) {
                                   "ey",
                                   "key"));
     assert_false(json::key_matches("\xc3\xa9", "e"));
+    // A key as long as the name matches only as plain ASCII: an escape or a multi-byte
+    // character stands for fewer characters than it has bytes.
+    assert_false(json::key_matches("\xc5\xbf", "se"));
+    assert_true(json::key_matches("SendAT", "sendAt"));
+    assert_false(json::key_matches("sendA", "sendAt"));
+    assert_false(json::key_matches("send@", "sendA`"));
     // '@' and '`' differ only in bit 0x20 but are not letters.
     assert_false(json::key_matches("`", "@"));
     assert_false(json::key_matches("[", "{"));
