@@ -45,32 +45,44 @@ private:
     bool failed_ = false;
 };
 
-// Validates `in` (unless the caller knows it is valid), then calls on_member(decoder, key_raw,
-// value) for each member of the top-level object until the decoder has failed. go_type names
-// the target for top-level kind errors ("messages.ChatMessage"). A top-level null decodes to
-// nothing, as in Go.
+// Calls on_member(decoder, key_raw, value) for each member of the top-level object of `in`
+// until the decoder has failed, validating `in` in the same pass unless the caller knows it is
+// valid. A syntax error anywhere wins over a type error (Go's checkValid runs first), so after a
+// type error the validation goes on to the end. go_type names the target for top-level kind
+// errors ("messages.ChatMessage"). A top-level null decodes to nothing, as in Go. On error the
+// fields already decoded keep their new values.
 template <typename F>
 Status decode_object(std::string_view in, Validated validated, const char *go_type,
                      const char *struct_name, F &&on_member) {
-    std::string err;
-    ContainerEnds ends;
-    if (validated == Validated::no && !validate(in, &err, &ends))
-        return make_error(std::move(err));
+    struct Members final : MemberVisitor {
+        Members(F &f, const char *struct_name) : on_member(f), d(struct_name) {}
+        bool member(std::string_view key, const Value &v) override {
+            on_member(d, key, v);
+            return !d.failed();
+        }
+        F &on_member;
+        FieldDecoder d;
+    } members(on_member, struct_name);
+    if (validated == Validated::no) {
+        std::string err;
+        if (!validate(in, &err, &members))
+            return make_error(std::move(err));
+    }
     Value top = top_value(in);
     if (top.kind == Kind::null)
         return {};
     if (top.kind != Kind::object)
         return make_error(std::string("json: cannot unmarshal ") + kind_name(top.kind) +
                           " into Go value of type " + go_type);
-    FieldDecoder d(struct_name);
-    MemberIter it(top.text, validated == Validated::no ? &ends : nullptr);
-    std::string_view key;
-    Value v;
-    while (it.next(&key, &v)) {
-        on_member(d, key, v);
-        if (d.failed())
-            return make_error(d.error());
+    if (validated == Validated::yes) {
+        MemberIter it(top.text);
+        std::string_view key;
+        Value v;
+        while (it.next(&key, &v) && members.member(key, v)) {
+        }
     }
+    if (members.d.failed())
+        return make_error(members.d.error());
     return {};
 }
 

@@ -88,11 +88,30 @@ size_t utf8_len(const unsigned char *p, const unsigned char *end) {
     return 0;
 }
 
+// The kind of the value whose first byte is c (in validated text).
+Kind kind_of(char c) {
+    switch (c) {
+    case '{':
+        return Kind::object;
+    case '[':
+        return Kind::array;
+    case '"':
+        return Kind::string;
+    case 't':
+    case 'f':
+        return Kind::boolean;
+    case 'n':
+        return Kind::null;
+    default:
+        return Kind::number;
+    }
+}
+
 class Validator {
 public:
-    Validator(std::string_view in, ContainerEnds *ends)
+    Validator(std::string_view in, MemberVisitor *members)
         : p_(reinterpret_cast<const unsigned char *>(in.data())), end_(p_ + in.size()),
-          ends_(ends) {}
+          members_(members) {}
 
     bool run(std::string *err);
 
@@ -117,21 +136,29 @@ private:
     // At the opening bracket of a container (depth already checked): enters it.
     void open(bool obj) {
         is_object_[++depth_] = obj;
-        if (depth_ == 2 && ends_ && ends_->n < ContainerEnds::capacity)
-            ends_->start[ends_->n] = reinterpret_cast<const char *>(p_);
         ++p_;
     }
     // At the closing bracket of the innermost container: leaves it.
     void close() {
         ++p_;
-        if (depth_ == 2 && ends_ && ends_->n < ContainerEnds::capacity)
-            ends_->end[ends_->n++] = reinterpret_cast<const char *>(p_);
         --depth_;
+    }
+    // Just past a member value of the top-level object: hands the member to members_.
+    void visit_member() {
+        const char *v = reinterpret_cast<const char *>(value_);
+        Value value{kind_of(*v), std::string_view(v, size_t(p_ - value_))};
+        std::string_view key(reinterpret_cast<const char *>(key_), size_t(key_end_ - key_));
+        if (!members_->member(key, value))
+            members_ = nullptr;
     }
 
     const unsigned char *p_;
     const unsigned char *end_;
-    ContainerEnds *ends_;
+    MemberVisitor *members_;
+    // The key and the value start of the top-level member being read, for members_.
+    const unsigned char *key_ = nullptr;
+    const unsigned char *key_end_ = nullptr;
+    const unsigned char *value_ = nullptr;
     // Container kinds of the open nesting levels (1 = object), indexed by depth. Only the
     // entries of open levels are ever read, and each is written when its level opens, so the
     // array needs no clearing (a std::bitset would zero 1.25 KB per validation).
@@ -240,6 +267,8 @@ value:
     skip_ws();
     if (p_ >= end_)
         return eof(err);
+    if (depth_ == 1)
+        value_ = p_;
     switch (*p_) {
     case '{':
     case '[': {
@@ -287,8 +316,12 @@ key:
     // At the first byte of an object key (whitespace skipped, not at end).
     if (*p_ != '"')
         return fail(*p_, "looking for beginning of object key string", err);
+    if (depth_ == 1)
+        key_ = p_ + 1;
     if (!string(err))
         return false;
+    if (depth_ == 1)
+        key_end_ = p_ - 1;
     skip_ws();
     if (p_ >= end_)
         return eof(err);
@@ -298,6 +331,10 @@ key:
     goto value;
 
 after_value:
+    // At depth 1 a value has just ended inside the top-level container: a member when that is
+    // an object.
+    if (depth_ == 1 && members_ && is_object_[1])
+        visit_member();
     skip_ws();
     if (depth_ == 0) {
         if (p_ < end_)
@@ -450,10 +487,8 @@ uint32_t fold(uint32_t cp) {
 
 } // namespace
 
-bool validate(std::string_view in, std::string *err, ContainerEnds *ends) {
-    if (ends)
-        ends->n = 0;
-    return Validator(in, ends).run(err);
+bool validate(std::string_view in, std::string *err, MemberVisitor *members) {
+    return Validator(in, members).run(err);
 }
 
 const char *kind_name(Kind k) {
@@ -531,34 +566,11 @@ Value top_value(std::string_view validated) {
     const char *end = validated.data() + validated.size();
     while (end > p && is_ws(static_cast<unsigned char>(end[-1])))
         --end;
-    Value v;
-    switch (*p) {
-    case '{':
-        v.kind = Kind::object;
-        break;
-    case '[':
-        v.kind = Kind::array;
-        break;
-    case '"':
-        v.kind = Kind::string;
-        break;
-    case 't':
-    case 'f':
-        v.kind = Kind::boolean;
-        break;
-    case 'n':
-        v.kind = Kind::null;
-        break;
-    default:
-        v.kind = Kind::number;
-        break;
-    }
-    v.text = std::string_view(p, size_t(end - p));
-    return v;
+    return {kind_of(*p), std::string_view(p, size_t(end - p))};
 }
 
-MemberIter::MemberIter(std::string_view object_text, const ContainerEnds *ends)
-    : p_(object_text.data() + 1), end_(object_text.data() + object_text.size() - 1), ends_(ends) {}
+MemberIter::MemberIter(std::string_view object_text)
+    : p_(object_text.data() + 1), end_(object_text.data() + object_text.size() - 1) {}
 
 bool MemberIter::next(std::string_view *key_raw, Value *value) {
     p_ = skip_ws(p_, end_);
@@ -571,14 +583,6 @@ bool MemberIter::next(std::string_view *key_raw, Value *value) {
     *key_raw = std::string_view(k + 1, size_t(p_ - k - 2));
     p_ = skip_ws(p_, end_);
     p_ = skip_ws(p_ + 1, end_); // ':'
-    if (ends_ && next_end_ < ends_->n && ends_->start[next_end_] == p_) {
-        // A container validate() has measured: no need to scan it.
-        const char *e = ends_->end[next_end_++];
-        value->kind = *p_ == '{' ? Kind::object : Kind::array;
-        value->text = std::string_view(p_, size_t(e - p_));
-        p_ = e;
-        return true;
-    }
     *value = read_value(p_, end_);
     return true;
 }

@@ -1,9 +1,12 @@
 // A zero-allocation JSON scanner with Go encoding/json's acceptance rules and error texts.
 //
-// Decoding is two passes over the input, as in Go: validate() checks the whole text first (so a
-// syntax error wins over a type error, as Go's checkValid makes it), then the walker functions
-// read values out of the already-validated text, returning views into it. Nothing here
-// allocates unless an error text is produced or a string needs unescaping.
+// Go validates the whole text before it decodes anything (checkValid), so a syntax error
+// anywhere wins over a type error. We get the same answers in one pass: validate() hands each
+// member of the top-level object to a MemberVisitor as soon as that member's value has been
+// validated, and goes on validating to the end whatever the visitor found; its caller reports a
+// type error only when the text turned out valid. Text known to be valid (RawData) is read with
+// the walker functions (MemberIter, ElementIter, read_value), which return views into it.
+// Nothing here allocates unless an error text is produced or a string needs unescaping.
 //
 // Why not jansson for this: jansson cannot report the source bytes of a value, and re-serialising
 // its tree changes numbers (0.1 -> 0.10000000000000001, 1e3 -> 1000.0) and rejects integers
@@ -19,22 +22,6 @@ namespace glide::codec::json {
 // Go's nesting limit (encoding/json maxNestingDepth).
 inline constexpr int max_depth = 10000;
 
-// Where the containers directly inside the top-level value start and end, recorded by
-// validate() so that walking the top level (MemberIter) skips them without scanning their bytes
-// a second time (an envelope's data). The first `capacity` of them are recorded; the walker
-// scans past any others.
-struct ContainerEnds {
-    static constexpr int capacity = 8;
-    const char *start[capacity];
-    const char *end[capacity];
-    int n = 0;
-};
-
-// Checks that `in` is exactly one JSON value surrounded by optional whitespace, with valid
-// UTF-8 inside strings. On failure writes Go's error text (without any prefix) to *err.
-// With `ends`, records where the containers nested directly in the top-level value are.
-bool validate(std::string_view in, std::string *err, ContainerEnds *ends = nullptr);
-
 enum class Kind : uint8_t { object, array, string, number, boolean, null };
 
 // One value of validated text: its kind and exact source bytes (strings include the quotes).
@@ -46,6 +33,23 @@ struct Value {
 // Go's name for a JSON value kind in UnmarshalTypeError ("object", "array", "string", ...).
 const char *kind_name(Kind k);
 
+// Receives the members of the top-level object from validate(), each once its value has been
+// validated: the value's text can be walked like validated text (MemberIter, unescape_string).
+class MemberVisitor {
+public:
+    // key_raw is the key between its quotes, escapes not yet resolved. Returning false stops
+    // the calls (not the validation).
+    virtual bool member(std::string_view key_raw, const Value &value) = 0;
+
+protected:
+    ~MemberVisitor() = default;
+};
+
+// Checks that `in` is exactly one JSON value surrounded by optional whitespace, with valid
+// UTF-8 inside strings. On failure writes Go's error text (without any prefix) to *err.
+// With `members`, and when the value is an object, passes it each member as it goes.
+bool validate(std::string_view in, std::string *err, MemberVisitor *members = nullptr);
+
 // Reads the value starting at p (leading whitespace skipped) and advances p past it.
 // Precondition: [p, end) is inside validated text and holds a value.
 Value read_value(const char *&p, const char *end);
@@ -55,18 +59,15 @@ Value read_value(const char *&p, const char *end);
 Value top_value(std::string_view validated);
 
 // Iterates over the members of a validated object. next() returns false after the last one.
-// key_raw is the key between its quotes, escapes not yet resolved. `ends`, when the object is
-// the top-level value validate() recorded them for, lets it skip nested containers unscanned.
+// key_raw is the key between its quotes, escapes not yet resolved.
 class MemberIter {
 public:
-    explicit MemberIter(std::string_view object_text, const ContainerEnds *ends = nullptr);
+    explicit MemberIter(std::string_view object_text);
     bool next(std::string_view *key_raw, Value *value);
 
 private:
     const char *p_;
     const char *end_;
-    const ContainerEnds *ends_;
-    int next_end_ = 0;
 };
 
 // Iterates over the elements of a validated array.
@@ -91,10 +92,22 @@ void unescape_body(std::string_view body, std::string *out);
 // name is a non-empty ASCII field name.
 bool key_matches_folded(std::string_view key_raw, std::string_view name);
 
-// key_matches_folded with the cheap answers first, inline: decoders try a key against each
-// field name in turn, so most calls are mismatches. Every name character takes at least one key
-// byte, and a first byte that is plain ASCII must fold to the name's first character.
-inline bool key_matches(std::string_view key_raw, std::string_view name) {
+// key_matches_folded with the common answers inline: decoders try a key against each field
+// name in turn, so most calls are mismatches, and real clients send the names as declared.
+// Every name character takes at least one key byte, and exactly one only when it is plain
+// ASCII: a key as long as the name matches when it is the name up to the case of its letters;
+// a longer one only with escapes or multi-byte characters in it, so its first byte, when plain
+// ASCII, must fold to the name's first character.
+[[gnu::always_inline]] inline bool key_matches(std::string_view key_raw, std::string_view name) {
+    if (key_raw.size() == name.size()) {
+        for (size_t i = 0; i < name.size(); ++i) {
+            auto c = static_cast<unsigned char>(key_raw[i]);
+            auto n = static_cast<unsigned char>(name[i]);
+            if (c != n && ((c | 0x20) != (n | 0x20) || (c | 0x20) < 'a' || (c | 0x20) > 'z'))
+                return false;
+        }
+        return true;
+    }
     if (key_raw.size() < name.size())
         return false;
     auto c = static_cast<unsigned char>(key_raw[0]);
@@ -102,8 +115,6 @@ inline bool key_matches(std::string_view key_raw, std::string_view name) {
     // else that differs beyond that bit.
     if (c < 0x80 && c != '\\' && (c | 0x20) != (static_cast<unsigned char>(name[0]) | 0x20))
         return false;
-    if (key_raw == name)
-        return true;
     return key_matches_folded(key_raw, name);
 }
 

@@ -3,6 +3,7 @@
 #include "codec/byte_scan.h"
 
 #include <charconv>
+#include <cstring>
 
 namespace glide::codec::json {
 
@@ -54,12 +55,19 @@ void write_string(std::string *out, std::string_view s) {
     const auto *p = reinterpret_cast<const unsigned char *>(s.data());
     const auto *end = p + s.size();
     const auto *run = p; // start of the pending run of bytes copied verbatim
+    p = bytes::find_marshal_special(p, end);
+    if (p >= end) {
+        // Nothing to escape (the common case): the quotes and the text in one write.
+        size_t n = out->size();
+        out->resize(n + s.size() + 2);
+        char *d = out->data() + n;
+        d[0] = '"';
+        memcpy(d + 1, s.data(), s.size());
+        d[s.size() + 1] = '"';
+        return;
+    }
     out->push_back('"');
-    for (;;) {
-        // Runs of bytes that need no escaping are skipped 8 at a time and copied in one append.
-        p = bytes::find_marshal_special(p, end);
-        if (p >= end)
-            break;
+    while (p < end) {
         unsigned char c = *p;
         if (c < 0x80) {
             out->append(reinterpret_cast<const char *>(run), size_t(p - run));
@@ -84,20 +92,22 @@ void write_string(std::string *out, std::string_view s) {
                 break;
             }
             run = ++p;
-            continue;
-        }
-        size_t n = utf8_seq(p, end);
-        if (n == 0 || is_line_sep(p, n)) {
-            out->append(reinterpret_cast<const char *>(run), size_t(p - run));
-            if (n == 0) {
-                out->append("\\ufffd", 6);
-                n = 1;
-            } else {
-                put_u_escape(out, p[2] == 0xa8 ? 0x2028 : 0x2029);
+        } else {
+            size_t n = utf8_seq(p, end);
+            if (n == 0 || is_line_sep(p, n)) {
+                out->append(reinterpret_cast<const char *>(run), size_t(p - run));
+                if (n == 0) {
+                    out->append("\\ufffd", 6);
+                    n = 1;
+                } else {
+                    put_u_escape(out, p[2] == 0xa8 ? 0x2028 : 0x2029);
+                }
+                run = p + n;
             }
-            run = p + n;
+            p += n;
         }
-        p += n;
+        // Runs of bytes that need no escaping are skipped 8 at a time and copied in one append.
+        p = bytes::find_marshal_special(p, end);
     }
     out->append(reinterpret_cast<const char *>(run), size_t(end - run));
     out->push_back('"');
@@ -107,6 +117,16 @@ void write_int(std::string *out, int64_t v) {
     char buf[24];
     auto r = std::to_chars(buf, buf + sizeof buf, v);
     out->append(buf, size_t(r.ptr - buf));
+}
+
+void ObjectWriter::num(const Key &k, int64_t v) {
+    // The key and the digits in one append.
+    char buf[64];
+    std::string_view t = k.text(first_);
+    memcpy(buf, t.data(), t.size());
+    auto r = std::to_chars(buf + t.size(), buf + sizeof buf, v);
+    out_->append(buf, size_t(r.ptr - buf));
+    first_ = false;
 }
 
 void write_compact(std::string *out, std::string_view validated, bool html_escape) {
@@ -154,7 +174,7 @@ void write_compact(std::string *out, std::string_view validated, bool html_escap
     flush(p);
 }
 
-void ObjectWriter::raw_or_null(std::string_view k, std::string_view json) {
+void ObjectWriter::raw_or_null(const Key &k, std::string_view json) {
     std::string *o = key(k);
     if (json.empty())
         o->append("null", 4);
@@ -162,7 +182,7 @@ void ObjectWriter::raw_or_null(std::string_view k, std::string_view json) {
         write_compact(o, json);
 }
 
-void ObjectWriter::strings(std::string_view k, const std::vector<std::string> &v) {
+void ObjectWriter::strings(const Key &k, const std::vector<std::string> &v) {
     std::string *o = key(k);
     o->push_back('[');
     for (size_t i = 0; i < v.size(); ++i) {

@@ -25,38 +25,56 @@ void write_int(std::string *out, int64_t v);
 // written (for JSON text stored inside protobuf, escaped only when it becomes JSON output).
 void write_compact(std::string *out, std::string_view validated, bool html_escape = true);
 
-// Writes one object's members, handling the separators. Keys are written unescaped: callers
-// pass the fixed ASCII field names of the protocol.
+// An object member's key as written, `,"name":`, built at compile time from the string literal
+// of a field name (the fixed ASCII names of the protocol, written unescaped), so that writing a
+// key is one append.
+class Key {
+public:
+    template <size_t N> consteval Key(const char (&name)[N]) : size_(uint8_t(N + 3)) {
+        static_assert(N + 3 <= sizeof text_, "field name too long");
+        text_[0] = ',';
+        text_[1] = '"';
+        for (size_t i = 0; i + 1 < N; ++i)
+            text_[2 + i] = name[i];
+        text_[N + 1] = '"';
+        text_[N + 2] = ':';
+    }
+    // The key with its leading comma, or without it for an object's first member.
+    std::string_view text(bool first) const { return {text_ + first, size_t(size_ - first)}; }
+
+private:
+    char text_[32] = {};
+    uint8_t size_;
+};
+
+// Writes one object's members, handling the separators.
 class ObjectWriter {
 public:
     explicit ObjectWriter(std::string *out) : out_(out) { out_->push_back('{'); }
     void end() { out_->push_back('}'); }
 
-    // Appends `"key":` and returns the buffer for the value.
-    std::string *key(std::string_view k) {
-        out_->push_back(first_ ? '"' : ',');
-        if (!first_)
-            out_->push_back('"');
+    // Appends `"key":` (after a comma unless it is the first) and returns the buffer for the
+    // value.
+    std::string *key(const Key &k) {
+        out_->append(k.text(first_));
         first_ = false;
-        out_->append(k);
-        out_->append("\":", 2);
         return out_;
     }
 
-    void str(std::string_view k, std::string_view v) { write_string(key(k), v); }
-    void str_omitempty(std::string_view k, std::string_view v) {
+    void str(const Key &k, std::string_view v) { write_string(key(k), v); }
+    void str_omitempty(const Key &k, std::string_view v) {
         if (!v.empty())
             str(k, v);
     }
-    void num(std::string_view k, int64_t v) { write_int(key(k), v); }
-    void num_omitempty(std::string_view k, int64_t v) {
+    void num(const Key &k, int64_t v);
+    void num_omitempty(const Key &k, int64_t v) {
         if (v != 0)
             num(k, v);
     }
-    void boolean(std::string_view k, bool v) { key(k)->append(v ? "true" : "false"); }
+    void boolean(const Key &k, bool v) { key(k)->append(v ? "true" : "false"); }
     // A JSON text member: raw compacted, or null when empty.
-    void raw_or_null(std::string_view k, std::string_view json);
-    void strings(std::string_view k, const std::vector<std::string> &v);
+    void raw_or_null(const Key &k, std::string_view json);
+    void strings(const Key &k, const std::vector<std::string> &v);
 
 private:
     std::string *out_;

@@ -129,6 +129,48 @@ void test_go_type_errors(void **) {
                                               "looking for beginning of object key string");
 }
 
+void test_error_precedence(void **) {
+    // Decoding validates as it goes; whatever type error it meets first, the rest of the text
+    // is still validated and a syntax error anywhere after it wins, as with Go's checkValid.
+    expect_eq(decode_err("{\"seq\":\"x\",\"data\":{\"a\":[1,}}"),
+              "message decode error: invalid character '}' looking for beginning of value");
+    expect_eq(decode_err("{\"seq\":true,\"action\":\"x\""),
+              "message decode error: unexpected end of JSON input");
+    expect_eq(decode_err("{\"seq\":true} x"),
+              "message decode error: invalid character 'x' after top-level value");
+    expect_eq(decode_err("{\"extra\":{\"k\":1},\"msg\":\"\xff\"}"),
+              "message decode error: invalid UTF-8 in string");
+    expect_eq(decode_err("{\"extra\":{\"k\":1},\"msg\":\"\\q\"}"),
+              "message decode error: invalid character 'q' in string escape code");
+    expect_eq(decode_err("[1] x"),
+              "message decode error: invalid character 'x' after top-level value");
+    expect_eq(decode_err("[1,{\"seq\":\"x\"}]"),
+              "message decode error: json: cannot unmarshal array into Go value of type "
+              "messages.GlideMessage");
+    // Without a syntax error the first type error is the answer.
+    expect_eq(decode_err("{\"seq\":true,\"ver\":\"x\"}"),
+              "message decode error: json: cannot unmarshal bool into Go struct field "
+              "GlideMessage.seq of type int64");
+    // Keys inside a member's value do not stand for the member's key.
+    expect_eq(decode_err("{\"action\":{\"seq\":1}}"),
+              "message decode error: json: cannot unmarshal object into Go struct field "
+              "GlideMessage.action of type string");
+    Envelope e = decode_ok("{\"data\":{\"seq\":{\"ver\":[]}},\"action\":\"a\",\"seq\":3}");
+    assert_string_equal(e.action.c_str(), "a");
+    assert_int_equal(e.seq, 3);
+    assert_int_equal(e.ver, 1);
+
+    // The same for payloads decoded from text not yet validated.
+    ChatMessage m;
+    Status st = decode_json_payload("{\"type\":\"x\",\"content\":\"a\"", &m);
+    assert_false(st.ok());
+    expect_eq(st.error(), "unexpected end of JSON input");
+    st = decode_json_payload("{\"type\":\"x\",\"content\":\"a\"}", &m);
+    assert_false(st.ok());
+    expect_eq(st.error(), "json: cannot unmarshal string into Go struct field ChatMessage.type "
+                          "of type int32");
+}
+
 void test_go_semantics(void **) {
     Envelope e = decode_ok("{\"ACTION\":\"heartbeat\",\"Seq\":4,\"unknown\":{\"x\":[1]}}");
     assert_string_equal(e.action.c_str(), "heartbeat");
@@ -348,9 +390,8 @@ void test_special_bytes_at_every_offset(void **) {
     }
 }
 
-// validate() records where the first containers of the top level end so the walker can skip
-// them; more containers than it records, nested ones and whitespace around them still walk
-// correctly.
+// validate() hands the decoder each top-level member as its value ends: many nested
+// containers, keys inside them and whitespace around them still come out as the right members.
 void test_top_level_containers(void **) {
     std::string in = "{";
     for (int i = 0; i < 12; ++i)
@@ -392,6 +433,12 @@ void test_key_matching(void **) {
                                   "ey",
                                   "key"));
     assert_false(json::key_matches("\xc3\xa9", "e"));
+    // A key as long as the name matches only as plain ASCII: an escape or a multi-byte
+    // character stands for fewer characters than it has bytes.
+    assert_false(json::key_matches("\xc5\xbf", "se"));
+    assert_true(json::key_matches("SendAT", "sendAt"));
+    assert_false(json::key_matches("sendA", "sendAt"));
+    assert_false(json::key_matches("send@", "sendA`"));
     // '@' and '`' differ only in bit 0x20 but are not letters.
     assert_false(json::key_matches("`", "@"));
     assert_false(json::key_matches("[", "{"));
@@ -415,6 +462,7 @@ int main(void) {
         cmocka_unit_test(test_payloads_typed_reencode),
         cmocka_unit_test(test_go_syntax_errors),
         cmocka_unit_test(test_go_type_errors),
+        cmocka_unit_test(test_error_precedence),
         cmocka_unit_test(test_go_semantics),
         cmocka_unit_test(test_message_cli_forward),
         cmocka_unit_test(test_server_messages),
