@@ -224,8 +224,10 @@ void Hub::request_finished(HostRequest &r) {
     RequestPtr keep = std::move(r.pending_ref_); // the host may hold only a raw pointer
     unlink_pending(r);
     r.hub_ = nullptr;
+    // Read the clock: the host may have answered inside the event that made the call.
+    const int64_t now = timers_->refresh_now();
     if (r.kind_ != HostRequest::Kind::auth) {
-        int64_t took = timers_->now_ms() - r.started_ms_;
+        int64_t took = now - r.started_ms_;
         bool failed = r.timed_out_ || (r.status_ < 0 && r.status_ != GLIDE_ENOTFOUND);
         stats_.store_latency.add(took > 0 ? static_cast<uint64_t>(took) : 0, failed);
     }

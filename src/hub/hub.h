@@ -220,6 +220,8 @@ public:
         int rc = invoke(req);
         if (rc < 0 && !req->finished())
             req->finish(rc, {}, false);
+        else if (!req->finished())
+            timers_->refresh_now(); // the host may have taken a while (a finish refreshed)
         return req;
     }
 

@@ -87,6 +87,24 @@ void test_store_latency(void **) {
     assert_int_equal(st.store_latency.buckets[hub::Latency::n_buckets - 2], 1); // <= 5 s
 }
 
+// Inside one transport event the hub's time is held (session::EventClock), but a host call
+// that answers within that event is timed with the clock read at its answer.
+void test_store_latency_inside_one_event(void **) {
+    World w;
+    w.token("tok-A", "alice", "phone");
+    w.store.set_delay(Kind::load_undelivered, fakes::World().store.hold);
+    {
+        session::EventClock event(w.timers);
+        auto a = w.login("tok-A");
+        w.timers.advance(40);
+        assert_int_equal(w.store.release_held(), 1);
+        assert_int_equal(w.timers.now_ms(), w.timers.clock_ms());
+    }
+    hub::Stats st = w.hub.stats();
+    assert_int_equal(st.store_latency.count, 1);
+    assert_int_equal(st.store_latency.sum_ms, 40);
+}
+
 void test_list_sessions(void **) {
     World w;
     w.token("tok-A1", "alice", "phone");
@@ -121,6 +139,7 @@ int main() {
         cmocka_unit_test(test_latency_buckets),
         cmocka_unit_test(test_actions_and_closes),
         cmocka_unit_test(test_store_latency),
+        cmocka_unit_test(test_store_latency_inside_one_event),
         cmocka_unit_test(test_list_sessions),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
