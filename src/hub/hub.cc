@@ -72,13 +72,36 @@ void HostRequest::finish(int status, std::string error, bool timed_out) {
 
 // --- statistics ------------------------------------------------------------------------------
 
+LabelCounts &LabelCounts::operator=(const LabelCounts &o) {
+    m_ = o.m_;
+    std::fill(std::begin(cache_), std::end(cache_), Cached{});
+    return *this;
+}
+
+size_t LabelCounts::cache_slot(std::string_view label) {
+    const size_t n = label.size();
+    if (n == 0)
+        return 0;
+    auto at = [&](size_t i) { return static_cast<size_t>(static_cast<uint8_t>(label[i])); };
+    return (n + at(0) * 5 + at(n / 2) + at(n - 1) * 4) % cache_size;
+}
+
 void LabelCounts::add(std::string_view label, uint64_t n) {
+    Cached &c = cache_[cache_slot(label)];
+    if (c.count && c.label == label) {
+        *c.count += n;
+        return;
+    }
     auto it = m_.find(label);
     if (it == m_.end()) {
-        if (m_.size() + 1 >= max_labels) // keep a slot for "other"
-            label = "other";
+        // Keep a slot for "other"; a label counted there is not cached (it has no key).
+        if (m_.size() + 1 >= max_labels) {
+            m_.emplace("other", 0).first->second += n;
+            return;
+        }
         it = m_.emplace(std::string(label), 0).first;
     }
+    c = {it->first, &it->second};
     it->second += n;
 }
 
@@ -312,15 +335,14 @@ void Hub::on_frame(Session *s, std::string_view bytes) {
     stats_.bytes_in += bytes.size();
     Envelope e;
     Status st = codec::decode(s->codec(), bytes, &e, &raw_spare_);
-    stats_.messages_in_by_action.add(!st                             ? "invalid"
-                                     : dispatch::find_action(e.action) ? e.action
-                                                                     : "other");
+    const dispatch::ActionSpec *spec = st ? dispatch::find_action(e.action) : nullptr;
+    stats_.messages_in_by_action.add(!st ? "invalid" : spec ? e.action : "other");
     if (!st) {
         s->send(make_message(0, action::notify_error, Text{st.error()}));
         return;
     }
     s->touch_read();
-    dispatch::dispatch(*this, *s, e);
+    dispatch::dispatch(*this, *s, e, spec);
     // The handlers are done with the data (what outlives them was copied or moved out): its
     // buffer serves the next frame's.
     if (auto *raw = std::get_if<codec::RawData>(&e.data);
