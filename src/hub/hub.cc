@@ -7,6 +7,7 @@
 #include <random>
 
 #include "codec/payload.h"
+#include "common/per_thread.h"
 #include "dispatch/dispatch.h"
 
 namespace glide::hub {
@@ -141,12 +142,10 @@ struct RequestPool {
     size_t count = 0;
     ~RequestPool();
 };
-// Set once the thread's pool is destroyed (thread exit): later blocks go back to the heap.
-thread_local bool request_pool_gone = false;
-thread_local RequestPool request_pool;
+// Null once the thread's pool is destroyed (thread exit): later blocks go back to the heap.
+using Pool = PerThread<RequestPool>;
 
 RequestPool::~RequestPool() {
-    request_pool_gone = true;
     while (head) {
         void *next = *static_cast<void **>(head);
         ::operator delete(head);
@@ -160,28 +159,27 @@ template <typename T> struct RequestAllocator {
     template <typename U> RequestAllocator(const RequestAllocator<U> &) {}
     T *allocate(size_t n) {
         static_assert(sizeof(T) >= sizeof(void *));
-        RequestPool &p = request_pool;
+        RequestPool *p = Pool::get();
         size_t bytes = n * sizeof(T);
-        if (!request_pool_gone && p.head && p.size == bytes) {
-            void *b = p.head;
-            p.head = *static_cast<void **>(b);
-            p.count--;
+        if (p && p->head && p->size == bytes) {
+            void *b = p->head;
+            p->head = *static_cast<void **>(b);
+            p->count--;
             return static_cast<T *>(b);
         }
         return static_cast<T *>(::operator new(bytes));
     }
     void deallocate(T *b, size_t n) {
-        RequestPool &p = request_pool;
+        RequestPool *p = kPoolRequests ? Pool::get() : nullptr;
         size_t bytes = n * sizeof(T);
-        if (!kPoolRequests || request_pool_gone || p.count >= kPooledRequests ||
-            (p.size && p.size != bytes)) {
+        if (!p || p->count >= kPooledRequests || (p->size && p->size != bytes)) {
             ::operator delete(b);
             return;
         }
-        p.size = bytes;
-        *reinterpret_cast<void **>(b) = p.head;
-        p.head = b;
-        p.count++;
+        p->size = bytes;
+        *reinterpret_cast<void **>(b) = p->head;
+        p->head = b;
+        p->count++;
     }
     template <typename U> bool operator==(const RequestAllocator<U> &) const { return true; }
 };
