@@ -237,7 +237,7 @@ public:
         if (rc < 0 && !req->finished())
             req->finish(rc, {}, false);
         else if (!req->finished())
-            timers_->refresh_now(); // the host may have taken a while (a finish refreshed)
+            timers_->refresh_now(); // the host may have taken a while (finish() reads it too)
         return req;
     }
 

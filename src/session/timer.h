@@ -50,10 +50,11 @@ private:
 // One clock reading for everything one transport event causes (a frame read, its replies, the
 // deliveries to other sessions): now_ms() returns it while the EventClock lives, so the stamps
 // and request start times of a message cost one clock read instead of one each. A time held
-// this way is at most the event's duration behind the clock, and the event's work refreshes it
-// after each host call (refresh_now()). Timers stay exact: schedule() reads the clock, so a
-// wait computed from an older now_ms() can only make a timer fire later, never earlier. Nested
-// EventClocks keep the outer reading.
+// this way is at most the event's duration behind the clock (microseconds: less than the
+// millisecond the stamps are floored to anyway), and the hub refreshes it after each host
+// request (refresh_now()), the one step that may take long. Timers stay exact: schedule() reads
+// the clock, so a wait computed from an older now_ms() can only make a timer fire later, never
+// earlier. Nested EventClocks keep the outer reading.
 class EventClock {
 public:
     explicit EventClock(TimerService &t) : t_(t), outer_(t.held_) {
