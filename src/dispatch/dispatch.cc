@@ -175,12 +175,11 @@ const ActionSpec *find_action(std::string_view name) {
     return nullptr;
 }
 
-void dispatch(Hub &hub, Session &s, Envelope &e) {
+void dispatch(Hub &hub, Session &s, Envelope &e, const ActionSpec *a) {
     if (action::is_internal(e.action)) {
         reply_text(s, e.seq, action::notify_forbidden, std::string(text_forbidden));
         return;
     }
-    const ActionSpec *a = find_action(e.action);
     if (!a) {
         reply_text(s, e.seq, action::notify_unknown_action, e.action);
         return;

@@ -42,8 +42,9 @@ struct ActionSpec {
 std::span<const ActionSpec> action_table();
 const ActionSpec *find_action(std::string_view name);
 
-// Runs the checks above and the handler for one decoded envelope.
-void dispatch(hub::Hub &hub, session::Session &s, codec::Envelope &e);
+// Runs the checks above and the handler for one decoded envelope; `spec` is
+// find_action(e.action), which the caller has looked up already (for its statistics).
+void dispatch(hub::Hub &hub, session::Session &s, codec::Envelope &e, const ActionSpec *spec);
 
 // Texts.
 inline constexpr std::string_view text_forbidden = "forbidden";

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "codec/payload.h"
+#include "common/per_thread.h"
 #include "dispatch/dispatch.h"
 
 namespace glide::hub {
@@ -72,13 +73,36 @@ void HostRequest::finish(int status, std::string error, bool timed_out) {
 
 // --- statistics ------------------------------------------------------------------------------
 
+LabelCounts &LabelCounts::operator=(const LabelCounts &o) {
+    m_ = o.m_;
+    std::fill(std::begin(cache_), std::end(cache_), Cached{});
+    return *this;
+}
+
+size_t LabelCounts::cache_slot(std::string_view label) {
+    const size_t n = label.size();
+    if (n == 0)
+        return 0;
+    auto at = [&](size_t i) { return static_cast<size_t>(static_cast<uint8_t>(label[i])); };
+    return (n + at(0) * 5 + at(n / 2) + at(n - 1) * 4) % cache_size;
+}
+
 void LabelCounts::add(std::string_view label, uint64_t n) {
+    Cached &c = cache_[cache_slot(label)];
+    if (c.count && c.label == label) {
+        *c.count += n;
+        return;
+    }
     auto it = m_.find(label);
     if (it == m_.end()) {
-        if (m_.size() + 1 >= max_labels) // keep a slot for "other"
-            label = "other";
+        // Keep a slot for "other"; a label counted there is not cached (it has no key).
+        if (m_.size() + 1 >= max_labels) {
+            m_.emplace("other", 0).first->second += n;
+            return;
+        }
         it = m_.emplace(std::string(label), 0).first;
     }
+    c = {it->first, &it->second};
     it->second += n;
 }
 
@@ -118,12 +142,10 @@ struct RequestPool {
     size_t count = 0;
     ~RequestPool();
 };
-// Set once the thread's pool is destroyed (thread exit): later blocks go back to the heap.
-thread_local bool request_pool_gone = false;
-thread_local RequestPool request_pool;
+// Null once the thread's pool is destroyed (thread exit): later blocks go back to the heap.
+using Pool = PerThread<RequestPool>;
 
 RequestPool::~RequestPool() {
-    request_pool_gone = true;
     while (head) {
         void *next = *static_cast<void **>(head);
         ::operator delete(head);
@@ -137,28 +159,27 @@ template <typename T> struct RequestAllocator {
     template <typename U> RequestAllocator(const RequestAllocator<U> &) {}
     T *allocate(size_t n) {
         static_assert(sizeof(T) >= sizeof(void *));
-        RequestPool &p = request_pool;
+        RequestPool *p = Pool::get();
         size_t bytes = n * sizeof(T);
-        if (!request_pool_gone && p.head && p.size == bytes) {
-            void *b = p.head;
-            p.head = *static_cast<void **>(b);
-            p.count--;
+        if (p && p->head && p->size == bytes) {
+            void *b = p->head;
+            p->head = *static_cast<void **>(b);
+            p->count--;
             return static_cast<T *>(b);
         }
         return static_cast<T *>(::operator new(bytes));
     }
     void deallocate(T *b, size_t n) {
-        RequestPool &p = request_pool;
+        RequestPool *p = kPoolRequests ? Pool::get() : nullptr;
         size_t bytes = n * sizeof(T);
-        if (!kPoolRequests || request_pool_gone || p.count >= kPooledRequests ||
-            (p.size && p.size != bytes)) {
+        if (!p || p->count >= kPooledRequests || (p->size && p->size != bytes)) {
             ::operator delete(b);
             return;
         }
-        p.size = bytes;
-        *reinterpret_cast<void **>(b) = p.head;
-        p.head = b;
-        p.count++;
+        p->size = bytes;
+        *reinterpret_cast<void **>(b) = p->head;
+        p->head = b;
+        p->count++;
     }
     template <typename U> bool operator==(const RequestAllocator<U> &) const { return true; }
 };
@@ -224,8 +245,10 @@ void Hub::request_finished(HostRequest &r) {
     RequestPtr keep = std::move(r.pending_ref_); // the host may hold only a raw pointer
     unlink_pending(r);
     r.hub_ = nullptr;
+    // Read the clock: the host may have answered inside the event that made the call.
+    const int64_t now = timers_->refresh_now();
     if (r.kind_ != HostRequest::Kind::auth) {
-        int64_t took = timers_->now_ms() - r.started_ms_;
+        int64_t took = now - r.started_ms_;
         bool failed = r.timed_out_ || (r.status_ < 0 && r.status_ != GLIDE_ENOTFOUND);
         stats_.store_latency.add(took > 0 ? static_cast<uint64_t>(took) : 0, failed);
     }
@@ -310,15 +333,14 @@ void Hub::on_frame(Session *s, std::string_view bytes) {
     stats_.bytes_in += bytes.size();
     Envelope e;
     Status st = codec::decode(s->codec(), bytes, &e, &raw_spare_);
-    stats_.messages_in_by_action.add(!st                             ? "invalid"
-                                     : dispatch::find_action(e.action) ? e.action
-                                                                     : "other");
+    const dispatch::ActionSpec *spec = st ? dispatch::find_action(e.action) : nullptr;
+    stats_.messages_in_by_action.add(!st ? "invalid" : spec ? e.action : "other");
     if (!st) {
         s->send(make_message(0, action::notify_error, Text{st.error()}));
         return;
     }
     s->touch_read();
-    dispatch::dispatch(*this, *s, e);
+    dispatch::dispatch(*this, *s, e, spec);
     // The handlers are done with the data (what outlives them was copied or moved out): its
     // buffer serves the next frame's.
     if (auto *raw = std::get_if<codec::RawData>(&e.data);

@@ -102,15 +102,31 @@ struct HubConfig {
 
 // Counts by a label (an action name, a close code). At most max_labels distinct labels: later
 // ones count under "other", so what clients send cannot grow it without bound.
+//
+// add() runs for every frame: a small cache indexed by a few of the label's bytes remembers
+// where a label's count is, so a label seen before costs one comparison instead of a walk down
+// the map (the protocol's action names and close codes each get a slot of their own).
 class LabelCounts {
 public:
     static constexpr size_t max_labels = 64;
+    LabelCounts() = default;
+    // A copy counts apart: it gets the counts, not the cache (which points into the map).
+    LabelCounts(const LabelCounts &o) : m_(o.m_) {}
+    LabelCounts &operator=(const LabelCounts &o);
     void add(std::string_view label, uint64_t n = 1);
     uint64_t get(std::string_view label) const;
     const std::map<std::string, uint64_t, std::less<>> &all() const { return m_; }
+    // The cache slot of a label (exposed for the test of the spread).
+    static size_t cache_slot(std::string_view label);
+    static constexpr size_t cache_size = 64;
 
 private:
+    struct Cached {
+        std::string_view label; // a key of m_ (map nodes stay put)
+        uint64_t *count = nullptr;
+    };
     std::map<std::string, uint64_t, std::less<>> m_;
+    Cached cache_[cache_size];
 };
 
 // Latency of the host's store calls (every kind but auth), completion or deadline included.
@@ -220,6 +236,8 @@ public:
         int rc = invoke(req);
         if (rc < 0 && !req->finished())
             req->finish(rc, {}, false);
+        else if (!req->finished())
+            timers_->refresh_now(); // the host may have taken a while (finish() reads it too)
         return req;
     }
 

@@ -21,7 +21,7 @@ session::TimerService::Handle EventTimers::schedule(uint64_t ms, std::function<v
     constexpr uint64_t kMaxMs = uint64_t{1} << 40;
     if (ms > kMaxMs)
         ms = kMaxMs;
-    int64_t due = now_ms() + static_cast<int64_t>(ms);
+    int64_t due = clock_ms() + static_cast<int64_t>(ms);
     if (ms >= kCoarseFromMs)
         due = (due + kCoarseMs - 1) / kCoarseMs * kCoarseMs;
 
@@ -129,7 +129,7 @@ void EventTimers::arm() {
         return;
     }
     const int64_t due = heap_.front().due;
-    const int64_t now = now_ms();
+    const int64_t now = clock_ms();
     timeval tv = net::ms_to_tv(due > now ? static_cast<uint64_t>(due - now) : 0);
     evtimer_add(ev_, &tv);
     armed_due_ = due;
@@ -146,7 +146,7 @@ void EventTimers::on_event(evutil_socket_t, short, void *arg) {
 void EventTimers::run() {
     running_ = true;
     armed_due_ = -1; // the event fired, so it is no longer pending
-    const int64_t now = now_ms();
+    const int64_t now = clock_ms();
     const uint64_t limit = seq_;
     while (!heap_.empty() && heap_.front().due <= now && heap_.front().seq < limit) {
         const uint32_t slot = heap_.front().slot;
@@ -160,7 +160,7 @@ void EventTimers::run() {
     arm();
 }
 
-int64_t EventTimers::now_ms() const {
+int64_t EventTimers::clock_ms() const {
     timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
@@ -212,6 +212,7 @@ ProtocolHandler::~ProtocolHandler() { clear(); }
 void ProtocolHandler::on_open(net::Connection &c) {
     auto *link = new ConnLink(&c);
     c.user_data = link;
+    session::EventClock clock(*hub_->timers());
     // While draining the hub closes the link at once (on_close runs inside open()).
     session::Session *s = hub_->open(link);
     link->session = s;
@@ -222,6 +223,7 @@ void ProtocolHandler::on_message(net::Connection &c, net::MessageKind,
     auto *link = static_cast<ConnLink *>(c.user_data);
     if (!link || !link->session)
         return;
+    session::EventClock clock(*hub_->timers());
     hub_->on_frame(link->session,
                    std::string_view(reinterpret_cast<const char *>(payload.data()),
                                     payload.size()));
@@ -229,8 +231,10 @@ void ProtocolHandler::on_message(net::Connection &c, net::MessageKind,
 
 void ProtocolHandler::on_send_ready(net::Connection &c) {
     auto *link = static_cast<ConnLink *>(c.user_data);
-    if (link && link->session)
+    if (link && link->session) {
+        session::EventClock clock(*hub_->timers());
         hub_->on_drained(link->session);
+    }
 }
 
 void ProtocolHandler::on_close(net::Connection &c, uint16_t code) {

@@ -45,7 +45,7 @@ public:
 
     Handle schedule(uint64_t ms, std::function<void()> fn) override;
     void cancel(Handle h) override;
-    int64_t now_ms() const override;
+    int64_t clock_ms() const override;
     int64_t wall_ms() const override;
     size_t pending() const { return heap_.size(); }
 

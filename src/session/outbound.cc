@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "codec/payload.h"
+#include "common/per_thread.h"
 
 namespace glide::session {
 
@@ -18,30 +19,23 @@ constexpr size_t kPooledCapacity = 64 * 1024;
 
 struct BufferPool {
     std::vector<std::string> spare;
-    BufferPool();
-    ~BufferPool();
+    BufferPool() { spare.reserve(kPooledBuffers); }
 };
-// Set once the thread's pool is destroyed (thread exit): later Outbounds free their buffers.
-thread_local bool pool_gone = false;
-thread_local BufferPool pool;
-
-BufferPool::BufferPool() {
-    spare.reserve(kPooledBuffers);
-}
-BufferPool::~BufferPool() {
-    pool_gone = true;
-}
+using Pool = PerThread<BufferPool>; // null after thread exit: Outbounds then free their buffers
 
 } // namespace
 
 Outbound::~Outbound() {
+    BufferPool *pool = Pool::get();
+    if (!pool)
+        return;
     for (Encoded &b : buf_) {
         std::string &s = b.text(); // empty after share(): the bytes moved to the shared buffer
-        if (s.capacity() < kInitialReserve || s.capacity() > kPooledCapacity || pool_gone ||
-            pool.spare.size() >= kPooledBuffers)
+        if (s.capacity() < kInitialReserve || s.capacity() > kPooledCapacity ||
+            pool->spare.size() >= kPooledBuffers)
             continue;
         s.clear();
-        pool.spare.push_back(std::move(s));
+        pool->spare.push_back(std::move(s));
     }
 }
 
@@ -50,9 +44,9 @@ Encoded *Outbound::encoded(codec::Codec c) {
     if (!tried_[i]) {
         tried_[i] = true;
         std::string &s = buf_[i].text();
-        if (!pool_gone && !pool.spare.empty()) {
-            s = std::move(pool.spare.back());
-            pool.spare.pop_back();
+        if (BufferPool *pool = Pool::get(); pool && !pool->spare.empty()) {
+            s = std::move(pool->spare.back());
+            pool->spare.pop_back();
         } else {
             s.reserve(kInitialReserve);
         }

@@ -1,6 +1,7 @@
 // The hub's statistics for the admin API: frames by action (bounded labels), closes by code,
 // the store latency histogram, and the session listing.
 #include <string>
+#include <vector>
 
 #include "support/proto_fakes.h"
 // cmocka last: its macros clash with the standard library's headers.
@@ -21,6 +22,74 @@ void test_label_counts_are_bounded(void **) {
     assert_int_equal(c.get("label-0"), 6);
     // 63 labels kept, the other 137 counted under "other".
     assert_int_equal(c.get("other"), 200 - (hub::LabelCounts::max_labels - 1));
+}
+
+// The counts stay right whatever the cache holds: labels that share a slot, labels counted
+// under "other", copies (which count apart from the original).
+void test_label_counts_cache(void **) {
+    hub::LabelCounts c;
+    const size_t slot = hub::LabelCounts::cache_slot("message.chat");
+    std::string twin;
+    for (int i = 0; twin.empty(); i++)
+        if (std::string t = "x" + std::to_string(i); hub::LabelCounts::cache_slot(t) == slot)
+            twin = t;
+    for (int i = 0; i < 10; i++) {
+        c.add("message.chat");
+        c.add(twin, 2);
+    }
+    assert_int_equal(c.get("message.chat"), 10);
+    assert_int_equal(c.get(twin), 20);
+
+    hub::LabelCounts copy = c;
+    copy.add("message.chat");
+    c.add("message.chat", 5);
+    assert_int_equal(copy.get("message.chat"), 11);
+    assert_int_equal(c.get("message.chat"), 15);
+    copy = c;
+    c.add(twin);
+    copy.add(twin, 3);
+    assert_int_equal(c.get(twin), 21);
+    assert_int_equal(copy.get(twin), 23);
+
+    hub::LabelCounts full;
+    for (size_t i = 0; i + 1 < hub::LabelCounts::max_labels; i++)
+        full.add("label-" + std::to_string(i));
+    full.add("late");
+    full.add("late", 2);
+    full.add("label-0");
+    assert_int_equal(full.get("late"), 0);
+    assert_int_equal(full.get("other"), 3);
+    assert_int_equal(full.get("label-0"), 2);
+}
+
+// The protocol's action names (with "invalid" and "other") and the close codes each have a
+// cache slot of their own, so the common frames never evict each other.
+void test_label_cache_spread(void **) {
+    std::vector<std::string_view> actions = {
+        codec::action::hello,          codec::action::heartbeat,
+        codec::action::notify_unknown_action, codec::action::chat,
+        codec::action::chat_resend,    codec::action::group,
+        codec::action::group_notify,   codec::action::client_custom,
+        codec::action::authenticate,   codec::action::notify_error,
+        codec::action::notify_success, codec::action::notify_kickout,
+        codec::action::notify_forbidden, codec::action::notify_unauthenticated,
+        codec::action::notify_state,   codec::action::ack_request,
+        codec::action::ack_group_msg,  codec::action::ack_message,
+        codec::action::ack_notify,     codec::action::ack_offline,
+        codec::action::api_group_members, codec::action::api_state_sub,
+        codec::action::internal_online, codec::action::internal_offline,
+        "invalid",                     "other"};
+    std::vector<std::string_view> codes = {"1000", "1001", "1002", "1003", "1006", "1007",
+                                           "1008", "1009", "1011", "4000", "4001"};
+    for (const auto *set : {&actions, &codes}) {
+        std::vector<bool> used(hub::LabelCounts::cache_size);
+        for (std::string_view l : *set) {
+            size_t i = hub::LabelCounts::cache_slot(l);
+            assert_true(i < used.size());
+            assert_false(used[i]);
+            used[i] = true;
+        }
+    }
 }
 
 void test_latency_buckets(void **) {
@@ -87,6 +156,24 @@ void test_store_latency(void **) {
     assert_int_equal(st.store_latency.buckets[hub::Latency::n_buckets - 2], 1); // <= 5 s
 }
 
+// Inside one transport event the hub's time is held (session::EventClock), but a host call
+// that answers within that event is timed with the clock read at its answer.
+void test_store_latency_inside_one_event(void **) {
+    World w;
+    w.token("tok-A", "alice", "phone");
+    w.store.set_delay(Kind::load_undelivered, fakes::World().store.hold);
+    {
+        session::EventClock event(w.timers);
+        auto a = w.login("tok-A");
+        w.timers.advance(40);
+        assert_int_equal(w.store.release_held(), 1);
+        assert_int_equal(w.timers.now_ms(), w.timers.clock_ms());
+    }
+    hub::Stats st = w.hub.stats();
+    assert_int_equal(st.store_latency.count, 1);
+    assert_int_equal(st.store_latency.sum_ms, 40);
+}
+
 void test_list_sessions(void **) {
     World w;
     w.token("tok-A1", "alice", "phone");
@@ -118,9 +205,12 @@ void test_list_sessions(void **) {
 int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_label_counts_are_bounded),
+        cmocka_unit_test(test_label_counts_cache),
+        cmocka_unit_test(test_label_cache_spread),
         cmocka_unit_test(test_latency_buckets),
         cmocka_unit_test(test_actions_and_closes),
         cmocka_unit_test(test_store_latency),
+        cmocka_unit_test(test_store_latency_inside_one_event),
         cmocka_unit_test(test_list_sessions),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);

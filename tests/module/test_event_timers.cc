@@ -228,6 +228,41 @@ void test_coarse_long_timer(void **) {
     assert_true(at >= earliest);
 }
 
+// An EventClock holds one reading for now_ms() (nested ones keep it) until refresh_now() reads
+// the clock again; a timer scheduled meanwhile still counts from the clock, not from the held
+// time, so it does not fire early.
+void test_event_clock(void **) {
+    Loop l;
+    EventTimers t(l.base);
+    int64_t earliest = 0;
+    bool fired = false;
+    {
+        glide::session::EventClock event(t);
+        const int64_t held = t.now_ms();
+        while (t.clock_ms() < held + 3) {
+        }
+        assert_int_equal(t.now_ms(), held);
+        {
+            glide::session::EventClock inner(t);
+            assert_int_equal(t.now_ms(), held);
+        }
+        assert_int_equal(t.now_ms(), held);
+        earliest = t.clock_ms() + 5;
+        t.schedule(5, [&] {
+            assert_true(t.clock_ms() >= earliest);
+            fired = true;
+        });
+        const int64_t fresh = t.refresh_now();
+        assert_true(fresh >= held + 3);
+        assert_int_equal(t.now_ms(), fresh);
+    }
+    const int64_t after = t.now_ms();
+    while (t.clock_ms() < after + 2) {
+    }
+    assert_true(t.now_ms() >= after + 2); // released: the clock itself again
+    run_until(l, t, [&] { return fired; });
+}
+
 } // namespace
 
 int main() {
@@ -240,6 +275,7 @@ int main() {
         cmocka_unit_test(test_many_timers),
         cmocka_unit_test(test_no_allocation_per_timer),
         cmocka_unit_test(test_coarse_long_timer),
+        cmocka_unit_test(test_event_clock),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

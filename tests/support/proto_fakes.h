@@ -26,7 +26,7 @@ public:
         return h;
     }
     void cancel(Handle h) override { timers_.erase(h); }
-    int64_t now_ms() const override { return now_; }
+    int64_t clock_ms() const override { return now_; }
     int64_t wall_ms() const override { return 1720000000000LL + now_; }
 
     // Moves the clock forward by ms, firing every timer that falls due, in order (timers
