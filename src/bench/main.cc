@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -257,6 +258,8 @@ int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
     pid_t echo_pid = 0;
     if (cfg.baseline) {
+        if (o->positional().size() > 0)
+            return usage_error("--baseline takes no URL");
         uint16_t port = 0;
         auto fd = listen_loopback(&port);
         if (!fd)
@@ -264,8 +267,14 @@ int main(int argc, char **argv) {
         auto cpu = o->number("server-cpu", -1, 0, 1023);
         if (!cpu)
             return usage_error(cpu.error());
+        pid_t bench_pid = getpid();
         echo_pid = fork();
         if (echo_pid == 0) {
+            // The echo server lives only as long as the run: it must not outlive a bench that
+            // stops on an error path.
+            prctl(PR_SET_PDEATHSIG, SIGTERM);
+            if (getppid() != bench_pid)
+                _exit(1);
             if (*cpu >= 0) {
                 cpu_set_t set;
                 CPU_ZERO(&set);
@@ -277,8 +286,6 @@ int main(int argc, char **argv) {
         close(*fd);
         cfg.url = "ws://127.0.0.1:" + std::to_string(port) + "/ws";
         cfg.server_pid = echo_pid;
-        if (o->positional().size() > 0)
-            return usage_error("--baseline takes no URL");
     } else {
         if (o->positional().size() != 1)
             return usage_error("give one URL (ws://HOST:PORT/ws or tcp://HOST:PORT)");

@@ -180,6 +180,14 @@ rc=$?
 [ $rc -eq 0 ] && grep -q "end-to-end latency  *p50 [0-9]" "$T/bench.out" &&
     ok "glide-bench --baseline echo" ||
     not_ok "glide-bench --baseline echo" "rc=$rc; $(cat "$T/bench.out")"
+# A usage error must not leave the echo server behind: it would hold the output pipe open.
+timeout 20 "$BIN/glide-bench" chat --baseline "$URL" --pairs 1 >"$T/bench.out" 2>&1
+rc=$?
+out=$(cat "$T/bench.out")
+[ $rc -eq 2 ] && echo "$out" | grep -q "takes no URL" &&
+    ! pgrep -f "glide-bench chat --baseline $URL" >/dev/null &&
+    ok "glide-bench --baseline with a URL: usage error, no echo server left" ||
+    not_ok "glide-bench --baseline with a URL: usage error, no echo server left" "rc=$rc; $out"
 
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
