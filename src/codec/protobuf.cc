@@ -2,90 +2,87 @@
 
 #include "codec/json_scan.h"
 #include "codec/payload.h"
-#include "glide.pb-c.h"
+#include "codec/pb_wire.h"
 
-#include <cstdlib>
-#include <cstring>
+#include <span>
 #include <vector>
+
+// The messages of proto/glide.proto, read and written with the wire helpers of pb_wire.h.
+// Each message's fields are listed once (a Slot table) for decoding; its encoder writes them in
+// field-number order, as protobuf-c did, so the bytes are the same.
 
 namespace glide::codec {
 
 namespace {
 
-// A bump allocator on the caller's stack for protobuf-c's unpack, so decoding a typical
-// message makes no heap allocation; larger messages fall back to malloc.
-class Arena {
-public:
-    Arena() {
-        alloc_.alloc = &Arena::alloc;
-        alloc_.free = &Arena::release;
-        alloc_.allocator_data = this;
-    }
-    Arena(const Arena &) = delete;
-    Arena &operator=(const Arena &) = delete;
-    ProtobufCAllocator *allocator() { return &alloc_; }
-    // Whether any block came from malloc: if not, dropping the arena frees everything.
-    bool used_heap() const { return used_heap_; }
+enum class Kind : uint8_t {
+    string, // a UTF-8 string
+    json,   // bytes holding JSON text (empty or valid)
+    strings, // a repeated string
+    integer, // int64 or int32: a varint
+    boolean, // a bool: any wire type (protobuf-c checks none, see pb::truth)
+    message, // a nested message (the envelope's map entries)
+};
 
-private:
-    static void *alloc(void *data, size_t n) {
-        auto *a = static_cast<Arena *>(data);
-        n = (n + 15) & ~size_t(15);
-        if (n <= sizeof a->buf_ - a->used_) {
-            void *p = a->buf_ + a->used_;
-            a->used_ += n;
-            return p;
+// One field of a message: its number, its kind and the name its errors use.
+struct Slot {
+    uint32_t number;
+    Kind kind;
+    const char *name;
+};
+
+// What a read leaves for each slot: the last occurrence (proto3: the last one wins) and how
+// many there were.
+struct Seen {
+    pb::Field last;
+    uint32_t count = 0;
+};
+
+bool wire_fits(Kind k, uint8_t wire) {
+    return k == Kind::boolean || wire == (k == Kind::integer ? pb::varint : pb::len);
+}
+
+// Reads every field of `in` into seen[] (indexed like slots) and checks the message as
+// protobuf-c's unpack and our strictness did, in that order: malformed input or a known field
+// with the wrong wire type fails first ("invalid protobuf <name>"), then the first unknown field
+// ("unknown field N in <name>"). Nested messages are checked with check_nested.
+template <typename Nested>
+Status read_fields(std::string_view in, const char *name, std::span<const Slot> slots, Seen *seen,
+                   Nested &&check_nested) {
+    pb::Reader r(in);
+    pb::Field f;
+    uint32_t unknown = 0;
+    bool has_unknown = false;
+    while (r.next(&f)) {
+        size_t i = 0;
+        while (i < slots.size() && slots[i].number != f.number)
+            i++;
+        if (i == slots.size()) {
+            if (!has_unknown) {
+                has_unknown = true;
+                unknown = f.number;
+            }
+            continue;
         }
-        a->used_heap_ = true;
-        return malloc(n);
+        if (!wire_fits(slots[i].kind, f.wire) ||
+            (slots[i].kind == Kind::message && !check_nested(f.bytes)))
+            return make_error(std::string("invalid protobuf ") + name);
+        seen[i].last = f;
+        seen[i].count++;
     }
-    static void release(void *data, void *p) {
-        auto *a = static_cast<Arena *>(data);
-        auto *c = static_cast<unsigned char *>(p);
-        if (c < a->buf_ || c >= a->buf_ + sizeof a->buf_)
-            free(p);
-    }
-
-    alignas(16) unsigned char buf_[4096];
-    size_t used_ = 0;
-    bool used_heap_ = false;
-    ProtobufCAllocator alloc_;
-};
-
-// An unpacked message, freed (through its arena) when it goes out of scope.
-class Unpacked {
-public:
-    Unpacked(const ProtobufCMessageDescriptor &d, std::string_view in, Arena *arena)
-        : arena_(arena),
-          m_(protobuf_c_message_unpack(&d, arena->allocator(), in.size(),
-                                       reinterpret_cast<const uint8_t *>(in.data()))) {}
-    ~Unpacked() {
-        // A message wholly in the arena needs no walk to free it.
-        if (m_ && arena_->used_heap())
-            protobuf_c_message_free_unpacked(m_, arena_->allocator());
-    }
-    Unpacked(const Unpacked &) = delete;
-    Unpacked &operator=(const Unpacked &) = delete;
-
-    template <typename T> T *get() const { return reinterpret_cast<T *>(m_); }
-    ProtobufCMessage *base() const { return m_; }
-
-private:
-    Arena *arena_;
-    ProtobufCMessage *m_;
-};
-
-// Checks what protobuf-c lets through: unknown fields (we are strict, see glide.proto).
-Status check_known(const ProtobufCMessage *m, const char *what) {
-    if (m->n_unknown_fields != 0)
-        return make_error(std::string("unknown field ") + std::to_string(m->unknown_fields[0].tag) +
-                          " in " + what);
+    if (!r.ok())
+        return make_error(std::string("invalid protobuf ") + name);
+    if (has_unknown)
+        return make_error("unknown field " + std::to_string(unknown) + " in " + name);
     return {};
 }
 
+Status read_fields(std::string_view in, const char *name, std::span<const Slot> slots, Seen *seen) {
+    return read_fields(in, name, slots, seen, [](std::string_view) { return false; });
+}
+
 // Copies a string field, refusing invalid UTF-8 as proto3 requires.
-bool take(const char *s, std::string *dst, std::string *err, const char *field) {
-    std::string_view v(s);
+bool take(std::string_view v, std::string *dst, std::string *err, const char *field) {
     if (!json::valid_utf8(v)) {
         *err = std::string("invalid UTF-8 in field ") + field;
         return false;
@@ -94,36 +91,7 @@ bool take(const char *s, std::string *dst, std::string *err, const char *field) 
     return true;
 }
 
-char *cs(const std::string &s) {
-    return const_cast<char *>(s.c_str());
-}
-
-void pack(const ProtobufCMessage *m, std::string *out) {
-    size_t n = protobuf_c_message_get_packed_size(m);
-    size_t old = out->size();
-    out->resize(old + n);
-    protobuf_c_message_pack(m, reinterpret_cast<uint8_t *>(out->data() + old));
-}
-
-// Unpacks `in` as message type M and runs convert(M*, err) -> bool.
-template <typename M, typename F>
-Status unpack_payload(const ProtobufCMessageDescriptor &d, std::string_view in, const char *name,
-                      F &&convert) {
-    Arena arena;
-    Unpacked u(d, in, &arena);
-    if (!u.base())
-        return make_error(std::string("invalid protobuf ") + name);
-    if (Status st = check_known(u.base(), name); !st)
-        return st;
-    std::string err;
-    if (!convert(u.get<M>(), &err))
-        return make_error(std::move(err));
-    return {};
-}
-
-bool take_json(const ProtobufCBinaryData &b, std::string *dst, std::string *err,
-               const char *field) {
-    std::string_view v(reinterpret_cast<const char *>(b.data), b.len);
+bool take_json(std::string_view v, std::string *dst, std::string *err, const char *field) {
     if (!v.empty() && !json::validate(v, nullptr)) {
         *err = std::string("invalid JSON in field ") + field;
         return false;
@@ -132,29 +100,103 @@ bool take_json(const ProtobufCBinaryData &b, std::string *dst, std::string *err,
     return true;
 }
 
-ProtobufCBinaryData bin(const std::string &s) {
-    return ProtobufCBinaryData{s.size(), reinterpret_cast<uint8_t *>(const_cast<char *>(s.data()))};
-}
-
-bool take_list(size_t n, char **items, std::vector<std::string> *dst, std::string *err,
-               const char *field) {
+// The occurrences of a repeated string field, in order.
+bool take_list(std::string_view in, uint32_t number, std::vector<std::string> *dst,
+               std::string *err, const char *field) {
     dst->clear();
-    dst->reserve(n);
-    for (size_t i = 0; i < n; ++i)
-        if (!take(items[i], &dst->emplace_back(), err, field))
+    pb::Reader r(in);
+    pb::Field f;
+    while (r.next(&f))
+        if (f.number == number && !take(f.bytes, &dst->emplace_back(), err, field))
             return false;
     return true;
 }
 
-std::vector<char *> list(const std::vector<std::string> &v) {
-    std::vector<char *> r;
-    r.reserve(v.size());
-    for (const auto &s : v)
-        r.push_back(cs(s));
-    return r;
+// Takes each slot in order into its destination: strings[i] for string and json slots (null:
+// a known field the caller ignores), lists[i] for repeated strings. Integers are the caller's.
+Status take_all(std::string_view in, std::span<const Slot> slots, const Seen *seen,
+                std::initializer_list<std::string *> strings,
+                std::vector<std::string> *list = nullptr) {
+    std::string err;
+    const auto *dst = strings.begin();
+    for (size_t i = 0; i < slots.size(); i++) {
+        const Slot &s = slots[i];
+        if (s.kind == Kind::integer || s.kind == Kind::boolean)
+            continue;
+        if (s.kind == Kind::strings) {
+            if (list && !take_list(in, s.number, list, &err, s.name))
+                return make_error(std::move(err));
+            continue;
+        }
+        std::string *d = *dst++;
+        if (!d)
+            continue;
+        std::string_view v = seen[i].count ? seen[i].last.bytes : std::string_view();
+        bool ok = s.kind == Kind::json ? take_json(v, d, &err, s.name) : take(v, d, &err, s.name);
+        if (!ok)
+            return make_error(std::move(err));
+    }
+    return {};
 }
 
-thread_local std::string payload_scratch;
+int64_t i64(const Seen &s) {
+    return s.count ? static_cast<int64_t>(s.last.value) : 0;
+}
+int32_t i32(const Seen &s) {
+    return s.count ? pb::as_int32(s.last.value) : 0;
+}
+bool boolean(const Seen &s) {
+    return s.count && pb::truth(s.last);
+}
+
+// --- the envelope's fields ---
+
+enum EnvelopeField : uint32_t {
+    f_ver = 1, f_seq = 2, f_action = 3, f_from = 4, f_to = 5, f_data = 6, f_msg = 7,
+    f_ticket = 8, f_sign = 9, f_extra = 10, f_data_json = 11, f_data_null = 12,
+};
+
+constexpr Slot envelope_slots[] = {
+    {f_ver, Kind::integer, "ver"},       {f_seq, Kind::integer, "seq"},
+    {f_action, Kind::string, "action"},  {f_from, Kind::string, "from"},
+    {f_to, Kind::string, "to"},          {f_data, Kind::json, "data"},
+    {f_msg, Kind::string, "msg"},        {f_ticket, Kind::string, "ticket"},
+    {f_sign, Kind::string, "sign"},      {f_extra, Kind::message, "extra"},
+    {f_data_json, Kind::json, "data_json"}, {f_data_null, Kind::boolean, "data_null"},
+};
+constexpr Slot extra_entry_slots[] = {{1, Kind::string, "extra"}, {2, Kind::string, "extra"}};
+
+// A map entry: well formed with key and value of the right wire types (unknown fields are
+// checked later, after the envelope's own checks, as protobuf-c's unpack let them through).
+bool entry_well_formed(std::string_view body) {
+    pb::Reader r(body);
+    pb::Field f;
+    while (r.next(&f))
+        if ((f.number == 1 || f.number == 2) && f.wire != pb::len)
+            return false;
+    return r.ok();
+}
+
+// An upper bound of a payload's encoded size, for one reservation up front: each string's
+// bytes plus room for every tag, length and integer.
+size_t size_hint(const ChatMessage &m) {
+    return m.cli_mid.size() + m.from.size() + m.to.size() + m.content.size() + 64;
+}
+size_t size_hint(const RawData &d) {
+    return d.bytes.size() + 16;
+}
+size_t size_hint(const Text &t) {
+    return t.text.size() + 8;
+}
+size_t size_hint(const ClientCustom &c) {
+    return c.type.size() + c.content_json.size() + 16;
+}
+size_t size_hint(const GroupNotify &g) {
+    return g.from.size() + g.body_json.size() + 32;
+}
+template <typename T> size_t size_hint(const T &) {
+    return 128; // acks, hello, state and the like: short strings
+}
 
 } // namespace
 
@@ -164,306 +206,370 @@ Status decode_protobuf(std::string_view in, Envelope *e, std::string *raw_buffer
     auto fail = [](std::string reason) {
         return make_error(std::string(decode_error_prefix) + reason);
     };
-    Arena arena;
-    Unpacked u(glide__envelope__descriptor, in, &arena);
-    if (!u.base())
-        return fail("invalid protobuf envelope");
-    const auto *m = u.get<Glide__Envelope>();
-    if (Status st = check_known(u.base(), "envelope"); !st)
-        return fail(st.error());
+    constexpr size_t n = std::size(envelope_slots);
+    Seen seen[n];
+    uint32_t payload = 0; // the oneof's member seen last: f_data, f_data_json or f_data_null
+    {
+        // read_fields, plus the oneof: its last member wins.
+        pb::Reader r(in);
+        pb::Field f;
+        uint32_t unknown = 0;
+        bool has_unknown = false;
+        while (r.next(&f)) {
+            if (f.number == 0 || f.number > f_data_null) {
+                if (!has_unknown) {
+                    has_unknown = true;
+                    unknown = f.number;
+                }
+                continue;
+            }
+            const Slot &s = envelope_slots[f.number - 1];
+            if (!wire_fits(s.kind, f.wire) ||
+                (s.kind == Kind::message && !entry_well_formed(f.bytes)))
+                return fail("invalid protobuf envelope");
+            seen[f.number - 1].last = f;
+            seen[f.number - 1].count++;
+            if (f.number == f_data || f.number == f_data_json || f.number == f_data_null)
+                payload = f.number;
+        }
+        if (!r.ok())
+            return fail("invalid protobuf envelope");
+        if (has_unknown)
+            return fail("unknown field " + std::to_string(unknown) + " in envelope");
+    }
     std::string err;
-    e->ver = m->ver_present_case == GLIDE__ENVELOPE__VER_PRESENT_VER ? m->ver : 1;
-    e->seq = m->seq;
-    if (!take(m->action, &e->action, &err, "action") || !take(m->from, &e->from, &err, "from") ||
-        !take(m->to, &e->to, &err, "to") || !take(m->msg, &e->msg, &err, "msg") ||
-        !take(m->ticket, &e->ticket, &err, "ticket") || !take(m->sign, &e->sign, &err, "sign"))
+    auto str = [&](EnvelopeField k) {
+        const Seen &s = seen[k - 1];
+        return s.count ? s.last.bytes : std::string_view();
+    };
+    e->ver = seen[f_ver - 1].count ? i64(seen[f_ver - 1]) : 1;
+    e->seq = i64(seen[f_seq - 1]);
+    if (!take(str(f_action), &e->action, &err, "action") ||
+        !take(str(f_from), &e->from, &err, "from") || !take(str(f_to), &e->to, &err, "to") ||
+        !take(str(f_msg), &e->msg, &err, "msg") ||
+        !take(str(f_ticket), &e->ticket, &err, "ticket") ||
+        !take(str(f_sign), &e->sign, &err, "sign"))
         return fail(err);
-    switch (m->payload_case) {
-    case GLIDE__ENVELOPE__PAYLOAD_DATA:
-        e->data =
-            make_raw(Codec::protobuf,
-                     std::string_view(reinterpret_cast<const char *>(m->data.data), m->data.len),
-                     raw_buffer);
+    switch (payload) {
+    case f_data:
+        e->data = make_raw(Codec::protobuf, str(f_data), raw_buffer);
         break;
-    case GLIDE__ENVELOPE__PAYLOAD_DATA_JSON: {
-        std::string_view j(reinterpret_cast<const char *>(m->data_json.data), m->data_json.len);
+    case f_data_json: {
+        std::string_view j = str(f_data_json);
         if (!json::validate(j, &err))
             return fail("invalid JSON in data_json: " + err);
         e->data = make_raw(Codec::json, j, raw_buffer);
         break;
     }
-    case GLIDE__ENVELOPE__PAYLOAD_DATA_NULL:
-        if (m->data_null)
+    case f_data_null:
+        if (boolean(seen[f_data_null - 1]))
             e->data = Null{};
         break;
     default:
         break;
     }
-    for (size_t i = 0; i < m->n_extra; ++i) {
-        const auto *x = m->extra[i];
-        if (Status st = check_known(&x->base, "extra entry"); !st)
-            return fail(st.error());
-        std::string k, v;
-        if (!take(x->key, &k, &err, "extra") || !take(x->value, &v, &err, "extra"))
-            return fail(err);
-        e->set_extra(std::move(k), std::move(v));
+    if (seen[f_extra - 1].count) {
+        // The entries, in order: each checked and taken as protobuf-c's result was.
+        pb::Reader r(in);
+        pb::Field f;
+        while (r.next(&f)) {
+            if (f.number != f_extra)
+                continue;
+            Seen kv[2];
+            if (Status st = read_fields(f.bytes, "extra entry", extra_entry_slots, kv); !st)
+                return fail(st.error());
+            std::string k, v;
+            if (!take(kv[0].count ? kv[0].last.bytes : std::string_view(), &k, &err, "extra") ||
+                !take(kv[1].count ? kv[1].last.bytes : std::string_view(), &v, &err, "extra"))
+                return fail(err);
+            e->set_extra(std::move(k), std::move(v));
+        }
     }
     return {};
 }
 
 Status encode_protobuf(const Envelope &e, std::string *out) {
-    Glide__Envelope m = GLIDE__ENVELOPE__INIT;
-    if (e.ver != 1) {
-        m.ver_present_case = GLIDE__ENVELOPE__VER_PRESENT_VER;
-        m.ver = e.ver;
-    }
-    m.seq = e.seq;
-    m.action = cs(e.action);
-    m.from = cs(e.from);
-    m.to = cs(e.to);
-    m.msg = cs(e.msg);
-    m.ticket = cs(e.ticket);
-    m.sign = cs(e.sign);
+    const size_t start = out->size();
+    size_t hint = 64 + e.action.size() + e.from.size() + e.to.size() + e.msg.size() +
+                  e.ticket.size() + e.sign.size() +
+                  std::visit([](const auto &d) { return size_hint(d); }, e.data);
+    for (const auto &[k, v] : e.extra)
+        hint += k.size() + v.size() + 8;
+    out->reserve(start + hint);
+    pb::Writer w(out);
+    if (e.ver != 1)
+        w.int64_always(f_ver, e.ver);
+    w.int64(f_seq, e.seq);
+    w.string(f_action, e.action);
+    w.string(f_from, e.from);
+    w.string(f_to, e.to);
 
-    std::string &scratch = payload_scratch;
-    scratch.clear();
+    // data_json (11) comes after msg, ticket, sign and extra: hold it until then.
+    std::string_view data_json;
+    bool has_data_json = false;
     Status st;
     std::visit(
         [&](const auto &d) {
             using T = std::decay_t<decltype(d)>;
-            if constexpr (std::is_same_v<T, std::monostate>) {
-            } else if constexpr (std::is_same_v<T, Null>) {
-                m.payload_case = GLIDE__ENVELOPE__PAYLOAD_DATA_NULL;
-                m.data_null = 1;
+            if constexpr (std::is_same_v<T, std::monostate> || std::is_same_v<T, Null>) {
             } else if constexpr (std::is_same_v<T, RawData>) {
                 if (d.codec == Codec::protobuf) {
-                    m.payload_case = GLIDE__ENVELOPE__PAYLOAD_DATA;
-                    m.data = bin(d.bytes);
+                    w.bytes_always(f_data, d.bytes);
+                    return;
+                }
+                thread_local std::string scratch;
+                scratch.clear();
+                bool as_json = false;
+                st = transcode_to_protobuf(e.action, d.bytes, &scratch, &as_json);
+                if (as_json) {
+                    data_json = scratch;
+                    has_data_json = true;
                 } else {
-                    bool as_json = false;
-                    st = transcode_to_protobuf(e.action, d.bytes, &scratch, &as_json);
-                    m.payload_case = as_json ? GLIDE__ENVELOPE__PAYLOAD_DATA_JSON
-                                             : GLIDE__ENVELOPE__PAYLOAD_DATA;
-                    m.data = bin(scratch); // data and data_json share the union slot
+                    w.bytes_always(f_data, scratch);
                 }
             } else {
-                encode_pb_payload(d, &scratch);
-                m.payload_case = GLIDE__ENVELOPE__PAYLOAD_DATA;
-                m.data = bin(scratch);
+                size_t body = w.begin_message(f_data);
+                encode_pb_payload(d, out);
+                w.end_message(body);
             }
         },
         e.data);
-    if (!st)
+    if (!st) {
+        out->resize(start);
         return st;
-
-    // Map entries: on the stack for the usual handful, on the heap beyond.
-    constexpr size_t inline_n = 8;
-    Glide__Envelope__ExtraEntry inline_entries[inline_n];
-    Glide__Envelope__ExtraEntry *inline_ptrs[inline_n];
-    std::vector<Glide__Envelope__ExtraEntry> heap_entries;
-    std::vector<Glide__Envelope__ExtraEntry *> heap_ptrs;
-    size_t n = e.extra.size();
-    Glide__Envelope__ExtraEntry *entries = inline_entries;
-    Glide__Envelope__ExtraEntry **ptrs = inline_ptrs;
-    if (n > inline_n) {
-        heap_entries.resize(n);
-        heap_ptrs.resize(n);
-        entries = heap_entries.data();
-        ptrs = heap_ptrs.data();
     }
-    for (size_t i = 0; i < n; ++i) {
-        entries[i] = GLIDE__ENVELOPE__EXTRA_ENTRY__INIT;
-        entries[i].key = cs(e.extra[i].first);
-        entries[i].value = cs(e.extra[i].second);
-        ptrs[i] = &entries[i];
+    w.string(f_msg, e.msg);
+    w.string(f_ticket, e.ticket);
+    w.string(f_sign, e.sign);
+    for (const auto &[k, v] : e.extra) {
+        size_t body = w.begin_message(f_extra);
+        w.string(1, k);
+        w.string(2, v);
+        w.end_message(body);
     }
-    m.n_extra = n;
-    m.extra = n ? ptrs : nullptr;
-    pack(&m.base, out);
+    if (has_data_json)
+        w.bytes_always(f_data_json, data_json);
+    if (std::holds_alternative<Null>(e.data))
+        w.int64_always(f_data_null, 1);
     return {};
 }
 
 // --- payloads -----------------------------------------------------------------------------
 
+namespace {
+
+template <size_t N>
+Status read_payload(std::string_view in, const char *name, const Slot (&slots)[N], Seen (&seen)[N]) {
+    return read_fields(in, name, std::span<const Slot>(slots), seen);
+}
+
+constexpr Slot text_slots[] = {{1, Kind::string, "text"}};
+
+constexpr Slot chat_slots[] = {
+    {1, Kind::string, "cli_mid"}, {2, Kind::integer, "mid"},  {3, Kind::integer, "seq"},
+    {4, Kind::string, "from"},    {5, Kind::string, "to"},    {6, Kind::integer, "type"},
+    {7, Kind::string, "content"}, {8, Kind::integer, "send_at"},
+};
+
+constexpr Slot ack_message_slots[] = {
+    {1, Kind::string, "cli_mid"}, {2, Kind::integer, "mid"},
+    {3, Kind::integer, "seq"},    {4, Kind::string, "from"},
+};
+
+// AckRequest and AckNotify carry the same fields (and so do their proto messages).
+constexpr Slot ack_slots[] = {
+    {1, Kind::string, "cli_mid"}, {2, Kind::integer, "seq"}, {3, Kind::integer, "mid"},
+    {4, Kind::string, "from"},    {5, Kind::string, "to"},
+};
+
+constexpr Slot ack_group_slots[] = {
+    {1, Kind::string, "cli_mid"}, {2, Kind::integer, "gid"},
+    {3, Kind::integer, "mid"},    {4, Kind::integer, "seq"},
+};
+
+constexpr Slot custom_slots[] = {{1, Kind::string, "type"}, {2, Kind::json, "content_json"}};
+
+constexpr Slot kick_slots[] = {{1, Kind::string, "device_id"}, {2, Kind::string, "device_name"}};
+
+constexpr Slot hello_slots[] = {
+    {1, Kind::string, "client_version"}, {2, Kind::string, "client_name"},
+    {3, Kind::string, "client_type"},    {4, Kind::string, "server_version"},
+    {5, Kind::string, "temp_id"},        {6, Kind::integer, "heartbeat_interval"},
+    {7, Kind::strings, "protocols"},
+};
+
+constexpr Slot credential_slots[] = {{1, Kind::integer, "version"},
+                                     {2, Kind::string, "credential"}};
+
+constexpr Slot group_notify_slots[] = {
+    {1, Kind::string, "from"}, {2, Kind::integer, "type"}, {3, Kind::json, "body_json"}};
+
+constexpr Slot user_state_slots[] = {{1, Kind::string, "uid"}, {2, Kind::boolean, "online"}};
+
+constexpr Slot subscribe_slots[] = {{1, Kind::strings, "uids"}};
+
+template <typename T> void write_ack(pb::Writer &w, const T &v) {
+    w.string(1, v.cli_mid);
+    w.int64(2, v.seq);
+    w.int64(3, v.mid);
+    w.string(4, v.from);
+    w.string(5, v.to);
+}
+
+template <typename T> Status read_ack(std::string_view in, const char *name, T *out) {
+    Seen s[std::size(ack_slots)];
+    if (Status st = read_payload(in, name, ack_slots, s); !st)
+        return st;
+    out->seq = i64(s[1]);
+    out->mid = i64(s[2]);
+    return take_all(in, ack_slots, s, {&out->cli_mid, &out->from, &out->to});
+}
+
+} // namespace
+
 Status decode_pb_payload(std::string_view in, Text *out) {
-    return unpack_payload<Glide__Text>(
-        glide__text__descriptor, in, "Text",
-        [out](Glide__Text *m, std::string *err) { return take(m->text, &out->text, err, "text"); });
+    Seen s[std::size(text_slots)];
+    if (Status st = read_payload(in, "Text", text_slots, s); !st)
+        return st;
+    return take_all(in, text_slots, s, {&out->text});
 }
 
 void encode_pb_payload(const Text &v, std::string *out) {
-    Glide__Text m = GLIDE__TEXT__INIT;
-    m.text = cs(v.text);
-    pack(&m.base, out);
+    pb::Writer(out).string(1, v.text);
 }
 
 Status decode_pb_payload(std::string_view in, ChatMessage *out) {
-    return unpack_payload<Glide__ChatMessage>(
-        glide__chat_message__descriptor, in, "ChatMessage",
-        [out](Glide__ChatMessage *m, std::string *err) {
-            out->mid = m->mid;
-            out->seq = m->seq;
-            out->type = m->type;
-            out->send_at = m->send_at;
-            return take(m->cli_mid, &out->cli_mid, err, "cli_mid") &&
-                   take(m->from, &out->from, err, "from") && take(m->to, &out->to, err, "to") &&
-                   take(m->content, &out->content, err, "content");
-        });
+    Seen s[std::size(chat_slots)];
+    if (Status st = read_payload(in, "ChatMessage", chat_slots, s); !st)
+        return st;
+    out->mid = i64(s[1]);
+    out->seq = i64(s[2]);
+    out->type = i32(s[5]);
+    out->send_at = i64(s[7]);
+    return take_all(in, chat_slots, s, {&out->cli_mid, &out->from, &out->to, &out->content});
 }
 
 void encode_pb_payload(const ChatMessage &v, std::string *out) {
-    Glide__ChatMessage m = GLIDE__CHAT_MESSAGE__INIT;
-    m.cli_mid = cs(v.cli_mid);
-    m.mid = v.mid;
-    m.seq = v.seq;
-    m.from = cs(v.from);
-    m.to = cs(v.to);
-    m.type = v.type;
-    m.content = cs(v.content);
-    m.send_at = v.send_at;
-    pack(&m.base, out);
+    pb::Writer w(out);
+    w.string(1, v.cli_mid);
+    w.int64(2, v.mid);
+    w.int64(3, v.seq);
+    w.string(4, v.from);
+    w.string(5, v.to);
+    w.int64(6, v.type);
+    w.string(7, v.content);
+    w.int64(8, v.send_at);
 }
 
 Status decode_pb_payload(std::string_view in, AckMessage *out) {
-    return unpack_payload<Glide__AckMessage>(glide__ack_message__descriptor, in, "AckMessage",
-                                             [out](Glide__AckMessage *m, std::string *err) {
-                                                 out->mid = m->mid;
-                                                 out->seq = m->seq;
-                                                 return take(m->cli_mid, &out->cli_mid, err,
-                                                             "cli_mid") &&
-                                                        take(m->from, &out->from, err, "from");
-                                             });
+    Seen s[std::size(ack_message_slots)];
+    if (Status st = read_payload(in, "AckMessage", ack_message_slots, s); !st)
+        return st;
+    out->mid = i64(s[1]);
+    out->seq = i64(s[2]);
+    return take_all(in, ack_message_slots, s, {&out->cli_mid, &out->from});
 }
 
 void encode_pb_payload(const AckMessage &v, std::string *out) {
-    Glide__AckMessage m = GLIDE__ACK_MESSAGE__INIT;
-    m.cli_mid = cs(v.cli_mid);
-    m.mid = v.mid;
-    m.seq = v.seq;
-    m.from = cs(v.from);
-    pack(&m.base, out);
-}
-
-// AckRequest and AckNotify carry the same fields (and so do their proto messages).
-template <typename PB, typename T>
-static Status decode_ack(std::string_view in, const ProtobufCMessageDescriptor &d,
-                         const char *name, T *out) {
-    return unpack_payload<PB>(d, in, name, [out](PB *m, std::string *err) {
-        out->seq = m->seq;
-        out->mid = m->mid;
-        return take(m->cli_mid, &out->cli_mid, err, "cli_mid") &&
-               take(m->from, &out->from, err, "from") && take(m->to, &out->to, err, "to");
-    });
-}
-
-template <typename PB, typename T> static void encode_ack(PB m, const T &v, std::string *out) {
-    m.cli_mid = cs(v.cli_mid);
-    m.seq = v.seq;
-    m.mid = v.mid;
-    m.from = cs(v.from);
-    m.to = cs(v.to);
-    pack(&m.base, out);
+    pb::Writer w(out);
+    w.string(1, v.cli_mid);
+    w.int64(2, v.mid);
+    w.int64(3, v.seq);
+    w.string(4, v.from);
 }
 
 Status decode_pb_payload(std::string_view in, AckRequest *out) {
-    return decode_ack<Glide__AckRequest>(in, glide__ack_request__descriptor, "AckRequest", out);
+    return read_ack(in, "AckRequest", out);
 }
 
 void encode_pb_payload(const AckRequest &v, std::string *out) {
-    encode_ack(Glide__AckRequest GLIDE__ACK_REQUEST__INIT, v, out);
+    pb::Writer w(out);
+    write_ack(w, v);
 }
 
 Status decode_pb_payload(std::string_view in, AckNotify *out) {
-    return decode_ack<Glide__AckNotify>(in, glide__ack_notify__descriptor, "AckNotify", out);
+    return read_ack(in, "AckNotify", out);
 }
 
 void encode_pb_payload(const AckNotify &v, std::string *out) {
-    encode_ack(Glide__AckNotify GLIDE__ACK_NOTIFY__INIT, v, out);
+    pb::Writer w(out);
+    write_ack(w, v);
 }
 
 Status decode_pb_payload(std::string_view in, AckGroupMessage *out) {
-    return unpack_payload<Glide__AckGroupMessage>(
-        glide__ack_group_message__descriptor, in, "AckGroupMessage",
-        [out](Glide__AckGroupMessage *m, std::string *err) {
-            out->gid = m->gid;
-            out->mid = m->mid;
-            out->seq = m->seq;
-            return take(m->cli_mid, &out->cli_mid, err, "cli_mid");
-        });
+    Seen s[std::size(ack_group_slots)];
+    if (Status st = read_payload(in, "AckGroupMessage", ack_group_slots, s); !st)
+        return st;
+    out->gid = i64(s[1]);
+    out->mid = i64(s[2]);
+    out->seq = i64(s[3]);
+    return take_all(in, ack_group_slots, s, {&out->cli_mid});
 }
 
 void encode_pb_payload(const AckGroupMessage &v, std::string *out) {
-    Glide__AckGroupMessage m = GLIDE__ACK_GROUP_MESSAGE__INIT;
-    m.cli_mid = cs(v.cli_mid);
-    m.gid = v.gid;
-    m.mid = v.mid;
-    m.seq = v.seq;
-    pack(&m.base, out);
+    pb::Writer w(out);
+    w.string(1, v.cli_mid);
+    w.int64(2, v.gid);
+    w.int64(3, v.mid);
+    w.int64(4, v.seq);
 }
 
 Status decode_pb_payload(std::string_view in, ClientCustom *out) {
-    return unpack_payload<Glide__ClientCustom>(
-        glide__client_custom__descriptor, in, "ClientCustom",
-        [out](Glide__ClientCustom *m, std::string *err) {
-            return take(m->type, &out->type, err, "type") &&
-                   take_json(m->content_json, &out->content_json, err, "content_json");
-        });
+    Seen s[std::size(custom_slots)];
+    if (Status st = read_payload(in, "ClientCustom", custom_slots, s); !st)
+        return st;
+    return take_all(in, custom_slots, s, {&out->type, &out->content_json});
 }
 
 void encode_pb_payload(const ClientCustom &v, std::string *out) {
-    Glide__ClientCustom m = GLIDE__CLIENT_CUSTOM__INIT;
-    m.type = cs(v.type);
-    m.content_json = bin(v.content_json);
-    pack(&m.base, out);
+    pb::Writer w(out);
+    w.string(1, v.type);
+    w.string(2, v.content_json);
 }
 
 Status decode_pb_payload(std::string_view in, KickOutNotify *out) {
-    return unpack_payload<Glide__KickOutNotify>(
-        glide__kick_out_notify__descriptor, in, "KickOutNotify",
-        [out](Glide__KickOutNotify *m, std::string *err) {
-            return take(m->device_id, &out->device_id, err, "device_id") &&
-                   take(m->device_name, &out->device_name, err, "device_name");
-        });
+    Seen s[std::size(kick_slots)];
+    if (Status st = read_payload(in, "KickOutNotify", kick_slots, s); !st)
+        return st;
+    return take_all(in, kick_slots, s, {&out->device_id, &out->device_name});
 }
 
 void encode_pb_payload(const KickOutNotify &v, std::string *out) {
-    Glide__KickOutNotify m = GLIDE__KICK_OUT_NOTIFY__INIT;
-    m.device_id = cs(v.device_id);
-    m.device_name = cs(v.device_name);
-    pack(&m.base, out);
+    pb::Writer w(out);
+    w.string(1, v.device_id);
+    w.string(2, v.device_name);
 }
 
 Status decode_pb_payload(std::string_view in, Hello *out) {
-    return unpack_payload<Glide__Hello>(
-        glide__hello__descriptor, in, "Hello", [out](Glide__Hello *m, std::string *err) {
-            return take(m->client_version, &out->client_version, err, "client_version") &&
-                   take(m->client_name, &out->client_name, err, "client_name") &&
-                   take(m->client_type, &out->client_type, err, "client_type");
-        });
+    Seen s[std::size(hello_slots)];
+    if (Status st = read_payload(in, "Hello", hello_slots, s); !st)
+        return st;
+    // The server's half (4, 5, 7) is known but not the client's to send: left unread.
+    return take_all(in, hello_slots, s,
+                    {&out->client_version, &out->client_name, &out->client_type, nullptr,
+                     nullptr});
 }
 
 Status decode_pb_payload(std::string_view in, ServerHello *out) {
-    return unpack_payload<Glide__Hello>(
-        glide__hello__descriptor, in, "Hello", [out](Glide__Hello *m, std::string *err) {
-            out->heartbeat_interval = m->heartbeat_interval;
-            return take(m->server_version, &out->server_version, err, "server_version") &&
-                   take(m->temp_id, &out->temp_id, err, "temp_id") &&
-                   take_list(m->n_protocols, m->protocols, &out->protocols, err, "protocols");
-        });
+    Seen s[std::size(hello_slots)];
+    if (Status st = read_payload(in, "Hello", hello_slots, s); !st)
+        return st;
+    out->heartbeat_interval = i64(s[5]);
+    return take_all(in, hello_slots, s,
+                    {nullptr, nullptr, nullptr, &out->server_version, &out->temp_id},
+                    &out->protocols);
 }
 
 void encode_pb_payload(const Hello &c, const ServerHello &s, std::string *out) {
-    Glide__Hello m = GLIDE__HELLO__INIT;
-    m.client_version = cs(c.client_version);
-    m.client_name = cs(c.client_name);
-    m.client_type = cs(c.client_type);
-    m.server_version = cs(s.server_version);
-    m.temp_id = cs(s.temp_id);
-    m.heartbeat_interval = s.heartbeat_interval;
-    std::vector<char *> protocols = list(s.protocols);
-    m.n_protocols = protocols.size();
-    m.protocols = protocols.data();
-    pack(&m.base, out);
+    pb::Writer w(out);
+    w.string(1, c.client_version);
+    w.string(2, c.client_name);
+    w.string(3, c.client_type);
+    w.string(4, s.server_version);
+    w.string(5, s.temp_id);
+    w.int64(6, s.heartbeat_interval);
+    for (const auto &p : s.protocols)
+        w.bytes_always(7, p);
 }
 
 void encode_pb_payload(const Hello &v, std::string *out) {
@@ -474,68 +580,59 @@ void encode_pb_payload(const ServerHello &v, std::string *out) {
 }
 
 Status decode_pb_payload(std::string_view in, EncryptedCredential *out) {
-    return unpack_payload<Glide__EncryptedCredential>(
-        glide__encrypted_credential__descriptor, in, "EncryptedCredential",
-        [out](Glide__EncryptedCredential *m, std::string *err) {
-            out->version = m->version;
-            return take(m->credential, &out->credential, err, "credential");
-        });
+    Seen s[std::size(credential_slots)];
+    if (Status st = read_payload(in, "EncryptedCredential", credential_slots, s); !st)
+        return st;
+    out->version = i64(s[0]);
+    return take_all(in, credential_slots, s, {&out->credential});
 }
 
 void encode_pb_payload(const EncryptedCredential &v, std::string *out) {
-    Glide__EncryptedCredential m = GLIDE__ENCRYPTED_CREDENTIAL__INIT;
-    m.version = v.version;
-    m.credential = cs(v.credential);
-    pack(&m.base, out);
+    pb::Writer w(out);
+    w.int64(1, v.version);
+    w.string(2, v.credential);
 }
 
 Status decode_pb_payload(std::string_view in, GroupNotify *out) {
-    return unpack_payload<Glide__GroupNotify>(glide__group_notify__descriptor, in, "GroupNotify",
-                                              [out](Glide__GroupNotify *m, std::string *err) {
-                                                  out->type = m->type;
-                                                  return take(m->from, &out->from, err, "from") &&
-                                                         take_json(m->body_json, &out->body_json,
-                                                                   err, "body_json");
-                                              });
+    Seen s[std::size(group_notify_slots)];
+    if (Status st = read_payload(in, "GroupNotify", group_notify_slots, s); !st)
+        return st;
+    out->type = i64(s[1]);
+    return take_all(in, group_notify_slots, s, {&out->from, &out->body_json});
 }
 
 void encode_pb_payload(const GroupNotify &v, std::string *out) {
-    Glide__GroupNotify m = GLIDE__GROUP_NOTIFY__INIT;
-    m.from = cs(v.from);
-    m.type = v.type;
-    m.body_json = bin(v.body_json);
-    pack(&m.base, out);
+    pb::Writer w(out);
+    w.string(1, v.from);
+    w.int64(2, v.type);
+    w.string(3, v.body_json);
 }
 
 Status decode_pb_payload(std::string_view in, UserState *out) {
-    return unpack_payload<Glide__UserState>(glide__user_state__descriptor, in, "UserState",
-                                            [out](Glide__UserState *m, std::string *err) {
-                                                out->online = m->online != 0;
-                                                return take(m->uid, &out->uid, err, "uid");
-                                            });
+    Seen s[std::size(user_state_slots)];
+    if (Status st = read_payload(in, "UserState", user_state_slots, s); !st)
+        return st;
+    out->online = boolean(s[1]);
+    return take_all(in, user_state_slots, s, {&out->uid});
 }
 
 void encode_pb_payload(const UserState &v, std::string *out) {
-    Glide__UserState m = GLIDE__USER_STATE__INIT;
-    m.uid = cs(v.uid);
-    m.online = v.online;
-    pack(&m.base, out);
+    pb::Writer w(out);
+    w.string(1, v.uid);
+    w.boolean(2, v.online);
 }
 
 Status decode_pb_payload(std::string_view in, StateSubscribe *out) {
-    return unpack_payload<Glide__StateSubscribe>(
-        glide__state_subscribe__descriptor, in, "StateSubscribe",
-        [out](Glide__StateSubscribe *m, std::string *err) {
-            return take_list(m->n_uids, m->uids, &out->uids, err, "uids");
-        });
+    Seen s[std::size(subscribe_slots)];
+    if (Status st = read_payload(in, "StateSubscribe", subscribe_slots, s); !st)
+        return st;
+    return take_all(in, subscribe_slots, s, {}, &out->uids);
 }
 
 void encode_pb_payload(const StateSubscribe &v, std::string *out) {
-    Glide__StateSubscribe m = GLIDE__STATE_SUBSCRIBE__INIT;
-    std::vector<char *> uids = list(v.uids);
-    m.n_uids = uids.size();
-    m.uids = uids.data();
-    pack(&m.base, out);
+    pb::Writer w(out);
+    for (const auto &u : v.uids)
+        w.bytes_always(1, u);
 }
 
 } // namespace glide::codec

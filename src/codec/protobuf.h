@@ -1,4 +1,5 @@
-// The protobuf codec (proto/glide.proto, protobuf-c). Same Envelope as the JSON codec.
+// The protobuf codec (proto/glide.proto, read and written with pb_wire.h). Same Envelope as the
+// JSON codec.
 #pragma once
 
 #include "codec/message.h"
