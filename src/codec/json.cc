@@ -14,8 +14,81 @@ using json::Kind;
 using json::ObjectWriter;
 using json::Value;
 
-Status decode_json(std::string_view in, Envelope *e, std::string *raw_buffer) {
-    auto member = [e, raw_buffer](FieldDecoder &d, std::string_view k, const Value &v) {
+namespace {
+
+// The fields of ChatMessage (JSON keys of messages.ChatMessage).
+struct ChatFields {
+    ChatMessage *m;
+    void operator()(FieldDecoder &d, std::string_view k, const Value &v) const {
+        if (key_matches(k, "cliMid") || key_matches(k, "cli_mid"))
+            d.str(v, &m->cli_mid, "cliMid");
+        else if (key_matches(k, "mid"))
+            d.i64(v, &m->mid, "mid");
+        else if (key_matches(k, "seq"))
+            d.i64(v, &m->seq, "seq");
+        else if (key_matches(k, "from"))
+            d.str(v, &m->from, "from");
+        else if (key_matches(k, "to"))
+            d.str(v, &m->to, "to");
+        else if (key_matches(k, "type"))
+            d.i32(v, &m->type, "type");
+        else if (key_matches(k, "content"))
+            d.str(v, &m->content, "content");
+        else if (key_matches(k, "sendAt"))
+            d.i64(v, &m->send_at, "sendAt");
+    }
+};
+
+// The fields of AckRequest and AckNotify, which share them.
+template <typename T> struct AckFields {
+    T *m;
+    void operator()(FieldDecoder &d, std::string_view k, const Value &v) const {
+        if (key_matches(k, "cliMid") || key_matches(k, "cli_mid"))
+            d.str(v, &m->cli_mid, "cliMid");
+        else if (key_matches(k, "seq"))
+            d.i64(v, &m->seq, "seq");
+        else if (key_matches(k, "mid"))
+            d.i64(v, &m->mid, "mid");
+        else if (key_matches(k, "from"))
+            d.str(v, &m->from, "from");
+        else if (key_matches(k, "to"))
+            d.str(v, &m->to, "to");
+    }
+};
+
+// The envelope's fields. With `pre`, the data object of the actions PreDecoded covers is
+// decoded by `chat` or `ack` as it is validated (object_members), and the outcome recorded in
+// pre->type when the data member ends.
+struct EnvelopeFields {
+    Envelope *e;
+    std::string *raw_buffer;
+    PreDecoded *pre;
+    json::ObjectDecoder<ChatFields> *chat;
+    json::ObjectDecoder<AckFields<AckRequest>> *ack;
+    // The decoder given the data object being read, if any.
+    PreDecoded::Type pending = PreDecoded::Type::none;
+
+    json::MemberVisitor *object_members(std::string_view k) {
+        pending = PreDecoded::Type::none;
+        if (!pre || !key_matches(k, "data"))
+            return nullptr;
+        const std::string &a = e->action;
+        if (a == action::chat || a == action::chat_resend || a == action::group) {
+            clear_keeping_buffers(pre->chat);
+            chat->decoder().reset();
+            pending = PreDecoded::Type::chat;
+            return chat;
+        }
+        if (a == action::ack_request) {
+            pre->ack_request = AckRequest{};
+            ack->decoder().reset();
+            pending = PreDecoded::Type::ack_request;
+            return ack;
+        }
+        return nullptr;
+    }
+
+    void operator()(FieldDecoder &d, std::string_view k, const Value &v) {
         if (key_matches(k, "ver")) {
             d.i64(v, &e->ver, "ver");
         } else if (key_matches(k, "seq")) {
@@ -27,13 +100,20 @@ Status decode_json(std::string_view in, Envelope *e, std::string *raw_buffer) {
         } else if (key_matches(k, "to")) {
             d.str(v, &e->to, "to");
         } else if (key_matches(k, "data")) {
-            // Deviation kept on purpose: Go leaves a null data as a
-            // nil pointer, which then encodes as absent; we keep
-            // Null so a server message re-encodes as sent.
+            // Deviation kept on purpose: Go leaves a null data as a nil pointer, which then
+            // encodes as absent; we keep Null so a server message re-encodes as sent.
             if (v.kind == Kind::null)
                 e->data = Null{};
             else
                 e->data = make_raw(Codec::json, v.text, raw_buffer);
+            if (pre) {
+                // The last data member decides; pending is none unless this one is the object
+                // just decoded.
+                bool ok = (pending == PreDecoded::Type::chat && !chat->decoder().failed()) ||
+                          (pending == PreDecoded::Type::ack_request && !ack->decoder().failed());
+                pre->type = ok ? pending : PreDecoded::Type::none;
+                pending = PreDecoded::Type::none;
+            }
         } else if (key_matches(k, "msg")) {
             d.str(v, &e->msg, "msg");
         } else if (key_matches(k, "ticket")) {
@@ -46,8 +126,7 @@ Status decode_json(std::string_view in, Envelope *e, std::string *raw_buffer) {
             } else if (v.kind != Kind::object) {
                 d.type_error(json::kind_name(v.kind), "extra", "map[string]string");
             } else {
-                // Go decodes into the existing map, so repeated
-                // "extra" objects merge.
+                // Go decodes into the existing map, so repeated "extra" objects merge.
                 json::MemberIter it(v.text);
                 std::string_view ek;
                 Value ev;
@@ -61,11 +140,25 @@ Status decode_json(std::string_view in, Envelope *e, std::string *raw_buffer) {
                 }
             }
         }
-    };
-    Status st =
-        json::decode_object(in, Validated::no, "messages.GlideMessage", "GlideMessage", member);
-    if (!st)
+    }
+};
+
+} // namespace
+
+Status decode_json(std::string_view in, Envelope *e, std::string *raw_buffer, PreDecoded *pre) {
+    json::ObjectDecoder<ChatFields> chat(ChatFields{pre ? &pre->chat : nullptr}, "ChatMessage");
+    json::ObjectDecoder<AckFields<AckRequest>> ack(
+        AckFields<AckRequest>{pre ? &pre->ack_request : nullptr}, "AckRequest");
+    if (pre)
+        pre->type = PreDecoded::Type::none;
+    json::ObjectDecoder<EnvelopeFields> members(EnvelopeFields{e, raw_buffer, pre, &chat, &ack},
+                                                "GlideMessage");
+    Status st = json::decode_object_with(in, Validated::no, "messages.GlideMessage", members);
+    if (!st) {
+        if (pre)
+            pre->type = PreDecoded::Type::none;
         return make_error(std::string(decode_error_prefix) + st.error());
+    }
     return {};
 }
 
@@ -190,25 +283,7 @@ Status decode_json_payload(std::string_view in, Text *out, Validated validated) 
 }
 
 Status decode_json_payload(std::string_view in, ChatMessage *m, Validated validated) {
-    return json::decode_object(in, validated, "messages.ChatMessage", "ChatMessage",
-                               [m](FieldDecoder &d, std::string_view k, const Value &v) {
-                                   if (key_matches(k, "cliMid") || key_matches(k, "cli_mid"))
-                                       d.str(v, &m->cli_mid, "cliMid");
-                                   else if (key_matches(k, "mid"))
-                                       d.i64(v, &m->mid, "mid");
-                                   else if (key_matches(k, "seq"))
-                                       d.i64(v, &m->seq, "seq");
-                                   else if (key_matches(k, "from"))
-                                       d.str(v, &m->from, "from");
-                                   else if (key_matches(k, "to"))
-                                       d.str(v, &m->to, "to");
-                                   else if (key_matches(k, "type"))
-                                       d.i32(v, &m->type, "type");
-                                   else if (key_matches(k, "content"))
-                                       d.str(v, &m->content, "content");
-                                   else if (key_matches(k, "sendAt"))
-                                       d.i64(v, &m->send_at, "sendAt");
-                               });
+    return json::decode_object(in, validated, "messages.ChatMessage", "ChatMessage", ChatFields{m});
 }
 
 Status decode_json_payload(std::string_view in, AckMessage *m, Validated validated) {
@@ -227,21 +302,9 @@ Status decode_json_payload(std::string_view in, AckMessage *m, Validated validat
 
 namespace {
 
-// AckRequest and AckNotify share their fields.
 template <typename T>
 Status decode_ack(std::string_view in, Validated validated, T *m, const char *go, const char *s) {
-    return json::decode_object(in, validated, go, s, [m](FieldDecoder &d, std::string_view k, const Value &v) {
-        if (key_matches(k, "cliMid") || key_matches(k, "cli_mid"))
-            d.str(v, &m->cli_mid, "cliMid");
-        else if (key_matches(k, "seq"))
-            d.i64(v, &m->seq, "seq");
-        else if (key_matches(k, "mid"))
-            d.i64(v, &m->mid, "mid");
-        else if (key_matches(k, "from"))
-            d.str(v, &m->from, "from");
-        else if (key_matches(k, "to"))
-            d.str(v, &m->to, "to");
-    });
+    return json::decode_object(in, validated, go, s, AckFields<T>{m});
 }
 
 template <typename T> void encode_ack(const T &v, std::string *out) {

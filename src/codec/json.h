@@ -7,15 +7,49 @@
 
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 
 namespace glide::codec {
+
+// The data of the server's per-message traffic decoded in the same pass as its envelope, which
+// saves walking it again in decode_payload: decode_json, given one, decodes the data object of
+// message.chat, message.chat.resend and message.group as a ChatMessage and that of ack.request
+// as an AckRequest while it validates it, when the action comes before the data (glide's key
+// order). `type` says which is set: the last data member of a decoded envelope decoded into a
+// cleared struct without error, the same as decode_payload gives for the envelope's RawData
+// (a type error leaves `type` none, and decode_payload reports it). Reused from one decode to
+// the next, the structs keep their strings' buffers.
+struct PreDecoded {
+    enum class Type : uint8_t { none, chat, ack_request };
+    Type type = Type::none;
+    ChatMessage chat;
+    AckRequest ack_request;
+};
+
+// Swaps the pre-decoded payload into *out (the old value of *out stays behind, for its
+// buffers) and returns true when pre holds one of type T; false otherwise.
+template <typename T> bool take_pre_decoded(PreDecoded *pre, T *out) {
+    T *have = nullptr;
+    if constexpr (std::is_same_v<T, ChatMessage>)
+        have = pre->type == PreDecoded::Type::chat ? &pre->chat : nullptr;
+    else if constexpr (std::is_same_v<T, AckRequest>)
+        have = pre->type == PreDecoded::Type::ack_request ? &pre->ack_request : nullptr;
+    if (!have)
+        return false;
+    std::swap(*out, *have);
+    pre->type = PreDecoded::Type::none;
+    return true;
+}
 
 // Decodes one JSON envelope into *out (which should be default-constructed: fields absent from
 // the input keep their values, as Go's decoder does). data is kept as its exact source bytes
 // (RawData, Codec::json); a JSON null data becomes Null. Errors read
 // "message decode error: <Go's reason>". raw_buffer, when given, is a spare buffer the raw data
-// is copied into (taken when the data is raw; see make_raw in message.h).
-Status decode_json(std::string_view in, Envelope *out, std::string *raw_buffer = nullptr);
+// is copied into (taken when the data is raw; see make_raw in message.h). pre, when given,
+// receives the pre-decoded data (see PreDecoded; its type is none after a failed decode).
+Status decode_json(std::string_view in, Envelope *out, std::string *raw_buffer = nullptr,
+                   PreDecoded *pre = nullptr);
 
 // Appends the JSON encoding of e to *out, as glide's json.Marshal of GlideMessage: declaration
 // key order, empty fields omitted, "data":null for Null, raw JSON data compacted and

@@ -27,8 +27,12 @@ void FieldDecoder::type_error(std::string_view what, std::string_view field,
 
 void FieldDecoder::str(const Value &v, std::string *dst, std::string_view field) {
     if (v.kind == Kind::string) {
-        dst->clear();
-        unescape_string(v.text, dst);
+        if (v.plain) {
+            dst->assign(v.text.data() + 1, v.text.size() - 2);
+        } else {
+            dst->clear();
+            unescape_string(v.text, dst);
+        }
     } else if (v.kind != Kind::null) {
         type_error(kind_name(v.kind), field, "string");
     }

@@ -11,6 +11,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace glide::codec::json {
@@ -23,6 +24,11 @@ public:
 
     bool failed() const { return failed_; }
     const std::string &error() const { return err_; }
+    // Forgets an error, to decode another object.
+    void reset() {
+        failed_ = false;
+        err_.clear();
+    }
 
     void str(const Value &v, std::string *dst, std::string_view field);
     void i64(const Value &v, int64_t *dst, std::string_view field, const char *go_type = "int64");
@@ -45,24 +51,39 @@ private:
     bool failed_ = false;
 };
 
-// Calls on_member(decoder, key_raw, value) for each member of the top-level object of `in`
-// until the decoder has failed, validating `in` in the same pass unless the caller knows it is
-// valid. A syntax error anywhere wins over a type error (Go's checkValid runs first), so after a
-// type error the validation goes on to the end. go_type names the target for top-level kind
-// errors ("messages.ChatMessage"). A top-level null decodes to nothing, as in Go. On error the
-// fields already decoded keep their new values.
-template <typename F>
-Status decode_object(std::string_view in, Validated validated, const char *go_type,
-                     const char *struct_name, F &&on_member) {
-    struct Members final : MemberVisitor {
-        Members(F &f, const char *struct_name) : on_member(f), d(struct_name) {}
-        bool member(std::string_view key, const Value &v) override {
-            on_member(d, key, v);
-            return !d.failed();
-        }
-        F &on_member;
-        FieldDecoder d;
-    } members(on_member, struct_name);
+// A MemberVisitor that calls on_member(decoder, key_raw, value) for each member until the
+// decoder has failed. When F has an object_members(key_raw) function, the visitors it returns
+// get the members of the nested objects (see MemberVisitor).
+template <typename F> class ObjectDecoder final : public MemberVisitor {
+public:
+    ObjectDecoder(F on_member, const char *struct_name)
+        : on_member_(std::forward<F>(on_member)), d_(struct_name) {}
+    bool member(std::string_view key, const Value &v) override {
+        on_member_(d_, key, v);
+        return !d_.failed();
+    }
+    MemberVisitor *object_members(std::string_view key) override {
+        if constexpr (requires { on_member_.object_members(key); })
+            return on_member_.object_members(key);
+        else
+            return nullptr;
+    }
+    FieldDecoder &decoder() { return d_; }
+    F &fields() { return on_member_; }
+
+private:
+    F on_member_;
+    FieldDecoder d_;
+};
+
+// Decodes the top-level object of `in` with `members` (an ObjectDecoder), validating `in` in
+// the same pass unless the caller knows it is valid. A syntax error anywhere wins over a type
+// error (Go's checkValid runs first), so after a type error the validation goes on to the end.
+// go_type names the target for top-level kind errors ("messages.ChatMessage"). A top-level null
+// decodes to nothing, as in Go. On error the fields already decoded keep their new values.
+template <typename D>
+Status decode_object_with(std::string_view in, Validated validated, const char *go_type,
+                          D &members) {
     if (validated == Validated::no) {
         std::string err;
         if (!validate(in, &err, &members))
@@ -81,9 +102,17 @@ Status decode_object(std::string_view in, Validated validated, const char *go_ty
         while (it.next(&key, &v) && members.member(key, v)) {
         }
     }
-    if (members.d.failed())
-        return make_error(members.d.error());
+    if (members.decoder().failed())
+        return make_error(members.decoder().error());
     return {};
+}
+
+// decode_object_with for the fields on_member decodes, a struct_name struct.
+template <typename F>
+Status decode_object(std::string_view in, Validated validated, const char *go_type,
+                     const char *struct_name, F &&on_member) {
+    ObjectDecoder<F &> members(on_member, struct_name);
+    return decode_object_with(in, validated, go_type, members);
 }
 
 } // namespace glide::codec::json

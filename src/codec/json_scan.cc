@@ -143,22 +143,34 @@ private:
         ++p_;
         --depth_;
     }
-    // Just past a member value of the top-level object: hands the member to members_.
-    void visit_member() {
-        const char *v = reinterpret_cast<const char *>(value_);
-        Value value{kind_of(*v), std::string_view(v, size_t(p_ - value_))};
-        std::string_view key(reinterpret_cast<const char *>(key_), size_t(key_end_ - key_));
-        if (!members_->member(key, value))
-            members_ = nullptr;
+    // Just past a member value of an object at depth 1 or 2: hands the member to v, which is
+    // set to nullptr when it wants no more.
+    void visit_member(int depth, MemberVisitor *&v) {
+        const char *t = reinterpret_cast<const char *>(value_[depth]);
+        Kind k = kind_of(*t);
+        // The last string read is the value's when the value is a string.
+        Value value{k, std::string_view(t, size_t(p_ - value_[depth])),
+                    k == Kind::string && !escaped_};
+        if (!v->member(key(depth), value))
+            v = nullptr;
+    }
+    std::string_view key(int depth) const {
+        return {reinterpret_cast<const char *>(key_[depth]), size_t(key_end_[depth] - key_[depth])};
     }
 
     const unsigned char *p_;
     const unsigned char *end_;
     MemberVisitor *members_;
-    // The key and the value start of the top-level member being read, for members_.
-    const unsigned char *key_ = nullptr;
-    const unsigned char *key_end_ = nullptr;
-    const unsigned char *value_ = nullptr;
+    // The visitor of the members of the object at depth 2 being read (members_->object_members).
+    MemberVisitor *nested_ = nullptr;
+    // The deepest level whose members are handed over: 2 while nested_ is in use, else 1.
+    int visit_depth_ = 1;
+    // The key and the value start of the member being read at depths 1 and 2 (index 0 unused).
+    const unsigned char *key_[3] = {};
+    const unsigned char *key_end_[3] = {};
+    const unsigned char *value_[3] = {};
+    // Whether the last string read had an escape in it.
+    bool escaped_ = false;
     // Container kinds of the open nesting levels (1 = object), indexed by depth. Only the
     // entries of open levels are ever read, and each is written when its level opens, so the
     // array needs no clearing (a std::bitset would zero 1.25 KB per validation).
@@ -168,6 +180,7 @@ private:
 
 bool Validator::string(std::string *err) {
     ++p_; // opening quote
+    escaped_ = false;
     for (;;) {
         // Plain printable ASCII needs no check beyond its range: skip runs of it 8 bytes a step.
         p_ = bytes::find_string_special(p_, end_);
@@ -179,6 +192,7 @@ bool Validator::string(std::string *err) {
             return true;
         }
         if (c == '\\') {
+            escaped_ = true;
             if (++p_ >= end_)
                 return eof(err);
             c = *p_;
@@ -267,14 +281,18 @@ value:
     skip_ws();
     if (p_ >= end_)
         return eof(err);
-    if (depth_ == 1)
-        value_ = p_;
+    if (depth_ <= visit_depth_)
+        value_[depth_] = p_;
     switch (*p_) {
     case '{':
     case '[': {
         bool obj = *p_ == '{';
         if (depth_ >= max_depth)
             return fail(*p_, "exceeded max depth", err);
+        if (obj && depth_ == 1 && members_ && is_object_[1]) {
+            nested_ = members_->object_members(key(1));
+            visit_depth_ = nested_ ? 2 : 1;
+        }
         open(obj);
         skip_ws();
         if (p_ >= end_)
@@ -316,12 +334,12 @@ key:
     // At the first byte of an object key (whitespace skipped, not at end).
     if (*p_ != '"')
         return fail(*p_, "looking for beginning of object key string", err);
-    if (depth_ == 1)
-        key_ = p_ + 1;
+    if (depth_ <= visit_depth_)
+        key_[depth_] = p_ + 1;
     if (!string(err))
         return false;
-    if (depth_ == 1)
-        key_end_ = p_ - 1;
+    if (depth_ <= visit_depth_)
+        key_end_[depth_] = p_ - 1;
     skip_ws();
     if (p_ >= end_)
         return eof(err);
@@ -332,9 +350,16 @@ key:
 
 after_value:
     // At depth 1 a value has just ended inside the top-level container: a member when that is
-    // an object.
-    if (depth_ == 1 && members_ && is_object_[1])
-        visit_member();
+    // an object. At depth 2, a member of the object nested_ visits.
+    if (depth_ == 1) {
+        if (members_ && is_object_[1]) {
+            nested_ = nullptr;
+            visit_depth_ = 1;
+            visit_member(1, members_);
+        }
+    } else if (depth_ == 2 && nested_) {
+        visit_member(2, nested_);
+    }
     skip_ws();
     if (depth_ == 0) {
         if (p_ < end_)
@@ -374,16 +399,19 @@ const char *skip_ws(const char *p, const char *end) {
     return p;
 }
 
-// Past the closing quote of the string token starting at p.
-const char *skip_string(const char *p, const char *end) {
+// Past the closing quote of the string token starting at p; *escaped tells whether the string
+// had an escape in it.
+const char *skip_string(const char *p, const char *end, bool *escaped) {
     const auto *u = reinterpret_cast<const unsigned char *>(p) + 1;
     const auto *e = reinterpret_cast<const unsigned char *>(end);
+    *escaped = false;
     for (;;) {
         u = bytes::find_quote_or_backslash(u, e);
         if (u >= e)
             return end;
         if (*u == '"')
             return reinterpret_cast<const char *>(u) + 1;
+        *escaped = true;
         u += 2; // an escape: the escaped byte cannot end the string
     }
 }
@@ -514,10 +542,13 @@ Value read_value(const char *&p, const char *end) {
     const char *start = p;
     Value v;
     switch (*p) {
-    case '"':
+    case '"': {
+        bool escaped;
         v.kind = Kind::string;
-        p = skip_string(p, end);
+        p = skip_string(p, end, &escaped);
+        v.plain = !escaped;
         break;
+    }
     case '{':
     case '[': {
         v.kind = *p == '{' ? Kind::object : Kind::array;
@@ -525,7 +556,8 @@ Value read_value(const char *&p, const char *end) {
         while (p < end) {
             char c = *p;
             if (c == '"') {
-                p = skip_string(p, end);
+                bool escaped;
+                p = skip_string(p, end, &escaped);
                 continue;
             }
             ++p;
@@ -579,7 +611,8 @@ bool MemberIter::next(std::string_view *key_raw, Value *value) {
     if (p_ >= end_)
         return false;
     const char *k = p_;
-    p_ = skip_string(p_, end_);
+    bool escaped;
+    p_ = skip_string(p_, end_, &escaped);
     *key_raw = std::string_view(k + 1, size_t(p_ - k - 2));
     p_ = skip_ws(p_, end_);
     p_ = skip_ws(p_ + 1, end_); // ':'
@@ -667,6 +700,23 @@ bool valid_utf8(std::string_view s) {
 }
 
 bool parse_int64(std::string_view s, int64_t *out) {
+    // Up to 18 digits cannot overflow int64 (10^18 - 1 < 2^63 - 1): no bound checks then.
+    // Payload numbers (seq, mid, sendAt, type) are all this short.
+    {
+        size_t i = !s.empty() && s[0] == '-';
+        size_t digits = s.size() - i;
+        if (digits >= 1 && digits <= 18) {
+            uint64_t v = 0;
+            for (; i < s.size(); ++i) {
+                unsigned d = unsigned(static_cast<unsigned char>(s[i])) - '0';
+                if (d > 9)
+                    return false;
+                v = v * 10 + d;
+            }
+            *out = s[0] == '-' ? -int64_t(v) : int64_t(v);
+            return true;
+        }
+    }
     size_t i = 0;
     bool neg = false;
     if (i < s.size() && s[i] == '-') {

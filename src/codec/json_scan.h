@@ -28,6 +28,9 @@ enum class Kind : uint8_t { object, array, string, number, boolean, null };
 struct Value {
     Kind kind = Kind::null;
     std::string_view text;
+    // A string known to hold no escapes: its contents are its text between the quotes, as is.
+    // False when it has escapes or nobody looked (top_value).
+    bool plain = false;
 };
 
 // Go's name for a JSON value kind in UnmarshalTypeError ("object", "array", "string", ...).
@@ -40,6 +43,10 @@ public:
     // key_raw is the key between its quotes, escapes not yet resolved. Returning false stops
     // the calls (not the validation).
     virtual bool member(std::string_view key_raw, const Value &value) = 0;
+    // Called when the value of the member key_raw starts and is an object: a visitor returned
+    // receives that object's members the same way (each once validated, until it returns
+    // false), before member() is called with the whole object.
+    virtual MemberVisitor *object_members(std::string_view key_raw) { return nullptr; }
 
 protected:
     ~MemberVisitor() = default;
@@ -47,7 +54,8 @@ protected:
 
 // Checks that `in` is exactly one JSON value surrounded by optional whitespace, with valid
 // UTF-8 inside strings. On failure writes Go's error text (without any prefix) to *err.
-// With `members`, and when the value is an object, passes it each member as it goes.
+// With `members`, and when the value is an object, passes it each member as it goes (and the
+// members of one level further down to the visitors its object_members returns).
 bool validate(std::string_view in, std::string *err, MemberVisitor *members = nullptr);
 
 // Reads the value starting at p (leading whitespace skipped) and advances p past it.
@@ -95,27 +103,26 @@ bool key_matches_folded(std::string_view key_raw, std::string_view name);
 // key_matches_folded with the common answers inline: decoders try a key against each field
 // name in turn, so most calls are mismatches, and real clients send the names as declared.
 // Every name character takes at least one key byte, and exactly one only when it is plain
-// ASCII: a key as long as the name matches when it is the name up to the case of its letters;
-// a longer one only with escapes or multi-byte characters in it, so its first byte, when plain
-// ASCII, must fold to the name's first character.
+// ASCII: up to the first escape or multi-byte character, key bytes and name characters pair
+// off one to one, so a plain byte that does not fold to its name character decides a
+// mismatch, and a key whose first name.size() bytes are all plain matches only when it has no
+// more bytes.
 [[gnu::always_inline]] inline bool key_matches(std::string_view key_raw, std::string_view name) {
-    if (key_raw.size() == name.size()) {
-        for (size_t i = 0; i < name.size(); ++i) {
-            auto c = static_cast<unsigned char>(key_raw[i]);
-            auto n = static_cast<unsigned char>(name[i]);
-            if (c != n && ((c | 0x20) != (n | 0x20) || (c | 0x20) < 'a' || (c | 0x20) > 'z'))
-                return false;
-        }
-        return true;
-    }
     if (key_raw.size() < name.size())
         return false;
-    auto c = static_cast<unsigned char>(key_raw[0]);
-    // Letters differing in more than case (bit 0x20) cannot fold together, nor can anything
-    // else that differs beyond that bit.
-    if (c < 0x80 && c != '\\' && (c | 0x20) != (static_cast<unsigned char>(name[0]) | 0x20))
-        return false;
-    return key_matches_folded(key_raw, name);
+    for (size_t i = 0; i < name.size(); ++i) {
+        auto c = static_cast<unsigned char>(key_raw[i]);
+        auto n = static_cast<unsigned char>(name[i]);
+        if (c == n)
+            continue;
+        if (c == '\\' || c >= 0x80)
+            return key_matches_folded(key_raw, name);
+        // Letters differing in more than case (bit 0x20) cannot fold together, nor can
+        // anything else that differs at all.
+        if ((c | 0x20) != (n | 0x20) || (c | 0x20) < 'a' || (c | 0x20) > 'z')
+            return false;
+    }
+    return key_raw.size() == name.size();
 }
 
 // utf8.Valid: well-formed UTF-8, no surrogates, no overlong forms.

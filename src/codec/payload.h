@@ -78,11 +78,15 @@ inline Status encode(Codec c, const Envelope &e, std::string *out) {
     return c == Codec::json ? encode_json(e, out) : encode_protobuf(e, out);
 }
 
-// Decodes one message in the connection's codec (raw_buffer: see decode_json).
+// Decodes one message in the connection's codec (raw_buffer and pre: see decode_json; a
+// protobuf decode leaves pre's type none).
 inline Status decode(Codec c, std::string_view in, Envelope *out,
-                     std::string *raw_buffer = nullptr) {
-    return c == Codec::json ? decode_json(in, out, raw_buffer)
-                            : decode_protobuf(in, out, raw_buffer);
+                     std::string *raw_buffer = nullptr, PreDecoded *pre = nullptr) {
+    if (c == Codec::json)
+        return decode_json(in, out, raw_buffer, pre);
+    if (pre)
+        pre->type = PreDecoded::Type::none;
+    return decode_protobuf(in, out, raw_buffer);
 }
 
 } // namespace glide::codec

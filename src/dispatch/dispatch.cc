@@ -39,9 +39,11 @@ bool has_receiver(Session &s, const Envelope &e) {
     return false;
 }
 
-// Decodes the data into *out (default-constructed or cleared) or answers notify.error with the
-// request seq.
-template <typename T> bool payload(Session &s, const Envelope &e, T *out) {
+// Decodes the data into *out (default-constructed or cleared), or takes it when the hub decoded
+// it with the envelope, or answers notify.error with the request seq.
+template <typename T> bool payload(Hub &hub, Session &s, const Envelope &e, T *out) {
+    if (hub.take_pre_decoded(e, out))
+        return true;
     if (Status st = codec::decode_payload(e, out); !st) {
         reply_text(s, e.seq, action::notify_error, st.error());
         return false;
@@ -76,7 +78,7 @@ bool chat_input(Hub &hub, Session &s, Envelope &e, codec::ChatMessage *m) {
     if (!ticket_ok(s, e) || !has_receiver(s, e))
         return false;
     *m = hub.take_message();
-    if (!payload(s, e, m))
+    if (!payload(hub, s, e, m))
         return false;
     m->from = s.uid();
     m->to = e.to;
@@ -121,7 +123,7 @@ void on_client_custom(Hub &hub, Session &s, Envelope &e) {
     if (const auto *raw = std::get_if<codec::RawData>(&e.data);
         raw && raw->codec == codec::Codec::protobuf) {
         codec::ClientCustom cc;
-        if (!payload(s, e, &cc))
+        if (!payload(hub, s, e, &cc))
             return;
     }
     e.from = s.uid();
@@ -131,7 +133,7 @@ void on_client_custom(Hub &hub, Session &s, Envelope &e) {
 
 void on_ack_request(Hub &hub, Session &s, Envelope &e) {
     codec::AckRequest a;
-    if (!payload(s, e, &a))
+    if (!payload(hub, s, e, &a))
         return;
     hub.ack_request(s, a);
 }
@@ -142,7 +144,7 @@ void on_ignored(Hub &, Session &, Envelope &) {}
 
 void on_state_sub(Hub &hub, Session &s, Envelope &e) {
     codec::StateSubscribe sub;
-    if (!payload(s, e, &sub))
+    if (!payload(hub, s, e, &sub))
         return;
     hub.subscribe_state(s, sub.uids);
 }

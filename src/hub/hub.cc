@@ -332,7 +332,7 @@ void Hub::on_frame(Session *s, std::string_view bytes) {
     stats_.messages_in++;
     stats_.bytes_in += bytes.size();
     Envelope e;
-    Status st = codec::decode(s->codec(), bytes, &e, &raw_spare_);
+    Status st = codec::decode(s->codec(), bytes, &e, &raw_spare_, &pre_decoded_);
     const dispatch::ActionSpec *spec = st ? dispatch::find_action(e.action) : nullptr;
     stats_.messages_in_by_action.add(!st ? "invalid" : spec ? e.action : "other");
     if (!st) {
@@ -340,7 +340,9 @@ void Hub::on_frame(Session *s, std::string_view bytes) {
         return;
     }
     s->touch_read();
+    pre_decoded_for_ = &e;
     dispatch::dispatch(*this, *s, e, spec);
+    pre_decoded_for_ = nullptr;
     // The handlers are done with the data (what outlives them was copied or moved out): its
     // buffer serves the next frame's.
     if (auto *raw = std::get_if<codec::RawData>(&e.data);

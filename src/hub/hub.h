@@ -39,6 +39,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "codec/json.h"
 #include "codec/message.h"
 #include "hub/host_port.h"
 #include "session/session.h"
@@ -256,6 +257,12 @@ public:
         codec::clear_keeping_buffers(m);
         return m;
     }
+    // The data of the frame being dispatched when it was decoded with its envelope e (see
+    // codec::PreDecoded): swapped into *out, which is left with out's old buffers. False when
+    // there is none of type T for e: the handler decodes the data itself.
+    template <typename T> bool take_pre_decoded(const codec::Envelope &e, T *out) {
+        return pre_decoded_for_ == &e && codec::take_pre_decoded(&pre_decoded_, out);
+    }
     // message.group after the ticket check and normalisation.
     void group(session::Session &s, const codec::Envelope &req, codec::ChatMessage msg);
     // Frames queued while an auth is pending, at most (then close 1008).
@@ -319,6 +326,10 @@ private:
     static constexpr size_t max_raw_spare = 64 * 1024;
     std::string raw_spare_;
     codec::ChatMessage spare_message_; // see take_message()
+    // The data on_frame decoded with the envelope it is dispatching (pre_decoded_for_; null
+    // outside a dispatch), see take_pre_decoded().
+    codec::PreDecoded pre_decoded_;
+    const codec::Envelope *pre_decoded_for_ = nullptr;
     // Pending host requests, ordered by deadline (all share glide_callback_timeout, so a new
     // one goes at the tail; a reload that shortens the timeout inserts further up). One timer,
     // for the head's deadline, serves them all: a request costs no timer operation.

@@ -442,6 +442,14 @@ void test_key_matching(void **) {
     // '@' and '`' differ only in bit 0x20 but are not letters.
     assert_false(json::key_matches("`", "@"));
     assert_false(json::key_matches("[", "{"));
+    // Longer keys: a plain prefix as long as the name leaves extra characters; a mismatch
+    // before the first escape decides.
+    assert_false(json::key_matches("content", "cliMid"));
+    assert_false(json::key_matches("sendAt", "seq"));
+    assert_false(json::key_matches("seq\\u0000", "seq"));
+    assert_false(json::key_matches("x\\u0065q", "seq"));
+    assert_true(json::key_matches("S\\u0065Q", "seq"));
+    assert_true(json::key_matches("\\u0073eq", "seq"));
 }
 
 void test_scanner_depth(void **) {
@@ -454,6 +462,180 @@ void test_scanner_depth(void **) {
     assert_string_equal(err.c_str(), "invalid character '[' exceeded max depth");
 }
 
+
+// decode_json with a PreDecoded: the data of message.chat / resend / group and ack.request is
+// decoded as the envelope is validated, and gives what decode_payload gives for the envelope.
+PreDecoded::Type pre_decode(std::string_view in, PreDecoded *pre, Envelope *e) {
+    Status st = decode_json(in, e, nullptr, pre);
+    if (!st) {
+        fprintf(stderr, "decode failed for %.*s: %s\n", int(in.size()), in.data(),
+                st.error().c_str());
+        fail();
+    }
+    if (pre->type == PreDecoded::Type::chat) {
+        auto want = decode_payload<ChatMessage>(*e);
+        assert_true(want.ok());
+        assert_true(pre->chat == want.value());
+    } else if (pre->type == PreDecoded::Type::ack_request) {
+        auto want = decode_payload<AckRequest>(*e);
+        assert_true(want.ok());
+        assert_true(pre->ack_request == want.value());
+    }
+    return pre->type;
+}
+
+void test_pre_decoded_payloads(void **) {
+    using T = PreDecoded::Type;
+    PreDecoded pre;
+    struct Case {
+        const char *in;
+        T type;
+    } cases[] = {
+        // Escapes, surrogate pairs, lone surrogates, big and negative integers, the cli_mid
+        // alias, folded keys, unknown keys with nested containers, null keeping a default.
+        {R"({"ver":1,"seq":4242,"action":"message.chat","to":"b","data":{"cli_mid":"c\"1",)"
+         R"("mid":-9223372036854775808,"seq":-5,"from":null,"To":"\u0062\n","type":-2147483648,)"
+         R"("CONTENT":"a\\b\/\u00e9\ud83d\ude00\udc00 \t","sendAt":9223372036854775807,)"
+         R"("x":{"data":{"content":"no"},"y":[1,{"z":"}]"}]},"\u0073endAt":123456789012345678}})",
+         T::chat},
+        {R"({"action":"message.chat.resend","data":{"mid":999999999999999999,"type":2147483647}})",
+         T::chat},
+        {R"({"action":"message.group","DATA":{"content":"g"},"to":"g1"})", T::chat},
+        {R"({"action":"ack.request","data":{"cliMid":"c","seq":1,"mid":-1,"from":"a","to":"b"}})",
+         T::ack_request},
+        // The action is known only after the data: decode_payload walks it.
+        {R"({"data":{"content":"late"},"action":"message.chat"})", T::none},
+        // The action changes after the data: decoded as the first, still the same bytes.
+        {R"({"action":"ack.request","data":{"mid":5,"from":"a"},"action":"message.chat"})",
+         T::ack_request},
+        // The last data wins.
+        {R"({"action":"message.chat","data":{"content":"a"},"data":{"mid":7}})", T::chat},
+        {R"({"action":"message.chat","data":{"content":"a"},"data":null})", T::none},
+        {R"({"action":"message.chat","data":null,"data":{"content":"b"}})", T::chat},
+        {R"({"action":"message.chat","data":{"content":"a"},"data":"s"})", T::none},
+        // Not an object, or no payload pre-decoded for the action.
+        {R"({"action":"message.chat","data":[{"content":"a"}]})", T::none},
+        {R"({"action":"message.cli","data":{"type":"t","content":{}}})", T::none},
+        {R"({"action":"ack.notify","data":{"mid":1}})", T::none},
+        {R"({"action":"message.chat","data":{}})", T::chat},
+        // Type errors leave it to decode_payload, which reports them.
+        {R"({"action":"message.chat","data":{"mid":"1"}})", T::none},
+        {R"({"action":"message.chat","data":{"mid":1.5,"content":"x"}})", T::none},
+        {R"({"action":"message.chat","data":{"type":2147483648}})", T::none},
+        {R"({"action":"message.chat","data":{"seq":9223372036854775808}})", T::none},
+        {R"({"action":"ack.request","data":{"from":1}})", T::none},
+        // A failed first data does not stop a later one.
+        {R"({"action":"message.chat","data":{"mid":"1"},"data":{"mid":2}})", T::chat},
+    };
+    for (const auto &c : cases) {
+        Envelope e;
+        PreDecoded::Type got = pre_decode(c.in, &pre, &e);
+        if (got != c.type) {
+            fprintf(stderr, "pre-decoded type %d, want %d for %s\n", int(got), int(c.type), c.in);
+            fail();
+        }
+    }
+    // The values themselves, and the type error decode_payload then reports.
+    Envelope e;
+    pre_decode(cases[0].in, &pre, &e);
+    expect_eq(pre.chat.cli_mid, "c\"1");
+    assert_true(pre.chat.mid == INT64_MIN);
+    assert_int_equal(pre.chat.seq, -5);
+    expect_eq(pre.chat.to, "b\n");
+    assert_int_equal(pre.chat.type, INT32_MIN);
+    expect_eq(pre.chat.content, "a\\b/\xc3\xa9\xf0\x9f\x98\x80\xef\xbf\xbd \t");
+    assert_int_equal(pre.chat.send_at, 123456789012345678);
+    Envelope bad;
+    pre_decode(R"({"action":"message.chat","data":{"mid":1.5,"content":"x"}})", &pre, &bad);
+    auto r = decode_payload<ChatMessage>(bad);
+    assert_false(r.ok());
+    assert_string_equal(r.error().c_str(), "message decode error: json: cannot unmarshal number "
+                                           "1.5 into Go struct field ChatMessage.mid of type int64");
+    // Reused: nothing of the previous message stays.
+    Envelope e2;
+    pre_decode(R"({"action":"message.chat","data":{"mid":3}})", &pre, &e2);
+    assert_true(pre.chat == (ChatMessage{{}, 3, 0, {}, {}, 0, {}, 0}));
+    // take_pre_decoded swaps out what is there of the asked type, once.
+    ChatMessage m;
+    m.content = "old";
+    AckRequest a;
+    assert_false(take_pre_decoded(&pre, &a));
+    assert_true(take_pre_decoded(&pre, &m));
+    assert_int_equal(m.mid, 3);
+    expect_eq(pre.chat.content, "old");
+    assert_true(pre.type == PreDecoded::Type::none);
+    assert_false(take_pre_decoded(&pre, &m));
+}
+
+void test_pre_decoded_failed_envelope(void **) {
+    // A syntax error after the data, or an envelope type error, fails the decode: nothing is
+    // pre-decoded. The syntax error wins over the data's type error.
+    PreDecoded pre;
+    const char *bad[] = {
+        R"({"action":"message.chat","data":{"mid":1},"to":})",
+        R"({"action":"message.chat","data":{"mid":1},"seq":"x"})",
+        R"({"action":"message.chat","data":{"mid":"x"},"to":})",
+        R"({"action":"message.chat","data":{"mid":1})",
+        R"({"action":"message.chat","data":{"mid":1}} x)",
+    };
+    const char *want[] = {
+        "message decode error: invalid character '}' looking for beginning of value",
+        "message decode error: json: cannot unmarshal string into Go struct field "
+        "GlideMessage.seq of type int64",
+        "message decode error: invalid character '}' looking for beginning of value",
+        "message decode error: unexpected end of JSON input",
+        "message decode error: invalid character 'x' after top-level value",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
+        Envelope e;
+        pre.type = PreDecoded::Type::chat;
+        Status st = decode_json(bad[i], &e, nullptr, &pre);
+        assert_false(st.ok());
+        assert_string_equal(st.error().c_str(), want[i]);
+        assert_true(pre.type == PreDecoded::Type::none);
+    }
+    // A protobuf decode pre-decodes nothing.
+    pre.type = PreDecoded::Type::chat;
+    Envelope e;
+    (void)decode(Codec::protobuf, "", &e, nullptr, &pre);
+    assert_true(pre.type == PreDecoded::Type::none);
+}
+
+void test_parse_int64(void **) {
+    struct Case {
+        const char *in;
+        bool ok;
+        int64_t v;
+    } cases[] = {
+        {"0", true, 0},
+        {"-0", true, 0},
+        {"7", true, 7},
+        {"-7", true, -7},
+        {"999999999999999999", true, 999999999999999999},
+        {"-999999999999999999", true, -999999999999999999},
+        {"1000000000000000000", true, 1000000000000000000},
+        {"9223372036854775807", true, INT64_MAX},
+        {"-9223372036854775808", true, INT64_MIN},
+        {"9223372036854775808", false, 0},
+        {"-9223372036854775809", false, 0},
+        {"99999999999999999999", false, 0},
+        {"", false, 0},
+        {"-", false, 0},
+        {"1.5", false, 0},
+        {"1e3", false, 0},
+        {"12a", false, 0},
+        {"+1", false, 0},
+        {"--1", false, 0},
+    };
+    for (const auto &c : cases) {
+        int64_t v = 42;
+        bool ok = json::parse_int64(c.in, &v);
+        if (ok != c.ok || (ok && v != c.v)) {
+            fprintf(stderr, "parse_int64(%s): %d %lld\n", c.in, ok, (long long)v);
+            fail();
+        }
+    }
+}
 } // namespace
 
 int main(void) {
@@ -472,6 +654,9 @@ int main(void) {
         cmocka_unit_test(test_special_bytes_at_every_offset),
         cmocka_unit_test(test_top_level_containers),
         cmocka_unit_test(test_key_matching),
+        cmocka_unit_test(test_pre_decoded_payloads),
+        cmocka_unit_test(test_pre_decoded_failed_envelope),
+        cmocka_unit_test(test_parse_int64),
         cmocka_unit_test(test_scanner_depth),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);

@@ -32,12 +32,40 @@ template <typename T> void try_payload(const Envelope &e) {
     }
 }
 
+// The data decode_json pre-decodes with the envelope must be what decode_payload gives, and
+// the envelope the same as without pre-decoding; the PreDecoded is reused, as the hub does.
+void check_pre_decoded(std::string_view in, const glide::Status &plain, const Envelope &e) {
+    static PreDecoded pre;
+    Envelope e2;
+    glide::Status st = decode_json(in, &e2, nullptr, &pre);
+    if (st.ok() != plain.ok() || (!st.ok() && st.error() != plain.error()))
+        abort();
+    if (!st.ok()) {
+        if (pre.type != PreDecoded::Type::none)
+            abort();
+        return;
+    }
+    if (!(e2 == e))
+        abort();
+    if (pre.type == PreDecoded::Type::chat) {
+        auto r = decode_payload<ChatMessage>(e);
+        if (!r.ok() || !(r.value() == pre.chat))
+            abort();
+    } else if (pre.type == PreDecoded::Type::ack_request) {
+        auto r = decode_payload<AckRequest>(e);
+        if (!r.ok() || !(r.value() == pre.ack_request))
+            abort();
+    }
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     std::string_view in(reinterpret_cast<const char *>(data), size);
     Envelope e;
-    if (!decode_json(in, &e).ok())
+    glide::Status decoded = decode_json(in, &e);
+    check_pre_decoded(in, decoded, e);
+    if (!decoded.ok())
         return 0;
     std::string js;
     if (!encode_json(e, &js).ok())

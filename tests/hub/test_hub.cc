@@ -188,6 +188,43 @@ void test_resend_redelivers_without_storing(void **) {
                                       "\"invalid resend message: mid is required\"}");
 }
 
+// The data of message.chat is decoded with its envelope when the action comes first (the
+// usual order), else by the handler: the same message either way, and the same error texts.
+void test_chat_data_in_any_key_order(void **) {
+    World w;
+    w.token("tok-A", "A", "d1");
+    w.token("tok-B", "B", "d1");
+    auto a = w.login("tok-A");
+    auto b = w.login("tok-B");
+    w.send(*a, "{\"seq\":2,\"action\":\"message.chat\",\"to\":\"B\",\"data\":{\"cliMid\":\"c-1\","
+               "\"content\":\"h\\u00e9\\n\",\"sendAt\":1732600000123}}");
+    w.send(*a, "{\"seq\":3,\"data\":{\"cliMid\":\"c-2\",\"content\":\"h\\u00e9\\n\","
+               "\"sendAt\":1732600000123},\"to\":\"B\",\"action\":\"message.chat\"}");
+    auto got = b->link.find("message.chat");
+    assert_int_equal(got.size(), 2);
+    codec::ChatMessage m1 = chat_of(b->link, got[0]), m2 = chat_of(b->link, got[1]);
+    assert_str(m1.content, "h\xc3\xa9\n");
+    assert_str(m2.cli_mid, "c-2");
+    m2.cli_mid = m1.cli_mid;
+    m2.mid = m1.mid;
+    assert_true(m1 == m2);
+    w.send(*a, "{\"seq\":4,\"action\":\"message.chat\",\"to\":\"B\",\"data\":{\"mid\":\"1\"}}");
+    assert_str(a->link.frames.back(),
+               "{\"ver\":1,\"seq\":4,\"action\":\"notify.error\",\"data\":\"message decode error: "
+               "json: cannot unmarshal string into Go struct field ChatMessage.mid of type "
+               "int64\"}");
+    w.send(*a, "{\"seq\":5,\"data\":{\"mid\":\"1\"},\"action\":\"message.chat\",\"to\":\"B\"}");
+    assert_str(a->link.frames.back(),
+               "{\"ver\":1,\"seq\":5,\"action\":\"notify.error\",\"data\":\"message decode error: "
+               "json: cannot unmarshal string into Go struct field ChatMessage.mid of type "
+               "int64\"}");
+    // ack.request whose action is only known after the data.
+    w.send(*b, "{\"data\":{\"mid\":2,\"from\":\"A\"},\"action\":\"ack.request\"}");
+    assert_str(a->link.last_json("ack.notify"),
+               "{\"ver\":1,\"action\":\"ack.notify\",\"data\":{\"mid\":2,\"from\":\"A\"}}");
+    assert_int_equal(b->link.count("message.chat"), 2);
+}
+
 // §5.7: ack.request in both shapes → ack.notify to the original sender, delivery marked.
 void test_ack_request_both_shapes(void **) {
     World w;
@@ -628,6 +665,7 @@ int main() {
         cmocka_unit_test(test_chat_ack_after_store_and_forced_from),
         cmocka_unit_test(test_retry_same_cli_mid_same_mid),
         cmocka_unit_test(test_resend_redelivers_without_storing),
+        cmocka_unit_test(test_chat_data_in_any_key_order),
         cmocka_unit_test(test_ack_request_both_shapes),
         cmocka_unit_test(test_offline_receiver_delivered_at_next_login),
         cmocka_unit_test(test_replay_paced_never_closed),
