@@ -80,17 +80,19 @@ inline const unsigned char *find_string_special(const unsigned char *p, const un
         [](unsigned char c) { return c == '"' || c == '\\' || c < 0x20 || c >= 0x80; });
 }
 
-// First byte that json.Marshal (HTML escaping on) may have to escape: '"', '\\', '<', '>', '&',
+// Flags the bytes json.Marshal (HTML escaping on) may have to escape: '"', '\\', '<', '>', '&',
 // a control character, or a byte >= 0x80 (to check for invalid UTF-8 and U+2028/U+2029).
+inline uint64_t marshal_flags(uint64_t x) {
+    // '<' (0x3c) and '>' (0x3e) are the only bytes that read 0x3e with bit 1 set.
+    return eq_mask(x, '"') | eq_mask(x, '\\') | eq_mask(x | (ones * 2), '>') | eq_mask(x, '&') |
+           below_mask(x, 0x20) | (x & highs);
+}
+
+// First byte marshal_flags flags.
 inline const unsigned char *find_marshal_special(const unsigned char *p,
                                                  const unsigned char *end) {
     return find_first(
-        p, end,
-        [](uint64_t x) {
-            // '<' (0x3c) and '>' (0x3e) are the only bytes that read 0x3e with bit 1 set.
-            return eq_mask(x, '"') | eq_mask(x, '\\') | eq_mask(x | (ones * 2), '>') |
-                   eq_mask(x, '&') | below_mask(x, 0x20) | (x & highs);
-        },
+        p, end, marshal_flags,
         [](unsigned char c) {
             return c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' || c < 0x20 ||
                    c >= 0x80;

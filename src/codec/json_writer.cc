@@ -49,23 +49,41 @@ bool is_line_sep(const unsigned char *p, size_t n) {
     return n == 3 && p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9);
 }
 
-} // namespace
+// True when json.Marshal writes s as it is (quoted): no byte find_marshal_special stops at.
+// The flags of every word are OR-ed without a branch per word, and the bytes short of a whole
+// word are tested in one more (overlapping) word rather than one at a time: most strings are
+// short (ids, actions) and plain. A flag above a true match may be false, never one without a
+// match, so the OR is zero exactly when nothing needs escaping.
+bool marshals_verbatim(const unsigned char *p, size_t n) {
+    using namespace bytes;
+    uint64_t x;
+    if (n >= 8) {
+        uint64_t acc = marshal_flags(load8(p + n - 8));
+        for (size_t i = 0; i + 8 <= n; i += 8)
+            acc |= marshal_flags(load8(p + i));
+        return acc == 0;
+    }
+    if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, p, 4);
+        memcpy(&b, p + n - 4, 4);
+        x = uint64_t(a) | uint64_t(b) << 32;
+    } else if (n > 0) {
+        // p[0], p[n / 2] and p[n - 1] cover 1 to 3 bytes; the rest of the word is plain 'a'.
+        x = (ones * 'a' & ~uint64_t{0xffffff}) | uint64_t(p[0]) | uint64_t(p[n / 2]) << 8 |
+            uint64_t(p[n - 1]) << 16;
+    } else {
+        return true;
+    }
+    return marshal_flags(x) == 0;
+}
 
-void write_string(std::string *out, std::string_view s) {
+// The escaping loop of write_string, for a string that needs it.
+void write_escaped(std::string *out, std::string_view s) {
     const auto *p = reinterpret_cast<const unsigned char *>(s.data());
     const auto *end = p + s.size();
     const auto *run = p; // start of the pending run of bytes copied verbatim
     p = bytes::find_marshal_special(p, end);
-    if (p >= end) {
-        // Nothing to escape (the common case): the quotes and the text in one write.
-        size_t n = out->size();
-        out->resize(n + s.size() + 2);
-        char *d = out->data() + n;
-        d[0] = '"';
-        memcpy(d + 1, s.data(), s.size());
-        d[s.size() + 1] = '"';
-        return;
-    }
     out->push_back('"');
     while (p < end) {
         unsigned char c = *p;
@@ -113,6 +131,37 @@ void write_string(std::string *out, std::string_view s) {
     out->push_back('"');
 }
 
+} // namespace
+
+void write_string(std::string *out, std::string_view s) {
+    if (!marshals_verbatim(reinterpret_cast<const unsigned char *>(s.data()), s.size()))
+        return write_escaped(out, s);
+    // The quotes and the text in one write.
+    size_t n = out->size();
+    out->resize(n + s.size() + 2);
+    char *d = out->data() + n;
+    d[0] = '"';
+    memcpy(d + 1, s.data(), s.size());
+    d[s.size() + 1] = '"';
+}
+
+void ObjectWriter::str(const Key &k, std::string_view v) {
+    // A short plain value goes out with its key in one append.
+    constexpr size_t kShort = 256;
+    if (v.size() <= kShort &&
+        marshals_verbatim(reinterpret_cast<const unsigned char *>(v.data()), v.size())) {
+        char buf[32 + kShort + 2];
+        size_t n = put_key(buf, k);
+        buf[n] = '"';
+        memcpy(buf + n + 1, v.data(), v.size());
+        n += v.size() + 1;
+        buf[n++] = '"';
+        out_->append(buf, n);
+        return;
+    }
+    write_string(key(k), v);
+}
+
 void write_int(std::string *out, int64_t v) {
     char buf[24];
     auto r = std::to_chars(buf, buf + sizeof buf, v);
@@ -122,11 +171,13 @@ void write_int(std::string *out, int64_t v) {
 void ObjectWriter::num(const Key &k, int64_t v) {
     // The key and the digits in one append.
     char buf[64];
-    std::string_view t = k.text(first_);
-    memcpy(buf, t.data(), t.size());
-    auto r = std::to_chars(buf + t.size(), buf + sizeof buf, v);
-    out_->append(buf, size_t(r.ptr - buf));
-    first_ = false;
+    size_t n = put_key(buf, k);
+    if (uint64_t(v) < 10) {
+        buf[n++] = char('0' + v); // ver, type, small counts
+    } else {
+        n = size_t(std::to_chars(buf + n, buf + sizeof buf, v).ptr - buf);
+    }
+    out_->append(buf, n);
 }
 
 void write_compact(std::string *out, std::string_view validated, bool html_escape) {

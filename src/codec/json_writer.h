@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,27 +42,36 @@ public:
     }
     // The key with its leading comma, or without it for an object's first member.
     std::string_view text(bool first) const { return {text_ + first, size_t(size_ - first)}; }
+    // All 32 bytes (the key, then zeros), for a fixed-size copy; size() of them are the key.
+    const char *raw() const { return text_; }
+    size_t size() const { return size_; }
 
 private:
     char text_[32] = {};
     uint8_t size_;
 };
 
-// Writes one object's members, handling the separators.
+// Writes one object's members, handling the separators. The opening brace goes out with the
+// first member (`{"key":`), so a member costs one append when its value is a number or a short
+// string with nothing to escape.
 class ObjectWriter {
 public:
-    explicit ObjectWriter(std::string *out) : out_(out) { out_->push_back('{'); }
-    void end() { out_->push_back('}'); }
+    explicit ObjectWriter(std::string *out) : out_(out) {}
+    void end() {
+        if (first_)
+            out_->append("{}", 2);
+        else
+            out_->push_back('}');
+    }
 
-    // Appends `"key":` (after a comma unless it is the first) and returns the buffer for the
-    // value.
+    // Appends `"key":` (after `{` or a comma) and returns the buffer for the value.
     std::string *key(const Key &k) {
-        out_->append(k.text(first_));
-        first_ = false;
+        char buf[32];
+        out_->append(buf, put_key(buf, k));
         return out_;
     }
 
-    void str(const Key &k, std::string_view v) { write_string(key(k), v); }
+    void str(const Key &k, std::string_view v);
     void str_omitempty(const Key &k, std::string_view v) {
         if (!v.empty())
             str(k, v);
@@ -77,6 +87,14 @@ public:
     void strings(const Key &k, const std::vector<std::string> &v);
 
 private:
+    // Writes `{"key":` or `,"key":` at buf (room for 32 bytes); returns its length.
+    size_t put_key(char *buf, const Key &k) {
+        memcpy(buf, k.raw(), 32);
+        buf[0] = first_ ? '{' : ',';
+        first_ = false;
+        return k.size();
+    }
+
     std::string *out_;
     bool first_ = true;
 };

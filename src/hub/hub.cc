@@ -627,8 +627,8 @@ static std::string store_failure(const HostRequest &r) {
 
 // --- chat ----------------------------------------------------------------------------------
 
-uint32_t Hub::deliver_chat(codec::ChatMessage msg, const Session *sender) {
-    Outbound out(make_message(0, action::chat, std::move(msg)));
+uint32_t Hub::deliver_chat(codec::ChatMessage &&msg, const Session *sender) {
+    Outbound out(0, action::chat, std::move(msg));
     const auto &m = std::get<codec::ChatMessage>(out.envelope().data);
     uint32_t reached = 0;
     for_each_device(m.to, [&](Session &d) { reached += d.send(out); });
@@ -642,7 +642,7 @@ uint32_t Hub::deliver_chat(codec::ChatMessage msg, const Session *sender) {
     return reached;
 }
 
-void Hub::chat(Session &s, int64_t seq, codec::ChatMessage msg) {
+void Hub::chat(Session &s, int64_t seq, codec::ChatMessage &&msg) {
     call(
         HostRequest::Kind::store_message,
         [this](HostRequest &r) {
@@ -659,7 +659,7 @@ void Hub::chat(Session &s, int64_t seq, codec::ChatMessage msg) {
             // borrows cli_mid and gives it back once sent (encoded), sparing a copy.
             if (t) {
                 codec::AckMessage a{std::move(m.cli_mid), m.mid, {}, m.seq};
-                Outbound ack(make_message(0, action::ack_message, std::move(a)));
+                Outbound ack(0, action::ack_message, std::move(a));
                 t->send(ack);
                 m.cli_mid = std::move(std::get<codec::AckMessage>(ack.envelope().data).cli_mid);
             }
@@ -678,8 +678,7 @@ void Hub::ack_request(Session &s, const codec::AckRequest &a) {
     // v1.6 clients send {mid, from: original sender}; later ones {mid, from: receiver,
     // to: sender}.
     const std::string &sender = a.to.empty() ? a.from : a.to;
-    Outbound out(make_message(0, action::ack_notify,
-                              codec::AckNotify{a.cli_mid, a.seq, a.mid, a.from, a.to}));
+    Outbound out(0, action::ack_notify, codec::AckNotify{a.cli_mid, a.seq, a.mid, a.from, a.to});
     for_each_device(sender, [&](Session &d) { d.send(out); });
     if (a.mid <= 0)
         return;

@@ -245,11 +245,11 @@ public:
     // authenticate: pauses reading, asks the host, answers and registers.
     void authenticate(session::Session &s, int64_t seq, const codec::EncryptedCredential &c);
     // message.chat after the ticket check and normalisation (from, to set; mid 0).
-    void chat(session::Session &s, int64_t seq, codec::ChatMessage msg);
+    void chat(session::Session &s, int64_t seq, codec::ChatMessage &&msg);
     // Delivers a stored chat message to the receiver's devices and a copy to the sender's other
     // devices (sender null: no copy exclusion). Returns the receiver sessions reached. The
     // message's buffers are then kept for take_message().
-    uint32_t deliver_chat(codec::ChatMessage msg, const session::Session *sender);
+    uint32_t deliver_chat(codec::ChatMessage &&msg, const session::Session *sender);
     // An empty ChatMessage to decode an inbound chat into, with the string buffers of the last
     // one delivered (a chat then travels decode → store request → delivery without allocating).
     codec::ChatMessage take_message() {

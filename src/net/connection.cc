@@ -594,15 +594,20 @@ void Connection::on_read(bufferevent *bev, void *self) {
 
 // --- writing --------------------------------------------------------------------------------
 
-bool Connection::append(const void *p, size_t n) {
-    const bool added = tls() ? evbuffer_add(bufferevent_get_output(bev_.get()), p, n) == 0
-                             : out_.append(flush_.chunks(), p, n);
+bool Connection::append(const void *p, size_t n, const void *q, size_t m) {
+    bool added;
+    if (tls()) {
+        evbuffer *out = bufferevent_get_output(bev_.get());
+        added = evbuffer_add(out, p, n) == 0 && (m == 0 || evbuffer_add(out, q, m) == 0);
+    } else {
+        added = out_.append(flush_.chunks(), p, n, q, m);
+    }
     if (added) {
         queue_flush();
         return true;
     }
     // A frame cut short would corrupt the stream: drop the connection instead.
-    log(GLIDE_LOG_ERROR, "out of memory queueing %zu bytes", n);
+    log(GLIDE_LOG_ERROR, "out of memory queueing %zu bytes", n + m);
     abort();
     return false;
 }
@@ -652,7 +657,7 @@ SendResult Connection::send(MessageKind kind, std::span<const uint8_t> payload) 
     }
     if (!admit(h + payload.size()))
         return SendResult::closed;
-    if (!append(hdr, h) || !append(payload.data(), payload.size()))
+    if (!append(hdr, h, payload.data(), payload.size()))
         return SendResult::closed;
     messages_out++;
     return after_send(h + payload.size());

@@ -283,7 +283,8 @@ private:
     // Creates the timer if need be and (re)arms it; false (logged) when it cannot be created.
     bool arm_timer(uint64_t ms);
     SendResult after_send(size_t n);
-    bool append(const void *p, size_t n);
+    // Queues `n` bytes, then `m` bytes of `q` (a frame's header and payload in one go).
+    bool append(const void *p, size_t n, const void *q = nullptr, size_t m = 0);
     SendResult send_control(frame::Opcode op, std::span<const uint8_t> payload);
     void log(glide_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

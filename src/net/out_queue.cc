@@ -65,12 +65,13 @@ void ChunkPool::put(OutChunk *c) {
     nspare_++;
 }
 
-bool OutQueue::append(ChunkPool &pool, const void *p, size_t n) {
-    if (n == 0)
+bool OutQueue::append(ChunkPool &pool, const void *p, size_t n, const void *q, size_t m) {
+    const size_t total = n + m;
+    if (total == 0)
         return true;
     OutChunk *c = tail_;
-    if (!c || c->room() < n) {
-        c = pool.get(n);
+    if (!c || c->room() < total) {
+        c = pool.get(total);
         if (!c)
             return false;
         if (tail_)
@@ -79,9 +80,13 @@ bool OutQueue::append(ChunkPool &pool, const void *p, size_t n) {
             head_ = c;
         tail_ = c;
     }
-    std::memcpy(c->data() + c->end, p, n);
-    c->end += n;
-    size_ += n;
+    uint8_t *d = c->data() + c->end;
+    if (n)
+        std::memcpy(d, p, n);
+    if (m)
+        std::memcpy(d + n, q, m);
+    c->end += total;
+    size_ += total;
     return true;
 }
 

@@ -53,7 +53,10 @@ public:
     bool empty() const { return size_ == 0; }
 
     // Copies `n` bytes to the end; false (nothing queued) when out of memory.
-    bool append(ChunkPool &pool, const void *p, size_t n);
+    bool append(ChunkPool &pool, const void *p, size_t n) { return append(pool, p, n, nullptr, 0); }
+    // Copies `n` bytes, then `m` bytes of `q` (a frame header and its payload), into one chunk
+    // when they fit in one; false (nothing queued) when out of memory.
+    bool append(ChunkPool &pool, const void *p, size_t n, const void *q, size_t m);
     // Copies `h` header bytes, then queues `msg` by reference; false (nothing queued) when out
     // of memory. `msg` must not be null.
     bool append_shared(ChunkPool &pool, const void *hdr, size_t h,

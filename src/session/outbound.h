@@ -18,6 +18,12 @@ namespace glide::session {
 class Outbound {
 public:
     explicit Outbound(codec::Envelope e) : env_(std::move(e)) {}
+    // make_message(seq, action, payload) built in place (the payload moved once).
+    template <typename T> Outbound(int64_t seq, std::string_view action, T &&payload) {
+        env_.seq = seq;
+        env_.action = action;
+        env_.data.emplace<std::decay_t<T>>(std::forward<T>(payload));
+    }
     ~Outbound();
     Outbound(Outbound &&) = default;
     Outbound &operator=(Outbound &&) = delete;

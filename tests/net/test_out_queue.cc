@@ -85,12 +85,51 @@ void test_peek_limit_and_clear(void **) {
     assert_int_equal(pool.spare(), ChunkPool::kMaxSpare);
 }
 
+// A header and its payload in one append: one chunk when they fit in the tail's room or a new
+// chunk, a big chunk when they do not fit a standard one; either part may be empty.
+void test_append_two_parts(void **) {
+    ChunkPool pool;
+    OutQueue q;
+    std::string want;
+    const std::string big(3000, 'B');
+    const std::string fill(ChunkPool::kChunkBytes / 2, 'f');
+    assert_true(q.append(pool, "h1", 2, "payload", 7));
+    want += "h1payload";
+    assert_true(q.append(pool, "", 0, "p", 1));
+    want += "p";
+    assert_true(q.append(pool, "h", 1, nullptr, 0));
+    want += "h";
+    assert_true(q.append(pool, "H", 1, fill.data(), fill.size())); // fits in the tail's room
+    assert_true(q.append(pool, "H", 1, fill.data(), fill.size())); // does not
+    want += "H" + fill + "H" + fill;
+    assert_true(q.append(pool, "hh", 2, big.data(), big.size())); // past a standard chunk
+    want += "hh" + big;
+    assert_true(q.append(pool, "t", 1, "ail", 3));
+    want += "tail";
+    assert_int_equal(q.size(), want.size());
+    assert_true(contents(q) == want);
+    iovec iov[8];
+    size_t bytes = 0;
+    // Each header went with its payload into one chunk: the first chunk, the filler's, the big
+    // one's (sized to fit it exactly), then a standard one for the last.
+    assert_int_equal(q.peek(iov, 8, &bytes), 4);
+    assert_int_equal(iov[0].iov_len, 2 + 7 + 1 + 1 + 1 + fill.size());
+    assert_int_equal(iov[1].iov_len, 1 + fill.size());
+    assert_int_equal(iov[2].iov_len, 2 + big.size());
+    assert_int_equal(iov[3].iov_len, 4);
+    q.consume(pool, 5);
+    assert_true(contents(q) == want.substr(5));
+    q.clear(pool);
+    assert_true(q.empty());
+}
+
 } // namespace
 
 int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_order_and_consume),
         cmocka_unit_test(test_peek_limit_and_clear),
+        cmocka_unit_test(test_append_two_parts),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
