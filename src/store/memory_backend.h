@@ -11,7 +11,8 @@
 //
 // Per message in steady state nothing is allocated: each receiver's undelivered messages sit in
 // a vector in mid order whose slots (and their strings' memory) are reused once delivered, and
-// the duplicate check is a fixed ring of pairs with an open-addressing index over it.
+// the duplicate check is a fixed ring of pairs with an open-addressing index over it, both sized
+// for the whole window when the backend is made.
 #pragma once
 
 #include <cstdint>
@@ -103,7 +104,6 @@ private:
     void remember(uint64_t h, std::string_view from, std::string_view cli_mid, int64_t mid);
     void index_insert(uint32_t slot);
     void index_erase(uint32_t slot);
-    void index_grow();
     // Drops the entries of receivers without undelivered messages once they are many.
     void sweep();
 
