@@ -24,9 +24,10 @@ enum class Kind : uint8_t {
     message, // a nested message (the envelope's map entries)
 };
 
-// One field of a message: its number, its kind and the name its errors use.
+// One field of a message: its kind and the name its errors use. A message's table lists its
+// fields in number order from 1 (glide.proto numbers every message's fields 1..N), so a field's
+// number is its index + 1.
 struct Slot {
-    uint32_t number;
     Kind kind;
     const char *name;
 };
@@ -54,10 +55,8 @@ Status read_fields(std::string_view in, const char *name, std::span<const Slot> 
     uint32_t unknown = 0;
     bool has_unknown = false;
     while (r.next(&f)) {
-        size_t i = 0;
-        while (i < slots.size() && slots[i].number != f.number)
-            i++;
-        if (i == slots.size()) {
+        size_t i = f.number - size_t(1); // number 0 wraps past the table
+        if (i >= slots.size()) {
             if (!has_unknown) {
                 has_unknown = true;
                 unknown = f.number;
@@ -124,7 +123,7 @@ Status take_all(std::string_view in, std::span<const Slot> slots, const Seen *se
         if (s.kind == Kind::integer || s.kind == Kind::boolean)
             continue;
         if (s.kind == Kind::strings) {
-            if (list && !take_list(in, s.number, list, &err, s.name))
+            if (list && !take_list(in, uint32_t(i + 1), list, &err, s.name))
                 return make_error(std::move(err));
             continue;
         }
@@ -157,14 +156,12 @@ enum EnvelopeField : uint32_t {
 };
 
 constexpr Slot envelope_slots[] = {
-    {f_ver, Kind::integer, "ver"},       {f_seq, Kind::integer, "seq"},
-    {f_action, Kind::string, "action"},  {f_from, Kind::string, "from"},
-    {f_to, Kind::string, "to"},          {f_data, Kind::json, "data"},
-    {f_msg, Kind::string, "msg"},        {f_ticket, Kind::string, "ticket"},
-    {f_sign, Kind::string, "sign"},      {f_extra, Kind::message, "extra"},
-    {f_data_json, Kind::json, "data_json"}, {f_data_null, Kind::boolean, "data_null"},
+    {Kind::integer, "ver"},  {Kind::integer, "seq"},      {Kind::string, "action"},
+    {Kind::string, "from"},  {Kind::string, "to"},        {Kind::json, "data"},
+    {Kind::string, "msg"},   {Kind::string, "ticket"},    {Kind::string, "sign"},
+    {Kind::message, "extra"}, {Kind::json, "data_json"}, {Kind::boolean, "data_null"},
 };
-constexpr Slot extra_entry_slots[] = {{1, Kind::string, "extra"}, {2, Kind::string, "extra"}};
+constexpr Slot extra_entry_slots[] = {{Kind::string, "extra"}, {Kind::string, "extra"}};
 
 // A map entry: well formed with key and value of the right wire types (unknown fields are
 // checked later, after the envelope's own checks, as protobuf-c's unpack let them through).
@@ -206,37 +203,17 @@ Status decode_protobuf(std::string_view in, Envelope *e, std::string *raw_buffer
     auto fail = [](std::string reason) {
         return make_error(std::string(decode_error_prefix) + reason);
     };
-    constexpr size_t n = std::size(envelope_slots);
-    Seen seen[n];
-    uint32_t payload = 0; // the oneof's member seen last: f_data, f_data_json or f_data_null
-    {
-        // read_fields, plus the oneof: its last member wins.
-        pb::Reader r(in);
-        pb::Field f;
-        uint32_t unknown = 0;
-        bool has_unknown = false;
-        while (r.next(&f)) {
-            if (f.number == 0 || f.number > f_data_null) {
-                if (!has_unknown) {
-                    has_unknown = true;
-                    unknown = f.number;
-                }
-                continue;
-            }
-            const Slot &s = envelope_slots[f.number - 1];
-            if (!wire_fits(s.kind, f.wire) ||
-                (s.kind == Kind::message && !entry_well_formed(f.bytes)))
-                return fail("invalid protobuf envelope");
-            seen[f.number - 1].last = f;
-            seen[f.number - 1].count++;
-            if (f.number == f_data || f.number == f_data_json || f.number == f_data_null)
-                payload = f.number;
+    Seen seen[std::size(envelope_slots)];
+    if (Status st = read_fields(in, "envelope", envelope_slots, seen, entry_well_formed); !st)
+        return fail(st.error());
+    // The oneof: the member whose last occurrence comes last in the input wins.
+    uint32_t payload = 0;
+    const char *at = nullptr;
+    for (uint32_t k : {f_data, f_data_json, f_data_null})
+        if (seen[k - 1].count && seen[k - 1].last.raw.data() > at) {
+            payload = k;
+            at = seen[k - 1].last.raw.data();
         }
-        if (!r.ok())
-            return fail("invalid protobuf envelope");
-        if (has_unknown)
-            return fail("unknown field " + std::to_string(unknown) + " in envelope");
-    }
     std::string err;
     auto str = [&](EnvelopeField k) {
         const Seen &s = seen[k - 1];
@@ -363,50 +340,50 @@ Status read_payload(std::string_view in, const char *name, const Slot (&slots)[N
     return read_fields(in, name, std::span<const Slot>(slots), seen);
 }
 
-constexpr Slot text_slots[] = {{1, Kind::string, "text"}};
+constexpr Slot text_slots[] = {{Kind::string, "text"}};
 
 constexpr Slot chat_slots[] = {
-    {1, Kind::string, "cli_mid"}, {2, Kind::integer, "mid"},  {3, Kind::integer, "seq"},
-    {4, Kind::string, "from"},    {5, Kind::string, "to"},    {6, Kind::integer, "type"},
-    {7, Kind::string, "content"}, {8, Kind::integer, "send_at"},
+    {Kind::string, "cli_mid"}, {Kind::integer, "mid"},  {Kind::integer, "seq"},
+    {Kind::string, "from"},    {Kind::string, "to"},    {Kind::integer, "type"},
+    {Kind::string, "content"}, {Kind::integer, "send_at"},
 };
 
 constexpr Slot ack_message_slots[] = {
-    {1, Kind::string, "cli_mid"}, {2, Kind::integer, "mid"},
-    {3, Kind::integer, "seq"},    {4, Kind::string, "from"},
+    {Kind::string, "cli_mid"}, {Kind::integer, "mid"},
+    {Kind::integer, "seq"},    {Kind::string, "from"},
 };
 
 // AckRequest and AckNotify carry the same fields (and so do their proto messages).
 constexpr Slot ack_slots[] = {
-    {1, Kind::string, "cli_mid"}, {2, Kind::integer, "seq"}, {3, Kind::integer, "mid"},
-    {4, Kind::string, "from"},    {5, Kind::string, "to"},
+    {Kind::string, "cli_mid"}, {Kind::integer, "seq"}, {Kind::integer, "mid"},
+    {Kind::string, "from"},    {Kind::string, "to"},
 };
 
 constexpr Slot ack_group_slots[] = {
-    {1, Kind::string, "cli_mid"}, {2, Kind::integer, "gid"},
-    {3, Kind::integer, "mid"},    {4, Kind::integer, "seq"},
+    {Kind::string, "cli_mid"}, {Kind::integer, "gid"},
+    {Kind::integer, "mid"},    {Kind::integer, "seq"},
 };
 
-constexpr Slot custom_slots[] = {{1, Kind::string, "type"}, {2, Kind::json, "content_json"}};
+constexpr Slot custom_slots[] = {{Kind::string, "type"}, {Kind::json, "content_json"}};
 
-constexpr Slot kick_slots[] = {{1, Kind::string, "device_id"}, {2, Kind::string, "device_name"}};
+constexpr Slot kick_slots[] = {{Kind::string, "device_id"}, {Kind::string, "device_name"}};
 
 constexpr Slot hello_slots[] = {
-    {1, Kind::string, "client_version"}, {2, Kind::string, "client_name"},
-    {3, Kind::string, "client_type"},    {4, Kind::string, "server_version"},
-    {5, Kind::string, "temp_id"},        {6, Kind::integer, "heartbeat_interval"},
-    {7, Kind::strings, "protocols"},
+    {Kind::string, "client_version"}, {Kind::string, "client_name"},
+    {Kind::string, "client_type"},    {Kind::string, "server_version"},
+    {Kind::string, "temp_id"},        {Kind::integer, "heartbeat_interval"},
+    {Kind::strings, "protocols"},
 };
 
-constexpr Slot credential_slots[] = {{1, Kind::integer, "version"},
-                                     {2, Kind::string, "credential"}};
+constexpr Slot credential_slots[] = {{Kind::integer, "version"},
+                                     {Kind::string, "credential"}};
 
 constexpr Slot group_notify_slots[] = {
-    {1, Kind::string, "from"}, {2, Kind::integer, "type"}, {3, Kind::json, "body_json"}};
+    {Kind::string, "from"}, {Kind::integer, "type"}, {Kind::json, "body_json"}};
 
-constexpr Slot user_state_slots[] = {{1, Kind::string, "uid"}, {2, Kind::boolean, "online"}};
+constexpr Slot user_state_slots[] = {{Kind::string, "uid"}, {Kind::boolean, "online"}};
 
-constexpr Slot subscribe_slots[] = {{1, Kind::strings, "uids"}};
+constexpr Slot subscribe_slots[] = {{Kind::strings, "uids"}};
 
 template <typename T> void write_ack(pb::Writer &w, const T &v) {
     w.string(1, v.cli_mid);
