@@ -40,9 +40,8 @@ public:
         text_[N + 1] = '"';
         text_[N + 2] = ':';
     }
-    // The key with its leading comma, or without it for an object's first member.
-    std::string_view text(bool first) const { return {text_ + first, size_t(size_ - first)}; }
-    // All 32 bytes (the key, then zeros), for a fixed-size copy; size() of them are the key.
+    // All 32 bytes (`,"name":`, then zeros), for a fixed-size copy; size() of them are the key
+    // (ObjectWriter puts `{` in place of the comma for an object's first member).
     const char *raw() const { return text_; }
     size_t size() const { return size_; }
 
