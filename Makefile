@@ -1,55 +1,87 @@
 # glide — build, test, run, install.
 #
-# `make` configures on first use (./configure writes $(B)/config.mk) and builds into $(B)/.
-# Sources are found by folder: every src/<layer>/ except src/host, src/tools, src/client,
-# src/glidectl and src/bench is part of the module; src/client is the tools' client library,
-# linked into glidectl, glide-bench and the tests only; tests/<layer>/test_*.c[c] are cmocka programs, tests/<layer>/*_test.{sh,py} are
-# end-to-end scripts, tests/<layer>/helper_*.cc programs those scripts start. New files need no
-# Makefile change.
+# `make` configures on first use (./configure writes $(B)/config.mk) and builds into $(B)/,
+# in parallel (JOBS, default: the number of cores).
+#
+# The tree is the architecture: one folder per layer under src/, and each folder's README.md
+# says which other layers it may include, in one line ("Includes: common codec"). That line is
+# the single source of the layering: tests/tools/layering_test.sh fails when a file includes a
+# layer its folder does not name (or the names form a cycle), and the build links each
+# program and test with the archives of exactly the layers it reaches through those lines.
+# Every layer's objects but its program's main() go into $(B)/lib/libglide-<layer>.a.
+# libglide.so is src/abi and what it reaches; glided is src/host, glidectl src/glidectl,
+# glide-bench src/bench, gen-docs src/tools, each with what it reaches.
+#
+# Tests: tests/<layer>/test_*.cc are cmocka programs, compiled to objects and linked with the
+# layers their includes name (and what those reach); tests/<layer>/test_*.c are C programs that
+# see only the public headers (they are what a host author writes); tests/<layer>/helper_*.cc
+# are programs the scripts start; tests/<layer>/*_test.{sh,py} are end-to-end scripts.
+# `make check TESTS="hub codec"` builds and runs only those folders' tests. New files need no
+# Makefile change; a new layer needs its README.md with an "Includes:" line.
 
 B ?= build
 CONFIG := $(B)/config.mk
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 ifneq ($(wildcard $(CONFIG)),)
 include $(CONFIG)
 endif
 
-# The module's layers (linked into libglide.so and, for unit tests, libglide-core.a).
-CORE_DIRS := $(filter-out src/host src/tools src/abi src/client src/glidectl src/bench,\
-	$(wildcard src/*))
-CORE_SRCS := $(foreach d,$(CORE_DIRS),$(wildcard $(d)/*.cc))
-ABI_SRCS := $(wildcard src/abi/*.cc)
-HOST_SRCS := $(wildcard src/host/*.cc)
-CLIENT_SRCS := $(wildcard src/client/*.cc)
-GLIDECTL_SRCS := $(wildcard src/glidectl/*.cc)
-BENCH_TOOL_SRCS := $(wildcard src/bench/*.cc)
+# --- layers ----------------------------------------------------------------------------------
+
+LAYERS := $(patsubst src/%/,%,$(sort $(dir $(wildcard src/*/*.cc src/*/*.h))))
+# What a layer's README names after "Includes:" (only names of layers count).
+$(foreach l,$(LAYERS),$(eval INCLUDES_$(l) := $(filter $(LAYERS),\
+	$(shell sed -n 's/^Includes://p' src/$(l)/README.md 2>/dev/null | tr -c 'a-z_\n' ' '))))
+# Layers reached from a list of layers (itself included); 12 steps cover any acyclic chain of
+# this tree (the layering test refuses cycles).
+reach1 = $(sort $(1) $(foreach l,$(1),$(INCLUDES_$(l))))
+reach = $(call reach1,$(call reach1,$(call reach1,$(call reach1,$(call reach1,$(call reach1,\
+	$(call reach1,$(call reach1,$(call reach1,$(call reach1,$(call reach1,$(call reach1,$(1)))))))))))))
+
+# The files with a program's main(): not in their layer's archive.
+MAINS := src/host/main.cc src/glidectl/main.cc src/bench/main.cc src/tools/gen_docs.cc
+layer_srcs = $(filter-out $(MAINS),$(wildcard src/$(1)/*.cc))
+LIB_LAYERS := $(foreach l,$(LAYERS),$(if $(call layer_srcs,$(l)),$(l)))
+lib = $(B)/lib/libglide-$(1).a
+# The archives of what `layers` reach, as link arguments (a group: order does not matter).
+libs_of = $(foreach l,$(filter $(LIB_LAYERS),$(call reach,$(1))),$(call lib,$(l)))
+link_group = -Wl,--start-group $(1) -Wl,--end-group
+
 PROTOS := $(wildcard proto/*.proto)
 GEN_C := $(PROTOS:proto/%.proto=$(B)/gen/%.pb-c.c)
 GEN_H := $(PROTOS:proto/%.proto=$(B)/gen/%.pb-c.h)
-
-CORE_OBJS := $(CORE_SRCS:%.cc=$(B)/obj/%.o)
 # protobuf-c's code for proto/glide.proto: only the tests link it, as the oracle the codec's
 # output and results are compared with (src/codec reads and writes the wire format itself).
 GEN_OBJS := $(GEN_C:$(B)/gen/%.c=$(B)/obj/gen/%.o)
-ABI_OBJS := $(ABI_SRCS:%.cc=$(B)/obj/%.o)
-HOST_OBJS := $(HOST_SRCS:%.cc=$(B)/obj/%.o)
-CLIENT_OBJS := $(CLIENT_SRCS:%.cc=$(B)/obj/%.o)
-GLIDECTL_OBJS := $(GLIDECTL_SRCS:%.cc=$(B)/obj/%.o)
-BENCH_TOOL_OBJS := $(BENCH_TOOL_SRCS:%.cc=$(B)/obj/%.o)
-# What the unit tests link of the tools: the client library and glide-bench without main().
-TOOL_LIB_OBJS := $(CLIENT_OBJS) $(filter-out $(B)/obj/src/bench/main.o,$(BENCH_TOOL_OBJS))
-# The host without its main(), for gen-docs and the unit tests.
-HOST_LIB_OBJS := $(filter-out $(B)/obj/src/host/main.o,$(HOST_OBJS))
 
-TEST_C := $(wildcard tests/*/test_*.c)
-TEST_CC := $(wildcard tests/*/test_*.cc)
-TEST_BINS := $(TEST_C:%.c=$(B)/%) $(TEST_CC:%.cc=$(B)/%)
-TEST_HELPERS := $(filter-out $(TEST_C),$(wildcard tests/*/*.c))
-# C++ helper programs that end-to-end scripts start (a test server, a client): tests/*/helper_*.cc
-TEST_HELPERS_CC := $(wildcard tests/*/helper_*.cc)
-TEST_HELPER_BINS := $(TEST_HELPERS:%.c=$(B)/%) $(TEST_HELPERS_CC:%.cc=$(B)/%)
+obj = $(patsubst %.cc,$(B)/obj/%.o,$(1))
+
+# --- programs --------------------------------------------------------------------------------
+
+PROGRAMS := $(B)/libglide.so $(B)/glided $(B)/glidectl $(B)/glide-bench $(B)/gen-docs
 BENCH_SRCS := $(wildcard bench/*.cc)
 BENCH_BINS := $(BENCH_SRCS:%.cc=$(B)/%)
+
+# --- tests -----------------------------------------------------------------------------------
+
+TEST_DIRS := $(filter-out fuzz support data,$(patsubst tests/%/,%,$(sort $(dir \
+	$(wildcard tests/*/test_* tests/*/helper_* tests/*/*_test.sh tests/*/*_test.py)))))
+# The layers a test folder's sources include (tests/support's headers count when included).
+test_incs = $(filter $(LAYERS) support,$(shell sed -n 's|^\#include "\([a-z_]*\)/.*|\1|p' \
+	$(wildcard tests/$(1)/*.cc tests/$(1)/*.h) /dev/null | sort -u))
+# A test that reaches the module may drive it through its C face (src/abi) as a host does.
+test_layers = $(filter $(LAYERS),$(1) $(call test_incs,$(1)) \
+	$(if $(filter support,$(call test_incs,$(1))),$(call test_incs,support)))
+$(foreach d,$(TEST_DIRS),$(eval TEST_LAYERS_$(d) := $(call test_layers,$(d)) \
+	$(if $(filter module,$(call reach,$(call test_layers,$(d)))),abi)))
+tests_cc = $(patsubst tests/%.cc,$(B)/tests/%,$(wildcard tests/$(1)/test_*.cc tests/$(1)/helper_*.cc))
+tests_c = $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/$(1)/test_*.c))
+# The folders whose scripts or C tests run the built programs.
+PROGRAM_TEST_DIRS := abi host tools
+CHECK_DIRS := $(if $(TESTS),$(filter $(TESTS),$(TEST_DIRS)),$(TEST_DIRS))
+CHECK_DEPS := $(foreach d,$(CHECK_DIRS),$(call tests_cc,$(d)) $(call tests_c,$(d))) \
+	$(if $(filter $(PROGRAM_TEST_DIRS),$(CHECK_DIRS)),$(PROGRAMS))
 
 DEPS_CFLAGS = $(EVENT_CFLAGS) $(JANSSON_CFLAGS) $(PROTOBUF_C_CFLAGS) $(OPENSSL_CFLAGS) \
 	$(SQLITE3_CFLAGS) $(HIREDIS_CFLAGS)
@@ -63,27 +95,35 @@ CXXFLAGS_ALL = -std=c++20 $(OPT) $(SAN) -fPIC -fvisibility=hidden -fvisibility-i
 	$(WARN) $(DEPS_CFLAGS) $(EXTRA_CXXFLAGS)
 LDFLAGS_ALL = $(SAN) $(EXTRA_LDFLAGS)
 
-.PHONY: all run check test bench install uninstall clean distclean docs fuzz
+.PHONY: all run check test bench install uninstall clean distclean docs fuzz programs \
+	check-build
 .DEFAULT_GOAL := all
 
-## all: configure when needed and build glided, libglide.so, glidectl, glide-bench and the tests
+# Each goal configures when needed, then runs the real work in a parallel sub-make (which reads
+# the configuration that the first make may just have written).
+SUBMAKE = $(MAKE) --no-print-directory -j$(JOBS) B=$(B)
+
+## all: configure when needed and build glided, libglide.so, glidectl, glide-bench, gen-docs
 all: $(CONFIG)
-	@$(MAKE) --no-print-directory B=$(B) build-all
+	@$(SUBMAKE) programs
 
 $(CONFIG): configure
 	@if [ -f $(B)/config.args ]; then ./configure $$(cat $(B)/config.args); \
 	else ./configure --builddir=$(B); fi
 
-.PHONY: build-all
-build-all: $(B)/libglide.so $(B)/glided $(B)/glidectl $(B)/glide-bench $(B)/gen-docs $(TEST_BINS) $(TEST_HELPER_BINS) $(BENCH_BINS)
+programs: $(PROGRAMS)
 
-## run: build and start glided on conf/glided.conf in the foreground
-run: all
+## run: build glided, the module and glidectl only, and start glided on conf/glided.conf
+run: $(CONFIG)
+	@$(SUBMAKE) $(B)/glided $(B)/libglide.so $(B)/glidectl
 	exec $(B)/glided -c conf/glided.conf
 
-## check: build and run every test (unit, conformance, end-to-end)
-check: all
-	@B=$(B) PYTHON=$(PYTHON) sh tests/run.sh
+## check: build and run every test (TESTS="hub codec": only those folders; JOBS: parallel build)
+check: $(CONFIG)
+	@$(SUBMAKE) check-build TESTS="$(TESTS)"
+	@B=$(B) PYTHON=$(PYTHON) TESTS="$(TESTS)" sh tests/run.sh
+
+check-build: $(CHECK_DEPS)
 
 test: check
 
@@ -127,7 +167,8 @@ uninstall:
 
 ## bench: the standard benchmark suite (< 10 min): glided on CPU 0, load on CPU 1; writes
 ## bench/results/<date>-<commit>.md and prints a summary
-bench: all
+bench: $(CONFIG)
+	@$(SUBMAKE) programs $(BENCH_BINS)
 	@B=$(B) sh bench/run.sh
 
 ## clean: remove the build directory
@@ -151,55 +192,60 @@ $(B)/obj/gen/%.o: $(B)/gen/%.c
 	@mkdir -p $(@D)
 	$(CC) -std=c11 $(CPPFLAGS) $(CFLAGS_ALL) -w -MMD -MP -c $< -o $@
 
-$(B)/obj/%.o: %.cc $(GEN_H)
+# Every C++ object, of src/ and of tests/ (which may include tests/ headers). The generated
+# header is order-only: the .d files name the objects that really include it.
+$(B)/obj/%.o: %.cc | $(GEN_H)
 	@mkdir -p $(@D)
-	$(CXX) $(CPPFLAGS) $(CXXFLAGS_ALL) -MMD -MP -c $< -o $@
+	$(CXX) $(CPPFLAGS) $(if $(filter tests/%,$<),-Itests $(CMOCKA_CFLAGS)) $(CXXFLAGS_ALL) \
+		-MMD -MP -c $< -o $@
 
-$(B)/libglide-core.a: $(CORE_OBJS)
-	@rm -f $@
-	ar rcs $@ $^
+# One archive per layer.
+define layer_lib
+$(call lib,$(1)): $(call obj,$(call layer_srcs,$(1)))
+	@mkdir -p $$(@D)
+	@rm -f $$@
+	ar rcs $$@ $$^
+endef
+$(foreach l,$(LIB_LAYERS),$(eval $(call layer_lib,$(l))))
 
-$(B)/libglide.so: $(CORE_OBJS) $(ABI_OBJS) src/abi/libglide.map
-	$(CXX) -shared -o $@ $(CORE_OBJS) $(ABI_OBJS) $(LDFLAGS_ALL) \
+# A program: its main (if any) and the archives of what its layer reaches.
+define program
+$(1): $(call obj,$(2)) $(call libs_of,$(3))
+	@mkdir -p $$(@D)
+	$$(CXX) -o $$@ $(call obj,$(2)) $(call link_group,$(call libs_of,$(3))) $$(LDFLAGS_ALL) \
+		$$(DEPS_LIBS)
+endef
+$(eval $(call program,$(B)/glided,src/host/main.cc,host))
+$(eval $(call program,$(B)/glidectl,src/glidectl/main.cc,glidectl))
+$(eval $(call program,$(B)/glide-bench,src/bench/main.cc,bench))
+$(eval $(call program,$(B)/gen-docs,src/tools/gen_docs.cc,tools))
+
+# The module: src/abi and only what it reaches; one exported entry point (the version script).
+$(B)/libglide.so: $(call libs_of,abi) src/abi/libglide.map
+	$(CXX) -shared -o $@ -Wl,--whole-archive $(call lib,abi) -Wl,--no-whole-archive \
+		$(call link_group,$(filter-out $(call lib,abi),$(call libs_of,abi))) $(LDFLAGS_ALL) \
 		-Wl,--version-script=src/abi/libglide.map -Wl,-z,defs -Wl,-soname,libglide.so \
 		$(DEPS_LIBS)
 
-# glided shares the configuration language and common helpers with the module: the linker
-# takes just those members of the core archive.
-$(B)/glided: $(HOST_OBJS) $(B)/libglide-core.a
-	$(CXX) -o $@ $(HOST_OBJS) $(B)/libglide-core.a $(LDFLAGS_ALL) $(DEPS_LIBS)
+# C++ tests and helpers of one folder: each links the archives of what its folder includes.
+define test_dir
+$(call tests_cc,$(1)): $(B)/tests/$(1)/%: $(B)/obj/tests/$(1)/%.o \
+		$(call libs_of,$(TEST_LAYERS_$(1))) $(GEN_OBJS)
+	@mkdir -p $$(@D)
+	$$(CXX) -o $$@ $$< $(call link_group,$(call libs_of,$(TEST_LAYERS_$(1)))) $(GEN_OBJS) \
+		$$(LDFLAGS_ALL) $$(CMOCKA_LIBS) $$(DEPS_LIBS) $$(PROTOBUF_C_LIBS)
+endef
+$(foreach d,$(TEST_DIRS),$(eval $(call test_dir,$(d))))
 
-# The tools: the client library and the core's framing and codecs (only the archive members
-# they use are linked).
-$(B)/glidectl: $(GLIDECTL_OBJS) $(CLIENT_OBJS) $(B)/libglide-core.a
-	$(CXX) -o $@ $(GLIDECTL_OBJS) $(CLIENT_OBJS) $(B)/libglide-core.a $(LDFLAGS_ALL) $(DEPS_LIBS)
-
-$(B)/glide-bench: $(BENCH_TOOL_OBJS) $(CLIENT_OBJS) $(B)/libglide-core.a
-	$(CXX) -o $@ $(BENCH_TOOL_OBJS) $(CLIENT_OBJS) $(B)/libglide-core.a $(LDFLAGS_ALL) \
-		$(DEPS_LIBS)
-
-# gen-docs prints the module's and the host's directive records as man page and example conf.
-$(B)/gen-docs: src/tools/gen_docs.cc $(B)/libglide-core.a $(HOST_LIB_OBJS)
-	@mkdir -p $(@D)
-	$(CXX) $(CPPFLAGS) $(CXXFLAGS_ALL) -o $@ $< $(HOST_LIB_OBJS) $(B)/libglide-core.a \
-		$(LDFLAGS_ALL) $(DEPS_LIBS)
-
-$(B)/tests/%: tests/%.cc $(B)/libglide-core.a $(HOST_LIB_OBJS) $(ABI_OBJS) $(TOOL_LIB_OBJS) \
-		$(GEN_OBJS) $(GEN_H)
-	@mkdir -p $(@D)
-	$(CXX) $(CPPFLAGS) -Itests $(CXXFLAGS_ALL) $(CMOCKA_CFLAGS) -MMD -MP -o $@ $< \
-		$(HOST_LIB_OBJS) $(ABI_OBJS) $(TOOL_LIB_OBJS) $(GEN_OBJS) $(B)/libglide-core.a \
-		$(LDFLAGS_ALL) $(CMOCKA_LIBS) $(DEPS_LIBS) $(PROTOBUF_C_LIBS)
-
-# Micro-benchmarks: internal code, like the unit tests.
-$(B)/bench/%: bench/%.cc $(B)/libglide-core.a $(GEN_H)
-	@mkdir -p $(@D)
-	$(CXX) $(CPPFLAGS) $(CXXFLAGS_ALL) -o $@ $< $(B)/libglide-core.a $(LDFLAGS_ALL) $(DEPS_LIBS)
-
-# C tests and helpers see only the public headers: they are what a host author writes.
+# C tests see only the public headers: they are what a host author writes.
 $(B)/tests/%: tests/%.c
 	@mkdir -p $(@D)
 	$(CC) -std=c99 $(CPPFLAGS) -Itests $(OPT) $(SAN) $(WARN) $(EVENT_CFLAGS) $(CMOCKA_CFLAGS) \
 		-o $@ $< $(LDFLAGS_ALL) $(CMOCKA_LIBS) $(EVENT_LIBS) -ldl
 
--include $(shell find $(B)/obj $(B)/tests -name '*.d' 2>/dev/null)
+# Micro-benchmarks: internal code, like the unit tests.
+$(B)/bench/%: $(B)/obj/bench/%.o $(call libs_of,$(LAYERS))
+	@mkdir -p $(@D)
+	$(CXX) -o $@ $< $(call link_group,$(call libs_of,$(LAYERS))) $(LDFLAGS_ALL) $(DEPS_LIBS)
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

@@ -1,31 +1,36 @@
 #!/bin/sh
-# Runs every test program (B/tests/*/test_*) and end-to-end script (tests/*/*_test.sh, tests/*/*_test.py),
-# each with a time limit, and prints one line per test and the closing "N passed, N failed".
+# Runs every test program ($B/tests/*/test_*), the I/O-free layers' and the transport's programs
+# a second time under valgrind's memcheck (no invalid access, no leak; not in a sanitizer build),
+# and every end-to-end script (tests/*/*_test.sh, tests/*/*_test.py), each with a time limit,
+# TEST_JOBS at a time (default 2). Prints one line per test as it ends, the output of each
+# failed one, and the closing "N passed, N failed".
 # TESTS="conf abi" limits the run to those folders.
 set -u
 B=${B:-build}
 export B
-limit=${TEST_TIMEOUT:-600}
-logdir="$B/test-logs"
-mkdir -p "$logdir"
-pass=0
-fail=0
-failed=""
 
-run_one() { # name command...
-    name=$1; shift
-    log="$logdir/$(printf '%s' "$name" | tr '/' '_').log"
+if [ "${1:-}" = --one ]; then # --one NAME COMMAND...: run one test, print its line
+    shift
+    name=$1
+    shift
+    log="$B/test-logs/$(printf '%s' "$name" | tr '/ ()' '____').log"
     start=$(date +%s)
-    if timeout -k 10 "$limit" "$@" >"$log" 2>&1; then
-        pass=$((pass + 1)); status=ok
+    if timeout -k 10 "${TEST_TIMEOUT:-600}" "$@" >"$log" 2>&1; then
+        status=ok
     else
-        fail=$((fail + 1)); status=FAIL; failed="$failed $name"
+        status=FAIL
+        echo "$name" >>"$B/test-logs/failed"
     fi
-    printf '%-48s %s (%ss)\n' "$name" "$status" "$(( $(date +%s) - start ))"
-    if [ "$status" = FAIL ]; then
-        sed 's/^/    | /' "$log" | tail -60
-    fi
-}
+    printf '%-52s %s (%ss)\n' "$name" "$status" "$(($(date +%s) - start))"
+    exit 0
+fi
+
+# The folders whose test programs also run under valgrind.
+VALGRIND_DIRS="conf codec frame session dispatch hub store net common"
+valgrind=yes
+if grep -q '^SANITIZERS := yes' "$B/config.mk" 2>/dev/null || ! command -v valgrind >/dev/null; then
+    valgrind=no
+fi
 
 want() { # folder
     [ -z "${TESTS:-}" ] && return 0
@@ -33,21 +38,51 @@ want() { # folder
     return 1
 }
 
-for t in $(find "$B/tests" -type f -name 'test_*' -perm -u+x 2>/dev/null | sort); do
-    dir=$(basename "$(dirname "$t")")
-    want "$dir" || continue
-    run_one "${t#"$B"/tests/}" "$t"
-done
+logdir="$B/test-logs"
+rm -rf "$logdir"
+mkdir -p "$logdir"
+list="$logdir/list"
+: >"$list"
+# One line per test: its name, then the command (words without spaces). The slow ones first,
+# so that parallel runs end together: the scripts, then valgrind, then the programs.
 for t in $(find tests -type f \( -name '*_test.sh' -o -name '*_test.py' \) 2>/dev/null | sort); do
     dir=$(basename "$(dirname "$t")")
     want "$dir" || continue
     case "$t" in
-    *.sh) run_one "${t#tests/}" sh "$t" ;;
-    *.py) run_one "${t#tests/}" "${PYTHON:-/usr/bin/python3}" "$t" ;;
+    *.sh) echo "${t#tests/} sh $t" >>"$list" ;;
+    *.py) echo "${t#tests/} ${PYTHON:-/usr/bin/python3} $t" >>"$list" ;;
     esac
 done
+progs=$(find "$B/tests" -type f -name 'test_*' -perm -u+x 2>/dev/null | sort)
+if [ $valgrind = yes ]; then
+    for t in $progs; do
+        dir=$(basename "$(dirname "$t")")
+        want "$dir" || continue
+        case " $VALGRIND_DIRS " in *" $dir "*) ;; *) continue ;; esac
+        echo "${t#"$B"/tests/}(valgrind) valgrind -q --error-exitcode=99 --leak-check=full" \
+            "--errors-for-leak-kinds=definite,indirect $t" >>"$list"
+    done
+fi
+for t in $progs; do
+    dir=$(basename "$(dirname "$t")")
+    want "$dir" || continue
+    echo "${t#"$B"/tests/} $t" >>"$list"
+done
 
+xargs -P "${TEST_JOBS:-2}" -L 1 sh "$0" --one <"$list"
+
+total=$(wc -l <"$list")
+fail=0
+if [ -f "$logdir/failed" ]; then
+    fail=$(wc -l <"$logdir/failed")
+    for name in $(cat "$logdir/failed"); do
+        echo
+        echo "== $name"
+        tail -60 "$logdir/$(printf '%s' "$name" | tr '/ ()' '____').log" | sed 's/^/    | /'
+    done
+    echo
+    echo "failed: $(tr '\n' ' ' <"$logdir/failed")"
+fi
 echo
-[ -n "$failed" ] && echo "failed:$failed"
-echo "$pass passed, $fail failed"
+echo "$((total - fail)) passed, $fail failed"
 [ "$fail" -eq 0 ]
