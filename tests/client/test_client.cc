@@ -169,6 +169,15 @@ void test_options(void **) {
     const char *sz[] = {"x", "--size", "64k"};
     auto s = Options::parse(3, const_cast<char **>(sz), 1, {"size"}, {});
     assert_int_equal(*s->number("size", 0, 0, 1 << 30), 65536);
+    // Times read as in glided.conf: a bare number is seconds; units, combined; bounds in ms.
+    const char *tm[] = {"x", "--d", "15", "--w", "1m30s", "--m", "250ms", "--z", "2x"};
+    auto t2 = Options::parse(9, const_cast<char **>(tm), 1, {"d", "w", "m", "z"}, {});
+    assert_int_equal(*t2->number("d", 0, 0, 86400000, true), 15000);
+    assert_int_equal(*t2->number("w", 0, 0, 86400000, true), 90000);
+    assert_int_equal(*t2->number("m", 0, 0, 86400000, true), 250);
+    assert_false(t2->number("m", 0, 1000, 86400000, true).ok()); // below the minimum
+    assert_false(t2->number("d", 0, 0, 10000, true).ok());        // above the maximum
+    assert_false(t2->number("z", 0, 0, 86400000, true).ok());
 }
 
 void test_histogram(void **) {
