@@ -9,7 +9,7 @@
 
 namespace glide::store {
 
-using hub::StoreResult;
+using port::StoreResult;
 
 namespace {
 
