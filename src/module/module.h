@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "common/intrusive_list.h"
 #include "common/log.h"
 #include "conf/conf.h"
 #include "glide/module.h"
@@ -80,7 +81,6 @@ private:
     static void on_reap(evutil_socket_t, short, void *self);
     static void on_drain_timeout(evutil_socket_t, short, void *self);
     void connection_closed(net::Connection &c) override;
-    void unlink(net::Connection &c);
     void check_drained();
     void build_settings();
     hub::HubConfig hub_config() const;
@@ -106,8 +106,9 @@ private:
 
     // Output to write this loop turn; outlives the connections (see ~Module).
     std::unique_ptr<net::FlushQueue> flush_;
-    // Open connections (intrusive list) and closed ones waiting to be freed by on_reap.
-    net::Connection *head_ = nullptr;
+    // Open connections (newest first) and closed ones waiting to be freed by on_reap.
+    using Connections = IntrusiveList<net::Connection, &net::Connection::owner_hook>;
+    Connections conns_;
     std::vector<net::Connection *> dead_;
     net::EventPtr reap_;
 
@@ -116,7 +117,6 @@ private:
     void *drained_arg_ = nullptr;
     net::EventPtr drain_timer_;
 
-    uint64_t open_ = 0;
     uint64_t accepted_ = 0;
     uint64_t closed_ = 0;
     uint64_t bytes_in_ = 0;

@@ -169,16 +169,17 @@ void test_subprotocols(void **) {
         Module *m;
         const char *offer;
         const char *answer; // nullptr: no Sec-WebSocket-Protocol in the answer
-        CodecKind codec;
+        net::CodecKind codec;
     } cases[] = {
-        {json, "Sec-WebSocket-Protocol: glide.json\r\n", "glide.json", CodecKind::json},
-        {json, "Sec-WebSocket-Protocol: glide.protobuf\r\n", "glide.protobuf", CodecKind::protobuf},
+        {json, "Sec-WebSocket-Protocol: glide.json\r\n", "glide.json", net::CodecKind::json},
+        {json, "Sec-WebSocket-Protocol: glide.protobuf\r\n", "glide.protobuf",
+         net::CodecKind::protobuf},
         {json, "Sec-WebSocket-Protocol: chat, glide.protobuf, glide.json\r\n", "glide.protobuf",
-         CodecKind::protobuf},
-        {json, "", nullptr, CodecKind::json},
-        {json, "Sec-WebSocket-Protocol: chat\r\n", nullptr, CodecKind::json},
-        {pb, "", nullptr, CodecKind::protobuf},
-        {pb, "Sec-WebSocket-Protocol: glide.json\r\n", "glide.json", CodecKind::json},
+         net::CodecKind::protobuf},
+        {json, "", nullptr, net::CodecKind::json},
+        {json, "Sec-WebSocket-Protocol: chat\r\n", nullptr, net::CodecKind::json},
+        {pb, "", nullptr, net::CodecKind::protobuf},
+        {pb, "Sec-WebSocket-Protocol: glide.json\r\n", "glide.json", net::CodecKind::json},
     };
     int n = 0;
     for (const Case &c : cases) {
@@ -301,7 +302,7 @@ void test_tcp_framing(void **) {
     assert_true(msg == std::string(1024, 'x'));
     assert_true(read_tcp_message(fd, &msg));
     assert_string_equal(msg.c_str(), "3");
-    assert_int_equal(h.codec.load(), static_cast<int>(CodecKind::protobuf));
+    assert_int_equal(h.codec.load(), static_cast<int>(net::CodecKind::protobuf));
 
     // A zero length closes the connection.
     write_all(fd, std::string(4, '\0'));
