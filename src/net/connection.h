@@ -133,6 +133,8 @@ public:
     State state() const { return state_; }
     bool is_open() const { return state_ == State::open; }
     const Address &peer() const { return peer_; }
+    // What the connection runs with (its listener's settings when it was accepted).
+    const ConnectionSettings &settings() const { return *settings_; }
     Transport transport() const { return settings_->transport; }
     bool tls() const { return settings_->ssl_ctx != nullptr; }
     // The negotiated codec: from the subprotocol (glide.protobuf → protobuf, glide.json →
