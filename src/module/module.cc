@@ -17,10 +17,8 @@ Module::Module(const glide_host *host) : host_(host) {
 
 Module::~Module() {
     // Destroy is immediate: drop every connection without ceremony.
-    while (head_) {
-        net::Connection *c = head_;
+    while (net::Connection *c = conns_.front())
         c->abort(); // calls connection_closed, which unlinks it
-    }
     for (net::Connection *c : dead_)
         delete c;
     // The links of those connections are queued in the handler: free the actions and the
@@ -129,8 +127,9 @@ Status Module::start(event_base *base) {
         }
         l.value()->index = i;
         log_.log(GLIDE_LOG_NOTICE, "listening on %s (%s, %s%s)",
-                 l.value()->bound().text().c_str(), lc.transport == Transport::ws ? "ws" : "tcp",
-                 lc.codec == CodecKind::json ? "json" : "protobuf", lc.ssl ? ", ssl" : "");
+                 l.value()->bound().text().c_str(),
+                 lc.transport == net::Transport::ws ? "ws" : "tcp",
+                 lc.codec == net::CodecKind::json ? "json" : "protobuf", lc.ssl ? ", ssl" : "");
         listeners_.push_back(std::move(l.value()));
     }
     base_ = base;
@@ -165,28 +164,15 @@ void Module::on_accept(void *self, net::Listener &l, int fd) {
         delete c;
         return;
     }
-    c->next = m->head_;
-    if (m->head_)
-        m->head_->prev = c;
-    m->head_ = c;
+    m->conns_.push_front(*c);
     m->stats_.connections++;
     m->log_.log(GLIDE_LOG_DEBUG, "connection from %s on %s", c->peer().text().c_str(),
                 l.bound().text().c_str());
     c->start();
 }
 
-void Module::unlink(net::Connection &c) {
-    if (c.prev)
-        c.prev->next = c.next;
-    else
-        head_ = c.next;
-    if (c.next)
-        c.next->prev = c.prev;
-    c.prev = c.next = nullptr;
-}
-
 void Module::connection_closed(net::Connection &c) {
-    unlink(c);
+    conns_.remove(c);
     stats_.connections--;
     stats_.connections_closed++;
     stats_.bytes_in += c.bytes_in;
@@ -223,7 +209,7 @@ int Module::drain(uint64_t timeout_ms, glide_drained_fn done, void *arg) {
     // A snapshot: closing one connection runs its handler, which may close others (unlinking
     // them); none is freed before the reaper runs, later in the loop.
     std::vector<net::Connection *> open;
-    for (net::Connection *c = head_; c; c = c->next)
+    for (net::Connection *c = conns_.front(); c; c = Connections::next(*c))
         open.push_back(c);
     for (net::Connection *c : open)
         c->close(1001, "server shutting down");
@@ -237,13 +223,13 @@ int Module::drain(uint64_t timeout_ms, glide_drained_fn done, void *arg) {
 void Module::on_drain_timeout(evutil_socket_t, short, void *self) {
     auto *m = static_cast<Module *>(self);
     m->log_.log(GLIDE_LOG_NOTICE, "drain timeout: closing %llu connection(s)",
-                static_cast<unsigned long long>(m->stats_.connections));
-    while (m->head_)
-        m->head_->abort();
+                static_cast<unsigned long long>(m->conns_.size()));
+    while (net::Connection *c = m->conns_.front())
+        c->abort();
 }
 
 void Module::check_drained() {
-    if (!draining_ || head_ || !dead_.empty() || !drained_fn_)
+    if (!draining_ || !conns_.empty() || !dead_.empty() || !drained_fn_)
         return;
     evtimer_del(drain_timer_.get());
     glide_drained_fn fn = drained_fn_;
@@ -254,7 +240,7 @@ void Module::check_drained() {
 void Module::stats(glide_stats &out) const {
     Stats st = hub_ ? hub_->stats() : stats_;
     // The open connections' frames and bytes so far (closed ones were added at their close).
-    for (const net::Connection *c = head_; c; c = c->next) {
+    for (const net::Connection *c = conns_.front(); c; c = Connections::next(*c)) {
         st.bytes_in += c->bytes_in;
         st.bytes_out += c->bytes_out;
         st.messages_in += c->messages_in;

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "common/intrusive_list.h"
 #include "common/log.h"
 #include "common/stats.h"
 #include "conf/conf.h"
@@ -71,7 +72,6 @@ private:
     static void on_reap(evutil_socket_t, short, void *self);
     static void on_drain_timeout(evutil_socket_t, short, void *self);
     void connection_closed(net::Connection &c) override;
-    void unlink(net::Connection &c);
     void check_drained();
     void build_settings();
     hub::HubConfig hub_config() const;
@@ -101,8 +101,9 @@ private:
 
     // Output to write this loop turn; outlives the connections (see ~Module).
     std::unique_ptr<net::FlushQueue> flush_;
-    // Open connections (intrusive list) and closed ones waiting to be freed by on_reap.
-    net::Connection *head_ = nullptr;
+    // Open connections (newest first) and closed ones waiting to be freed by on_reap.
+    using Connections = IntrusiveList<net::Connection, &net::Connection::owner_hook>;
+    Connections conns_;
     std::vector<net::Connection *> dead_;
     net::EventPtr reap_;
 

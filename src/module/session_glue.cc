@@ -176,7 +176,7 @@ int64_t EventTimers::wall_ms() const {
 
 ConnLink::ConnLink(net::Connection *c)
     : conn_(c),
-      codec_(c->codec() == CodecKind::protobuf ? codec::Codec::protobuf : codec::Codec::json),
+      codec_(c->codec() == net::CodecKind::protobuf ? codec::Codec::protobuf : codec::Codec::json),
       peer_(c->peer().text()) {}
 
 session::SendResult ConnLink::send(session::Encoded &msg) {

@@ -155,7 +155,7 @@ void test_case(void **state) {
 
 void test_zero_copy(void **) {
     std::string in = text("hello zero copy") + ping("p") + binary("bin");
-    FrameDecoder dec;
+    FrameDecoder dec({.max_message_size = 65536});
     auto *base = reinterpret_cast<uint8_t *>(in.data());
     size_t off = 0;
     for (int i = 0; i < 3; i++) {
@@ -171,7 +171,7 @@ void test_zero_copy(void **) {
 
 void test_sticky_error(void **) {
     std::string in = frame(3, "");
-    FrameDecoder dec;
+    FrameDecoder dec({.max_message_size = 65536});
     FrameEvent ev;
     dec.decode({reinterpret_cast<uint8_t *>(in.data()), in.size()}, &ev);
     assert_int_equal(static_cast<int>(ev.type), static_cast<int>(FrameEventType::error));
