@@ -26,14 +26,17 @@ template <typename T, typename Special>
 [[gnu::always_inline]] inline void decode_member(FieldDecoder &d, std::string_view k,
                                                  const Value &v, T *m, Special &&special) {
     using schema::Kind;
-    schema::any<T>([&](auto i) {
+    schema::any<T>([&](auto i) GLIDE_INLINE {
         constexpr const auto &f = schema::field<T, i>;
         if constexpr (f.json.empty()) {
             return false;
         } else {
-            bool hit = key_matches(k, f.json);
-            if constexpr (!f.json_alt.empty())
-                hit = hit || key_matches(k, f.json_alt);
+            // Copies as constants of their own, which GCC keeps as immediates instead of
+            // loading them from the table for each key tried.
+            constexpr std::string_view key = f.json, alt = f.json_alt;
+            bool hit = key_matches(k, key);
+            if constexpr (!alt.empty())
+                hit = hit || key_matches(k, alt);
             if (!hit)
                 return false;
             if constexpr (f.is_special)
@@ -77,7 +80,7 @@ template <typename T, typename Special = NoSpecial>
 [[gnu::always_inline]] inline void write_members(ObjectWriter &w, const T &m,
                                                  Special &&special = {}) {
     using schema::Kind;
-    schema::each<T>([&](auto i) {
+    schema::each<T>([&](auto i) GLIDE_INLINE {
         constexpr const auto &f = schema::field<T, i>;
         constexpr bool omit = f.omit == schema::Omit::empty;
         if constexpr (f.json.empty()) {

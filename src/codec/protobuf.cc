@@ -135,7 +135,7 @@ bool take_list(std::string_view in, uint32_t number, std::vector<std::string> *d
 // number order, the first invalid one failing (the order protobuf-c's results were checked
 // in). Special fields are the caller's.
 template <typename T> Status take_fields(std::string_view in, const Seen *seen, T *out) {
-    schema::each<T>([&](auto i) {
+    schema::each<T>([&](auto i) GLIDE_INLINE {
         constexpr const auto &f = schema::field<T, i>;
         if constexpr (!f.is_special) {
             const Seen &s = seen[f.number - 1];
@@ -149,7 +149,7 @@ template <typename T> Status take_fields(std::string_view in, const Seen *seen, 
     });
     std::string err;
     bool ok = true;
-    schema::each_by_number<T>([&](auto i) {
+    schema::each_by_number<T>([&](auto i) GLIDE_INLINE {
         constexpr const auto &f = schema::field<T, i>;
         if constexpr (!f.is_special && (f.kind == Kind::string || f.kind == Kind::json ||
                                         f.kind == Kind::strings)) {
@@ -177,7 +177,7 @@ struct NoSpecial {
 };
 template <typename T, typename Special = NoSpecial>
 [[gnu::always_inline]] inline void write_fields(pb::Writer &w, const T &m, Special &&special = {}) {
-    schema::each_by_number<T>([&](auto i) {
+    schema::each_by_number<T>([&](auto i) GLIDE_INLINE {
         constexpr const auto &f = schema::field<T, i>;
         if constexpr (f.is_special) {
             special(i);
@@ -335,7 +335,7 @@ Status encode_protobuf(const Envelope &e, std::string *out) {
     std::string_view data_json;
     bool has_data_json = false;
     Status st;
-    write_fields(w, e, [&](auto i) {
+    write_fields(w, e, [&](auto i) GLIDE_INLINE {
         constexpr uint32_t number = schema::field<Envelope, i>.number;
         if constexpr (number == f_data) {
             std::visit(

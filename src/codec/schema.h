@@ -322,6 +322,11 @@ template <> struct Schema<StateSubscribe> {
 
 // --- walking a table ---
 
+// On a lambda that walks a table (`[&](auto i) GLIDE_INLINE {...}`): the per-field code is
+// inlined into the walk and the walk into its caller, so a table costs what hand-written code
+// did (GCC otherwise keeps some per-field lambdas as calls).
+#define GLIDE_INLINE __attribute__((always_inline))
+
 template <typename T> inline constexpr size_t field_count = std::tuple_size_v<
     std::remove_cvref_t<decltype(Schema<T>::fields)>>;
 
@@ -332,12 +337,12 @@ inline constexpr const auto &field = std::get<I>(Schema<T>::fields);
 // Calls f(std::integral_constant<size_t, I>{}) for each field index I in table order; with
 // `||`-style early exit when f returns bool (the first true ends the walk).
 template <typename T, typename F> [[gnu::always_inline]] constexpr void each(F &&f) {
-    [&]<size_t... I>(std::index_sequence<I...>) {
+    [&]<size_t... I>(std::index_sequence<I...>) GLIDE_INLINE {
         (f(std::integral_constant<size_t, I>{}), ...);
     }(std::make_index_sequence<field_count<T>>{});
 }
 template <typename T, typename F> [[gnu::always_inline]] constexpr bool any(F &&f) {
-    return [&]<size_t... I>(std::index_sequence<I...>) {
+    return [&]<size_t... I>(std::index_sequence<I...>) GLIDE_INLINE {
         return (f(std::integral_constant<size_t, I>{}) || ...);
     }(std::make_index_sequence<field_count<T>>{});
 }
@@ -359,7 +364,7 @@ template <typename T> consteval auto number_order() {
 // each<T>, in protobuf number order.
 template <typename T, typename F> [[gnu::always_inline]] inline void each_by_number(F &&f) {
     static constexpr auto order = number_order<T>();
-    [&]<size_t... I>(std::index_sequence<I...>) {
+    [&]<size_t... I>(std::index_sequence<I...>) GLIDE_INLINE {
         (f(std::integral_constant<size_t, order[I]>{}), ...);
     }(std::make_index_sequence<field_count<T>>{});
 }
