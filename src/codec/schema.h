@@ -154,10 +154,16 @@ consteval auto pb_only(const char *name, uint32_t number, M S::*m, Kind k) {
 //   fields     the table
 template <typename T> struct Schema;
 
-// The fields of glide's three ack messages that carry the acknowledged message's identity.
+// The client's message id, field 1 of every message that has one: "cliMid", with glide
+// HEAD's "cli_mid" accepted on input.
+template <typename T> consteval auto cli_mid() {
+    return str("cliMid", 1, &T::cli_mid).also("cli_mid").pb_name("cli_mid");
+}
+
+// The fields of AckRequest and AckNotify, which carry the same ones.
 template <typename T> consteval auto ack_fields() {
     return std::tuple{
-        str("cliMid", 1, &T::cli_mid).also("cli_mid").pb_name("cli_mid"),
+        cli_mid<T>(),
         i64("seq", 2, &T::seq),
         i64("mid", 3, &T::mid),
         str("from", 4, &T::from),
@@ -197,7 +203,7 @@ template <> struct Schema<ChatMessage> {
     static constexpr const char *go_type = "messages.ChatMessage";
     static constexpr const char *pb_message = "ChatMessage";
     static constexpr auto fields = std::tuple{
-        str("cliMid", 1, &ChatMessage::cli_mid).also("cli_mid").pb_name("cli_mid"),
+        cli_mid<ChatMessage>(),
         i64("mid", 2, &ChatMessage::mid),
         i64("seq", 3, &ChatMessage::seq),
         str("from", 4, &ChatMessage::from),
@@ -212,7 +218,7 @@ template <> struct Schema<AckMessage> {
     static constexpr const char *go_type = "messages.AckMessage";
     static constexpr const char *pb_message = "AckMessage";
     static constexpr auto fields = std::tuple{
-        str("cliMid", 1, &AckMessage::cli_mid).also("cli_mid").pb_name("cli_mid"),
+        cli_mid<AckMessage>(),
         i64("mid", 2, &AckMessage::mid),
         str("from", 4, &AckMessage::from),
         i64("seq", 3, &AckMessage::seq),
@@ -235,7 +241,7 @@ template <> struct Schema<AckGroupMessage> {
     static constexpr const char *go_type = "messages.AckGroupMessage";
     static constexpr const char *pb_message = "AckGroupMessage";
     static constexpr auto fields = std::tuple{
-        str("cliMid", 1, &AckGroupMessage::cli_mid).also("cli_mid").pb_name("cli_mid"),
+        cli_mid<AckGroupMessage>(),
         i64("gid", 2, &AckGroupMessage::gid),
         i64("mid", 3, &AckGroupMessage::mid),
         i64("seq", 4, &AckGroupMessage::seq),
@@ -334,8 +340,8 @@ template <typename T> inline constexpr size_t field_count = std::tuple_size_v<
 template <typename T, size_t I>
 inline constexpr const auto &field = std::get<I>(Schema<T>::fields);
 
-// Calls f(std::integral_constant<size_t, I>{}) for each field index I in table order; with
-// `||`-style early exit when f returns bool (the first true ends the walk).
+// each: calls f(std::integral_constant<size_t, I>{}) for each field index I in table order.
+// any: the same until f returns true; returns whether one did.
 template <typename T, typename F> [[gnu::always_inline]] constexpr void each(F &&f) {
     [&]<size_t... I>(std::index_sequence<I...>) GLIDE_INLINE {
         (f(std::integral_constant<size_t, I>{}), ...);
