@@ -15,21 +15,7 @@ cleanup() {
     rm -rf "$T"
 }
 trap cleanup EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-not_ok() { fail=$((fail + 1)); echo "not ok - $1"; [ $# -gt 1 ] && printf '%s\n' "$2" | sed 's/^/    # /'; }
-finish() { echo "$pass passed, $fail failed"; [ $fail -eq 0 ]; exit; }
-
-wait_for() { # FILE TEXT: up to 10 s
-    i=0
-    while [ $i -lt 200 ]; do
-        grep -qF -- "$2" "$1" 2>/dev/null && return 0
-        sleep 0.05
-        i=$((i + 1))
-    done
-    return 1
-}
+. tests/support/checks.sh
 
 start_host() { # HOST_BINARY MODULE: starts it on a free port, sets HOST_PID and URL
     : >"$T/host.out"

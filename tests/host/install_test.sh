@@ -6,10 +6,7 @@ set -u
 B=${B:-build}
 T=$(mktemp -d /tmp/glide-install.XXXXXX)
 trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-ok() { echo "ok - $1"; pass=$((pass + 1)); }
-not_ok() { echo "not ok - $1"; fail=$((fail + 1)); }
+. tests/support/checks.sh
 
 make -s --no-print-directory B="$B" install DESTDIR="$T" PREFIX=/opt/glide >"$T.log" 2>&1 ||
     { cat "$T.log"; not_ok "make install"; }
@@ -36,5 +33,4 @@ make -s --no-print-directory B="$B" uninstall DESTDIR="$T" PREFIX=/opt/glide >/d
 left=$(cd "$T/opt/glide" && find . -type f | sort | tr '\n' ' ')
 [ "$left" = "./etc/glide/glided.conf " ] && ok "uninstall keeps only the edited conf" ||
     not_ok "uninstall left: $left"
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

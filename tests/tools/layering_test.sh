@@ -8,10 +8,7 @@
 # Prints one line per check and "N passed, N failed".
 set -u
 cd "$(dirname "$0")/../.."
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-bad() { fail=$((fail + 1)); echo "not ok - $1"; }
+. tests/support/checks.sh
 
 layers=$(for d in src/*/; do d=${d%/}; echo "${d#src/}"; done)
 is_layer() { echo "$layers" | grep -qx "$1"; }
@@ -23,11 +20,11 @@ named() { # layer: the layers its README names
 
 for l in $layers; do
     if [ ! -f "src/$l/README.md" ]; then
-        bad "src/$l has no README.md"
+        not_ok "src/$l has no README.md"
         continue
     fi
     if ! grep -q '^Includes:' "src/$l/README.md"; then
-        bad "src/$l/README.md has no \"Includes:\" line"
+        not_ok "src/$l/README.md has no \"Includes:\" line"
         continue
     fi
     ok "src/$l/README.md says what the layer may include: $(named "$l" | tr '\n' ' ')"
@@ -49,7 +46,7 @@ done
 if [ -z "$left" ]; then
     ok "the layers form no cycle"
 else
-    bad "the layers form a cycle among: $(echo "$left" | tr '\n' ' ')"
+    not_ok "the layers form a cycle among: $(echo "$left" | tr '\n' ' ')"
 fi
 
 # Every include of every file against its folder's line.
@@ -63,10 +60,9 @@ for l in $layers; do
     if [ -z "$wrong" ]; then
         ok "src/$l includes only what its README names"
     else
-        bad "src/$l includes layers its README does not name:"
+        not_ok "src/$l includes layers its README does not name:"
         echo "$wrong" | sed 's/^/    /'
     fi
 done
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish
