@@ -20,16 +20,6 @@ AdminResponse admin_error(int status, std::string_view text) {
 
 // One client connection. Freed only by finish(), never while a handler holds it: an answer
 // that comes later looks the connection up by id.
-struct AdminServer::Conn {
-    AdminServer *srv;
-    uint64_t id;
-    net::BuffereventPtr bev;
-    bool busy = false;          // a request is being answered (reading paused)
-    bool in_process = false;    // process() runs for it: it looks at the input itself
-    bool closing = false;       // the last answer is queued; free once written
-    bool continue_sent = false; // "100 Continue" for the request in progress
-};
-
 AdminServer::AdminServer(event_base *base, std::vector<std::unique_ptr<Plugin>> &plugins,
                          ErrorLog &log)
     : base_(base), plugins_(plugins), log_(log) {
@@ -52,7 +42,9 @@ void AdminServer::log_sink(void *self, glide_log_level level, const char *msg, s
 
 Status AdminServer::open(const HostConf &conf) {
     configure(conf);
-    auto l = net::Listener::open(base_, conf.admin_address, 64, on_accept, this, &logger_);
+    // nginx's backlog: a burst of connections waits in the kernel instead of having its SYNs
+    // dropped (each dropped SYN costs the client a second).
+    auto l = net::Listener::open(base_, conf.admin_address, 511, on_accept, this, &logger_);
     if (!l)
         return make_error(l.error());
     listener_ = std::move(l.value());
@@ -106,20 +98,31 @@ void AdminServer::on_accept(void *self, net::Listener &, int fd) {
         ::close(fd);
         return;
     }
+    // Room for one more pending connection: the oldest pending one goes (it has had the
+    // longest to send its request).
+    if (s->pending_.size() >= max_pending)
+        s->finish(*s->pending_.front());
     auto c = std::make_unique<Conn>();
     c->srv = s;
     c->id = s->next_id_++;
     c->bev.reset(bev);
     Conn &ref = *c;
+    ref.header_timer.reset(evtimer_new(s->base_, on_header_timeout, &ref));
+    timeval deadline = net::ms_to_tv(header_timeout_ms);
+    if (!ref.header_timer || evtimer_add(ref.header_timer.get(), &deadline) != 0)
+        return; // c (and the socket) freed: out of memory
     s->conns_.emplace(c->id, std::move(c));
+    s->pending_.push_back(ref);
     timeval tv = net::ms_to_tv(idle_timeout_ms);
     bufferevent_set_timeouts(bev, &tv, &tv);
     bufferevent_setcb(bev, on_read, on_write, on_event, &ref);
-    if (s->conns_.size() > max_connections) {
-        s->send(ref, admin_error(503, "too many admin connections"), false);
-        return;
-    }
     bufferevent_enable(bev, EV_READ | EV_WRITE);
+}
+
+void AdminServer::on_header_timeout(evutil_socket_t, short, void *arg) {
+    auto *c = static_cast<Conn *>(arg);
+    if (!c->authenticated)
+        c->srv->finish(*c);
 }
 
 void AdminServer::on_read(bufferevent *, void *arg) {
@@ -139,7 +142,13 @@ void AdminServer::on_event(bufferevent *, short, void *arg) {
     c->srv->finish(*c);
 }
 
-void AdminServer::finish(Conn &c) { conns_.erase(c.id); }
+void AdminServer::finish(Conn &c) {
+    if (c.pending_hook.linked())
+        pending_.remove(c);
+    if (c.authenticated)
+        authenticated_--;
+    conns_.erase(c.id);
+}
 
 void AdminServer::send(Conn &c, const AdminResponse &r, bool keep_alive) {
     std::string text = http::format_response(r.status, r.content_type, r.body, keep_alive,
@@ -208,7 +217,7 @@ void AdminServer::process(Conn &c) {
                 return;
             Conn &k = *it->second;
             k.busy = false;
-            send(k, resp, keep);
+            send(k, resp, keep && !resp.close);
             if (!k.closing) {
                 bufferevent_enable(k.bev.get(), EV_READ);
                 if (k.in_process)
@@ -230,7 +239,7 @@ void AdminServer::process(Conn &c) {
     }
 }
 
-void AdminServer::handle(Conn &, const http::Request &req, std::string_view body,
+void AdminServer::handle(Conn &c, const http::Request &req, std::string_view body,
                          Respond respond) {
     if (!authorized(req.authorization)) {
         AdminResponse r = admin_error(401, req.authorization.empty()
@@ -239,6 +248,18 @@ void AdminServer::handle(Conn &, const http::Request &req, std::string_view body
         r.extra_headers = "WWW-Authenticate: Bearer realm=\"glided\"\r\n";
         respond(std::move(r));
         return;
+    }
+    if (!c.authenticated) { // the first request with the token: an operator's connection now
+        if (authenticated_ >= max_authenticated) {
+            AdminResponse r = admin_error(503, "too many admin connections");
+            r.close = true;
+            respond(std::move(r));
+            return;
+        }
+        c.authenticated = true;
+        authenticated_++;
+        pending_.remove(c);
+        c.header_timer.reset();
     }
     std::vector<std::string> segments;
     for (std::string_view s : http::split_path(req.path)) {

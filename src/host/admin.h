@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/intrusive_list.h"
 #include "common/log.h"
 #include "host/admin_http.h"
 #include "host/errlog.h"
@@ -31,6 +32,7 @@ struct AdminResponse {
     std::string body;
     std::string content_type = "application/json";
     std::string extra_headers; // "Allow: GET\r\n"
+    bool close = false;        // close the connection after this answer
 };
 
 // {"error": text} with `status`.
@@ -74,13 +76,30 @@ public:
     // store after the admin server) checks it before touching the server.
     std::weak_ptr<bool> alive() const { return alive_; }
 
-    // Limits.
+    // Limits. A connection is *pending* from its accept until it has sent a complete request
+    // with the right token: pending ones are closed header_timeout_ms after their accept, and
+    // the oldest is closed when one more would pass max_pending, so connections that never
+    // authenticate cannot hold the slots of the operators' (max_authenticated, idle ones closed
+    // after idle_timeout_ms).
     static constexpr size_t max_head = 8192;
-    static constexpr size_t max_connections = 128;
+    static constexpr size_t max_authenticated = 128;
+    static constexpr size_t max_pending = 256;
+    static constexpr uint64_t header_timeout_ms = 5000;
     static constexpr uint64_t idle_timeout_ms = 30000;
 
 private:
-    struct Conn;
+    struct Conn {
+        AdminServer *srv;
+        uint64_t id;
+        net::BuffereventPtr bev;
+        net::EventPtr header_timer; // while pending: closes it header_timeout_ms after accept
+        ListHook<Conn> pending_hook;
+        bool authenticated = false;  // has sent a request with the right token
+        bool busy = false;           // a request is being answered (reading paused)
+        bool in_process = false;     // process() runs for it: it looks at the input itself
+        bool closing = false;        // the last answer is queued; free once written
+        bool continue_sent = false;  // "100 Continue" for the request in progress
+    };
     struct Route {
         std::string method;
         std::vector<std::string> pattern;
@@ -90,6 +109,7 @@ private:
     static void on_read(bufferevent *bev, void *arg);
     static void on_write(bufferevent *bev, void *arg);
     static void on_event(bufferevent *bev, short what, void *arg);
+    static void on_header_timeout(evutil_socket_t, short, void *arg);
     static void log_sink(void *self, glide_log_level level, const char *msg, size_t len);
 
     void process(Conn &c);
@@ -116,6 +136,8 @@ private:
     std::vector<Route> routes_;
     uint64_t next_id_ = 1;
     std::map<uint64_t, std::unique_ptr<Conn>> conns_;
+    IntrusiveList<Conn, &Conn::pending_hook> pending_; // in accept order
+    size_t authenticated_ = 0;
     // Answers that come after the server is gone (a store completing at exit) check this.
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -12,6 +12,7 @@ import asyncio
 import json
 import os
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -23,6 +24,11 @@ import urllib.error
 import urllib.request
 
 import websockets
+
+# The lockout check holds thousands of connections: glided (a child) inherits this limit.
+_soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+if _soft < _hard:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (_hard, _hard))
 
 B = os.environ.get("B", "build")
 GLIDED = os.path.abspath(os.path.join(B, "glided"))
@@ -359,6 +365,92 @@ check("400 with a useful JSON error for bad bodies", t_bad_json)
 check("413 for a body over admin_max_body_size", t_oversize)
 check("malformed HTTP gets JSON errors (400, 411, 505, 431, 413)", t_raw_http)
 check("keep-alive: three pipelined requests, three answers", t_pipelined)
+
+
+# --- connections that never authenticate cannot lock operators out -------------------------
+
+def open_idle(n):
+    socks = []
+    for _ in range(n):
+        socks.append(socket.create_connection(("127.0.0.1", A), timeout=TIMEOUT))
+    return socks
+
+
+def closed_by_server(s, within):
+    s.settimeout(within)
+    try:
+        return s.recv(1) == b""
+    except (socket.timeout, ConnectionResetError):
+        return False
+
+
+def t_idle_flood():
+    idle = min(5000, resource.getrlimit(resource.RLIMIT_NOFILE)[0] // 2 - 100)
+    expect(idle >= 1000, f"only {idle} files allowed")
+    socks = open_idle(idle)
+    try:
+        status, _, body = request(A, "GET", "/healthz")
+        expect(status == 200 and body["status"] == "ok", f"{status} {body}")
+        # The oldest pending ones made room for the newer: the first is closed, the last not.
+        expect(closed_by_server(socks[0], 5), "the oldest idle connection is still open")
+        socks[-1].settimeout(0.2)
+        try:
+            expect(socks[-1].recv(1) != b"", "the newest idle connection was closed")
+        except socket.timeout:
+            pass
+    finally:
+        for s in socks:
+            s.close()
+
+
+def t_header_timeout():
+    # Sending a header byte now and then does not keep a connection that never completes a
+    # request: it is closed 5 s after its accept.
+    s = socket.create_connection(("127.0.0.1", A), timeout=TIMEOUT)
+    start = time.monotonic()
+    closed = False
+    for b in b"GET /healthz HTTP/1.1\r\nX-Slow: " + b"a" * 200:
+        try:
+            s.sendall(bytes([b]))
+        except (BrokenPipeError, ConnectionResetError):
+            closed = True
+            break
+        if closed_by_server(s, 0.25):
+            closed = True
+            break
+    took = time.monotonic() - start
+    s.close()
+    expect(closed and 4 <= took < 15, f"closed {closed} after {took:.1f} s")
+
+
+def t_authenticated_ceiling():
+    one = (f"GET /healthz HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n\r\n").encode()
+    held = []
+    try:
+        for _ in range(128):
+            s = socket.create_connection(("127.0.0.1", A), timeout=TIMEOUT)
+            s.sendall(one)
+            got = b""
+            while not complete(got, 1):
+                got += s.recv(65536)
+            expect(got.startswith(b"HTTP/1.1 200 "), got)
+            held.append(s)
+        text = raw_exchange(A, one)
+        expect(text.startswith("HTTP/1.1 503 ") and "too many admin connections" in text, text)
+    finally:
+        for s in held:
+            s.close()
+    time.sleep(0.2)  # the server sees the closes; then there is room again
+    status, _, _ = request(A, "GET", "/healthz")
+    expect(status == 200, status)
+
+
+check("5,000 idle unauthenticated connections: an authenticated request still answered",
+      t_idle_flood)
+check("a connection that never completes a request is closed 5 s after its accept",
+      t_header_timeout)
+check("at most 128 authenticated connections; the 129th gets 503, room again after",
+      t_authenticated_ceiling)
 
 
 # --- groups ------------------------------------------------------------------------------
