@@ -1,5 +1,6 @@
 #include "net/listener.h"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -9,6 +10,8 @@
 #include "common/strings.h"
 
 namespace glide::net {
+
+static int open_reserve() { return ::open("/dev/null", O_RDONLY | O_CLOEXEC); }
 
 Result<std::unique_ptr<Listener>> Listener::open(event_base *base, const Address &addr,
                                                  int backlog, AcceptFn fn, void *arg,
@@ -50,25 +53,72 @@ Result<std::unique_ptr<Listener>> Listener::open(event_base *base, const Address
     l->resume_.reset(evtimer_new(base, on_resume, l.get()));
     if (!l->resume_)
         return make_error("evtimer_new() failed");
+    l->reserve_ = open_reserve();
+    if (l->reserve_ < 0)
+        return make_error("open() \"/dev/null\" for the reserve descriptor failed (" +
+                          errno_text(errno) + ")");
     return l;
 }
 
-Listener::~Listener() = default;
+Listener::~Listener() {
+    if (reserve_ >= 0)
+        ::close(reserve_);
+}
 
 void Listener::on_accept(evconnlistener *, evutil_socket_t fd, sockaddr *, int, void *self) {
     auto *l = static_cast<Listener *>(self);
+    if (l->refusing_) {
+        l->refusing_ = false;
+        if (l->log_)
+            l->log_->log(GLIDE_LOG_NOTICE,
+                         "accepting on %s again: %llu connection(s) were refused while out of "
+                         "file descriptors",
+                         l->bound_.text().c_str(), static_cast<unsigned long long>(l->refused_));
+    }
     l->fn_(l->arg_, *l, fd);
 }
 
-// accept() failed. Out of descriptors (EMFILE/ENFILE) would make the loop spin on a readable
-// listening socket, so accepting pauses for half a second, as nginx does.
+void Listener::refuse_waiting() {
+    const int lfd = evconnlistener_get_fd(ev_.get());
+    while (reserve_ >= 0) {
+        ::close(reserve_);
+        int fd = ::accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
+        int err = errno;
+        if (fd >= 0) {
+            ::close(fd);
+            refused_++;
+        }
+        reserve_ = open_reserve();
+        if (fd < 0 && err != EINTR)
+            return; // EAGAIN: the backlog is empty (or another failure: left to the next try)
+    }
+}
+
+// accept() failed. Out of descriptors the listening socket stays readable, so the waiting
+// connections are refused through the reserve (see listener.h); without a reserve, or short
+// of memory, accepting pauses for half a second, as nginx does.
 void Listener::on_error(evconnlistener *, void *self) {
     auto *l = static_cast<Listener *>(self);
     int err = EVUTIL_SOCKET_ERROR();
-    if (l->log_)
+    const bool no_fd = err == EMFILE || err == ENFILE;
+    if (no_fd && !l->refusing_) {
+        l->refusing_ = true;
+        l->refused_ = 0;
+        if (l->log_)
+            l->log_->log(GLIDE_LOG_ERROR,
+                         "accept() on %s failed (%s): refusing new connections until file "
+                         "descriptors are free",
+                         l->bound_.text().c_str(), errno_text(err).c_str());
+    } else if (!no_fd && l->log_) {
         l->log_->log(GLIDE_LOG_ERROR, "accept() on %s failed (%s)", l->bound_.text().c_str(),
                      errno_text(err).c_str());
-    if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+    }
+    if (no_fd && l->reserve_ >= 0) {
+        l->refuse_waiting();
+        if (l->reserve_ >= 0)
+            return;
+    }
+    if (no_fd || err == ENOBUFS || err == ENOMEM) {
         evconnlistener_disable(l->ev_.get());
         timeval tv = ms_to_tv(500);
         evtimer_add(l->resume_.get(), &tv);
