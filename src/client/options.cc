@@ -3,6 +3,7 @@
 #include "conf/conf.h"
 
 #include <algorithm>
+#include <fstream>
 
 namespace glide::client {
 
@@ -28,12 +29,29 @@ Result<Options> Options::parse(int argc, char **argv, int first,
             name = name.substr(0, eq);
             inline_value = true;
         }
-        if (std::find(valued.begin(), valued.end(), name) != valued.end()) {
+        // --secret-file F: the secret is F's first line (glided's credential_secret_file), so
+        // it need not stand on the command line.
+        const bool secret_file =
+            name == "secret-file" && std::find(valued.begin(), valued.end(), "secret") != valued.end();
+        if (secret_file || std::find(valued.begin(), valued.end(), name) != valued.end()) {
             if (!inline_value) {
                 if (i + 1 >= argc)
                     return make_error("option --" + std::string(name) + " needs a value");
                 value = argv[++i];
             }
+            if (secret_file) {
+                std::ifstream in{std::string(value)};
+                std::string line;
+                if (!in || !std::getline(in, line) || line.empty())
+                    return make_error("cannot read a secret from the first line of \"" +
+                                      std::string(value) + "\" (--secret-file)");
+                if (o.values_.count("secret"))
+                    return make_error("give --secret or --secret-file, not both");
+                o.values_["secret"] = line;
+                continue;
+            }
+            if (name == "secret" && o.values_.count("secret"))
+                return make_error("give --secret or --secret-file, not both");
             o.values_[std::string(name)] = std::string(value);
         } else if (std::find(flags.begin(), flags.end(), name) != flags.end()) {
             if (inline_value)

@@ -17,6 +17,8 @@ class Options {
 public:
     // Parses argv[first..argc). `valued` lists the options that take a value (without "--"),
     // `flags` those that do not.
+    // Where `valued` has "secret", --secret-file F is accepted too and sets "secret" to F's
+    // first line.
     static Result<Options> parse(int argc, char **argv, int first,
                                  std::initializer_list<std::string_view> valued,
                                  std::initializer_list<std::string_view> flags);

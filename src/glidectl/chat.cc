@@ -308,7 +308,7 @@ int cmd_chat(int argc, char **argv) {
             return fail("cannot mint the credential: " + sealed.error());
         chat.credential = *sealed;
     } else {
-        return usage_error("chat needs --credential C, or --secret S and --uid U");
+        return usage_error("chat needs --credential C, or --secret S (or --secret-file F) and --uid U");
     }
 
     auto addr = client::resolve(ep->host, ep->port);

@@ -36,6 +36,9 @@ void usage(FILE *out) {
             "      call glided's admin API (URL: http://HOST:PORT)\n"
             "  version | help\n"
             "\n"
+            "--secret-file F stands for --secret S with S the first line of F (glided's\n"
+            "credential_secret_file).\n"
+            "\n"
             "See glidectl(1).\n");
 }
 
@@ -59,7 +62,7 @@ int cmd_credential(int argc, char **argv) {
     if (!o)
         return usage_error(o.error());
     if (!o->has("secret") || !o->has("uid") || !o->positional().empty())
-        return usage_error("credential needs --secret S and --uid U");
+        return usage_error("credential needs --secret S (or --secret-file F) and --uid U");
     auto ts = o->number("timestamp", client::wall_ms(), 0, INT64_MAX);
     if (!ts)
         return usage_error(ts.error());

@@ -46,7 +46,8 @@ Result<Configuration> load_configuration(const std::string &file,
             continue;
         }
         conf::Directive r = d;
-        if ((r.name == "load_module" || r.name == "pid" || r.name == "error_log") &&
+        if ((r.name == "load_module" || r.name == "pid" || r.name == "error_log" ||
+             r.name == "credential_secret_file") &&
             !r.args.empty())
             r.args[0] = resolve_path(d.file, r.args[0]);
         if (r.name == "store") {
@@ -61,6 +62,8 @@ Result<Configuration> load_configuration(const std::string &file,
             cfg.host->admin_listen_where = d.file + ":" + std::to_string(d.line);
         else if (r.name == "admin_token")
             cfg.host->admin_token_where = d.file + ":" + std::to_string(d.line);
+        else if (r.name == "credential_secret" || r.name == "credential_secret_file")
+            cfg.host->credential_secret_where = d.file + ":" + std::to_string(d.line);
     }
     Status st = cfg.applier->finish();
     if (st)

@@ -129,6 +129,14 @@ static const Spec specs[] = {
      "protocol.md section 6.4). authenticate opens the credential with it and refuses one older "
      "than 25 minutes (\"credential expired\"). Without it every authenticate is answered "
      "\"authentication is not configured\"."},
+    {"credential_secret_file", conf::CTX_MAIN | conf::RELOADABLE, 1, 1,
+     conf::set_string<&HostConf::credential_secret_file>, 0, 0, nullptr, nullptr,
+     "credential_secret_file PATH",
+     "Reads credential_secret from the first line of PATH instead of the configuration. When "
+     "PATH does not exist, glided creates it at start with a new random secret (32 bytes as 64 "
+     "hex digits, mode 0600) and logs where it is; glidectl(1) reads it with --secret-file. A "
+     "relative PATH is taken from the directory of the file that holds the directive. Not "
+     "together with credential_secret."},
     {"admin_listen", conf::CTX_MAIN, 1, 1, set_admin_listen, 0, 0, nullptr, nullptr,
      "admin_listen ADDRESS:PORT",
      "Opens the admin HTTP API (JSON: groups and their members, push, kick, sessions, "
@@ -164,6 +172,10 @@ bool is_loopback(const net::Address &a) {
 }
 
 Status finish_host_conf(const HostConf &c) {
+    if (!c.credential_secret.empty() && !c.credential_secret_file.empty())
+        return make_error("\"credential_secret\" and \"credential_secret_file\" cannot both be "
+                          "given, in " +
+                          c.credential_secret_where);
     if (c.admin_listen.empty())
         return {};
     if (c.admin_token.empty() && !c.admin_token_off)

@@ -33,12 +33,15 @@ struct HostConf {
     std::string store_path; // sqlite: the database file
     bool store_sync_full = false;
     std::string credential_secret; // empty: authenticate is refused
+    std::string credential_secret_file; // the secret's file (made on first start); resolved
+    std::string credential_secret_where; // "FILE:LINE" of either, for finish_host_conf
 };
 
 std::span<const conf::Spec> host_directives();
 
 // Checks what only the whole file can tell, after the host table's Applier::finish(): the admin
-// API listens only with a token, or without one (admin_token off) on a loopback address.
+// API listens only with a token, or without one (admin_token off) on a loopback address; at
+// most one of credential_secret and credential_secret_file.
 Status finish_host_conf(const HostConf &c);
 
 // True for 127.0.0.0/8 and ::1 (and IPv4-mapped 127/8).

@@ -1,6 +1,9 @@
 #include "host/host_services.h"
 
+#include <fcntl.h>
+#include <openssl/rand.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstddef>
@@ -57,6 +60,56 @@ Status make_parent_dirs(const std::string &file) {
 }
 
 } // namespace
+
+Result<std::string> HostServices::load_secret_file(const std::string &path, bool *created) {
+    *created = false;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            char buf[4096];
+            ssize_t n = ::read(fd, buf, sizeof buf);
+            ::close(fd);
+            if (n < 0)
+                return make_error("read() \"" + path + "\" failed (" + errno_text(errno) + ")");
+            std::string line(buf, static_cast<size_t>(n));
+            line = line.substr(0, line.find_first_of("\r\n"));
+            if (line.empty())
+                return make_error("\"" + path + "\" (credential_secret_file) has no secret on its "
+                                  "first line");
+            return line;
+        }
+        if (errno != ENOENT)
+            return make_error("open() \"" + path + "\" failed (" + errno_text(errno) + ")");
+        if (Status st = make_parent_dirs(path); !st)
+            return make_error(st.error());
+        unsigned char raw[32];
+        if (RAND_bytes(raw, sizeof raw) != 1)
+            return make_error("RAND_bytes() failed making a credential secret");
+        static const char hex[] = "0123456789abcdef";
+        std::string secret;
+        for (unsigned char b : raw) {
+            secret += hex[b >> 4];
+            secret += hex[b & 15];
+        }
+        fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0 && errno == EEXIST)
+            continue; // made meanwhile (another glided): read it
+        if (fd < 0)
+            return make_error("open() \"" + path + "\" failed (" + errno_text(errno) + ")");
+        std::string text = secret + "\n";
+        bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+                  ::fsync(fd) == 0;
+        int err = errno;
+        ::close(fd);
+        if (!ok) {
+            ::unlink(path.c_str());
+            return make_error("write() \"" + path + "\" failed (" + errno_text(err) + ")");
+        }
+        *created = true;
+        return secret;
+    }
+    return make_error("\"" + path + "\" (credential_secret_file) could not be read or made");
+}
 
 HostServices::HostServices(ErrorLog *log) : log_(log) {
     table_.size = sizeof table_;

@@ -33,6 +33,9 @@ public:
     // Opens the store the configuration names (creating the directory of a SQLite file with
     // mkdir -p semantics). Errors name the file and the backend's reason.
     Status open_store(const HostConf &conf, event_base *base);
+    // The secret of credential_secret_file: the file's first line, or, when the file does not
+    // exist, a new random one written to it (mode 0600; *created is set).
+    static Result<std::string> load_secret_file(const std::string &path, bool *created);
     // The module whose glide_api completes requests.
     void bind(const glide_api *api) { api_ = api; }
     // Reloadable: the credential secret ("" refuses authenticate).

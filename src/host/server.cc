@@ -43,6 +43,19 @@ Status Server::write_pid() {
     return {};
 }
 
+Result<std::string> Server::credential_secret(const HostConf &h) {
+    if (h.credential_secret_file.empty())
+        return h.credential_secret;
+    bool created = false;
+    auto secret = HostServices::load_secret_file(h.credential_secret_file, &created);
+    if (secret && created)
+        log_.log(GLIDE_LOG_NOTICE,
+                 "made a new credential secret in %s (credential_secret_file); glidectl reads "
+                 "it with --secret-file %s",
+                 h.credential_secret_file.c_str(), h.credential_secret_file.c_str());
+    return secret;
+}
+
 Status Server::start(Configuration cfg) {
     cfg_ = std::move(cfg);
     Status st = log_.open(cfg_.host->error_log, cfg_.host->error_log_level);
@@ -65,7 +78,10 @@ Status Server::start(Configuration cfg) {
     }
     force_exit_.reset(evtimer_new(base_, on_force_exit, this));
 
-    services_.set_credential_secret(cfg_.host->credential_secret);
+    auto secret = credential_secret(*cfg_.host);
+    if (!secret)
+        return make_error(secret.error());
+    services_.set_credential_secret(*secret);
     st = services_.open_store(*cfg_.host, base_);
     if (!st)
         return st;
@@ -198,6 +214,11 @@ void Server::reload() {
     h.store_path = cfg_.host->store_path;
     h.store_sync_full = cfg_.host->store_sync_full;
 
+    auto secret = credential_secret(*next->host);
+    if (!secret) {
+        log_.log(GLIDE_LOG_ERROR, "reload: %s", secret.error().c_str());
+        return;
+    }
     Status st = next->apply_modules();
     if (!st) {
         log_.log(GLIDE_LOG_ERROR, "reload: %s", st.error().c_str());
@@ -206,7 +227,7 @@ void Server::reload() {
     cfg_ = std::move(next.value());
     if (admin_)
         admin_->configure(*cfg_.host);
-    services_.set_credential_secret(cfg_.host->credential_secret);
+    services_.set_credential_secret(*secret);
     log_.log(GLIDE_LOG_NOTICE, "configuration reloaded");
 }
 

@@ -41,6 +41,9 @@ private:
     void reload();
     void shutdown(int sig);
     Status write_pid();
+    // The credential secret of `h`: credential_secret, or credential_secret_file's (made on
+    // first use).
+    Result<std::string> credential_secret(const HostConf &h);
 
     ErrorLog log_;
     HostServices services_{&log_};

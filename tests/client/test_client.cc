@@ -179,6 +179,22 @@ void test_options(void **) {
     assert_false(t2->number("m", 0, 1000, 86400000, true).ok()); // below the minimum
     assert_false(t2->number("d", 0, 0, 10000, true).ok());        // above the maximum
     assert_false(t2->number("z", 0, 0, 86400000, true).ok());
+    // --secret-file: the file's first line is the secret; not together with --secret.
+    char path[] = "/tmp/glide-secret-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "s3cret\nignored\n", 15), 15);
+    close(fd);
+    const char *sf[] = {"x", "--secret-file", path};
+    auto o2 = Options::parse(3, const_cast<char **>(sf), 1, {"secret"}, {});
+    assert_true(o2.ok());
+    assert_string_equal(o2->get("secret").c_str(), "s3cret");
+    const char *both[] = {"x", "--secret", "a", "--secret-file", path};
+    assert_false(Options::parse(5, const_cast<char **>(both), 1, {"secret"}, {}).ok());
+    assert_false(Options::parse(3, const_cast<char **>(sf), 1, {"uid"}, {}).ok()); // no secret
+    unlink(path);
+    const char *missing_file[] = {"x", "--secret-file", "/nonexistent/secret"};
+    assert_false(Options::parse(3, const_cast<char **>(missing_file), 1, {"secret"}, {}).ok());
 }
 
 void test_histogram(void **) {

@@ -109,6 +109,37 @@ expect_t "bad listen port" 1 \
     "invalid port in \"127.0.0.1:99999\" of the \"glide_listen\" directive in $T/listen.conf:3" \
     "$T/listen.conf"
 
+# --- credential_secret_file: made on first start, read after --------------------------------
+base_conf "$T/both.conf" 'credential_secret "x";' "credential_secret_file s;"
+expect_t "credential_secret and credential_secret_file together are refused" 1 \
+    "\"credential_secret\" and \"credential_secret_file\" cannot both be given, in $T/both.conf:4" \
+    "$T/both.conf"
+base_conf "$T/secret.conf" "store memory;" "error_log secret.log info;" \
+    "credential_secret_file data/secret;"
+for round in first second; do
+    "$GLIDED" -c "$T/secret.conf" 2>>"$T/secret.stderr" &
+    spid=$!
+    wait_for "$T/secret.log" "listening on 127.0.0.1:" || not_ok "glided starts ($round)" \
+        "$(cat "$T/secret.log" "$T/secret.stderr")"
+    kill $spid
+    wait $spid
+    if [ $round = first ]; then
+        made=$(cat "$T/data/secret" 2>/dev/null)
+        mode=$(stat -c %a "$T/data/secret" 2>/dev/null)
+        if printf '%s' "$made" | grep -qxE '[0-9a-f]{64}' && [ "$mode" = 600 ] &&
+            grep -q "made a new credential secret in $T/data/secret" "$T/secret.log"; then
+            ok "credential_secret_file: made at first start (64 hex digits, mode 0600, logged)"
+        else
+            not_ok "credential_secret_file: made at first start" "'$made' mode $mode; $(cat "$T/secret.log")"
+        fi
+    elif [ "$(cat "$T/data/secret")" = "$made" ] &&
+        [ "$(grep -c 'made a new credential secret' "$T/secret.log")" = 1 ]; then
+        ok "credential_secret_file: read again at the next start, not made anew"
+    else
+        not_ok "credential_secret_file: read again at the next start" "$(cat "$T/secret.log")"
+    fi
+done
+
 # --- running: pid file, reload, reopen, drain -----------------------------------------------
 base_conf "$T/run.conf" "pid run.pid;" "error_log run.log info;"
 "$GLIDED" -c "$T/run.conf" 2>"$T/run.stderr" &
