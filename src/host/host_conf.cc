@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "host/errlog.h"
+#include "store/pg_store.h"
 
 namespace glide::host {
 
@@ -71,9 +72,22 @@ static Status set_store(const Spec &spec, void *conf, const std::vector<std::str
         c.store_path = args[1];
         return {};
     }
+    if (args[0].rfind("postgresql:", 0) == 0 || args[0].rfind("postgres:", 0) == 0) {
+        if (args.size() != 1)
+            return make_error("invalid number of arguments in \"" + std::string(spec.name) +
+                              "\" directive");
+        Status st = store::pg_check_uri(args[0]);
+        if (!st)
+            return make_error("invalid value \"" + store::pg_redact(args[0]) + "\" in \"" +
+                              spec.name + "\" directive, " + st.error());
+        c.store = "postgresql";
+        c.store_path = args[0];
+        return {};
+    }
     if (args[0] != "memory" && args[0] != "sqlite")
         return make_error("invalid value \"" + args[0] + "\" in \"" + spec.name +
-                          "\" directive, it must be \"sqlite PATH\" or \"memory\"");
+                          "\" directive, it must be \"sqlite PATH\", \"postgresql://...\" or "
+                          "\"memory\"");
     return make_error("invalid number of arguments in \"" + std::string(spec.name) +
                       "\" directive");
 }

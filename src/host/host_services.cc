@@ -10,6 +10,7 @@
 #include "module/host_adapter.h"
 #include "store/credential_auth.h"
 #include "store/memory_backend.h"
+#include "store/pg_store.h"
 #include "store/sqlite_store.h"
 
 namespace glide::host {
@@ -77,6 +78,14 @@ void HostServices::close_store() {
 Status HostServices::open_store(const HostConf &conf, event_base *base) {
     if (conf.store == "memory") {
         store_ = std::make_unique<store::MemoryBackend>();
+    } else if (conf.store == "postgresql") {
+        auto s = store::PgStore::open(base, conf.store_path,
+                                      [log = log_](glide_log_level level, const std::string &m) {
+                                          log->write(level, m.data(), m.size());
+                                      });
+        if (!s)
+            return make_error(s.error());
+        store_ = std::move(s.value());
     } else {
         Status st = make_parent_dirs(conf.store_path);
         if (!st)
