@@ -154,8 +154,14 @@ int HostServices::publish(glide_request *req, const glide_message *msg, bool gro
         r.mid = s.mid;
         r.seq = s.seq;
         r.duplicate = s.duplicate;
-        if (s.status == GLIDE_EIO)
-            log_->log(GLIDE_LOG_ERROR, "store: %s", s.error.c_str());
+        // A store that is down fails every call with the same reason: logged once, not once
+        // per message.
+        if (s.status == GLIDE_EIO && s.error != last_store_error_) {
+            log_->log(GLIDE_LOG_ERROR, "%s", s.error.c_str());
+            last_store_error_ = s.error;
+        } else if (s.status == GLIDE_OK) {
+            last_store_error_.clear();
+        }
         completed(req);
         api_->store_done(req, &r);
     };
