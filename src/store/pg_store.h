@@ -27,7 +27,7 @@
 //   undelivered  (receiver, mid): one-to-one messages not yet acknowledged by their receiver
 //   groups       gid, next_seq, created_at (ms)
 //   members      (gid, uid), added_at (ms)
-//   glide_store_message(), glide_group_publish()  one call's statements, run in the server
+//   glide_group_publish()  a group message's statements, run in the server
 #pragma once
 
 #include <functional>
