@@ -772,74 +772,58 @@ void PgStore::group_publish(const MessageView &view, StoreDone done) {
 }
 
 void PgStore::mark_delivered(std::string_view uid, int64_t mid, Done done) {
-    Op op;
-    op.stmt = s_delivered;
-    op.msg.to.assign(uid);
-    op.num = mid;
-    op.done = std::move(done);
-    push(std::move(op));
+    push_done(call(s_delivered, std::string(uid), {}, mid), std::move(done));
 }
 
 void PgStore::load_undelivered(std::string_view uid, int64_t after_mid, uint32_t limit,
                                PageDone done) {
-    Op op;
-    op.stmt = s_page;
-    op.msg.to.assign(uid);
-    op.num = after_mid;
+    Op op = call(s_page, std::string(uid), {}, after_mid);
     op.limit = limit;
     op.paged = std::move(done);
     push(std::move(op));
 }
 
-void PgStore::create_group(std::string gid, Done done) {
+PgStore::Op PgStore::call(Stmt stmt, std::string to, std::string from, int64_t num) {
     Op op;
-    op.stmt = s_create_group;
-    op.msg.to = std::move(gid);
-    op.num = wall_ms();
+    op.stmt = stmt;
+    op.msg.to = std::move(to);
+    op.msg.from = std::move(from);
+    op.num = num;
+    return op;
+}
+
+void PgStore::push_done(Op op, Done done) {
     op.done = std::move(done);
     push(std::move(op));
+}
+
+void PgStore::push_names(Op op, NamesDone done) {
+    op.named = std::move(done);
+    push(std::move(op));
+}
+
+void PgStore::create_group(std::string gid, Done done) {
+    push_done(call(s_create_group, std::move(gid), {}, wall_ms()), std::move(done));
 }
 
 void PgStore::delete_group(std::string gid, Done done) {
-    Op op;
-    op.stmt = s_delete_group;
-    op.msg.to = std::move(gid);
-    op.done = std::move(done);
-    push(std::move(op));
+    push_done(call(s_delete_group, std::move(gid)), std::move(done));
 }
 
 void PgStore::add_member(std::string gid, std::string uid, Done done) {
-    Op op;
-    op.stmt = s_add_member;
-    op.msg.to = std::move(gid);
-    op.msg.from = std::move(uid);
-    op.num = wall_ms();
-    op.done = std::move(done);
-    push(std::move(op));
+    push_done(call(s_add_member, std::move(gid), std::move(uid), wall_ms()), std::move(done));
 }
 
 void PgStore::remove_member(std::string gid, std::string uid, Done done) {
-    Op op;
-    op.stmt = s_remove_member;
-    op.msg.to = std::move(gid);
-    op.msg.from = std::move(uid);
-    op.done = std::move(done);
-    push(std::move(op));
+    push_done(call(s_remove_member, std::move(gid), std::move(uid)), std::move(done));
 }
 
 void PgStore::group_members(std::string gid, NamesDone done) {
-    Op op;
-    op.stmt = s_members;
-    op.msg.to = std::move(gid);
-    op.named = std::move(done);
-    push(std::move(op));
+    push_names(call(s_members, std::move(gid)), std::move(done));
 }
 
 void PgStore::list_groups(NamesDone done) {
-    Op op;
-    op.stmt = s_groups;
-    op.named = std::move(done);
-    push(std::move(op));
+    push_names(call(s_groups), std::move(done));
 }
 
 } // namespace glide::store

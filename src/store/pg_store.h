@@ -119,6 +119,10 @@ private:
     Status connect();
     void post_log(glide_log_level level, std::string msg);
     void push(Op op) { writer_.push(std::move(op)); }
+    // A call of `stmt` on (to, from, num): msg.to, msg.from and num of the Op.
+    static Op call(Stmt stmt, std::string to = {}, std::string from = {}, int64_t num = 0);
+    void push_done(Op op, Done done);
+    void push_names(Op op, NamesDone done);
 
     std::string uri_;   // as configured
     std::string where_; // `database "DB" on host "H" port P`, for messages

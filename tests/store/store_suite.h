@@ -38,7 +38,8 @@ struct Fixture {
     event_base *base = event_base_new();
     std::unique_ptr<store::Store> s;
 
-    explicit Fixture(void **state) : b(*static_cast<const Backend *>(*state)) {
+    explicit Fixture(void **state) : Fixture(*static_cast<const Backend *>(*state)) {}
+    explicit Fixture(const Backend &backend) : b(backend) {
         s = b.open(base, true);
         if (!s)
             fail_msg("%s: cannot open the store", b.name.c_str());

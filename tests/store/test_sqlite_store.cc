@@ -11,105 +11,40 @@
 #include <string>
 
 #include "store/sqlite_store.h"
+#include "store_suite.h"
 
 #include "glide_cmocka.h"
 
 using namespace glide;
-using store::Outcome;
 using store::SqliteStore;
 
 namespace {
 
-#define assert_str(a, b) assert_string_equal(std::string(a).c_str(), std::string(b).c_str())
-
-struct Fixture {
-    event_base *base = event_base_new();
-    std::string dir;
-    std::string path;
-    std::unique_ptr<SqliteStore> s;
-
-    Fixture() {
+// A temporary directory with the database path, removed at the end.
+struct TempDir {
+    std::string dir, path;
+    TempDir() {
         char tmpl[] = "/tmp/glide-sqlite-test.XXXXXX";
         dir = mkdtemp(tmpl);
         path = dir + "/glide.db";
-        reopen();
     }
-    ~Fixture() {
-        s.reset();
-        event_base_free(base);
+    ~TempDir() {
         std::string cmd = "rm -rf '" + dir + "'";
         assert_int_equal(system(cmd.c_str()), 0);
     }
-    void reopen() {
-        s.reset();
-        auto r = SqliteStore::open(base, path, SqliteStore::Sync::normal);
-        if (!r)
-            fail_msg("%s", r.error().c_str());
-        s = std::move(r.value());
-    }
-    // Runs the loop until `ready` holds a value.
-    template <typename T> T wait(std::optional<T> &ready) {
-        for (int i = 0; !ready && i < 100000; i++)
-            event_base_loop(base, EVLOOP_ONCE);
-        assert_true(ready.has_value());
-        return std::move(*ready);
-    }
+};
 
-    hub::StoreResult put(const std::string &from, const std::string &to, const std::string &cli) {
-        std::optional<hub::StoreResult> r;
-        s->store_message(msg(from, to, cli), [&](hub::StoreResult x) { r = std::move(x); });
-        assert_false(r.has_value()); // answered after the commit, on a later loop turn
-        return wait(r);
-    }
-    hub::StoreResult publish(const std::string &from, const std::string &gid) {
-        std::optional<hub::StoreResult> r;
-        s->group_publish(msg(from, gid, ""), [&](hub::StoreResult x) { r = std::move(x); });
-        return wait(r);
-    }
-    std::vector<store::Message> page(const std::string &uid, int64_t after, uint32_t limit) {
-        std::optional<std::vector<store::Message>> r;
-        s->load_undelivered(uid, after, limit, [&](Outcome o, std::vector<store::Message> p) {
-            assert_int_equal(o.status, GLIDE_OK);
-            r = std::move(p);
-        });
-        return wait(r);
-    }
-    Outcome delivered(const std::string &uid, int64_t mid) {
-        std::optional<Outcome> r;
-        s->mark_delivered(uid, mid, [&](Outcome o) { r = o; });
-        return wait(r);
-    }
-    Outcome done(void (SqliteStore::*call)(std::string, std::string, store::Store::Done),
-                 const std::string &a, const std::string &b) {
-        std::optional<Outcome> r;
-        (s.get()->*call)(a, b, [&](Outcome o) { r = o; });
-        return wait(r);
-    }
-    Outcome group(void (SqliteStore::*call)(std::string, store::Store::Done),
-                  const std::string &gid) {
-        std::optional<Outcome> r;
-        (s.get()->*call)(gid, [&](Outcome o) { r = o; });
-        return wait(r);
-    }
-    std::pair<Outcome, std::vector<std::string>> members(const std::string &gid) {
-        std::optional<std::pair<Outcome, std::vector<std::string>>> r;
-        s->group_members(gid, [&](Outcome o, std::vector<std::string> m) {
-            r = std::make_pair(o, std::move(m));
-        });
-        return wait(r);
-    }
-    static store::Message msg(const std::string &from, const std::string &to,
-                              const std::string &cli) {
-        store::Message m;
-        m.from = from;
-        m.to = to;
-        m.cli_mid = cli;
-        m.type = 1;
-        m.content = "c-" + cli + std::string("\0\xff", 2); // bytes kept as given
-        m.send_at = 1700000000000;
-        m.seq = 7;
-        return m;
-    }
+// The shared suite's fixture on a SqliteStore at `path`.
+struct Fixture : TempDir, suite::Backend, suite::Fixture {
+    Fixture()
+        : suite::Backend{"sqlite",
+                         [this](event_base *b, bool) -> std::unique_ptr<store::Store> {
+                             auto r = SqliteStore::open(b, path, SqliteStore::Sync::normal);
+                             if (!r)
+                                 fail_msg("%s", r.error().c_str());
+                             return std::move(r.value());
+                         }},
+          suite::Fixture(static_cast<const suite::Backend &>(*this)) {}
 };
 
 // A database written by schema version 1 (an older glided) is migrated at open, data kept.
