@@ -21,7 +21,6 @@ Run from the repository root with B set to the build directory."""
 import asyncio
 import ctypes
 import glob
-import json
 import os
 import pwd
 import shutil
@@ -35,9 +34,7 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import store_test as st  # noqa: E402  (its glided, login, pipelined sender and replay)
-from store_test import check, login, replay, send_all, recv_json, chat, group_send  # noqa: E402
-
-import websockets  # noqa: E402
+from store_test import check, login, replay, recv_json, chat  # noqa: E402
 
 TIMEOUT = st.TIMEOUT
 
@@ -141,106 +138,55 @@ def log_text(log, offset=0):
         return f.read()
 
 
-async def send_until_acked(g, uid, cli_mids, to="B", tries=60):
-    """Sends every cliMid until each has its ack.message; a notify.error (the store failed)
-    leaves it for the next round. Returns {cliMid: mid} and the number of store failures seen."""
-    acked = {}
+async def send_window(ws, cli_mids, to, acked, after_answer=None):
+    """Pipelines chat messages with at most WINDOW unanswered; an ack.message fills
+    acked[cliMid] = mid, a notify.error (the store failed: no ack) leaves the cliMid out.
+    after_answer(message) runs after each answer. Returns the number of notify.error."""
     errors = 0
+    pending = 0
+    for i, c in enumerate(cli_mids):
+        await ws.send(chat(i + 1, to, c))
+        pending += 1
+        while pending >= st.WINDOW or (i == len(cli_mids) - 1 and pending):
+            m = await recv_json(ws)
+            if m.get("action") == "ack.message":
+                acked[m["data"]["cliMid"]] = m["data"]["mid"]
+            elif m.get("action") == "notify.error":
+                errors += 1
+            else:
+                continue
+            pending -= 1
+            if after_answer:
+                after_answer(m)
+    return errors
+
+
+async def send_until_acked(g, uid, cli_mids, to="B", tries=60):
+    """Sends every cliMid until each has its ack.message, a round per login. Returns {cliMid:
+    mid}."""
+    acked = {}
     for _ in range(tries):
         rest = [c for c in cli_mids if c not in acked]
         if not rest:
             break
         ws, _ = await login(g, uid, "pc")
-        by_seq = {}
-        pending = 0
-        for i, c in enumerate(rest):
-            by_seq[i + 1] = c
-            await ws.send(chat(i + 1, to, c))
-            pending += 1
-            while pending >= st.WINDOW or (i == len(rest) - 1 and pending):
-                m = await recv_json(ws)
-                if m.get("action") == "ack.message":
-                    acked[m["data"]["cliMid"]] = m["data"]["mid"]
-                    pending -= 1
-                elif m.get("action") == "notify.error":
-                    errors += 1
-                    pending -= 1
+        await send_window(ws, rest, to, acked)
         await ws.close()
         if len(acked) < len(cli_mids):
             await asyncio.sleep(0.2)  # the store is down: a pause before the next round
-    return acked, errors
+    return acked
 
 
 async def crash_glided(g_conf, log, pg):
-    """The crash test of store_test.py, against PostgreSQL."""
+    """store_test.py's crash test, against PostgreSQL."""
     g = st.Glided(g_conf, log)
     a, r = await login(g, "A", "pc")
     check("glided runs on PostgreSQL, A logs in", r["action"] == "notify.success", str(r))
     pg.psql("glide", "INSERT INTO glide_groups (gid, next_seq) VALUES ('g1', 1);"
             "INSERT INTO glide_members (gid, uid) VALUES ('g1', 'A'), ('g1', 'B')")
-    seqs = [(await group_send(g, a, "g1", "g-%d" % i)).get("data", {}) for i in range(2)]
-    check("group messages get sequences 1, 2", [s.get("seq") for s in seqs] == [1, 2], str(seqs))
-    r = await group_send(g, a, "nope", "g-x")
-    check("a group that does not exist is refused",
-          r["action"] == "notify.error" and r["data"] == "channel does not exist", str(r))
-
-    cli_mids = ["c-%05d" % i for i in range(st.TOTAL)]
-    acked = {}
-    killer_at = st.TOTAL // 4
-
-    async def kill_when_ready():
-        while len(acked) < killer_at:
-            await asyncio.sleep(0.005)
-        g.kill()
-
-    killer = asyncio.ensure_future(kill_when_ready())
-    t0 = time.time()
-    try:
-        await send_all(a, cli_mids, acked)
-    except (websockets.ConnectionClosed, asyncio.TimeoutError, ConnectionError):
-        pass
-    await killer
-    before = dict(acked)
-    check("glided was killed mid-stream (%d of %d acknowledged in %.1f s)"
-          % (len(before), st.TOTAL, time.time() - t0), killer_at <= len(before) < st.TOTAL)
-
-    g = st.Glided(g_conf, log)
-    got, r = await replay(g, "B", "phone", len(before))
-    mids = {m for m, _ in got}
-    by_cli = {}
-    for m, c in got:
-        by_cli.setdefault(c, set()).add(m)
-    lost = [c for c in before if before[c] not in mids]
-    check("after SIGKILL and restart every acknowledged message is replayed to B",
-          r["action"] == "notify.success" and not lost, "%d lost, e.g. %s" % (len(lost), lost[:3]))
-    check("replayed mids match the acknowledgements (%d distinct mids, %d acked)"
-          % (len(mids), len(before)), all(by_cli.get(c) == {m} for c, m in before.items()))
-    check("no cliMid stored twice before the retry", all(len(s) == 1 for s in by_cli.values()))
-
-    a, _ = await login(g, "A", "pc")
-    rest = [c for c in cli_mids if c not in before]
-    acked2 = {}
-    await send_all(a, rest, acked2)
-    check("every retry is acknowledged", len(acked2) == len(rest),
-          "%d/%d" % (len(acked2), len(rest)))
-    committed_unacked = [c for c in rest if c in by_cli]
-    check("a retry of a message stored before the crash answers its first mid (%d such)"
-          % len(committed_unacked), all(by_cli[c] == {acked2[c]} for c in committed_unacked))
-    r = await group_send(g, a, "g1", "g-after")
-    check("group sequence continues after restart", r.get("data", {}).get("seq") == 3, str(r))
-    await a.close()
-
-    everything = {**before, **acked2}
-    got, _ = await replay(g, "B", "phone", st.TOTAL)
-    cli_of = {}
-    for m, c in got:
-        cli_of.setdefault(c, set()).add(m)
-    check("B finally has %d distinct messages" % st.TOTAL,
-          len({m for m, _ in got}) == st.TOTAL, str(len({m for m, _ in got})))
-    check("each cliMid stored once, under its acknowledged mid",
-          len(cli_of) == st.TOTAL and all(cli_of[c] == {everything[c]} for c in cli_mids))
-    n = int(pg.psql("glide", "SELECT count(*) FROM glide_messages WHERE kind = 0"))
-    check("the messages table holds each chat message once", n == st.TOTAL, str(n))
+    await st.group_checks(g, a)
+    g = await st.crash_test(g, g_conf, log, a, lambda: int(
+        pg.psql("glide", "SELECT count(*) FROM glide_messages WHERE kind = 0")))
     # B received them all: acknowledge nothing, but clear B's backlog for the next part.
     pg.psql("glide", "DELETE FROM glide_undelivered")
     return g
@@ -252,33 +198,21 @@ async def crash_database(g, log, pg):
     cli_mids = ["d-%05d" % i for i in range(total)]
     offset = os.path.getsize(log)
     acked = {}
-    errors = 0
+    state = {"killed": False, "restarted": False}
+
+    def after_answer(m):
+        # The database dies when a quarter is acknowledged, and comes back (its postmaster
+        # has exited) once a failure proved that glided saw the loss.
+        if not state["killed"] and len(acked) >= total // 4:
+            state["killed"] = True
+            pg.kill()
+        elif state["killed"] and not state["restarted"] and m.get("action") == "notify.error":
+            pg.start()
+            state["restarted"] = True
+
     ws, _ = await login(g, "A", "pc")
-    by_seq = {i + 1: c for i, c in enumerate(cli_mids)}
-    killed_at = None
-    pending = 0
-    restarted = False
-    # Pipeline the whole lot with a window; the database dies when a quarter is acknowledged
-    # and comes back right after its postmaster has exited.
-    for i, c in enumerate(cli_mids):
-        await ws.send(chat(i + 1, "B", c))
-        pending += 1
-        while pending >= st.WINDOW or (i == total - 1 and pending):
-            m = await recv_json(ws)
-            if m.get("action") == "ack.message":
-                acked[m["data"]["cliMid"]] = m["data"]["mid"]
-                pending -= 1
-            elif m.get("action") == "notify.error":
-                errors += 1
-                pending -= 1
-                if not restarted and killed_at is not None:
-                    # The failures prove glided saw the loss; now bring the database back.
-                    pg.start()
-                    restarted = True
-            if killed_at is None and len(acked) >= total // 4:
-                killed_at = len(acked)
-                pg.kill()
-    if not restarted:
+    errors = await send_window(ws, cli_mids, "B", acked, after_answer)
+    if not state["restarted"]:
         pg.start()
     await ws.close()
     check("chats fail while the database is down (%d store failures, no ack for them)" % errors,
@@ -287,7 +221,7 @@ async def crash_database(g, log, pg):
     # glided answers everything else meanwhile, and reconnects by itself: send the rest until
     # every cliMid is acknowledged.
     rest = [c for c in cli_mids if c not in acked]
-    acked2, _ = await send_until_acked(g, "A", rest)
+    acked2 = await send_until_acked(g, "A", rest)
     check("after the database's restart glided stores again by itself (%d retried)" % len(rest),
           len(acked2) == len(rest), "%d/%d" % (len(acked2), len(rest)))
     text = log_text(log, offset)
@@ -325,8 +259,8 @@ async def two_nodes(tmp, pg):
     results = await asyncio.gather(
         send_until_acked(nodes[0], "U1", ["n1-%d" % i for i in range(n)], to="R"),
         send_until_acked(nodes[1], "U2", ["n2-%d" % i for i in range(n)], to="R"))
-    mids1 = set(results[0][0].values())
-    mids2 = set(results[1][0].values())
+    mids1 = set(results[0].values())
+    mids2 = set(results[1].values())
     check("two nodes sending at once: %d + %d acknowledged, no mid shared" % (len(mids1),
                                                                             len(mids2)),
           len(mids1) == n and len(mids2) == n and not (mids1 & mids2))
