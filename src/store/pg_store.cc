@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <span>
 
 namespace glide::store {
 
@@ -19,6 +20,7 @@ constexpr auto batch_timeout = std::chrono::seconds(30); // no answer: the conne
 constexpr auto backoff_first = std::chrono::milliseconds(50);
 constexpr auto backoff_max = std::chrono::seconds(5);
 constexpr int max_retries = 3; // a batch that lost a deadlock is run again, at most this often
+constexpr size_t max_batch = 4096; // calls per transaction
 
 int64_t wall_ms() {
     using namespace std::chrono;
@@ -384,7 +386,7 @@ void PgStore::post_log(glide_log_level level, std::string msg) {
         return;
     std::vector<Op> one(1);
     one[0].note = [log = log_, level, msg = std::move(msg)] { log(level, msg); };
-    writer_.give(one, false);
+    writer_.give(one, 0);
 }
 
 // --- the writer thread ----------------------------------------------------------------------
@@ -462,7 +464,7 @@ bool idle_ok(PGconn *c) {
 
 } // namespace
 
-bool PgStore::run_batch(std::vector<Op> &batch, std::string &error, bool &retry, bool &broken) {
+bool PgStore::run_batch(std::span<Op> batch, std::string &error, bool &retry, bool &broken) {
     PGconn *c = conn_->pg;
     error.clear();
     retry = broken = false;
@@ -594,11 +596,12 @@ void PgStore::writer() {
         if (down) {
             if (!writer_.take(batch, next_try))
                 return;
-            if (!batch.empty()) // queued before refuse() took effect
+            if (!batch.empty()) { // queued before refuse() took effect
                 for (Op &op : batch)
                     op.failed({GLIDE_EIO, "store: the PostgreSQL " + where_ +
                                               " is unreachable: " + reason});
-            writer_.give(batch, false);
+                writer_.give(batch, 0);
+            }
             if (Clock::now() < next_try)
                 continue;
             Status st = connect();
@@ -623,26 +626,36 @@ void PgStore::writer() {
             if (!st) {
                 for (Op &op : batch)
                     op.failed({GLIDE_EIO, "store: " + st.error()});
-                writer_.give(batch, false);
+                writer_.give(batch, 0);
                 go_down(why);
                 continue;
             }
             post_log(GLIDE_LOG_NOTICE, "store postgresql: the connection to " + where_ +
                                            " was closed (" + why + "), connected again");
         }
+        // One transaction per chunk of the batch: a burst of a hundred thousand calls does
+        // not become one transaction that outlives batch_timeout.
         std::string error;
-        bool retry = false, broken = false, ok = false;
-        for (int attempt = 0; attempt <= max_retries; attempt++) {
-            ok = run_batch(batch, error, retry, broken);
-            if (ok || !retry || broken)
-                break;
-        }
-        if (!ok) {
+        bool broken = false;
+        unsigned committed = 0;
+        for (size_t from = 0; from < batch.size(); from += max_batch) {
+            std::span<Op> chunk(batch.data() + from, std::min(max_batch, batch.size() - from));
+            bool retry = false, ok = false;
+            if (!broken)
+                for (int attempt = 0; attempt <= max_retries; attempt++) {
+                    ok = run_batch(chunk, error, retry, broken);
+                    if (ok || !retry || broken)
+                        break;
+                }
+            if (ok) {
+                committed++;
+                continue;
+            }
             Outcome o{GLIDE_EIO, "store: " + error};
-            for (Op &op : batch)
+            for (Op &op : chunk)
                 op.failed(o);
         }
-        writer_.give(batch, ok);
+        writer_.give(batch, committed);
         if (broken)
             go_down(error);
     }

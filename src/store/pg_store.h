@@ -3,7 +3,7 @@
 // glided nodes, on several machines, share one database.
 //
 // Like SqliteStore, calls are queued to a writer thread that owns the connection (WriterThread):
-// it takes everything queued so far and sends it as one pipeline (libpq's pipeline mode: BEGIN,
+// it takes everything queued so far (up to 4096 calls) and sends it as one pipeline (libpq's pipeline mode: BEGIN,
 // one statement per call, COMMIT, Sync) in one round trip, so a burst costs one transaction and
 // one commit; answers go back to the loop only after the COMMIT succeeded. A failed batch fails
 // every call in it (nothing is answered as stored that was not committed); a batch that lost a
@@ -32,6 +32,7 @@
 
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -115,7 +116,7 @@ private:
     // One transaction: true when it committed. Else `error` says why, `retry` when the server
     // rolled it back for a deadlock or a serialization failure, `broken` when the connection
     // is gone (the outcome of the COMMIT is then unknown).
-    bool run_batch(std::vector<Op> &batch, std::string &error, bool &retry, bool &broken);
+    bool run_batch(std::span<Op> batch, std::string &error, bool &retry, bool &broken);
     Status connect();
     void post_log(glide_log_level level, std::string msg);
     void push(Op op) { writer_.push(std::move(op)); }

@@ -300,7 +300,7 @@ void SqliteStore::writer() {
             for (Op &op : batch)
                 op.failed(o);
         }
-        writer_.give(batch, failure.empty());
+        writer_.give(batch, failure.empty() ? 1 : 0);
     }
 }
 

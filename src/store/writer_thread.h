@@ -101,12 +101,11 @@ public:
     }
 
     // Writer thread: hands an executed (or failed) batch back to the loop; `batch` is left
-    // empty. `committed` counts a transaction.
-    void give(std::vector<Op> &batch, bool committed) {
+    // empty. `committed`: the transactions it took.
+    void give(std::vector<Op> &batch, unsigned committed) {
         {
             std::lock_guard lock(mu_);
-            if (committed)
-                commits_++;
+            commits_ += committed;
             if (answers_.empty())
                 answers_.swap(batch);
             else

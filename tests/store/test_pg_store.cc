@@ -1,7 +1,7 @@
 // The PostgreSQL store's own cases (the Store interface's shared ones run in
 // test_store_backends), on a throwaway server (tests/support/pg_server.h): the schema's version
 // and a newer one refused, the start errors (unreachable server, malformed URI, the password
-// never shown), two stores on one database (mids never shared, group sequences without gap or
+// never shown), a burst split into transactions of 4096 calls, two stores on one database (mids never shared, group sequences without gap or
 // repeat however the two interleave), and the server killed under a store: calls fail promptly
 // with GLIDE_EIO, then the store reconnects by itself and nothing is stored twice.
 // Skipped, and says so, when PostgreSQL is not installed.
@@ -35,7 +35,9 @@ std::unique_ptr<store::Store> open_pg(event_base *base, bool fresh) {
     return std::move(r.value());
 }
 
-suite::Backend backend{"postgresql", open_pg};
+suite::Backend backend{"postgresql", open_pg, true, [](store::Store &s) {
+                           return static_cast<PgStore &>(s).commits();
+                       }};
 
 void test_schema_version_and_newer_refused(void **state) {
     Fixture f(state);
@@ -111,6 +113,28 @@ void test_two_stores_share_mids_and_sequences(void **state) {
     assert_int_equal(f.page("B", 0, 1000).size(), n);
 }
 
+// A burst larger than a transaction's 4096 calls: several transactions, answered in order.
+void test_large_burst_in_chunks(void **state) {
+    Fixture f(state);
+    const int n = 10000;
+    int answered = 0;
+    int64_t last = 0;
+    bool ordered = true;
+    uint64_t before = f.commits();
+    for (int i = 0; i < n; i++)
+        f.s->store_message(Fixture::msg("A", "B", std::to_string(i)), [&](hub::StoreResult r) {
+            ordered = ordered && r.status == GLIDE_OK && r.mid > last;
+            last = r.mid;
+            answered++;
+        });
+    for (int i = 0; answered < n && i < 1000000; i++)
+        event_base_loop(f.base, EVLOOP_ONCE);
+    assert_int_equal(answered, n);
+    assert_true(ordered);
+    assert_true(f.commits() - before >= 3); // 10,000 calls: at least three transactions
+    assert_int_equal(last, n);
+}
+
 // The server dies under the store and comes back.
 void test_server_killed_and_back(void **state) {
     Fixture f(state);
@@ -166,6 +190,7 @@ int main() {
         cmocka_unit_test_prestate(test_schema_version_and_newer_refused, &backend),
         cmocka_unit_test(test_start_errors),
         cmocka_unit_test_prestate(test_two_stores_share_mids_and_sequences, &backend),
+        cmocka_unit_test_prestate(test_large_burst_in_chunks, &backend),
         cmocka_unit_test_prestate(test_server_killed_and_back, &backend),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);

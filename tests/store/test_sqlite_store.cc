@@ -38,8 +38,8 @@ struct TempDir {
 struct Fixture : TempDir, suite::Backend, suite::Fixture {
     Fixture()
         : suite::Backend{"sqlite",
-                         [this](event_base *b, bool) -> std::unique_ptr<store::Store> {
-                             auto r = SqliteStore::open(b, path, SqliteStore::Sync::normal);
+                         [this](event_base *loop, bool) -> std::unique_ptr<store::Store> {
+                             auto r = SqliteStore::open(loop, path, SqliteStore::Sync::normal);
                              if (!r)
                                  fail_msg("%s", r.error().c_str());
                              return std::move(r.value());
