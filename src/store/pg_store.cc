@@ -502,7 +502,11 @@ bool PgStore::run_batch(std::span<Op> batch, std::string &error, bool &retry, bo
         while (!PQisBusy(c)) {
             PGresult *raw = PQgetResult(c);
             if (!raw) {
-                query++;
+                // The end of a query's results. On a lost connection libpq reports the end
+                // again and again: never count past the queries sent.
+                if (PQstatus(c) != CONNECTION_OK || ++query > commit + 1)
+                    return lost(PQstatus(c) != CONNECTION_OK ? pq_text(PQerrorMessage(c))
+                                                             : "results out of step");
                 continue;
             }
             ResultPtr r(raw);
@@ -556,8 +560,11 @@ bool PgStore::run_batch(std::span<Op> batch, std::string &error, bool &retry, bo
             if (PQflush(c) < 0)
                 return lost(error);
             bool synced = false;
+            int ends = 0; // ROLLBACK's end of results, and nothing more is expected
             while (!PQisBusy(c)) {
                 ResultPtr r(PQgetResult(c));
+                if (!r && (PQstatus(c) != CONNECTION_OK || ++ends > 2))
+                    return lost(error);
                 if (r && PQresultStatus(r.get()) == PGRES_PIPELINE_SYNC) {
                     synced = true;
                     break;
