@@ -613,6 +613,12 @@ void PgStore::writer() {
                 continue;
             Status st = connect();
             if (!st) {
+                // Each new reason once (a server that refuses, then one that is starting up, a
+                // schema another node migrated further...), not every attempt.
+                if (st.error() != reason) {
+                    reason = st.error();
+                    post_log(GLIDE_LOG_WARN, "store postgresql: still reconnecting: " + reason);
+                }
                 backoff = std::min<Clock::duration>(backoff * 2, backoff_max);
                 next_try = Clock::now() + backoff;
                 continue;
