@@ -91,7 +91,7 @@ public:
         port_ = 20000 + getpid() % 20000;
         int st = run({bin_ + "/initdb", "-D", dir_ + "/data", "-U", "glide", "-A", "trust",
                       "-E", "UTF8", "--no-sync", "--locale=C"},
-                     dir_ + "/initdb.log", false);
+                     dir_ + "/initdb.log");
         if (st != 0) {
             error = "initdb failed, see " + dir_ + "/initdb.log";
             return false;
@@ -182,7 +182,8 @@ private:
         execv(argv[0], argv.data());
         _exit(127);
     }
-    int run(const std::vector<std::string> &args, const std::string &log, bool) {
+    // Runs a program to its end: its exit status, -1 when it did not exit.
+    int run(const std::vector<std::string> &args, const std::string &log) {
         pid_t pid = spawn(args, log);
         int status = 0;
         if (pid < 0 || waitpid(pid, &status, 0) != pid)
