@@ -59,7 +59,15 @@ obj = $(patsubst %.cc,$(B)/obj/%.o,$(1))
 
 # --- programs --------------------------------------------------------------------------------
 
-PROGRAMS := $(B)/libglide.so $(B)/glided $(B)/glidectl $(B)/glide-bench $(B)/gen-docs
+# The module's file is versioned by the plugin ABI: libglide.so.MAJOR.MINOR.0 with the soname
+# libglide.so.MAJOR, and the links libglide.so.MAJOR and libglide.so to it.
+version_h = $(shell sed -n 's/^\#define GLIDE_$(1) \(.*\)/\1/p' include/glide/version.h | tr -d '"')
+VERSION := $(call version_h,VERSION_STRING)
+ABI_MAJOR := $(call version_h,ABI_MAJOR)
+SO_VERSION := $(ABI_MAJOR).$(call version_h,ABI_MINOR).0
+EXAMPLES := $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))
+PROGRAMS := $(B)/libglide.so $(B)/glided $(B)/glidectl $(B)/glide-bench $(B)/gen-docs \
+	$(EXAMPLES)
 BENCH_SRCS := $(wildcard bench/*.cc)
 BENCH_BINS := $(BENCH_SRCS:%.cc=$(B)/%)
 
@@ -78,7 +86,7 @@ $(foreach d,$(TEST_DIRS),$(eval TEST_LAYERS_$(d) := $(call test_layers,$(d)) \
 tests_cc = $(patsubst tests/%.cc,$(B)/tests/%,$(wildcard tests/$(1)/test_*.cc tests/$(1)/helper_*.cc))
 tests_c = $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/$(1)/test_*.c))
 # The folders whose scripts or C tests run the built programs.
-PROGRAM_TEST_DIRS := abi host tools
+PROGRAM_TEST_DIRS := abi host tools examples
 CHECK_DIRS := $(if $(TESTS),$(filter $(TESTS),$(TEST_DIRS)),$(TEST_DIRS))
 CHECK_DEPS := $(foreach d,$(CHECK_DIRS),$(call tests_cc,$(d)) $(call tests_c,$(d))) \
 	$(if $(filter $(PROGRAM_TEST_DIRS),$(CHECK_DIRS)),$(PROGRAMS))
@@ -137,7 +145,8 @@ docs: all
 	$(B)/gen-docs man > man/glided.conf.5.new && mv man/glided.conf.5.new man/glided.conf.5
 	$(B)/gen-docs conf > conf/glided.conf.new && mv conf/glided.conf.new conf/glided.conf
 
-## install: install glided, glidectl, glide-bench, libglide.so, headers, man pages (DESTDIR, PREFIX)
+## install: install glided, glidectl, glide-bench, libglide.so, headers, glide.pc, the examples
+## sources, man pages (DESTDIR, PREFIX)
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/glide \
 		$(DESTDIR)$(PREFIX)/include/glide $(DESTDIR)$(PREFIX)/etc/glide \
@@ -146,7 +155,13 @@ install: all
 		$(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 755 $(B)/glided $(DESTDIR)$(PREFIX)/sbin/glided
 	install -m 755 $(B)/glidectl $(B)/glide-bench $(DESTDIR)$(PREFIX)/bin/
-	install -m 755 $(B)/libglide.so $(DESTDIR)$(PREFIX)/lib/glide/libglide.so
+	install -m 755 $(B)/libglide.so.$(SO_VERSION) $(DESTDIR)$(PREFIX)/lib/glide/
+	ln -sf libglide.so.$(SO_VERSION) $(DESTDIR)$(PREFIX)/lib/glide/libglide.so.$(ABI_MAJOR)
+	ln -sf libglide.so.$(ABI_MAJOR) $(DESTDIR)$(PREFIX)/lib/glide/libglide.so
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/share/doc/glide/examples
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
+		-e 's|@ABI_MAJOR@|$(ABI_MAJOR)|' glide.pc.in >$(DESTDIR)$(PREFIX)/lib/pkgconfig/glide.pc
+	install -m 644 examples/*.c $(DESTDIR)$(PREFIX)/share/doc/glide/examples/
 	install -m 644 include/glide/*.h $(DESTDIR)$(PREFIX)/include/glide/
 	sed 's|^load_module .*;|load_module $(PREFIX)/lib/glide/libglide.so;|' conf/glided.conf \
 		> $(DESTDIR)$(PREFIX)/etc/glide/glided.conf.default
@@ -158,13 +173,14 @@ install: all
 
 ## uninstall: remove what install put in place (keeps an edited glided.conf)
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/sbin/glided $(DESTDIR)$(PREFIX)/lib/glide/libglide.so \
+	rm -f $(DESTDIR)$(PREFIX)/sbin/glided $(DESTDIR)$(PREFIX)/lib/glide/libglide.so* \
+		$(DESTDIR)$(PREFIX)/lib/pkgconfig/glide.pc \
 		$(DESTDIR)$(PREFIX)/bin/glidectl $(DESTDIR)$(PREFIX)/bin/glide-bench
-	rm -rf $(DESTDIR)$(PREFIX)/include/glide
+	rm -rf $(DESTDIR)$(PREFIX)/include/glide $(DESTDIR)$(PREFIX)/share/doc/glide
 	rm -f $(DESTDIR)$(PREFIX)/etc/glide/glided.conf.default
 	for m in man/*.[1-8]; do s=$${m##*.}; \
 		rm -f $(DESTDIR)$(PREFIX)/share/man/man$$s/$${m##*/}; done
-	-rmdir $(DESTDIR)$(PREFIX)/lib/glide 2>/dev/null
+	-rmdir $(DESTDIR)$(PREFIX)/lib/glide $(DESTDIR)$(PREFIX)/lib/pkgconfig 2>/dev/null
 
 ## bench: the standard benchmark suite (< 10 min): glided on CPU 0, load on CPU 1; writes
 ## bench/results/<date>-<commit>.md and prints a summary
@@ -222,11 +238,23 @@ $(eval $(call program,$(B)/glide-bench,src/bench/main.cc,bench))
 $(eval $(call program,$(B)/gen-docs,src/tools/gen_docs.cc,tools))
 
 # The module: src/abi and only what it reaches; one exported entry point (the version script).
-$(B)/libglide.so: $(call libs_of,abi) src/abi/libglide.map
+$(B)/libglide.so.$(SO_VERSION): $(call libs_of,abi) src/abi/libglide.map include/glide/version.h
 	$(CXX) -shared -o $@ -Wl,--whole-archive $(call lib,abi) -Wl,--no-whole-archive \
 		$(call link_group,$(filter-out $(call lib,abi),$(call libs_of,abi))) $(LDFLAGS_ALL) \
-		-Wl,--version-script=src/abi/libglide.map -Wl,-z,defs -Wl,-soname,libglide.so \
-		$(DEPS_LIBS)
+		-Wl,--version-script=src/abi/libglide.map -Wl,-z,defs \
+		-Wl,-soname,libglide.so.$(ABI_MAJOR) $(DEPS_LIBS)
+
+$(B)/libglide.so.$(ABI_MAJOR): $(B)/libglide.so.$(SO_VERSION)
+	ln -sf $(<F) $@
+
+$(B)/libglide.so: $(B)/libglide.so.$(ABI_MAJOR)
+	ln -sf $(<F) $@
+
+# Examples: hosts written from the public headers only, as a host author would.
+$(B)/examples/%: examples/%.c $(wildcard include/glide/*.h)
+	@mkdir -p $(@D)
+	$(CC) -std=c99 -Iinclude $(OPT) $(SAN) $(WARN) $(EVENT_CFLAGS) -o $@ $< $(LDFLAGS_ALL) \
+		$(EVENT_LIBS) -ldl
 
 # C++ tests and helpers of one folder: each links the archives of what its folder includes.
 define test_dir

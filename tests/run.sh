@@ -59,8 +59,9 @@ if [ $valgrind = yes ]; then
         dir=$(basename "$(dirname "$t")")
         want "$dir" || continue
         case " $VALGRIND_DIRS " in *" $dir "*) ;; *) continue ;; esac
-        echo "${t#"$B"/tests/}(valgrind) valgrind -q --error-exitcode=99 --leak-check=full" \
-            "--errors-for-leak-kinds=definite,indirect $t" >>"$list"
+        echo "${t#"$B"/tests/}(valgrind) env GLIDE_TEST_VALGRIND=1 valgrind -q" \
+            "--error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect $t" \
+            >>"$list"
     done
 fi
 for t in $progs; do

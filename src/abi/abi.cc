@@ -271,10 +271,10 @@ int api_group_invalidate(glide_module *m, glide_str gid) {
     if (!m || !gid.ptr)
         return GLIDE_EINVAL;
     return guarded(nullptr, 0, [&] {
-        glide::hub::Hub *hub = as_module(m)->hub();
-        if (!hub)
+        glide::actions::Context *actions = as_module(m)->actions();
+        if (!actions)
             return GLIDE_ESTATE;
-        hub->group_invalidate(sv(gid));
+        actions->groups.invalidate(sv(gid));
         return GLIDE_OK;
     });
 }
@@ -286,8 +286,8 @@ int api_stats_each(glide_module *m, glide_stat_fn fn, void *arg) {
         glide::hub::Hub *hub = as_module(m)->hub();
         if (!hub)
             return GLIDE_ESTATE;
-        glide::hub::Stats st = hub->stats();
-        auto each = [&](glide_stat_kind kind, const glide::hub::LabelCounts &c) {
+        glide::Stats st = hub->stats();
+        auto each = [&](glide_stat_kind kind, const glide::LabelCounts &c) {
             for (const auto &[label, n] : c.all())
                 fn(arg, kind, gs(label), n);
         };

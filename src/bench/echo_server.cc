@@ -38,7 +38,7 @@ void on_read(bufferevent *bev, void *arg) {
     if (!c->upgraded) {
         frame::Header scratch[frame::kDefaultMaxHeaders];
         frame::HandshakeRequest req;
-        frame::HandshakeConfig cfg;
+        frame::HandshakeConfig cfg{.path = "/ws"}; // the bench clients' default path
         frame::HandshakeResult r = frame::parse_handshake(reinterpret_cast<char *>(data), len,
                                                           cfg, &req, scratch);
         if (r.status == frame::HandshakeStatus::need_more)

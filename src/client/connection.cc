@@ -30,45 +30,14 @@ uint64_t seed() {
 
 } // namespace
 
-// --- FlushQueue --------------------------------------------------------------------------------
-
-FlushQueue::FlushQueue(event_base *base) : ev_(event_new(base, -1, 0, on_flush, this)) {}
-
-void FlushQueue::push(Connection *c) {
-    if (queued_.empty())
-        event_active(ev_.get(), EV_TIMEOUT, 0);
-    queued_.push_back(c);
-}
-
-void FlushQueue::remove(Connection *c) {
-    for (Connection *&q : queued_)
-        if (q == c)
-            q = nullptr;
-}
-
-void FlushQueue::on_flush(evutil_socket_t, short, void *self) {
-    auto *q = static_cast<FlushQueue *>(self);
-    // A flush may end a connection whose handler then sends on another one: such sends make
-    // a new list (and activate the event again) rather than grow this one under the loop.
-    std::vector<Connection *> now;
-    now.swap(q->queued_);
-    for (Connection *c : now)
-        if (c)
-            c->flush();
-    if (q->queued_.empty()) { // keep the list's memory for the next turn
-        now.clear();
-        q->queued_.swap(now);
-    }
-}
-
 // --- Connection ----------------------------------------------------------------------------------
 
 Connection::Connection(event_base *base, ConnectionHandler *handler)
     : base_(base), handler_(handler), mask_state_(seed() | 1) {}
 
 Connection::~Connection() {
-    if (in_flush_queue_)
-        flush_->remove(this);
+    if (flush_)
+        flush_->remove(*this);
 }
 
 Status Connection::connect(const ConnectOptions &opt) {
@@ -147,14 +116,11 @@ void Connection::write_cb(bufferevent *, void *self) {
 }
 
 void Connection::output_added() {
-    if (flush_ && !writing_ && !in_flush_queue_) {
-        in_flush_queue_ = true;
-        flush_->push(this);
-    }
+    if (flush_ && !writing_)
+        flush_->push(*this);
 }
 
 void Connection::flush() {
-    in_flush_queue_ = false;
     if (!bev_ || writing_)
         return;
     evbuffer *out = bufferevent_get_output(bev_.get());

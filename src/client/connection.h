@@ -27,36 +27,15 @@
 #include "common/result.h"
 #include "frame/tcp_frame.h"
 #include "frame/ws_frame.h"
+#include "common/intrusive_list.h"
+#include "net/flush_queue.h"
 #include "net/libevent.h"
 
 namespace glide::client {
 
 class Connection;
 
-// The connections of one event_base with output to write this loop turn. One event, made
-// active by the first send of a turn, runs after the I/O callbacks already due and writes
-// each queued connection's output with one writev. A load generator with thousands of
-// connections sends one or two messages on each per turn: without the queue every send
-// would cost two epoll_ctl calls (libevent adding and removing the write event).
-class FlushQueue {
-public:
-    explicit FlushQueue(event_base *base);
-    FlushQueue(const FlushQueue &) = delete;
-    FlushQueue &operator=(const FlushQueue &) = delete;
-    bool ok() const { return ev_ != nullptr; }
-
-    uint64_t writes = 0;  // writev calls made
-    uint64_t blocked = 0; // connections left to the write event (their socket was full)
-
-private:
-    friend class Connection;
-    void push(Connection *c);
-    void remove(Connection *c);
-    static void on_flush(evutil_socket_t, short, void *self);
-
-    net::EventPtr ev_;
-    std::vector<Connection *> queued_;
-};
+class FlushQueue;
 
 struct CloseInfo {
     // The close code the server sent (1005 when its close frame carried none), or 1006 when the
@@ -114,8 +93,11 @@ public:
 
     void *user = nullptr; // the owner's, untouched by the connection
 
+    // FlushQueue's list: queued for this loop turn's write.
+    ListHook<Connection> flush_hook;
+
 private:
-    friend class FlushQueue;
+    template <typename C, ListHook<C> C::*> friend class net::FlushList;
     enum class State : uint8_t { idle, connecting, upgrading, open, closing, closed };
 
     static void read_cb(bufferevent *bev, void *self);
@@ -140,7 +122,6 @@ private:
     ConnectionHandler *handler_;
     net::BuffereventPtr bev_;
     FlushQueue *flush_ = nullptr;
-    bool in_flush_queue_ = false;
     bool writing_ = true; // the write event is enabled (always without a flush queue)
     State state_ = State::idle;
     Endpoint endpoint_;
@@ -154,6 +135,15 @@ private:
     bool finish_pending_ = false;
     bool finishing_after_flush_ = false; // the write callback ends the connection
     CloseInfo close_info_;
+};
+
+// The connections of one event_base with output to write this loop turn (net/flush_queue.h).
+// A load generator with thousands of connections sends one or two messages on each per turn:
+// without the queue every send would cost two epoll_ctl calls (libevent adding and removing
+// the write event).
+class FlushQueue final : public net::FlushList<Connection, &Connection::flush_hook> {
+public:
+    using FlushList::FlushList;
 };
 
 } // namespace glide::client

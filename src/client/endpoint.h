@@ -9,10 +9,11 @@
 #include <string_view>
 
 #include "common/result.h"
+#include "net/settings.h"
 
 namespace glide::client {
 
-enum class Transport : uint8_t { ws, tcp };
+using net::Transport; // the module's own: ws or tcp framing
 
 struct Endpoint {
     Transport transport = Transport::ws;

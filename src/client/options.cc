@@ -1,5 +1,7 @@
 #include "client/options.h"
 
+#include "conf/conf.h"
+
 #include <algorithm>
 
 namespace glide::client {
@@ -58,8 +60,17 @@ Result<int64_t> Options::number(std::string_view name, int64_t fallback, int64_t
     auto bad = [&]() {
         return make_error("invalid value \"" + s + "\" for --" + std::string(name) +
                           " (expected " + std::to_string(min) + ".." + std::to_string(max) +
-                          (unit_ms ? " ms, or a time like 500ms or 2s)" : ")"));
+                          (unit_ms ? " ms: a time like 500ms, 2s or 1m; a bare number is seconds)" : ")"));
     };
+    if (unit_ms) {
+        // The configuration's time syntax (conf::parse_time_ms): 500ms, 2s, 1m30s; a bare
+        // number is seconds, as in glided.conf.
+        uint64_t ms = 0;
+        if (!conf::parse_time_ms(s, ms) || ms > static_cast<uint64_t>(max) ||
+            static_cast<int64_t>(ms) < min)
+            return bad();
+        return static_cast<int64_t>(ms);
+    }
     size_t i = 0;
     int64_t v = 0;
     if (s.empty())
@@ -73,14 +84,7 @@ Result<int64_t> Options::number(std::string_view name, int64_t fallback, int64_t
         return bad();
     std::string_view suffix = std::string_view(s).substr(i);
     int64_t mult = 1;
-    if (unit_ms) {
-        if (suffix == "s")
-            mult = 1000;
-        else if (suffix == "m")
-            mult = 60000;
-        else if (!suffix.empty() && suffix != "ms")
-            return bad();
-    } else if (suffix == "k" || suffix == "K") {
+    if (suffix == "k" || suffix == "K") {
         mult = 1024;
     } else if (suffix == "m" || suffix == "M") {
         mult = 1024 * 1024;

@@ -24,7 +24,8 @@ public:
     bool has(std::string_view name) const { return values_.count(std::string(name)) > 0; }
     std::string get(std::string_view name, std::string_view fallback = {}) const;
     // An integer option within [min, max]; `fallback` when absent. Sizes may end in k or m
-    // (×1024, ×1024²), times in ms or s when `unit_ms` (the result is milliseconds).
+    // (×1024, ×1024²). With `unit_ms` it is a time in the configuration's syntax (500ms, 2s,
+    // 1m30s; a bare number is seconds, as in glided.conf) and the result is milliseconds.
     Result<int64_t> number(std::string_view name, int64_t fallback, int64_t min, int64_t max,
                            bool unit_ms = false) const;
     const std::vector<std::string> &positional() const { return positional_; }

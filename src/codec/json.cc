@@ -1,6 +1,7 @@
 #include "codec/json.h"
 
 #include "codec/json_fields.h"
+#include "codec/json_table.h"
 #include "codec/json_writer.h"
 #include "codec/payload.h"
 
@@ -16,45 +17,10 @@ using json::Value;
 
 namespace {
 
-// The fields of ChatMessage (JSON keys of messages.ChatMessage).
-struct ChatFields {
-    ChatMessage *m;
-    void operator()(FieldDecoder &d, std::string_view k, const Value &v) const {
-        if (key_matches(k, "cliMid") || key_matches(k, "cli_mid"))
-            d.str(v, &m->cli_mid, "cliMid");
-        else if (key_matches(k, "mid"))
-            d.i64(v, &m->mid, "mid");
-        else if (key_matches(k, "seq"))
-            d.i64(v, &m->seq, "seq");
-        else if (key_matches(k, "from"))
-            d.str(v, &m->from, "from");
-        else if (key_matches(k, "to"))
-            d.str(v, &m->to, "to");
-        else if (key_matches(k, "type"))
-            d.i32(v, &m->type, "type");
-        else if (key_matches(k, "content"))
-            d.str(v, &m->content, "content");
-        else if (key_matches(k, "sendAt"))
-            d.i64(v, &m->send_at, "sendAt");
-    }
-};
-
-// The fields of AckRequest and AckNotify, which share them.
-template <typename T> struct AckFields {
-    T *m;
-    void operator()(FieldDecoder &d, std::string_view k, const Value &v) const {
-        if (key_matches(k, "cliMid") || key_matches(k, "cli_mid"))
-            d.str(v, &m->cli_mid, "cliMid");
-        else if (key_matches(k, "seq"))
-            d.i64(v, &m->seq, "seq");
-        else if (key_matches(k, "mid"))
-            d.i64(v, &m->mid, "mid");
-        else if (key_matches(k, "from"))
-            d.str(v, &m->from, "from");
-        else if (key_matches(k, "to"))
-            d.str(v, &m->to, "to");
-    }
-};
+using ChatMembers = json::TableMembers<ChatMessage>;
+using AckRequestMembers = json::TableMembers<AckRequest>;
+constexpr const auto &data_field = schema::field<Envelope, schema::index<Envelope>("data")>;
+constexpr const auto &extra_field = schema::field<Envelope, schema::index<Envelope>("extra")>;
 
 // The envelope's fields. With `pre`, the data object of the actions PreDecoded covers is
 // decoded by `chat` or `ack` as it is validated (object_members), and the outcome recorded in
@@ -63,14 +29,14 @@ struct EnvelopeFields {
     Envelope *e;
     std::string *raw_buffer;
     PreDecoded *pre;
-    json::ObjectDecoder<ChatFields> *chat;
-    json::ObjectDecoder<AckFields<AckRequest>> *ack;
+    json::ObjectDecoder<ChatMembers> *chat;
+    json::ObjectDecoder<AckRequestMembers> *ack;
     // The decoder given the data object being read, if any.
     PreDecoded::Type pending = PreDecoded::Type::none;
 
     json::MemberVisitor *object_members(std::string_view k) {
         pending = PreDecoded::Type::none;
-        if (!pre || !key_matches(k, "data"))
+        if (!pre || !key_matches(k, data_field.json))
             return nullptr;
         const std::string &a = e->action;
         if (a == action::chat || a == action::chat_resend || a == action::group) {
@@ -88,56 +54,50 @@ struct EnvelopeFields {
         return nullptr;
     }
 
-    void operator()(FieldDecoder &d, std::string_view k, const Value &v) {
-        if (key_matches(k, "ver")) {
-            d.i64(v, &e->ver, "ver");
-        } else if (key_matches(k, "seq")) {
-            d.i64(v, &e->seq, "seq");
-        } else if (key_matches(k, "action")) {
-            d.str(v, &e->action, "action");
-        } else if (key_matches(k, "from")) {
-            d.str(v, &e->from, "from");
-        } else if (key_matches(k, "to")) {
-            d.str(v, &e->to, "to");
-        } else if (key_matches(k, "data")) {
-            // Deviation kept on purpose: Go leaves a null data as a nil pointer, which then
-            // encodes as absent; we keep Null so a server message re-encodes as sent.
-            if (v.kind == Kind::null)
-                e->data = Null{};
+    // Inlined into ObjectDecoder::member, as the hand-written chain it replaces was.
+    [[gnu::always_inline]] void operator()(FieldDecoder &d, std::string_view k, const Value &v) {
+        json::decode_member(d, k, v, e, [this](auto i, FieldDecoder &fd, const Value &fv) GLIDE_INLINE {
+            if constexpr (schema::field<Envelope, i>.json == "data")
+                data(fv);
             else
-                e->data = make_raw(Codec::json, v.text, raw_buffer);
-            if (pre) {
-                // The last data member decides; pending is none unless this one is the object
-                // just decoded.
-                bool ok = (pending == PreDecoded::Type::chat && !chat->decoder().failed()) ||
-                          (pending == PreDecoded::Type::ack_request && !ack->decoder().failed());
-                pre->type = ok ? pending : PreDecoded::Type::none;
-                pending = PreDecoded::Type::none;
-            }
-        } else if (key_matches(k, "msg")) {
-            d.str(v, &e->msg, "msg");
-        } else if (key_matches(k, "ticket")) {
-            d.str(v, &e->ticket, "ticket");
-        } else if (key_matches(k, "sign")) {
-            d.str(v, &e->sign, "sign");
-        } else if (key_matches(k, "extra")) {
-            if (v.kind == Kind::null) {
-                e->extra.clear(); // Go sets the map to nil
-            } else if (v.kind != Kind::object) {
-                d.type_error(json::kind_name(v.kind), "extra", "map[string]string");
-            } else {
-                // Go decodes into the existing map, so repeated "extra" objects merge.
-                json::MemberIter it(v.text);
-                std::string_view ek;
-                Value ev;
-                while (it.next(&ek, &ev)) {
-                    std::string key, val;
-                    json::unescape_body(ek, &key);
-                    d.str(ev, &val, "extra");
-                    if (d.failed())
-                        return;
-                    e->set_extra(std::move(key), std::move(val));
-                }
+                extra(fd, fv);
+        });
+    }
+
+    void data(const Value &v) {
+        // Deviation kept on purpose: Go leaves a null data as a nil pointer, which then
+        // encodes as absent; we keep Null so a server message re-encodes as sent.
+        if (v.kind == Kind::null)
+            e->data = Null{};
+        else
+            e->data = make_raw(Codec::json, v.text, raw_buffer);
+        if (pre) {
+            // The last data member decides; pending is none unless this one is the object
+            // just decoded.
+            bool ok = (pending == PreDecoded::Type::chat && !chat->decoder().failed()) ||
+                      (pending == PreDecoded::Type::ack_request && !ack->decoder().failed());
+            pre->type = ok ? pending : PreDecoded::Type::none;
+            pending = PreDecoded::Type::none;
+        }
+    }
+
+    void extra(FieldDecoder &d, const Value &v) {
+        if (v.kind == Kind::null) {
+            e->extra.clear(); // Go sets the map to nil
+        } else if (v.kind != Kind::object) {
+            d.type_error(json::kind_name(v.kind), extra_field.json, "map[string]string");
+        } else {
+            // Go decodes into the existing map, so repeated "extra" objects merge.
+            json::MemberIter it(v.text);
+            std::string_view ek;
+            Value ev;
+            while (it.next(&ek, &ev)) {
+                std::string key, val;
+                json::unescape_body(ek, &key);
+                d.str(ev, &val, extra_field.json);
+                if (d.failed())
+                    return;
+                e->set_extra(std::move(key), std::move(val));
             }
         }
     }
@@ -146,14 +106,16 @@ struct EnvelopeFields {
 } // namespace
 
 Status decode_json(std::string_view in, Envelope *e, std::string *raw_buffer, PreDecoded *pre) {
-    json::ObjectDecoder<ChatFields> chat(ChatFields{pre ? &pre->chat : nullptr}, "ChatMessage");
-    json::ObjectDecoder<AckFields<AckRequest>> ack(
-        AckFields<AckRequest>{pre ? &pre->ack_request : nullptr}, "AckRequest");
+    json::ObjectDecoder<ChatMembers> chat(ChatMembers{pre ? &pre->chat : nullptr},
+                                          schema::go_struct<ChatMessage>());
+    json::ObjectDecoder<AckRequestMembers> ack(AckRequestMembers{pre ? &pre->ack_request : nullptr},
+                                               schema::go_struct<AckRequest>());
     if (pre)
         pre->type = PreDecoded::Type::none;
     json::ObjectDecoder<EnvelopeFields> members(EnvelopeFields{e, raw_buffer, pre, &chat, &ack},
-                                                "GlideMessage");
-    Status st = json::decode_object_with(in, Validated::no, "messages.GlideMessage", members);
+                                                schema::go_struct<Envelope>());
+    Status st =
+        json::decode_object_with(in, Validated::no, schema::Schema<Envelope>::go_type, members);
     if (!st) {
         if (pre)
             pre->type = PreDecoded::Type::none;
@@ -164,9 +126,8 @@ Status decode_json(std::string_view in, Envelope *e, std::string *raw_buffer, Pr
 
 namespace {
 
-void write_extra(ObjectWriter &w, const std::vector<std::pair<std::string, std::string>> &extra) {
+void write_extra(std::string *o, const std::vector<std::pair<std::string, std::string>> &extra) {
     auto less = [](const auto *a, const auto *b) { return a->first < b->first; };
-    std::string *o = w.key("extra");
     o->push_back('{');
     bool sorted = std::is_sorted(extra.begin(), extra.end(),
                                  [](const auto &a, const auto &b) { return a.first < b.first; });
@@ -233,34 +194,31 @@ size_t size_hint(const Envelope &e) {
 Status encode_json(const Envelope &e, std::string *out) {
     out->reserve(out->size() + size_hint(e));
     ObjectWriter w(out);
-    w.num_omitempty("ver", e.ver);
-    w.num_omitempty("seq", e.seq);
-    w.str("action", e.action);
-    w.str_omitempty("from", e.from);
-    w.str_omitempty("to", e.to);
     Status st;
-    std::visit(
-        [&](const auto &d) {
-            using T = std::decay_t<decltype(d)>;
-            if constexpr (std::is_same_v<T, std::monostate>) {
-                // absent: omitted
-            } else if constexpr (std::is_same_v<T, Null>) {
-                w.key("data")->append("null", 4);
-            } else if constexpr (std::is_same_v<T, RawData>) {
-                if (d.codec == Codec::json)
-                    json::write_compact(w.key("data"), d.bytes);
-                else
-                    st = transcode_to_json(e.action, d.bytes, w.key("data"));
-            } else {
-                encode_json_payload(d, w.key("data"));
-            }
-        },
-        e.data);
-    w.str_omitempty("msg", e.msg);
-    w.str_omitempty("ticket", e.ticket);
-    w.str_omitempty("sign", e.sign);
-    if (!e.extra.empty())
-        write_extra(w, e.extra);
+    json::write_members(w, e, [&](auto i, ObjectWriter &) GLIDE_INLINE {
+        constexpr const auto &f = schema::field<Envelope, i>;
+        if constexpr (f.json == "data") {
+            std::visit(
+                [&](const auto &d) {
+                    using T = std::decay_t<decltype(d)>;
+                    if constexpr (std::is_same_v<T, std::monostate>) {
+                        // absent: omitted
+                    } else if constexpr (std::is_same_v<T, Null>) {
+                        w.key(f.key)->append("null", 4);
+                    } else if constexpr (std::is_same_v<T, RawData>) {
+                        if (d.codec == Codec::json)
+                            json::write_compact(w.key(f.key), d.bytes);
+                        else
+                            st = transcode_to_json(e.action, d.bytes, w.key(f.key));
+                    } else {
+                        encode_json_payload(d, w.key(f.key));
+                    }
+                },
+                e.data);
+        } else if (!e.extra.empty()) {
+            write_extra(w.key(f.key), e.extra);
+        }
+    });
     w.end();
     return st;
 }
@@ -283,151 +241,43 @@ Status decode_json_payload(std::string_view in, Text *out, Validated validated) 
 }
 
 Status decode_json_payload(std::string_view in, ChatMessage *m, Validated validated) {
-    return json::decode_object(in, validated, "messages.ChatMessage", "ChatMessage", ChatFields{m});
+    return json::decode_table(in, validated, m);
 }
-
 Status decode_json_payload(std::string_view in, AckMessage *m, Validated validated) {
-    return json::decode_object(in, validated, "messages.AckMessage", "AckMessage",
-                               [m](FieldDecoder &d, std::string_view k, const Value &v) {
-                                   if (key_matches(k, "cliMid") || key_matches(k, "cli_mid"))
-                                       d.str(v, &m->cli_mid, "cliMid");
-                                   else if (key_matches(k, "mid"))
-                                       d.i64(v, &m->mid, "mid");
-                                   else if (key_matches(k, "from"))
-                                       d.str(v, &m->from, "from");
-                                   else if (key_matches(k, "seq"))
-                                       d.i64(v, &m->seq, "seq");
-                               });
+    return json::decode_table(in, validated, m);
 }
-
-namespace {
-
-template <typename T>
-Status decode_ack(std::string_view in, Validated validated, T *m, const char *go, const char *s) {
-    return json::decode_object(in, validated, go, s, AckFields<T>{m});
-}
-
-template <typename T> void encode_ack(const T &v, std::string *out) {
-    ObjectWriter w(out);
-    w.str_omitempty("cliMid", v.cli_mid);
-    w.num_omitempty("seq", v.seq);
-    w.num_omitempty("mid", v.mid);
-    w.str_omitempty("from", v.from);
-    w.str_omitempty("to", v.to);
-    w.end();
-}
-
-} // namespace
-
 Status decode_json_payload(std::string_view in, AckRequest *m, Validated validated) {
-    return decode_ack(in, validated, m, "messages.AckRequest", "AckRequest");
+    return json::decode_table(in, validated, m);
 }
-
 Status decode_json_payload(std::string_view in, AckNotify *m, Validated validated) {
-    return decode_ack(in, validated, m, "messages.AckNotify", "AckNotify");
+    return json::decode_table(in, validated, m);
 }
-
 Status decode_json_payload(std::string_view in, AckGroupMessage *m, Validated validated) {
-    return json::decode_object(in, validated, "messages.AckGroupMessage", "AckGroupMessage",
-                               [m](FieldDecoder &d, std::string_view k, const Value &v) {
-                                   if (key_matches(k, "cliMid") || key_matches(k, "cli_mid"))
-                                       d.str(v, &m->cli_mid, "cliMid");
-                                   else if (key_matches(k, "gid"))
-                                       d.i64(v, &m->gid, "gid");
-                                   else if (key_matches(k, "mid"))
-                                       d.i64(v, &m->mid, "mid");
-                                   else if (key_matches(k, "seq"))
-                                       d.i64(v, &m->seq, "seq");
-                               });
+    return json::decode_table(in, validated, m);
 }
-
 Status decode_json_payload(std::string_view in, ClientCustom *m, Validated validated) {
-    return json::decode_object(in, validated, "messages.ClientCustom", "ClientCustom",
-                               [m](FieldDecoder &d, std::string_view k, const Value &v) {
-                                   if (key_matches(k, "type"))
-                                       d.str(v, &m->type, "type");
-                                   else if (key_matches(k, "content"))
-                                       d.any(v, &m->content_json);
-                               });
+    return json::decode_table(in, validated, m);
 }
-
 Status decode_json_payload(std::string_view in, KickOutNotify *m, Validated validated) {
-    return json::decode_object(in, validated, "messages.KickOutNotify", "KickOutNotify",
-                               [m](FieldDecoder &d, std::string_view k, const Value &v) {
-                                   if (key_matches(k, "device_id"))
-                                       d.str(v, &m->device_id, "device_id");
-                                   else if (key_matches(k, "device_name"))
-                                       d.str(v, &m->device_name, "device_name");
-                               });
+    return json::decode_table(in, validated, m);
 }
-
 Status decode_json_payload(std::string_view in, Hello *m, Validated validated) {
-    return json::decode_object(in, validated, "messages.Hello", "Hello",
-                               [m](FieldDecoder &d, std::string_view k, const Value &v) {
-                                   if (key_matches(k, "client_version"))
-                                       d.str(v, &m->client_version, "client_version");
-                                   else if (key_matches(k, "client_name"))
-                                       d.str(v, &m->client_name, "client_name");
-                                   else if (key_matches(k, "client_type"))
-                                       d.str(v, &m->client_type, "client_type");
-                               });
+    return json::decode_table(in, validated, m);
 }
-
 Status decode_json_payload(std::string_view in, ServerHello *m, Validated validated) {
-    return json::decode_object(in, validated, "messages.ServerHello", "ServerHello",
-                               [m](FieldDecoder &d, std::string_view k, const Value &v) {
-                                   if (key_matches(k, "server_version")) {
-                                       d.str(v, &m->server_version, "server_version");
-                                   } else if (key_matches(k, "temp_id")) {
-                                       d.str(v, &m->temp_id, "temp_id");
-                                   } else if (key_matches(k, "heartbeat_interval")) {
-                                       // Go's int is 64 bits on the platforms glide runs on.
-                                       d.i64(v, &m->heartbeat_interval, "heartbeat_interval",
-                                             "int");
-                                   } else if (key_matches(k, "protocols")) {
-                                       d.strings(v, &m->protocols, "protocols");
-                                   }
-                               });
+    return json::decode_table(in, validated, m);
 }
-
 Status decode_json_payload(std::string_view in, EncryptedCredential *m, Validated validated) {
-    return json::decode_object(in, validated, "gate.EncryptedCredential", "EncryptedCredential",
-                               [m](FieldDecoder &d, std::string_view k, const Value &v) {
-                                   if (key_matches(k, "version"))
-                                       d.i64(v, &m->version, "version", "int");
-                                   else if (key_matches(k, "credential"))
-                                       d.str(v, &m->credential, "credential");
-                               });
+    return json::decode_table(in, validated, m);
 }
-
 Status decode_json_payload(std::string_view in, GroupNotify *m, Validated validated) {
-    return json::decode_object(in, validated, "subscription.NotifyMessage", "NotifyMessage",
-                               [m](FieldDecoder &d, std::string_view k, const Value &v) {
-                                   if (key_matches(k, "from"))
-                                       d.str(v, &m->from, "from");
-                                   else if (key_matches(k, "type"))
-                                       d.i64(v, &m->type, "type", "int");
-                                   else if (key_matches(k, "body"))
-                                       d.any(v, &m->body_json);
-                               });
+    return json::decode_table(in, validated, m);
 }
-
 Status decode_json_payload(std::string_view in, UserState *m, Validated validated) {
-    return json::decode_object(in, validated, "messaging.UserStateData", "UserStateData",
-                               [m](FieldDecoder &d, std::string_view k, const Value &v) {
-                                   if (key_matches(k, "uid"))
-                                       d.str(v, &m->uid, "uid");
-                                   else if (key_matches(k, "online"))
-                                       d.boolean(v, &m->online, "online");
-                               });
+    return json::decode_table(in, validated, m);
 }
-
 Status decode_json_payload(std::string_view in, StateSubscribe *m, Validated validated) {
-    return json::decode_object(in, validated, "messaging.StateSubscribeData", "StateSubscribeData",
-                               [m](FieldDecoder &d, std::string_view k, const Value &v) {
-                                   if (key_matches(k, "uids"))
-                                       d.strings(v, &m->uids, "uids");
-                               });
+    return json::decode_table(in, validated, m);
 }
 
 // --- payload encoding ---------------------------------------------------------------------
@@ -437,104 +287,43 @@ void encode_json_payload(const Text &v, std::string *out) {
 }
 
 void encode_json_payload(const ChatMessage &v, std::string *out) {
-    ObjectWriter w(out);
-    w.str_omitempty("cliMid", v.cli_mid);
-    w.num_omitempty("mid", v.mid);
-    w.num_omitempty("seq", v.seq);
-    w.str_omitempty("from", v.from);
-    w.str_omitempty("to", v.to);
-    w.num_omitempty("type", v.type);
-    w.str_omitempty("content", v.content);
-    w.num_omitempty("sendAt", v.send_at);
-    w.end();
+    json::encode_table(v, out);
 }
-
 void encode_json_payload(const AckMessage &v, std::string *out) {
-    ObjectWriter w(out);
-    w.str_omitempty("cliMid", v.cli_mid);
-    w.num_omitempty("mid", v.mid);
-    w.str_omitempty("from", v.from);
-    w.num_omitempty("seq", v.seq);
-    w.end();
+    json::encode_table(v, out);
 }
-
 void encode_json_payload(const AckRequest &v, std::string *out) {
-    encode_ack(v, out);
+    json::encode_table(v, out);
 }
 void encode_json_payload(const AckNotify &v, std::string *out) {
-    encode_ack(v, out);
+    json::encode_table(v, out);
 }
-
 void encode_json_payload(const AckGroupMessage &v, std::string *out) {
-    ObjectWriter w(out);
-    w.str_omitempty("cliMid", v.cli_mid);
-    w.num_omitempty("gid", v.gid);
-    w.num_omitempty("mid", v.mid);
-    w.num_omitempty("seq", v.seq);
-    w.end();
+    json::encode_table(v, out);
 }
-
 void encode_json_payload(const ClientCustom &v, std::string *out) {
-    ObjectWriter w(out);
-    w.str_omitempty("type", v.type);
-    if (!v.content_json.empty())
-        json::write_compact(w.key("content"), v.content_json);
-    w.end();
+    json::encode_table(v, out);
 }
-
 void encode_json_payload(const KickOutNotify &v, std::string *out) {
-    ObjectWriter w(out);
-    w.str_omitempty("device_id", v.device_id);
-    w.str_omitempty("device_name", v.device_name);
-    w.end();
+    json::encode_table(v, out);
 }
-
 void encode_json_payload(const Hello &v, std::string *out) {
-    ObjectWriter w(out);
-    w.str_omitempty("client_version", v.client_version);
-    w.str_omitempty("client_name", v.client_name);
-    w.str_omitempty("client_type", v.client_type);
-    w.end();
+    json::encode_table(v, out);
 }
-
 void encode_json_payload(const ServerHello &v, std::string *out) {
-    ObjectWriter w(out);
-    w.str_omitempty("server_version", v.server_version);
-    w.str_omitempty("temp_id", v.temp_id);
-    w.num_omitempty("heartbeat_interval", v.heartbeat_interval);
-    if (!v.protocols.empty())
-        w.strings("protocols", v.protocols);
-    w.end();
+    json::encode_table(v, out);
 }
-
 void encode_json_payload(const EncryptedCredential &v, std::string *out) {
-    ObjectWriter w(out);
-    w.num("version", v.version);
-    w.str("credential", v.credential);
-    w.end();
+    json::encode_table(v, out);
 }
-
 void encode_json_payload(const GroupNotify &v, std::string *out) {
-    ObjectWriter w(out);
-    w.str("from", v.from);
-    w.num("type", v.type);
-    w.raw_or_null("body", v.body_json);
-    w.end();
+    json::encode_table(v, out);
 }
-
 void encode_json_payload(const UserState &v, std::string *out) {
-    ObjectWriter w(out);
-    w.str_omitempty("uid", v.uid);
-    if (v.online)
-        w.boolean("online", true);
-    w.end();
+    json::encode_table(v, out);
 }
-
 void encode_json_payload(const StateSubscribe &v, std::string *out) {
-    ObjectWriter w(out);
-    if (!v.uids.empty())
-        w.strings("uids", v.uids);
-    w.end();
+    json::encode_table(v, out);
 }
 
 } // namespace glide::codec

@@ -40,6 +40,18 @@ public:
         text_[N + 1] = '"';
         text_[N + 2] = ':';
     }
+    // The same from a name held elsewhere, for the constexpr field tables of schema.h (GCC 12
+    // refuses the consteval constructor there).
+    constexpr explicit Key(std::string_view name) : size_(uint8_t(name.size() + 4)) {
+        if (name.size() + 4 > sizeof text_)
+            throw "field name too long"; // a compile error in a constant expression
+        text_[0] = ',';
+        text_[1] = '"';
+        for (size_t i = 0; i < name.size(); ++i)
+            text_[2 + i] = name[i];
+        text_[name.size() + 2] = '"';
+        text_[name.size() + 3] = ':';
+    }
     // All 32 bytes (`,"name":`, then zeros), for a fixed-size copy; size() of them are the key
     // (ObjectWriter puts `{` in place of the comma for an object's first member).
     const char *raw() const { return text_; }

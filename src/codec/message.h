@@ -3,7 +3,8 @@
 // Inbound, `data` stays the raw encoded bytes of whichever codec produced the envelope and is
 // decoded only by the handler that needs it (decode_payload in payload.h). Outbound, `data` holds
 // a typed payload that each codec encodes in its own way. Field names follow glide v1.6
-// (protocol.md §2, §4); the JSON keys are written next to each field.
+// (protocol.md §2, §4); each message's JSON keys and protobuf numbers are in its table in
+// schema.h, the one place that says them.
 #pragma once
 
 #include <cstdint>
@@ -52,14 +53,14 @@ inline bool is_internal(std::string_view a) {
 
 // message.chat / message.group / message.chat.resend. JSON: every field omitempty.
 struct ChatMessage {
-    std::string cli_mid; // "cliMid" ("cli_mid" accepted on input)
-    int64_t mid = 0;     // "mid"
-    int64_t seq = 0;     // "seq"
-    std::string from;    // "from"
-    std::string to;      // "to"
-    int32_t type = 0;    // "type"
-    std::string content; // "content"
-    int64_t send_at = 0; // "sendAt"
+    std::string cli_mid;
+    int64_t mid = 0;
+    int64_t seq = 0;
+    std::string from;
+    std::string to;
+    int32_t type = 0;
+    std::string content;
+    int64_t send_at = 0;
     bool operator==(const ChatMessage &) const = default;
 };
 
@@ -77,79 +78,79 @@ inline void clear_keeping_buffers(ChatMessage &m) {
 // ack.message, server → sender. v1.6 shape {cliMid, mid, seq}; `from` is glide HEAD's addition,
 // accepted on input (with "cli_mid") and emitted only when a handler sets it.
 struct AckMessage {
-    std::string cli_mid; // "cliMid"
-    int64_t mid = 0;     // "mid"
-    std::string from;    // "from" (HEAD)
-    int64_t seq = 0;     // "seq"
+    std::string cli_mid;
+    int64_t mid = 0;
+    std::string from;    // glide HEAD's addition
+    int64_t seq = 0;
     bool operator==(const AckMessage &) const = default;
 };
 
 // ack.request, receiver → server. v1.6 {seq, mid, from}; HEAD adds cli_mid and to (routing).
 struct AckRequest {
-    std::string cli_mid; // "cliMid" ("cli_mid" accepted)
-    int64_t seq = 0;     // "seq"
-    int64_t mid = 0;     // "mid"
-    std::string from;    // "from"
-    std::string to;      // "to"
+    std::string cli_mid;
+    int64_t seq = 0;
+    int64_t mid = 0;
+    std::string from;
+    std::string to;
     bool operator==(const AckRequest &) const = default;
 };
 
 // ack.notify, server → original sender. v1.6 {mid}; carries the ack.request's other fields as
 // received (design.md §5.7), in the same key order as AckRequest.
 struct AckNotify {
-    std::string cli_mid; // "cliMid" ("cli_mid" accepted)
-    int64_t seq = 0;     // "seq"
-    int64_t mid = 0;     // "mid"
-    std::string from;    // "from"
-    std::string to;      // "to"
+    std::string cli_mid;
+    int64_t seq = 0;
+    int64_t mid = 0;
+    std::string from;
+    std::string to;
     bool operator==(const AckNotify &) const = default;
 };
 
 // ack.group.msg, client → server (ignored by glide).
 struct AckGroupMessage {
-    std::string cli_mid; // "cliMid" ("cli_mid" accepted)
-    int64_t gid = 0;     // "gid"
-    int64_t mid = 0;     // "mid"
-    int64_t seq = 0;     // "seq"
+    std::string cli_mid;
+    int64_t gid = 0;
+    int64_t mid = 0;
+    int64_t seq = 0;
     bool operator==(const AckGroupMessage &) const = default;
 };
 
 // message.cli: {type string, content any}. `content_json` is the content's JSON text
 // (compact); empty means absent (omitempty on a nil interface).
 struct ClientCustom {
-    std::string type;         // "type"
-    std::string content_json; // "content"
+    std::string type;
+    std::string content_json;
     bool operator==(const ClientCustom &) const = default;
 };
 
 // notify.kickout.
 struct KickOutNotify {
-    std::string device_id;   // "device_id"
-    std::string device_name; // "device_name"
+    std::string device_id;
+    std::string device_name;
     bool operator==(const KickOutNotify &) const = default;
 };
 
 // hello, client → server.
 struct Hello {
-    std::string client_version; // "client_version"
-    std::string client_name;    // "client_name"
-    std::string client_type;    // "client_type"
+    std::string client_version;
+    std::string client_name;
+    std::string client_type;
     bool operator==(const Hello &) const = default;
 };
 
 // hello, server → client (first frame).
 struct ServerHello {
-    std::string server_version;         // "server_version"
-    std::string temp_id;                // "temp_id"
-    int64_t heartbeat_interval = 0;     // "heartbeat_interval" (seconds)
-    std::vector<std::string> protocols; // "protocols"
+    std::string server_version;
+    std::string temp_id;
+    int64_t heartbeat_interval = 0;     // seconds
+    std::vector<std::string> protocols;
     bool operator==(const ServerHello &) const = default;
 };
 
 // authenticate data. No omitempty.
 struct EncryptedCredential {
-    int64_t version = 0;    // "version"
-    std::string credential; // "credential"
+    int64_t version = 0;
+    std::string credential;
     bool operator==(const EncryptedCredential &) const = default;
 };
 
@@ -157,23 +158,23 @@ struct EncryptedCredential {
 // the body's JSON text; empty encodes as null. Types: 1 offline, 2 online, 3 join, 4 leave,
 // 5 online-members list.
 struct GroupNotify {
-    std::string from;      // "from"
-    int64_t type = 0;      // "type"
-    std::string body_json; // "body"
+    std::string from;
+    int64_t type = 0;
+    std::string body_json;
     bool operator==(const GroupNotify &) const = default;
 };
 
 // notify.state data (glide's messaging.UserStateData). `online` is true when the user is online
 // (design.md §5.11 fixes glide's inverted flag; the key and omitempty are glide's).
 struct UserState {
-    std::string uid;     // "uid"
-    bool online = false; // "online"
+    std::string uid;
+    bool online = false;
     bool operator==(const UserState &) const = default;
 };
 
 // api.state.sub data (glide's messaging.StateSubscribeData).
 struct StateSubscribe {
-    std::vector<std::string> uids; // "uids"
+    std::vector<std::string> uids;
     bool operator==(const StateSubscribe &) const = default;
 };
 
@@ -219,8 +220,8 @@ using Data = std::variant<std::monostate, Null, RawData, Text, ChatMessage, AckM
 
 // glide's GlideMessage. The same type serves both codecs.
 struct Envelope {
-    int64_t ver = 1; // "ver": a missing ver decodes as 1 (glide's NewEmptyMessage)
-    int64_t seq = 0; // "seq"
+    int64_t ver = 1; // a missing ver decodes as 1 (glide's NewEmptyMessage)
+    int64_t seq = 0;
     std::string action;
     std::string from;
     std::string to;

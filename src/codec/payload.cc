@@ -1,5 +1,6 @@
 #include "codec/payload.h"
 
+#include "codec/json_table.h"
 #include "codec/json_writer.h"
 
 namespace glide::codec {
@@ -99,14 +100,8 @@ Status transcode_to_json(std::string_view action, std::string_view pb, std::stri
         if (!st)
             return make_error(std::string(decode_error_prefix) + st.error());
         json::ObjectWriter w(out);
-        w.str_omitempty("client_version", c.client_version);
-        w.str_omitempty("client_name", c.client_name);
-        w.str_omitempty("client_type", c.client_type);
-        w.str_omitempty("server_version", s.server_version);
-        w.str_omitempty("temp_id", s.temp_id);
-        w.num_omitempty("heartbeat_interval", s.heartbeat_interval);
-        if (!s.protocols.empty())
-            w.strings("protocols", s.protocols);
+        json::write_members(w, c);
+        json::write_members(w, s);
         w.end();
         return {};
     }

@@ -37,7 +37,8 @@ namespace glide::frame {
 inline constexpr size_t kTcpHeaderSize = 4;
 
 struct TcpLimits {
-    uint32_t max_message_size = 64 * 1024;
+    // glide_max_message_size, whose directive record holds the default (none here).
+    uint32_t max_message_size;
 };
 
 enum class TcpEventType : uint8_t { message, error };
@@ -53,7 +54,7 @@ struct TcpEvent {
 
 class TcpDecoder {
 public:
-    explicit TcpDecoder(TcpLimits limits = {});
+    explicit TcpDecoder(TcpLimits limits);
     ~TcpDecoder();
     TcpDecoder(const TcpDecoder &) = delete;
     TcpDecoder &operator=(const TcpDecoder &) = delete;

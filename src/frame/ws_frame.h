@@ -79,8 +79,9 @@ constexpr bool close_code_valid(uint16_t code) {
 }
 
 struct FrameLimits {
-    // Largest message accepted, summed over its fragments (glide_max_message_size).
-    uint64_t max_message_size = 64 * 1024;
+    // Largest message accepted, summed over its fragments: glide_max_message_size, whose
+    // directive record holds the default (no default here; the caller always says).
+    uint64_t max_message_size;
     // The client side (src/client): frames come from a server, so they are never masked, and a
     // masked one is a protocol error (RFC 6455 §5.1).
     bool from_server = false;
@@ -122,7 +123,7 @@ struct DecodeResult {
 
 class FrameDecoder {
 public:
-    explicit FrameDecoder(FrameLimits limits = {});
+    explicit FrameDecoder(FrameLimits limits);
     ~FrameDecoder();
     FrameDecoder(const FrameDecoder &) = delete;
     FrameDecoder &operator=(const FrameDecoder &) = delete;

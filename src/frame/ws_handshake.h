@@ -59,7 +59,7 @@ inline constexpr size_t kDefaultMaxHeaders = 64;
 inline constexpr size_t kMaxUpgradeResponse = 512;
 
 struct HandshakeConfig {
-    std::string_view path = "/ws";                     // glide_ws_path
+    std::string_view path; // glide_ws_path (its directive record holds the default)
     std::span<const std::string_view> allowed_origins; // glide_allowed_origins; empty: any
     size_t max_header_bytes = kDefaultMaxHeaderBytes;
     size_t max_headers = kDefaultMaxHeaders; // also bounded by the scratch array's size

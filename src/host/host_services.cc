@@ -112,7 +112,7 @@ void HostServices::on_log(void *self, glide_log_level level, const char *msg, si
 
 int HostServices::on_auth(void *self, glide_request *req, const glide_auth_request *in) {
     auto *s = static_cast<HostServices *>(self);
-    hub::AuthResult a = store::verify_credential(s->secret_, sv(in->credential), wall_ms());
+    port::AuthResult a = store::verify_credential(s->secret_, sv(in->credential), wall_ms());
     glide_auth_result r = to_glide_auth_result(a);
     s->api_->auth_done(req, &r);
     return GLIDE_OK;
@@ -145,7 +145,7 @@ void HostServices::completed(glide_request *req) {
 int HostServices::publish(glide_request *req, const glide_message *msg, bool group) {
     Call call(this, req);
     // [this, req] fits std::function's inline storage: no allocation per call.
-    auto done = [this, req](hub::StoreResult s) {
+    auto done = [this, req](port::StoreResult s) {
         glide_store_result r{};
         r.size = sizeof r;
         r.version = 1;

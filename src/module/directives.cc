@@ -21,10 +21,10 @@ static Status set_listen(const Spec &spec, void *conf, const std::vector<std::st
     for (size_t i = 1; i < args.size(); i++) {
         const std::string &a = args[i];
         if ((a == "ws" || a == "tcp") && !have_transport) {
-            l.transport = a == "ws" ? Transport::ws : Transport::tcp;
+            l.transport = a == "ws" ? net::Transport::ws : net::Transport::tcp;
             have_transport = true;
         } else if ((a == "json" || a == "protobuf") && !have_codec) {
-            l.codec = a == "json" ? CodecKind::json : CodecKind::protobuf;
+            l.codec = a == "json" ? net::CodecKind::json : net::CodecKind::protobuf;
             have_codec = true;
         } else if (a == "ssl" && !l.ssl) {
             l.ssl = true;

@@ -8,8 +8,8 @@ namespace glide {
 
 namespace {
 
-using hub::HostRequest;
-using hub::RequestPtr;
+using port::HostRequest;
+using port::RequestPtr;
 using Kind = HostRequest::Kind;
 
 glide_str gs(std::string_view s) { return {s.data(), s.size()}; }
@@ -39,7 +39,7 @@ int settle(glide_request *h, int rc) {
 
 } // namespace
 
-glide_auth_result to_glide_auth_result(const hub::AuthResult &a) {
+glide_auth_result to_glide_auth_result(const port::AuthResult &a) {
     glide_auth_result r{};
     r.size = sizeof r;
     r.version = 1;
@@ -77,9 +77,9 @@ codec::ChatMessage from_glide_message(const glide_message *m) {
     return c;
 }
 
-int HostAdapter::auth(const RequestPtr &req, const hub::AuthInput &in) {
+int HostAdapter::auth(const RequestPtr &req, const port::AuthInput &in) {
     if (!HOST_HAS(host_, auth)) {
-        hub::AuthResult r;
+        port::AuthResult r;
         r.error = "authentication is not configured";
         req->auth_done(std::move(r));
         return GLIDE_OK;
@@ -143,7 +143,7 @@ int HostAdapter::group_publish(const RequestPtr &req, const codec::ChatMessage &
 int HostAdapter::send_message(const RequestPtr &req, const codec::ChatMessage &msg,
                               MessageCall call, const char *absent) {
     if (!call) {
-        hub::StoreResult r;
+        port::StoreResult r;
         r.status = GLIDE_ENOTSUP;
         r.error = absent;
         req->store_done(std::move(r));
@@ -202,7 +202,7 @@ int request_auth_done(glide_request *req, const glide_auth_result *r) {
     HostRequest *p = unhandle(req);
     if (p->kind() != Kind::auth)
         return GLIDE_EINVAL;
-    hub::AuthResult a;
+    port::AuthResult a;
     a.accepted = r->accepted != 0;
     if (COVERS(r, glide_auth_result, error))
         a.error = str(r->error);
@@ -229,7 +229,7 @@ int request_store_done(glide_request *req, const glide_store_result *r) {
     HostRequest *p = unhandle(req);
     if (p->kind() != Kind::store_message && p->kind() != Kind::group_publish)
         return GLIDE_EINVAL;
-    hub::StoreResult s;
+    port::StoreResult s;
     s.status = r->status;
     if (COVERS(r, glide_store_result, error))
         s.error = str(r->error);

@@ -1,7 +1,7 @@
-// hub::HostPort over the host's glide_host table (include/glide/host.h), and the C completion
+// port::HostPort over the host's glide_host table (include/glide/host.h), and the C completion
 // functions (glide_api.auth_done, store_done, page_add, member_add, request_done).
 //
-// As hub/host_port.h describes: each call passes the request itself as the opaque
+// As port/host_port.h describes: each call passes the request itself as the opaque
 // glide_request *, holding a reference inside it (HostRequest::host_hold); the completing call
 // (auth_done, store_done, request_done) releases it, and so does the adapter when the callback
 // fails at once (a negative return: no completion follows).
@@ -12,29 +12,29 @@
 
 #include "common/log.h"
 #include "glide/host.h"
-#include "hub/host_port.h"
+#include "port/host_port.h"
 
 namespace glide {
 
-class HostAdapter final : public hub::HostPort {
+class HostAdapter final : public port::HostPort {
 public:
     HostAdapter(const glide_host *host, Logger &log) : host_(host), log_(log) {}
 
-    int auth(const hub::RequestPtr &req, const hub::AuthInput &in) override;
-    int store_message(const hub::RequestPtr &req, const codec::ChatMessage &msg) override;
-    int mark_delivered(const hub::RequestPtr &req, std::string_view uid,
+    int auth(const port::RequestPtr &req, const port::AuthInput &in) override;
+    int store_message(const port::RequestPtr &req, const codec::ChatMessage &msg) override;
+    int mark_delivered(const port::RequestPtr &req, std::string_view uid,
                        std::string_view device_id, int64_t mid) override;
-    int load_undelivered(const hub::RequestPtr &req, std::string_view uid,
+    int load_undelivered(const port::RequestPtr &req, std::string_view uid,
                          std::string_view device_id, int64_t after_mid, uint32_t limit) override;
-    int group_publish(const hub::RequestPtr &req, const codec::ChatMessage &msg) override;
-    int group_members(const hub::RequestPtr &req, std::string_view gid) override;
+    int group_publish(const port::RequestPtr &req, const codec::ChatMessage &msg) override;
+    int group_members(const port::RequestPtr &req, std::string_view gid) override;
     void presence(std::string_view uid, std::string_view device_id, std::string_view node_id,
                   bool online) override;
     void log(glide_log_level level, std::string_view msg) override;
 
 private:
     using MessageCall = int (*)(void *, glide_request *, const glide_message *);
-    int send_message(const hub::RequestPtr &req, const codec::ChatMessage &msg, MessageCall call,
+    int send_message(const port::RequestPtr &req, const codec::ChatMessage &msg, MessageCall call,
                      const char *absent);
 
     const glide_host *host_;
@@ -71,7 +71,7 @@ void read_glide_message(const glide_message *m, Out &out, Conv conv) {
 #undef GLIDE_COVERS
 }
 // A glide_auth_result view of a (borrows a), for hosts that verify with the core's C++ code.
-glide_auth_result to_glide_auth_result(const hub::AuthResult &a);
+glide_auth_result to_glide_auth_result(const port::AuthResult &a);
 
 // The completion functions behind glide_api (return GLIDE_OK, GLIDE_EINVAL for a NULL or
 // mismatched request or a struct too small to read).

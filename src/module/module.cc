@@ -10,13 +10,6 @@ glide_conf::glide_conf(glide_module *m)
 
 namespace glide {
 
-void UnavailableHandler::on_open(net::Connection &c) {
-    log_.log(GLIDE_LOG_INFO,
-             "%s: the protocol layer is not available in this build, closing with 1013",
-             c.peer().text().c_str());
-    c.close(1013, "try again later");
-}
-
 Module::Module(const glide_host *host) : host_(host) {
     if (host_ && host_->log)
         log_.set_sink(host_->log, host_->user_data);
@@ -24,14 +17,13 @@ Module::Module(const glide_host *host) : host_(host) {
 
 Module::~Module() {
     // Destroy is immediate: drop every connection without ceremony.
-    while (head_) {
-        net::Connection *c = head_;
+    while (net::Connection *c = conns_.front())
         c->abort(); // calls connection_closed, which unlinks it
-    }
     for (net::Connection *c : dead_)
         delete c;
-    // The links of those connections are queued in the handler: free the hub's sessions
-    // first, then the links, then the timers everything used.
+    // The links of those connections are queued in the handler: free the actions and the
+    // hub's sessions first, then the links, then the timers everything used.
+    dispatcher_.reset();
     hub_.reset();
     if (protocol_)
         protocol_->clear();
@@ -42,18 +34,15 @@ Module::~Module() {
 
 hub::HubConfig Module::hub_config() const {
     const ModuleConf &c = current_->conf;
+    // A finished configuration holds every directive's value or default (conf::Applier::finish):
+    // the defaults come from the directive records only.
     hub::HubConfig h;
-    if (!c.node_id.empty())
-        h.node_id = c.node_id;
+    h.node_id = c.node_id;
     h.server_version = "glide/" GLIDE_VERSION_STRING;
-    if (c.heartbeat_interval_ms)
-        h.heartbeat_interval_ms = c.heartbeat_interval_ms;
-    if (c.heartbeat_lost)
-        h.heartbeat_lost = static_cast<uint32_t>(c.heartbeat_lost);
-    if (c.send_buffer_limit)
-        h.send_buffer_limit = c.send_buffer_limit;
-    if (c.callback_timeout_ms)
-        h.callback_timeout_ms = c.callback_timeout_ms;
+    h.heartbeat_interval_ms = c.heartbeat_interval_ms;
+    h.heartbeat_lost = static_cast<uint32_t>(c.heartbeat_lost);
+    h.send_buffer_limit = c.send_buffer_limit;
+    h.callback_timeout_ms = c.callback_timeout_ms;
     return h;
 }
 
@@ -138,16 +127,18 @@ Status Module::start(event_base *base) {
         }
         l.value()->index = i;
         log_.log(GLIDE_LOG_NOTICE, "listening on %s (%s, %s%s)",
-                 l.value()->bound().text().c_str(), lc.transport == Transport::ws ? "ws" : "tcp",
-                 lc.codec == CodecKind::json ? "json" : "protobuf", lc.ssl ? ", ssl" : "");
+                 l.value()->bound().text().c_str(),
+                 lc.transport == net::Transport::ws ? "ws" : "tcp",
+                 lc.codec == net::CodecKind::json ? "json" : "protobuf", lc.ssl ? ", ssl" : "");
         listeners_.push_back(std::move(l.value()));
     }
     base_ = base;
     build_settings();
     timers_ = std::make_unique<EventTimers>(base);
     host_port_ = std::make_unique<HostAdapter>(host_, log_);
-    hub_ = std::make_unique<hub::Hub>(host_port_.get(), timers_.get(), hub_config());
-    protocol_ = std::make_unique<ProtocolHandler>(hub_.get(),
+    hub_ = std::make_unique<hub::Hub>(host_port_.get(), timers_.get(), hub_config(), &stats_);
+    dispatcher_ = std::make_unique<dispatch::Dispatcher>(*hub_, stats_);
+    protocol_ = std::make_unique<ProtocolHandler>(hub_.get(), dispatcher_.get(),
                                                   [this] { event_active(reap_.get(), 0, 0); });
     if (!custom_)
         handler_ = protocol_.get();
@@ -167,40 +158,27 @@ void Module::on_accept(void *self, net::Listener &l, int fd) {
         m->log_.log(GLIDE_LOG_ERROR, "out of memory accepting a connection");
         return;
     }
-    m->accepted_++;
+    m->stats_.connections_accepted++;
     if (!c->ok()) {
-        m->closed_++;
+        m->stats_.connections_closed++;
         delete c;
         return;
     }
-    c->next = m->head_;
-    if (m->head_)
-        m->head_->prev = c;
-    m->head_ = c;
-    m->open_++;
+    m->conns_.push_front(*c);
+    m->stats_.connections++;
     m->log_.log(GLIDE_LOG_DEBUG, "connection from %s on %s", c->peer().text().c_str(),
                 l.bound().text().c_str());
     c->start();
 }
 
-void Module::unlink(net::Connection &c) {
-    if (c.prev)
-        c.prev->next = c.next;
-    else
-        head_ = c.next;
-    if (c.next)
-        c.next->prev = c.prev;
-    c.prev = c.next = nullptr;
-}
-
 void Module::connection_closed(net::Connection &c) {
-    unlink(c);
-    open_--;
-    closed_++;
-    bytes_in_ += c.bytes_in;
-    bytes_out_ += c.bytes_out;
-    messages_in_ += c.messages_in;
-    messages_out_ += c.messages_out;
+    conns_.remove(c);
+    stats_.connections--;
+    stats_.connections_closed++;
+    stats_.bytes_in += c.bytes_in;
+    stats_.bytes_out += c.bytes_out;
+    stats_.messages_in += c.messages_in;
+    stats_.messages_out += c.messages_out;
     dead_.push_back(&c);
     if (reap_)
         event_active(reap_.get(), 0, 0);
@@ -231,7 +209,7 @@ int Module::drain(uint64_t timeout_ms, glide_drained_fn done, void *arg) {
     // A snapshot: closing one connection runs its handler, which may close others (unlinking
     // them); none is freed before the reaper runs, later in the loop.
     std::vector<net::Connection *> open;
-    for (net::Connection *c = head_; c; c = c->next)
+    for (net::Connection *c = conns_.front(); c; c = Connections::next(*c))
         open.push_back(c);
     for (net::Connection *c : open)
         c->close(1001, "server shutting down");
@@ -245,13 +223,13 @@ int Module::drain(uint64_t timeout_ms, glide_drained_fn done, void *arg) {
 void Module::on_drain_timeout(evutil_socket_t, short, void *self) {
     auto *m = static_cast<Module *>(self);
     m->log_.log(GLIDE_LOG_NOTICE, "drain timeout: closing %llu connection(s)",
-                static_cast<unsigned long long>(m->open_));
-    while (m->head_)
-        m->head_->abort();
+                static_cast<unsigned long long>(m->conns_.size()));
+    while (net::Connection *c = m->conns_.front())
+        c->abort();
 }
 
 void Module::check_drained() {
-    if (!draining_ || head_ || !dead_.empty() || !drained_fn_)
+    if (!draining_ || !conns_.empty() || !dead_.empty() || !drained_fn_)
         return;
     evtimer_del(drain_timer_.get());
     glide_drained_fn fn = drained_fn_;
@@ -260,38 +238,34 @@ void Module::check_drained() {
 }
 
 void Module::stats(glide_stats &out) const {
-    out.connections = open_;
-    out.connections_accepted = accepted_;
-    out.connections_closed = closed_;
-    out.sessions_guest = 0;
-    out.sessions_authenticated = 0;
-    if (hub_) {
-        hub::Stats hs = hub_->stats();
-        out.sessions_guest = hs.sessions_guest;
-        out.sessions_authenticated = hs.sessions_authenticated;
-        out.sessions_closing = hs.sessions_closing;
-        const hub::Latency &l = hs.store_latency;
-        static_assert(hub::Latency::n_buckets == GLIDE_STATS_LATENCY_BUCKETS);
-        out.store_calls = l.count;
-        out.store_failures = l.failures;
-        out.store_latency_ms_sum = l.sum_ms;
-        for (size_t i = 0; i < hub::Latency::n_buckets; i++)
-            out.store_latency[i] = l.buckets[i];
+    Stats st = hub_ ? hub_->stats() : stats_;
+    // The open connections' frames and bytes so far (closed ones were added at their close).
+    for (const net::Connection *c = conns_.front(); c; c = Connections::next(*c)) {
+        st.bytes_in += c->bytes_in;
+        st.bytes_out += c->bytes_out;
+        st.messages_in += c->messages_in;
+        st.messages_out += c->messages_out;
     }
-    uint64_t in = bytes_in_, outb = bytes_out_, min = messages_in_, mout = messages_out_;
-    for (const net::Connection *c = head_; c; c = c->next) {
-        in += c->bytes_in;
-        outb += c->bytes_out;
-        min += c->messages_in;
-        mout += c->messages_out;
-    }
-    out.messages_in = min;
-    out.messages_out = mout;
-    out.bytes_in = in;
-    out.bytes_out = outb;
-    out.drops = 0;
+    out.connections = st.connections;
+    out.connections_accepted = st.connections_accepted;
+    out.connections_closed = st.connections_closed;
+    out.sessions_guest = st.sessions_guest;
+    out.sessions_authenticated = st.sessions_authenticated;
+    out.sessions_closing = st.sessions_closing;
+    out.messages_in = st.messages_in;
+    out.messages_out = st.messages_out;
+    out.bytes_in = st.bytes_in;
+    out.bytes_out = st.bytes_out;
+    out.drops = st.drops;
     out.listeners = static_cast<uint32_t>(listeners_.size());
     out.draining = draining_;
+    const Latency &l = st.store_latency;
+    static_assert(Latency::n_buckets == GLIDE_STATS_LATENCY_BUCKETS);
+    out.store_calls = l.count;
+    out.store_failures = l.failures;
+    out.store_latency_ms_sum = l.sum_ms;
+    for (size_t i = 0; i < Latency::n_buckets; i++)
+        out.store_latency[i] = l.buckets[i];
 }
 
 } // namespace glide

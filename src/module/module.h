@@ -5,8 +5,11 @@
 #include <string>
 #include <vector>
 
+#include "common/intrusive_list.h"
 #include "common/log.h"
+#include "common/stats.h"
 #include "conf/conf.h"
+#include "dispatch/dispatch.h"
 #include "glide/module.h"
 #include "module/host_adapter.h"
 #include "module/module_conf.h"
@@ -32,19 +35,6 @@ struct glide_module {
 
 namespace glide {
 
-// The handler until the session layer exists: it is honest about it. Every connection that
-// completes its handshake is closed with 1013 "try again later", and the log says why.
-class UnavailableHandler final : public net::MessageHandler {
-public:
-    explicit UnavailableHandler(Logger &log) : log_(log) {}
-    void on_open(net::Connection &c) override;
-    void on_message(net::Connection &, net::MessageKind, std::span<const uint8_t>) override {}
-    void on_close(net::Connection &, uint16_t) override {}
-
-private:
-    Logger &log_;
-};
-
 class Module final : public glide_module, private net::ConnectionOwner {
 public:
     explicit Module(const glide_host *host);
@@ -63,15 +53,17 @@ public:
     const ModuleConf &conf() const { return current_->conf; }
 
     // The layer above the transport for connections accepted from now on; nullptr restores
-    // the default: the glide protocol (the hub) once started, UnavailableHandler before.
-    // Internal: tests set it. The handler must outlive the module's connections.
+    // the default: the glide protocol (the hub). Connections are accepted only once started,
+    // when the protocol exists. Internal: tests set it. The handler must outlive the module's
+    // connections.
     void set_handler(net::MessageHandler *h) {
         custom_ = h;
-        handler_ = h ? h : protocol_ ? static_cast<net::MessageHandler *>(protocol_.get())
-                                     : &unavailable_;
+        handler_ = h ? h : protocol_.get();
     }
     // The protocol core; null before start().
     hub::Hub *hub() { return hub_.get(); }
+    // The actions' state (groups for the control API); null before start().
+    actions::Context *actions() { return dispatcher_ ? &dispatcher_->actions() : nullptr; }
     // The connections' flush queue; null before start(). Internal: tests read its counters.
     const net::FlushQueue *flush_queue() const { return flush_.get(); }
 
@@ -80,7 +72,6 @@ private:
     static void on_reap(evutil_socket_t, short, void *self);
     static void on_drain_timeout(evutil_socket_t, short, void *self);
     void connection_closed(net::Connection &c) override;
-    void unlink(net::Connection &c);
     void check_drained();
     void build_settings();
     hub::HubConfig hub_config() const;
@@ -94,20 +85,25 @@ private:
     // running connections keep the settings they were accepted with.
     std::vector<std::shared_ptr<const net::ConnectionSettings>> settings_;
     net::SslCtxPtr ssl_ctx_; // for listeners marked ssl
-    UnavailableHandler unavailable_{log_};
-    net::MessageHandler *handler_ = &unavailable_;
-    net::MessageHandler *custom_ = nullptr; // set_handler's, else the protocol once started
+    net::MessageHandler *handler_ = nullptr; // custom_, else the protocol once started
+    net::MessageHandler *custom_ = nullptr;  // set_handler's
+
+    // The instance's counters, one set: connections and their frames and bytes counted here,
+    // the rest by the hub, dispatch and the host-request queue (common/stats.h).
+    Stats stats_;
 
     // The protocol core and its glue, created by start(); destroyed in ~Module in order.
     std::unique_ptr<EventTimers> timers_;
     std::unique_ptr<HostAdapter> host_port_;
     std::unique_ptr<hub::Hub> hub_;
+    std::unique_ptr<dispatch::Dispatcher> dispatcher_;
     std::unique_ptr<ProtocolHandler> protocol_;
 
     // Output to write this loop turn; outlives the connections (see ~Module).
     std::unique_ptr<net::FlushQueue> flush_;
-    // Open connections (intrusive list) and closed ones waiting to be freed by on_reap.
-    net::Connection *head_ = nullptr;
+    // Open connections (newest first) and closed ones waiting to be freed by on_reap.
+    using Connections = IntrusiveList<net::Connection, &net::Connection::owner_hook>;
+    Connections conns_;
     std::vector<net::Connection *> dead_;
     net::EventPtr reap_;
 
@@ -115,14 +111,6 @@ private:
     glide_drained_fn drained_fn_ = nullptr;
     void *drained_arg_ = nullptr;
     net::EventPtr drain_timer_;
-
-    uint64_t open_ = 0;
-    uint64_t accepted_ = 0;
-    uint64_t closed_ = 0;
-    uint64_t bytes_in_ = 0;
-    uint64_t bytes_out_ = 0;
-    uint64_t messages_in_ = 0;
-    uint64_t messages_out_ = 0;
 };
 
 } // namespace glide

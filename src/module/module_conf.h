@@ -8,17 +8,16 @@
 
 #include "conf/conf.h"
 #include "net/address.h"
+#include "net/settings.h"
 
 namespace glide {
-
-enum class Transport { ws, tcp };
-enum class CodecKind { json, protobuf };
 
 struct ListenConf {
     std::string text;     // as written, for messages
     net::Address address;
-    Transport transport = Transport::ws;
-    CodecKind codec = CodecKind::json; // tcp: the codec; ws: the codec when no subprotocol
+    net::Transport transport = net::Transport::ws;
+    // tcp: the codec; ws: the codec when no subprotocol
+    net::CodecKind codec = net::CodecKind::json;
     bool ssl = false;
     uint32_t backlog = 511;
     std::string file;     // where it was configured, for errors found at finish

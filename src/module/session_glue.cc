@@ -176,7 +176,7 @@ int64_t EventTimers::wall_ms() const {
 
 ConnLink::ConnLink(net::Connection *c)
     : conn_(c),
-      codec_(c->codec() == CodecKind::protobuf ? codec::Codec::protobuf : codec::Codec::json),
+      codec_(c->codec() == net::CodecKind::protobuf ? codec::Codec::protobuf : codec::Codec::json),
       peer_(c->peer().text()) {}
 
 session::SendResult ConnLink::send(session::Encoded &msg) {
@@ -224,16 +224,16 @@ void ProtocolHandler::on_message(net::Connection &c, net::MessageKind,
     if (!link || !link->session)
         return;
     session::EventClock clock(*hub_->timers());
-    hub_->on_frame(link->session,
-                   std::string_view(reinterpret_cast<const char *>(payload.data()),
-                                    payload.size()));
+    dispatcher_->on_frame(link->session,
+                          std::string_view(reinterpret_cast<const char *>(payload.data()),
+                                           payload.size()));
 }
 
 void ProtocolHandler::on_send_ready(net::Connection &c) {
     auto *link = static_cast<ConnLink *>(c.user_data);
     if (link && link->session) {
         session::EventClock clock(*hub_->timers());
-        hub_->on_drained(link->session);
+        dispatcher_->on_drained(link->session);
     }
 }
 

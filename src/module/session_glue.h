@@ -1,6 +1,7 @@
-// The glue between the transport (net::Connection on libevent) and the I/O-free protocol core
-// (hub::Hub): a session::Link over a connection, a session::TimerService over the module's
-// event_base, and the net::MessageHandler that routes transport events into the hub.
+// The glue between the transport (net::Connection on libevent) and the I/O-free protocol core:
+// a session::Link over a connection, a session::TimerService over the module's event_base, and
+// the net::MessageHandler that routes transport events: opens and closes into the hub
+// (hub::Hub), frames and drained reports into dispatch (dispatch::Dispatcher).
 //
 // Lifetimes. net::Connection runs on_close synchronously (also from inside Connection::close),
 // while session::Link promises the hub that the end is reported later, never from inside
@@ -15,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "dispatch/dispatch.h"
 #include "hub/hub.h"
 #include "net/connection.h"
 #include "net/libevent.h"
@@ -105,12 +107,12 @@ private:
     std::string peer_;
 };
 
-// Routes a module's connections into its hub.
+// Routes a module's connections into its hub and their frames into dispatch.
 class ProtocolHandler final : public net::MessageHandler {
 public:
     // `wake` asks the module to run its reaper soon (it calls reap()).
-    ProtocolHandler(hub::Hub *hub, std::function<void()> wake)
-        : hub_(hub), wake_(std::move(wake)) {}
+    ProtocolHandler(hub::Hub *hub, dispatch::Dispatcher *dispatcher, std::function<void()> wake)
+        : hub_(hub), dispatcher_(dispatcher), wake_(std::move(wake)) {}
     ~ProtocolHandler();
 
     void on_open(net::Connection &c) override;
@@ -127,6 +129,7 @@ public:
 
 private:
     hub::Hub *hub_;
+    dispatch::Dispatcher *dispatcher_;
     std::function<void()> wake_;
     std::vector<ConnLink *> ended_;
 };

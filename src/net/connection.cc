@@ -43,54 +43,8 @@ uint16_t tcp_error_code(std::string_view reason) {
 
 // --- the flush queue ------------------------------------------------------------------------
 
-// The event keeps the default priority, that of the bufferevents' I/O events: made active
-// from their callbacks, it joins the end of the same active queue and runs after the I/O
-// callbacks of this loop turn. (At a lower priority a busy loop could starve it.)
 FlushQueue::FlushQueue(event_base *base)
-    : ev_(event_new(base, -1, 0, on_flush, this)),
-      read_buf_(new (std::nothrow) uint8_t[kReadBuffer]) {
-    if (!read_buf_)
-        ev_.reset();
-}
-
-void FlushQueue::push(Connection &c) {
-    c.in_flush_ = true;
-    c.flush_prev_ = tail_;
-    c.flush_next_ = nullptr;
-    if (tail_)
-        tail_->flush_next_ = &c;
-    else
-        head_ = &c;
-    tail_ = &c;
-    if (!running_)
-        event_active(ev_.get(), 0, 0);
-}
-
-void FlushQueue::remove(Connection &c) {
-    if (c.flush_prev_)
-        c.flush_prev_->flush_next_ = c.flush_next_;
-    else
-        head_ = c.flush_next_;
-    if (c.flush_next_)
-        c.flush_next_->flush_prev_ = c.flush_prev_;
-    else
-        tail_ = c.flush_prev_;
-    c.flush_prev_ = c.flush_next_ = nullptr;
-    c.in_flush_ = false;
-}
-
-// Connections queued while this runs (a handler that sends from on_send_ready or on_close)
-// are written in the same run.
-void FlushQueue::on_flush(evutil_socket_t, short, void *self) {
-    auto *q = static_cast<FlushQueue *>(self);
-    q->runs++;
-    q->running_ = true;
-    while (Connection *c = q->head_) {
-        q->remove(*c);
-        c->flush();
-    }
-    q->running_ = false;
-}
+    : FlushList(base), read_buf_(new (std::nothrow) uint8_t[kReadBuffer]) {}
 
 // --- a connection ---------------------------------------------------------------------------
 
@@ -142,8 +96,7 @@ Connection::Connection(event_base *base, int fd, ConnectionOwner &owner, Message
 }
 
 Connection::~Connection() {
-    if (in_flush_)
-        flush_.remove(*this);
+    flush_.remove(*this);
     if (ev_flags_)
         event_del(&ev_);
     out_.clear(flush_.chunks());
@@ -530,7 +483,7 @@ void Connection::on_io(evutil_socket_t, short what, void *self) {
 // One read(2) per call while the socket fills the buffer, up to kReadBudget; a short read
 // means the socket is drained for now.
 void Connection::read_plain() {
-    uint8_t *buf = flush_.read_buf_.get();
+    uint8_t *buf = flush_.read_buffer();
     size_t total = 0;
     while (reading_plain() && total < kReadBudget) {
         const ssize_t n = ::read(fd_, buf, FlushQueue::kReadBuffer);
@@ -728,7 +681,7 @@ SendResult Connection::send_control(frame::Opcode op, std::span<const uint8_t> p
 }
 
 void Connection::queue_flush() {
-    if (!in_flush_ && !writing_ && !tls())
+    if (!writing_ && !tls())
         flush_.push(*this);
 }
 
@@ -864,8 +817,7 @@ void Connection::shut_write() {
 
 void Connection::finish() {
     state_ = State::closed;
-    if (in_flush_)
-        flush_.remove(*this);
+    flush_.remove(*this);
     if (timer_)
         evtimer_del(timer_.get()); // (finish may run inside the timer's callback: not freed)
     bev_.reset(); // TLS: closes the socket

@@ -54,10 +54,12 @@
 #include "common/log.h"
 #include "frame/tcp_frame.h"
 #include "frame/ws_frame.h"
-#include "module/module_conf.h"
+#include "common/intrusive_list.h"
 #include "net/address.h"
+#include "net/flush_queue.h"
 #include "net/libevent.h"
 #include "net/out_queue.h"
+#include "net/settings.h"
 
 namespace glide::net {
 
@@ -98,57 +100,7 @@ protected:
     ~MessageHandler() = default;
 };
 
-// What a connection needs from the configuration of its listener. Immutable and shared by the
-// connections of one listener, so a reload that builds new settings never changes a running
-// connection's limits under it.
-struct ConnectionSettings {
-    Transport transport = Transport::ws;
-    CodecKind codec = CodecKind::json; // tcp: the codec; ws: the codec without a subprotocol
-    SSL_CTX *ssl_ctx = nullptr;        // borrowed from the owner; nullptr: plain TCP
-    std::string ws_path = "/ws";
-    std::vector<std::string> allowed_origins; // empty: any
-    uint64_t max_message_size = 64 * 1024;
-    uint64_t send_buffer_limit = 1024 * 1024;
-    uint64_t handshake_timeout_ms = 10000;
-    uint64_t linger_ms = 2000;
-    Logger *log = nullptr; // borrowed from the owner; may be null
-};
-
-// The connections of one event_base with output to write this loop turn (an intrusive FIFO
-// list). One event, at the I/O callbacks' priority, runs after the I/O callbacks that queued
-// the output and writes each connection once. It also owns what the plain connections of the
-// base share: the read buffer and the pool of output chunks.
-class FlushQueue {
-public:
-    // ok() is false when the event could not be created.
-    explicit FlushQueue(event_base *base);
-    FlushQueue(const FlushQueue &) = delete;
-    FlushQueue &operator=(const FlushQueue &) = delete;
-    bool ok() const { return ev_ != nullptr; }
-
-    // Turns that ran; writev calls made by them; connections whose socket would block, so
-    // that EV_WRITE was added (the event's writes after that are not counted).
-    uint64_t runs = 0;
-    uint64_t writes = 0;
-    uint64_t blocked = 0;
-
-    // Plain sockets read into this buffer, one connection at a time.
-    static constexpr size_t kReadBuffer = 64 * 1024;
-    ChunkPool &chunks() { return chunks_; }
-
-private:
-    friend class Connection;
-    void push(Connection &c);
-    void remove(Connection &c);
-    static void on_flush(evutil_socket_t, short, void *self);
-
-    EventPtr ev_;
-    ChunkPool chunks_;
-    std::unique_ptr<uint8_t[]> read_buf_;
-    Connection *head_ = nullptr;
-    Connection *tail_ = nullptr;
-    bool running_ = false;
-};
+class FlushQueue;
 
 class ConnectionOwner {
 public:
@@ -181,6 +133,8 @@ public:
     State state() const { return state_; }
     bool is_open() const { return state_ == State::open; }
     const Address &peer() const { return peer_; }
+    // What the connection runs with (its listener's settings when it was accepted).
+    const ConnectionSettings &settings() const { return *settings_; }
     Transport transport() const { return settings_->transport; }
     bool tls() const { return settings_->ssl_ctx != nullptr; }
     // The negotiated codec: from the subprotocol (glide.protobuf → protobuf, glide.json →
@@ -227,12 +181,13 @@ public:
     uint64_t messages_in = 0;
     uint64_t messages_out = 0;
 
-    // The owner's intrusive list (O(1) removal without allocation).
-    Connection *prev = nullptr;
-    Connection *next = nullptr;
+    // The owner's list of its connections (an IntrusiveList: O(1) removal, no allocation).
+    ListHook<Connection> owner_hook;
+    // FlushQueue's list: queued for this loop turn's write.
+    ListHook<Connection> flush_hook;
 
 private:
-    friend class FlushQueue;
+    template <typename C, ListHook<C> C::*> friend class FlushList;
     static void on_read(bufferevent *, void *self);
     static void on_write(bufferevent *, void *self);
     static void on_event(bufferevent *, short what, void *self);
@@ -301,8 +256,6 @@ private:
     ConnectionOwner &owner_;
     MessageHandler &handler_;
     FlushQueue &flush_;
-    Connection *flush_prev_ = nullptr; // FlushQueue's list
-    Connection *flush_next_ = nullptr;
     std::shared_ptr<const ConnectionSettings> settings_;
     Address peer_;
     State state_ = State::handshake;
@@ -311,11 +264,28 @@ private:
     bool opened_tls_ = false; // the TLS handshake completed: close with close_notify
     bool close_reported_ = false;
     bool want_ready_ = false; // a send answered above_soft_mark; on_send_ready is owed
-    bool in_flush_ = false;   // on flush_'s list
     bool writing_ = false;    // plain: the socket would block; EV_WRITE writes the rest
     // The decoder, from on_open on: one of the two, in place.
     std::variant<std::monostate, frame::FrameDecoder, frame::TcpDecoder> decoder_;
     bool ws() const { return std::holds_alternative<frame::FrameDecoder>(decoder_); }
+};
+
+// The module's flush queue (flush_queue.h) for the connections of one event_base. It also owns
+// what the plain connections of the base share: the read buffer and the pool of output chunks.
+class FlushQueue : public FlushList<Connection, &Connection::flush_hook> {
+public:
+    // ok() is false when the event or the read buffer could not be created.
+    explicit FlushQueue(event_base *base);
+    bool ok() const { return FlushList::ok() && read_buf_ != nullptr; }
+
+    // Plain sockets read into this buffer, one connection at a time.
+    static constexpr size_t kReadBuffer = 64 * 1024;
+    uint8_t *read_buffer() { return read_buf_.get(); }
+    ChunkPool &chunks() { return chunks_; }
+
+private:
+    ChunkPool chunks_;
+    std::unique_ptr<uint8_t[]> read_buf_;
 };
 
 } // namespace glide::net

@@ -3,7 +3,7 @@
 // The transport (WebSocket or TCP framing on libevent) implements Link; the protocol core never
 // touches a socket. A Link carries whole messages: send() takes one encoded message (the
 // transport frames it), and the transport hands each decoded frame's payload to
-// Hub::on_frame().
+// dispatch::Dispatcher::on_frame().
 #pragma once
 
 #include <cstddef>

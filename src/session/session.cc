@@ -135,7 +135,7 @@ bool Session::send(Outbound &out, SendClass cls) {
         state_ = State::closing;
         timers_->cancel(hb_timer_);
         hb_timer_ = 0;
-        owner_->session_closing(*this);
+        closing();
         return false;
     }
     if (sent == SendResult::above_soft)
@@ -154,7 +154,7 @@ void Session::close(uint16_t code, std::string_view reason) {
     timers_->cancel(hb_timer_);
     hb_timer_ = 0;
     link_->close(code, reason);
-    owner_->session_closing(*this);
+    closing();
 }
 
 void Session::mark_closed() {
@@ -162,9 +162,68 @@ void Session::mark_closed() {
         state_ = State::closing;
         timers_->cancel(hb_timer_);
         hb_timer_ = 0;
-        owner_->session_closing(*this);
+        closing();
     }
     state_ = State::closed;
+}
+
+// Entered `closing`: frames deferred during auth will never be handled.
+void Session::closing() {
+    deferred_.clear();
+    owner_->session_closing(*this);
+}
+
+bool Session::defer(std::string_view frame) {
+    if (deferred_.size() >= max_deferred) {
+        close(close_code::policy_violation, "too many frames during auth");
+        return false;
+    }
+    deferred_.emplace_back(frame);
+    return true;
+}
+
+bool Session::take_deferred(std::string *out) {
+    if (auth_pending_ || deferred_.empty())
+        return false;
+    *out = std::move(deferred_.front());
+    deferred_.erase(deferred_.begin()); // at most max_deferred: cheap
+    return true;
+}
+
+bool Session::replay_load() {
+    if (!replay_.active || replay_.loading)
+        return false;
+    replay_.loading = true;
+    return true;
+}
+
+void Session::replay_loaded(bool more) {
+    replay_.loading = false;
+    if (!more)
+        replay_.active = false;
+}
+
+bool Session::replay_send(codec::ChatMessage &&m) {
+    if (m.mid <= replay_.cursor)
+        return true;
+    const int64_t mid = m.mid;
+    if (!send(codec::make_message(0, codec::action::chat, std::move(m)), SendClass::replay))
+        return false;
+    replay_.cursor = mid;
+    if (backpressured_) {
+        replay_.waiting_drain = true;
+        return false;
+    }
+    return true;
+}
+
+bool Session::drained() {
+    replay_.inflight_bytes = 0;
+    backpressured_ = false;
+    if (!replay_.active || !replay_.waiting_drain)
+        return false;
+    replay_.waiting_drain = false;
+    return true;
 }
 
 void Session::set_auth_pending(bool pending) {

@@ -1,8 +1,9 @@
 // One client connection's protocol state: guest → authenticated → closing → closed.
 //
 // The session owns the per-connection rules that need no knowledge of other sessions:
-// heartbeats, the slow-consumer limit, pausing reads while auth is pending, the paced offline
-// replay cursor. Routing between sessions is the hub's job (hub/hub.h).
+// heartbeats, the slow-consumer limit, pausing reads while auth is pending (and the frames
+// parsed meanwhile), the paced offline replay's cursor. Routing between sessions is the hub's
+// job (hub/hub.h); what an action does, actions/'s.
 //
 // Lifetime: the hub owns sessions. A session is never freed inside one of its own callbacks:
 // close() only marks it closing and tells the link; the hub frees it in reap() after the
@@ -31,10 +32,11 @@ enum class State : uint8_t {
 
 const char *state_name(State s);
 
+// From the directives (module/directives.cc, through hub::HubConfig): no defaults here.
 struct SessionConfig {
-    uint64_t heartbeat_interval_ms = 30000;
-    uint32_t heartbeat_lost = 3;
-    uint64_t send_buffer_limit = 1 << 20;
+    uint64_t heartbeat_interval_ms; // glide_heartbeat_interval
+    uint32_t heartbeat_lost;        // glide_heartbeat_lost
+    uint64_t send_buffer_limit;     // glide_send_buffer_limit
 };
 
 class Session;
@@ -106,28 +108,40 @@ public:
     // -- authentication in flight: reading is paused, frames already parsed are queued --
     bool auth_pending() const { return auth_pending_; }
     void set_auth_pending(bool pending);
-    std::vector<std::string> &deferred() { return deferred_; }
+    // Frames queued while an auth is pending, at most (then close 1008).
+    static constexpr size_t max_deferred = 256;
+    // Queues a frame that arrived while auth is pending. A transport honours the pause within
+    // one read, so a long queue means it does not: past max_deferred the session is closed
+    // (1008 "too many frames during auth") and false returned.
+    bool defer(std::string_view frame);
+    bool has_deferred() const { return !deferred_.empty(); }
+    // Moves the oldest deferred frame to *out; false when there is none or auth is pending.
+    bool take_deferred(std::string *out);
 
-    // -- offline replay (paced by the send buffer) --
-    struct Replay {
-        bool active = false;        // a replay is running for this login
-        bool loading = false;       // a page request is in flight
-        bool waiting_drain = false; // the last page filled the buffer: wait for on_drained
-        int64_t cursor = 0;         // the last mid replayed
-        size_t inflight_bytes = 0;  // replay bytes sent since the buffer was last seen empty
-    };
-    Replay &replay() { return replay_; }
+    // -- offline replay, paced by the send buffer (design.md §5.7) --
+    // Starts a replay for this login, from the beginning.
+    void replay_begin() { replay_ = Replay{true}; }
+    // Claims the next page load: true (and loading) when a replay runs and no load is in
+    // flight; the page starts after replay_cursor().
+    bool replay_load();
+    int64_t replay_cursor() const { return replay_.cursor; }
+    // The page load answered: loading ends; `more` false ends the replay too.
+    void replay_loaded(bool more);
+    // Sends one replayed message unless its mid is not past the cursor. False: stop sending
+    // this page (the session closed, or the buffer passed its soft mark and the replay now
+    // waits for drained()).
+    bool replay_send(codec::ChatMessage &&m);
     // A send was answered above_soft: the transport owes a drained report; optional traffic
     // (the replay) waits for it.
     bool backpressured() const { return backpressured_; }
-    // The transport's output buffer drained (below its soft mark).
-    void drained() {
-        replay_.inflight_bytes = 0;
-        backpressured_ = false;
-    }
+    // The transport's output buffer drained (below its soft mark). True when a replay was
+    // waiting for it and should load its next page now.
+    bool drained();
 
     // uids this session watches (api.state.sub), to unsubscribe at close.
-    std::vector<std::string> &watching() { return watching_; }
+    const std::vector<std::string> &watching() const { return watching_; }
+    void watch(std::string uid) { watching_.push_back(std::move(uid)); }
+    std::vector<std::string> take_watching() { return std::move(watching_); }
 
     std::string client_version; // from the client's hello
 
@@ -138,6 +152,7 @@ public:
 private:
     void arm_heartbeat();
     void on_heartbeat_timer();
+    void closing();
 
     uint64_t id_;
     Link *link_;
@@ -158,6 +173,13 @@ private:
     std::string deliver_secret_;
     // A vector, not a deque: an empty std::deque allocates ~600 bytes, per idle session.
     std::vector<std::string> deferred_;
+    struct Replay {
+        bool active = false;        // a replay is running for this login
+        bool loading = false;       // a page request is in flight
+        bool waiting_drain = false; // the last page filled the buffer: wait for drained()
+        int64_t cursor = 0;         // the last mid replayed
+        size_t inflight_bytes = 0;  // replay bytes sent since the buffer was last seen empty
+    };
     Replay replay_;
     std::vector<std::string> watching_;
 };

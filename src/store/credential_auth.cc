@@ -4,9 +4,9 @@
 
 namespace glide::store {
 
-hub::AuthResult verify_credential(std::string_view secret, std::string_view credential,
+port::AuthResult verify_credential(std::string_view secret, std::string_view credential,
                                   int64_t now_ms) {
-    hub::AuthResult r;
+    port::AuthResult r;
     if (secret.empty()) {
         r.error = "authentication is not configured";
         return r;

@@ -5,14 +5,14 @@
 #include <cstdint>
 #include <string_view>
 
-#include "hub/host_port.h"
+#include "port/host_port.h"
 
 namespace glide::store {
 
 // Opens `credential` with `secret` and applies the 25-minute expiry against now_ms (wall
 // clock). Refusals carry glide's texts: "authentication is not configured" (empty secret),
 // "invalid authenticate message", "credential expired".
-hub::AuthResult verify_credential(std::string_view secret, std::string_view credential,
+port::AuthResult verify_credential(std::string_view secret, std::string_view credential,
                                   int64_t now_ms);
 
 } // namespace glide::store

@@ -5,7 +5,7 @@
 
 namespace glide::store {
 
-using hub::StoreResult;
+using port::StoreResult;
 
 namespace {
 

@@ -4,9 +4,9 @@
 
 namespace glide::store {
 
-using hub::AuthResult;
-using hub::RequestPtr;
-using hub::StoreResult;
+using port::AuthResult;
+using port::RequestPtr;
+using port::StoreResult;
 
 MemoryStore::MemoryStore(session::TimerService *timers, std::string credential_secret)
     : timers_(timers), secret_(std::move(credential_secret)) {}
@@ -92,7 +92,7 @@ AuthResult MemoryStore::verify(const std::string &credential) const {
     return verify_credential(secret_, credential, timers_->wall_ms());
 }
 
-int MemoryStore::auth(const RequestPtr &req, const hub::AuthInput &in) {
+int MemoryStore::auth(const RequestPtr &req, const port::AuthInput &in) {
     std::string cred(in.credential);
     return complete(Kind::auth, req, [this, req, cred] { req->auth_done(verify(cred)); });
 }

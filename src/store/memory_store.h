@@ -22,22 +22,22 @@
 #include <unordered_set>
 #include <vector>
 
-#include "hub/host_port.h"
+#include "port/host_port.h"
 #include "session/timer.h"
 #include "store/memory_backend.h"
 
 namespace glide::store {
 
-class MemoryStore final : public hub::HostPort {
+class MemoryStore final : public port::HostPort {
 public:
-    using Kind = hub::HostRequest::Kind;
+    using Kind = port::HostRequest::Kind;
     static constexpr uint64_t hold = UINT64_MAX; // a delay: complete on release_held()
 
     MemoryStore(session::TimerService *timers, std::string credential_secret);
     ~MemoryStore() override;
 
     // -- configuration --
-    void add_token(std::string token, hub::AuthResult identity);
+    void add_token(std::string token, port::AuthResult identity);
     void set_delay(Kind k, uint64_t ms) { delay_[idx(k)] = ms; }
     // The next `times` calls of kind k fail with status and error (for auth: a refusal).
     void fail_next(Kind k, int status, std::string error, int times = 1);
@@ -66,14 +66,14 @@ public:
     std::vector<std::string> &log_lines() { return log_; }
 
     // -- HostPort --
-    int auth(const hub::RequestPtr &req, const hub::AuthInput &in) override;
-    int store_message(const hub::RequestPtr &req, const codec::ChatMessage &msg) override;
-    int mark_delivered(const hub::RequestPtr &req, std::string_view uid, std::string_view device_id,
+    int auth(const port::RequestPtr &req, const port::AuthInput &in) override;
+    int store_message(const port::RequestPtr &req, const codec::ChatMessage &msg) override;
+    int mark_delivered(const port::RequestPtr &req, std::string_view uid, std::string_view device_id,
                        int64_t mid) override;
-    int load_undelivered(const hub::RequestPtr &req, std::string_view uid,
+    int load_undelivered(const port::RequestPtr &req, std::string_view uid,
                          std::string_view device_id, int64_t after_mid, uint32_t limit) override;
-    int group_publish(const hub::RequestPtr &req, const codec::ChatMessage &msg) override;
-    int group_members(const hub::RequestPtr &req, std::string_view gid) override;
+    int group_publish(const port::RequestPtr &req, const codec::ChatMessage &msg) override;
+    int group_members(const port::RequestPtr &req, std::string_view gid) override;
     void presence(std::string_view uid, std::string_view device_id, std::string_view node_id,
                   bool online) override;
     void log(glide_log_level level, std::string_view msg) override;
@@ -82,9 +82,9 @@ private:
     static constexpr size_t nkinds = 6;
     static size_t idx(Kind k) { return static_cast<size_t>(k); }
     // Runs `op` now, later, or on release, or the injected failure instead.
-    int complete(Kind k, const hub::RequestPtr &req, std::function<void()> op);
-    void fail(Kind k, const hub::RequestPtr &req, int status, const std::string &error);
-    hub::AuthResult verify(const std::string &credential) const;
+    int complete(Kind k, const port::RequestPtr &req, std::function<void()> op);
+    void fail(Kind k, const port::RequestPtr &req, int status, const std::string &error);
+    port::AuthResult verify(const std::string &credential) const;
     static void ignore(Outcome) {}
 
     struct Failure {
@@ -95,7 +95,7 @@ private:
 
     session::TimerService *timers_;
     std::string secret_;
-    std::unordered_map<std::string, hub::AuthResult> tokens_;
+    std::unordered_map<std::string, port::AuthResult> tokens_;
     uint64_t delay_[nkinds] = {};
     uint64_t calls_[nkinds] = {};
     std::deque<Failure> failures_[nkinds];

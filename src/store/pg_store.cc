@@ -10,7 +10,7 @@
 
 namespace glide::store {
 
-using hub::StoreResult;
+using port::StoreResult;
 using Clock = std::chrono::steady_clock;
 
 namespace {

@@ -99,7 +99,7 @@ public:
         Done done;         // the calls answered with an Outcome
         PageDone paged;    // s_page
         NamesDone named;   // s_members, s_groups
-        hub::StoreResult result;
+        port::StoreResult result;
         Outcome outcome;
         std::vector<Message> page;
         std::vector<std::string> names;

@@ -4,7 +4,7 @@
 
 namespace glide::store {
 
-using hub::StoreResult;
+using port::StoreResult;
 
 namespace {
 

@@ -76,7 +76,7 @@ private:
         int64_t mid = 0; // delivered
         StoreDone stored;
         Done done;
-        hub::StoreResult result; // message, group: the writer's answer
+        port::StoreResult result; // message, group: the writer's answer
         Outcome outcome;    // delivered: the writer's answer
         std::function<Answer(Db &)> run;
         std::function<Answer(const Outcome &)> fail;

@@ -32,7 +32,7 @@
 #include <vector>
 
 #include "codec/message.h"
-#include "hub/host_port.h"
+#include "port/host_port.h"
 
 namespace glide::store {
 
@@ -77,7 +77,7 @@ struct Outcome {
 
 class Store {
 public:
-    using StoreDone = std::function<void(hub::StoreResult)>;
+    using StoreDone = std::function<void(port::StoreResult)>;
     using Done = std::function<void(Outcome)>;
     using PageDone = std::function<void(Outcome, std::vector<Message>)>;
     using NamesDone = std::function<void(Outcome, std::vector<std::string>)>;

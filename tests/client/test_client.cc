@@ -68,8 +68,9 @@ void test_handshake(void **) {
     // The module's own parser accepts it and selects the subprotocol.
     frame::Header scratch[frame::kDefaultMaxHeaders];
     frame::HandshakeRequest parsed;
+    const frame::HandshakeConfig cfg{.path = "/ws"};
     frame::HandshakeResult r =
-        frame::parse_handshake(req.data(), req.size(), frame::HandshakeConfig{}, &parsed, scratch);
+        frame::parse_handshake(req.data(), req.size(), cfg, &parsed, scratch);
     assert_true(r.status == frame::HandshakeStatus::complete);
     assert_int_equal(r.consumed, req.size());
     assert_true(parsed.subprotocol == frame::Subprotocol::protobuf);
@@ -115,7 +116,7 @@ void test_frames(void **) {
     std::string masked = payload;
     frame::unmask(reinterpret_cast<uint8_t *>(masked.data()), masked.size(), key, 0);
     wire += masked;
-    frame::FrameDecoder server;
+    frame::FrameDecoder server({.max_message_size = 65536});
     frame::FrameEvent ev;
     auto r = server.decode({reinterpret_cast<uint8_t *>(wire.data()), wire.size()}, &ev);
     assert_true(r.status == frame::DecodeStatus::event);
@@ -126,18 +127,18 @@ void test_frames(void **) {
     uint8_t out[400];
     size_t n = frame::encode_frame(out, sizeof out, frame::Opcode::binary,
                                    {reinterpret_cast<const uint8_t *>(payload.data()), 100});
-    frame::FrameDecoder client(frame::FrameLimits{.from_server = true});
+    frame::FrameDecoder client({.max_message_size = 65536, .from_server = true});
     std::string copy(reinterpret_cast<char *>(out), n);
     r = client.decode({reinterpret_cast<uint8_t *>(copy.data()), copy.size()}, &ev);
     assert_true(r.status == frame::DecodeStatus::event);
     assert_true(ev.type == frame::FrameEventType::binary);
     assert_int_equal(ev.payload.size(), 100);
-    frame::FrameDecoder strict;
+    frame::FrameDecoder strict({.max_message_size = 65536});
     copy.assign(reinterpret_cast<char *>(out), n);
     strict.decode({reinterpret_cast<uint8_t *>(copy.data()), copy.size()}, &ev);
     assert_true(ev.type == frame::FrameEventType::error);
     // ... and the client side refuses a masked frame, byte by byte as well.
-    frame::FrameDecoder client2(frame::FrameLimits{.from_server = true});
+    frame::FrameDecoder client2({.max_message_size = 65536, .from_server = true});
     bool failed = false;
     for (char &c : wire) {
         auto rr = client2.decode({reinterpret_cast<uint8_t *>(&c), 1}, &ev);
@@ -169,6 +170,15 @@ void test_options(void **) {
     const char *sz[] = {"x", "--size", "64k"};
     auto s = Options::parse(3, const_cast<char **>(sz), 1, {"size"}, {});
     assert_int_equal(*s->number("size", 0, 0, 1 << 30), 65536);
+    // Times read as in glided.conf: a bare number is seconds; units, combined; bounds in ms.
+    const char *tm[] = {"x", "--d", "15", "--w", "1m30s", "--m", "250ms", "--z", "2x"};
+    auto t2 = Options::parse(9, const_cast<char **>(tm), 1, {"d", "w", "m", "z"}, {});
+    assert_int_equal(*t2->number("d", 0, 0, 86400000, true), 15000);
+    assert_int_equal(*t2->number("w", 0, 0, 86400000, true), 90000);
+    assert_int_equal(*t2->number("m", 0, 0, 86400000, true), 250);
+    assert_false(t2->number("m", 0, 1000, 86400000, true).ok()); // below the minimum
+    assert_false(t2->number("d", 0, 0, 10000, true).ok());        // above the maximum
+    assert_false(t2->number("z", 0, 0, 86400000, true).ok());
 }
 
 void test_histogram(void **) {

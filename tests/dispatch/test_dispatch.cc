@@ -44,7 +44,7 @@ void test_deferred_frames_bounded(void **) {
     auto a = w.connect();
     w.send(*a, "{\"seq\":1,\"action\":\"authenticate\",\"data\":{\"version\":1,\"credential\":"
                "\"tok-A\"}}");
-    for (size_t i = 0; i < hub::Hub::max_deferred; i++)
+    for (size_t i = 0; i < session::Session::max_deferred; i++)
         w.send(*a, "{\"action\":\"heartbeat\"}");
     assert_false(a->link.closed);
     w.send(*a, "{\"action\":\"heartbeat\"}");

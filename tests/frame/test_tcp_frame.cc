@@ -144,7 +144,7 @@ void test_case(void **state) {
 
 void test_zero_copy(void **) {
     std::string in = msg("hello") + msg("world");
-    TcpDecoder dec;
+    TcpDecoder dec({.max_message_size = 65536});
     TcpEvent ev;
     auto *p = reinterpret_cast<const uint8_t *>(in.data());
     DecodeResult r = dec.decode({p, in.size()}, &ev);
@@ -156,7 +156,7 @@ void test_zero_copy(void **) {
 
 void test_sticky_error(void **) {
     std::string in = raw_header(0);
-    TcpDecoder dec;
+    TcpDecoder dec({.max_message_size = 65536});
     TcpEvent ev;
     auto *p = reinterpret_cast<const uint8_t *>(in.data());
     dec.decode({p, in.size()}, &ev);

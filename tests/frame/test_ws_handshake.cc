@@ -25,7 +25,7 @@ struct Parsed {
 
 Parsed parse(const HandshakeCase &c, std::string_view input) {
     std::vector<std::string_view> origins(c.allowed_origins.begin(), c.allowed_origins.end());
-    HandshakeConfig cfg;
+    HandshakeConfig cfg{.path = "/ws"};
     cfg.allowed_origins = origins;
     cfg.max_header_bytes = c.max_header_bytes;
     cfg.max_headers = c.max_headers;
@@ -95,7 +95,7 @@ void test_upgrade_response(void **) {
     HandshakeCase c{"", request("GET /ws HTTP/1.1", base_headers()), HandshakeStatus::complete};
     Header scratch[16];
     HandshakeRequest req;
-    HandshakeConfig cfg;
+    HandshakeConfig cfg{.path = "/ws"};
     HandshakeResult r = parse_handshake(c.request.data(), c.request.size(), cfg, &req, scratch);
     assert_int_equal(static_cast<int>(r.status), static_cast<int>(HandshakeStatus::complete));
     assert_true(req.path == "/ws");
@@ -127,7 +127,8 @@ void test_query_and_fields(void **) {
                                                   "Sec-WebSocket-Protocol: glide.json"}));
     Header scratch[16];
     HandshakeRequest req;
-    HandshakeResult res = parse_handshake(r.data(), r.size(), HandshakeConfig{}, &req, scratch);
+    HandshakeResult res =
+        parse_handshake(r.data(), r.size(), HandshakeConfig{.path = "/ws"}, &req, scratch);
     assert_int_equal(static_cast<int>(res.status), static_cast<int>(HandshakeStatus::complete));
     assert_true(req.target == "/ws?a=1&b=2");
     assert_true(req.path == "/ws");
@@ -142,8 +143,7 @@ void test_custom_path(void **) {
     std::string r = request("GET /chat/socket HTTP/1.1", base_headers());
     Header scratch[16];
     HandshakeRequest req;
-    HandshakeConfig cfg;
-    cfg.path = "/chat/socket";
+    HandshakeConfig cfg{.path = "/chat/socket"};
     assert_int_equal(
         static_cast<int>(parse_handshake(r.data(), r.size(), cfg, &req, scratch).status),
         static_cast<int>(HandshakeStatus::complete));
@@ -155,7 +155,8 @@ void test_scratch_bounds_headers(void **) {
     std::string r = request("GET /ws HTTP/1.1", base_headers());
     Header scratch[3];
     HandshakeRequest req;
-    HandshakeResult res = parse_handshake(r.data(), r.size(), HandshakeConfig{}, &req, scratch);
+    HandshakeResult res =
+        parse_handshake(r.data(), r.size(), HandshakeConfig{.path = "/ws"}, &req, scratch);
     assert_int_equal(res.http_status, 431);
 }
 
@@ -197,7 +198,7 @@ void test_error_responses(void **) {
         if (c.status != HandshakeStatus::error)
             continue;
         std::vector<std::string_view> origins(c.allowed_origins.begin(), c.allowed_origins.end());
-        HandshakeConfig cfg;
+        HandshakeConfig cfg{.path = "/ws"};
         cfg.allowed_origins = origins;
         cfg.max_header_bytes = c.max_header_bytes;
         cfg.max_headers = c.max_headers;

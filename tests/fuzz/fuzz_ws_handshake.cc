@@ -24,7 +24,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 1)
         return 0;
     static const std::string_view origins[] = {"https://chat.example.com", "http://localhost"};
-    HandshakeConfig cfg;
+    HandshakeConfig cfg{.path = "/ws"};
     cfg.max_header_bytes = (data[0] & 1) ? 256 : kDefaultMaxHeaderBytes;
     cfg.max_headers = (data[0] & 2) ? 4 : kDefaultMaxHeaders;
     if (data[0] & 4)

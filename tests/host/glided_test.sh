@@ -8,11 +8,7 @@ GLIDED=$(cd "$B" && pwd)/glided
 MODULE=$(cd "$B" && pwd)/libglide.so
 T=$(mktemp -d /tmp/glided-test.XXXXXX)
 trap 'kill $(cat "$T"/*.pid 2>/dev/null) 2>/dev/null; rm -rf "$T"' EXIT
-pass=0
-fail=0
-
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-not_ok() { fail=$((fail + 1)); echo "not ok - $1"; [ $# -gt 1 ] && printf '%s\n' "$2" | sed 's/^/    # /'; }
+. tests/support/checks.sh
 
 # expect_t NAME WANT-RC WANT-TEXT FILE: glided -t on FILE exits WANT-RC and prints WANT-TEXT.
 expect_t() {
@@ -20,17 +16,6 @@ expect_t() {
     rc=$?
     if [ "$rc" = "$2" ] && printf '%s' "$out" | grep -qF -- "$3"; then ok "$1"; else
         not_ok "$1" "rc=$rc, wanted $2 and \"$3\"; got: $out"; fi
-}
-
-# wait_for FILE TEXT: up to 5 s for TEXT to appear in FILE.
-wait_for() {
-    i=0
-    while [ $i -lt 100 ]; do
-        grep -qF -- "$2" "$1" 2>/dev/null && return 0
-        sleep 0.05
-        i=$((i + 1))
-    done
-    return 1
 }
 
 base_conf() { # FILE EXTRA...
@@ -183,5 +168,4 @@ else
     not_ok "daemon on: detaches" "rc=$rc $(cat "$T/d.log" 2>/dev/null)"
 fi
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

@@ -6,18 +6,17 @@ set -u
 B=${B:-build}
 T=$(mktemp -d /tmp/glide-install.XXXXXX)
 trap 'rm -rf "$T"' EXIT
-fail=0
-ok() { echo "ok - $1"; }
-not_ok() { echo "not ok - $1"; fail=$((fail + 1)); }
+. tests/support/checks.sh
 
 make -s --no-print-directory B="$B" install DESTDIR="$T" PREFIX=/opt/glide >"$T.log" 2>&1 ||
     { cat "$T.log"; not_ok "make install"; }
+[ $fail -eq 0 ] && ok "make install"
 rm -f "$T.log"
 for f in sbin/glided bin/glidectl bin/glide-bench share/man/man1/glidectl.1 \
     share/man/man1/glide-bench.1 lib/glide/libglide.so include/glide/glide.h include/glide/module.h \
     etc/glide/glided.conf etc/glide/glided.conf.default share/man/man8/glided.8 \
     share/man/man5/glided.conf.5 share/man/man3/libglide.3; do
-    [ -e "$T/opt/glide/$f" ] || not_ok "installed $f"
+    [ -e "$T/opt/glide/$f" ] && ok "installed $f" || not_ok "installed $f"
 done
 grep -q "^load_module /opt/glide/lib/glide/libglide.so;" "$T/opt/glide/etc/glide/glided.conf" &&
     ok "installed conf loads the installed module" || not_ok "installed conf names the module"
@@ -29,10 +28,9 @@ sed "s|^load_module .*|load_module $T/opt/glide/lib/glide/libglide.so;|" \
     ok "installed glided -t" || not_ok "installed glided -t"
 
 echo "# edited" >>"$T/opt/glide/etc/glide/glided.conf"
-make -s --no-print-directory B="$B" uninstall DESTDIR="$T" PREFIX=/opt/glide >/dev/null 2>&1 ||
-    not_ok "make uninstall"
+make -s --no-print-directory B="$B" uninstall DESTDIR="$T" PREFIX=/opt/glide >/dev/null 2>&1 &&
+    ok "make uninstall" || not_ok "make uninstall"
 left=$(cd "$T/opt/glide" && find . -type f | sort | tr '\n' ' ')
 [ "$left" = "./etc/glide/glided.conf " ] && ok "uninstall keeps only the edited conf" ||
     not_ok "uninstall left: $left"
-[ $fail -eq 0 ] && echo "4 passed, 0 failed" || echo "0 passed, $fail failed"
-[ $fail -eq 0 ]
+finish

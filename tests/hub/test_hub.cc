@@ -311,8 +311,7 @@ void test_replay_paced_never_closed(void **) {
     w.send(*a, chat_json("B", "live", 0, ",\"content\":\"x\""));
     assert_false(b->link.closed);
     for (int i = 0; i < 20 && b->link.count("message.chat") < 36 + 1; i++) {
-        b->link.drain();
-        w.hub.on_drained(b->s);
+        w.drained(*b);
         w.timers.turn();
     }
     assert_false(b->link.closed);
@@ -395,7 +394,7 @@ void test_group_seq_order_and_non_member(void **) {
            "{\"seq\":30,\"action\":\"message.group\",\"to\":\"g1\",\"data\":{\"cliMid\":\"g-9\"}}");
     w.timers.advance(50);
     assert_int_equal(c->link.count("message.group"), 0);
-    w.hub.group_invalidate("g1");
+    w.dispatcher.actions().groups.invalidate("g1");
     w.send(
         *a,
         "{\"seq\":31,\"action\":\"message.group\",\"to\":\"g1\",\"data\":{\"cliMid\":\"g-10\"}}");
@@ -610,15 +609,17 @@ void test_fanout_with_close_and_empty_to(void **) {
 void test_hub_gone_late_completion(void **) {
     fakes::FakeTimers timers;
     store::MemoryStore st(&timers, "");
-    hub::AuthResult id;
+    port::AuthResult id;
     id.uid = "A";
     st.add_token("tok-A", id);
     st.set_delay(Kind::auth, store::MemoryStore::hold);
     fakes::Client c;
     {
-        hub::Hub h(&st, &timers, fakes::test_conf());
+        Stats counters;
+        hub::Hub h(&st, &timers, fakes::test_conf(), &counters);
+        dispatch::Dispatcher d(h, counters);
         c.s = h.open(&c.link);
-        h.on_frame(c.s, "{\"seq\":1,\"action\":\"authenticate\",\"data\":{\"version\":1,"
+        d.on_frame(c.s, "{\"seq\":1,\"action\":\"authenticate\",\"data\":{\"version\":1,"
                         "\"credential\":\"tok-A\"}}");
     }
     assert_int_equal(st.release_held(), 1);

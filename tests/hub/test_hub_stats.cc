@@ -9,29 +9,29 @@
 
 using namespace glide;
 using fakes::World;
-using Kind = hub::HostRequest::Kind;
+using Kind = port::HostRequest::Kind;
 
 namespace {
 
 void test_label_counts_are_bounded(void **) {
-    hub::LabelCounts c;
+    LabelCounts c;
     for (int i = 0; i < 200; i++)
         c.add("label-" + std::to_string(i));
     c.add("label-0", 5);
-    assert_int_equal(c.all().size(), hub::LabelCounts::max_labels);
+    assert_int_equal(c.all().size(), LabelCounts::max_labels);
     assert_int_equal(c.get("label-0"), 6);
     // 63 labels kept, the other 137 counted under "other".
-    assert_int_equal(c.get("other"), 200 - (hub::LabelCounts::max_labels - 1));
+    assert_int_equal(c.get("other"), 200 - (LabelCounts::max_labels - 1));
 }
 
 // The counts stay right whatever the cache holds: labels that share a slot, labels counted
 // under "other", copies (which count apart from the original).
 void test_label_counts_cache(void **) {
-    hub::LabelCounts c;
-    const size_t slot = hub::LabelCounts::cache_slot("message.chat");
+    LabelCounts c;
+    const size_t slot = LabelCounts::cache_slot("message.chat");
     std::string twin;
     for (int i = 0; twin.empty(); i++)
-        if (std::string t = "x" + std::to_string(i); hub::LabelCounts::cache_slot(t) == slot)
+        if (std::string t = "x" + std::to_string(i); LabelCounts::cache_slot(t) == slot)
             twin = t;
     for (int i = 0; i < 10; i++) {
         c.add("message.chat");
@@ -40,7 +40,7 @@ void test_label_counts_cache(void **) {
     assert_int_equal(c.get("message.chat"), 10);
     assert_int_equal(c.get(twin), 20);
 
-    hub::LabelCounts copy = c;
+    LabelCounts copy = c;
     copy.add("message.chat");
     c.add("message.chat", 5);
     assert_int_equal(copy.get("message.chat"), 11);
@@ -51,8 +51,8 @@ void test_label_counts_cache(void **) {
     assert_int_equal(c.get(twin), 21);
     assert_int_equal(copy.get(twin), 23);
 
-    hub::LabelCounts full;
-    for (size_t i = 0; i + 1 < hub::LabelCounts::max_labels; i++)
+    LabelCounts full;
+    for (size_t i = 0; i + 1 < LabelCounts::max_labels; i++)
         full.add("label-" + std::to_string(i));
     full.add("late");
     full.add("late", 2);
@@ -82,9 +82,9 @@ void test_label_cache_spread(void **) {
     std::vector<std::string_view> codes = {"1000", "1001", "1002", "1003", "1006", "1007",
                                            "1008", "1009", "1011", "4000", "4001"};
     for (const auto *set : {&actions, &codes}) {
-        std::vector<bool> used(hub::LabelCounts::cache_size);
+        std::vector<bool> used(LabelCounts::cache_size);
         for (std::string_view l : *set) {
-            size_t i = hub::LabelCounts::cache_slot(l);
+            size_t i = LabelCounts::cache_slot(l);
             assert_true(i < used.size());
             assert_false(used[i]);
             used[i] = true;
@@ -93,7 +93,7 @@ void test_label_cache_spread(void **) {
 }
 
 void test_latency_buckets(void **) {
-    hub::Latency l;
+    Latency l;
     l.add(0, false);
     l.add(1, false);
     l.add(2, false);
@@ -104,7 +104,7 @@ void test_latency_buckets(void **) {
     assert_int_equal(l.buckets[1], 1); // <= 2 ms
     assert_int_equal(l.buckets[3], 1); // <= 10 ms
     assert_int_equal(l.buckets[10], 1); // <= 5000 ms
-    assert_int_equal(l.buckets[hub::Latency::n_buckets - 1], 1);
+    assert_int_equal(l.buckets[Latency::n_buckets - 1], 1);
     assert_int_equal(l.count, 6);
     assert_int_equal(l.sum_ms, 10011);
     assert_int_equal(l.failures, 1);
@@ -117,7 +117,7 @@ void test_actions_and_closes(void **) {
     w.send(*a, "{not json");
     w.send(*a, R"({"ver":1,"seq":2,"action":"no.such.action","data":null})");
     w.send(*a, R"({"ver":1,"seq":3,"action":"heartbeat","data":null})");
-    hub::Stats st = w.hub.stats();
+    Stats st = w.hub.stats();
     assert_int_equal(st.messages_in_by_action.get("authenticate"), 1);
     assert_int_equal(st.messages_in_by_action.get("invalid"), 1);
     assert_int_equal(st.messages_in_by_action.get("other"), 1);
@@ -140,7 +140,7 @@ void test_store_latency(void **) {
     w.store.set_delay(Kind::load_undelivered, 30);
     auto a = w.login("tok-A"); // the login's replay asks the store
     w.timers.advance(30);
-    hub::Stats st = w.hub.stats();
+    Stats st = w.hub.stats();
     assert_int_equal(st.store_latency.count, 1);
     assert_int_equal(st.store_latency.sum_ms, 30);
     assert_int_equal(st.store_latency.buckets[5], 1); // (25, 50] ms
@@ -153,7 +153,7 @@ void test_store_latency(void **) {
     st = w.hub.stats();
     assert_int_equal(st.store_latency.count, 2);
     assert_int_equal(st.store_latency.failures, 1);
-    assert_int_equal(st.store_latency.buckets[hub::Latency::n_buckets - 2], 1); // <= 5 s
+    assert_int_equal(st.store_latency.buckets[Latency::n_buckets - 2], 1); // <= 5 s
 }
 
 // Inside one transport event the hub's time is held (session::EventClock), but a host call
@@ -169,7 +169,7 @@ void test_store_latency_inside_one_event(void **) {
         assert_int_equal(w.store.release_held(), 1);
         assert_int_equal(w.timers.now_ms(), w.timers.clock_ms());
     }
-    hub::Stats st = w.hub.stats();
+    Stats st = w.hub.stats();
     assert_int_equal(st.store_latency.count, 1);
     assert_int_equal(st.store_latency.sum_ms, 40);
 }

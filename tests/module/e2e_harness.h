@@ -15,10 +15,10 @@
 #include "codec/credential.h"
 #include "codec/json.h"
 #include "codec/payload.h"
-#include "hub/hub.h"
 #include "module/host_adapter.h"
 #include "module/session_glue.h"
 #include "net/net_test_util.h"
+#include "port/requests.h"
 #include "store/memory_store.h"
 
 #include "glide_cmocka.h"
@@ -26,9 +26,11 @@
 namespace glide::e2e {
 
 using namespace glide::test;
-using Kind = hub::HostRequest::Kind;
+using Kind = port::HostRequest::Kind;
 
 inline constexpr char kSecret[] = "e2e_secret_key";
+// The relay's deadline: glide_callback_timeout's default.
+inline constexpr uint64_t kRelayTimeoutMs = 5000;
 
 struct PresenceEvent {
     std::string uid, device_id;
@@ -36,13 +38,14 @@ struct PresenceEvent {
 };
 
 // The test's host: glide_host callbacks → MemoryStore. The store answers through a HostRequest;
-// a relay hub (owning no sessions) gives those requests a continuation, which converts the
-// answer and completes the module's glide_request through the negotiated glide_api.
+// a relay request queue gives those requests a continuation, which converts the answer and
+// completes the module's glide_request through the negotiated glide_api.
 struct TestHost {
     const glide_api *api = nullptr;
     std::unique_ptr<EventTimers> timers;
     std::unique_ptr<store::MemoryStore> store;
-    std::unique_ptr<hub::Hub> relay;
+    Latency relay_latency;
+    std::unique_ptr<port::Requests> relay;
     glide_host table{};
     std::atomic<int> auths{0}, stores{0}, marks{0}, loads{0}, publishes{0}, presences{0};
     std::vector<PresenceEvent> presence_log; // loop thread only (read it through loop.run)
@@ -69,25 +72,25 @@ inline codec::ChatMessage from_glide(const glide_message *m) {
 inline int host_auth(void *ud, glide_request *req, const glide_auth_request *in) {
     auto *h = static_cast<TestHost *>(ud);
     h->auths++;
-    hub::AuthInput a;
+    port::AuthInput a;
     a.credential = std::string_view(in->credential.ptr, in->credential.len);
     a.credential_version = in->credential_version;
     auto r = h->relay->call(
-        Kind::auth,
-        [h, req](hub::HostRequest &q) {
-            const hub::AuthResult &v = q.auth_result();
+        Kind::auth, kRelayTimeoutMs,
+        [h, req](port::HostRequest &q) {
+            const port::AuthResult &v = q.auth_result();
             glide_auth_result res = glide::to_glide_auth_result(v);
             res.accepted = v.accepted && !q.timed_out();
             h->api->auth_done(req, &res);
         },
-        [&](const hub::RequestPtr &p) { return h->store->auth(p, a); });
+        [&](const port::RequestPtr &p) { return h->store->auth(p, a); });
     return r->finished() ? GLIDE_OK : GLIDE_PENDING;
 }
 
 // store_message and group_publish complete alike (store_done with mid and seq).
-inline hub::HostRequest::Continuation store_completion(TestHost *h, glide_request *req) {
-    return [h, req](hub::HostRequest &q) {
-        const hub::StoreResult &v = q.store_result();
+inline port::HostRequest::Continuation store_completion(TestHost *h, glide_request *req) {
+    return [h, req](port::HostRequest &q) {
+        const port::StoreResult &v = q.store_result();
         glide_store_result res{};
         res.size = sizeof res;
         res.version = 1;
@@ -106,8 +109,8 @@ inline int host_store(void *ud, glide_request *req, const glide_message *m) {
     h->last_payload.assign(m->payload.ptr ? m->payload.ptr : "", m->payload.len);
     codec::ChatMessage c = from_glide(m);
     auto r =
-        h->relay->call(Kind::store_message, store_completion(h, req),
-                       [&](const hub::RequestPtr &p) { return h->store->store_message(p, c); });
+        h->relay->call(Kind::store_message, kRelayTimeoutMs, store_completion(h, req),
+                       [&](const port::RequestPtr &p) { return h->store->store_message(p, c); });
     return r->finished() ? GLIDE_OK : GLIDE_PENDING;
 }
 
@@ -116,8 +119,8 @@ inline int host_group_publish(void *ud, glide_request *req, const glide_message 
     h->publishes++;
     codec::ChatMessage c = from_glide(m);
     auto r =
-        h->relay->call(Kind::group_publish, store_completion(h, req),
-                       [&](const hub::RequestPtr &p) { return h->store->group_publish(p, c); });
+        h->relay->call(Kind::group_publish, kRelayTimeoutMs, store_completion(h, req),
+                       [&](const port::RequestPtr &p) { return h->store->group_publish(p, c); });
     return r->finished() ? GLIDE_OK : GLIDE_PENDING;
 }
 
@@ -125,13 +128,13 @@ inline int host_group_members(void *ud, glide_request *req, glide_str gid) {
     auto *h = static_cast<TestHost *>(ud);
     std::string g(gid.ptr, gid.len);
     auto r = h->relay->call(
-        Kind::group_members,
-        [h, req](hub::HostRequest &q) {
+        Kind::group_members, kRelayTimeoutMs,
+        [h, req](port::HostRequest &q) {
             for (const std::string &uid : q.members())
                 h->api->member_add(req, gs(uid));
             h->api->request_done(req, q.status(), gs(q.error()));
         },
-        [&](const hub::RequestPtr &p) { return h->store->group_members(p, g); });
+        [&](const port::RequestPtr &p) { return h->store->group_members(p, g); });
     return r->finished() ? GLIDE_OK : GLIDE_PENDING;
 }
 
@@ -140,9 +143,9 @@ inline int host_mark(void *ud, glide_request *req, const glide_delivery *d) {
     h->marks++;
     std::string uid(d->uid.ptr, d->uid.len), dev(d->device_id.ptr, d->device_id.len);
     auto r = h->relay->call(
-        Kind::mark_delivered,
-        [h, req](hub::HostRequest &q) { h->api->request_done(req, q.status(), gs(q.error())); },
-        [&](const hub::RequestPtr &p) { return h->store->mark_delivered(p, uid, dev, d->mid); });
+        Kind::mark_delivered, kRelayTimeoutMs,
+        [h, req](port::HostRequest &q) { h->api->request_done(req, q.status(), gs(q.error())); },
+        [&](const port::RequestPtr &p) { return h->store->mark_delivered(p, uid, dev, d->mid); });
     return r->finished() ? GLIDE_OK : GLIDE_PENDING;
 }
 
@@ -152,8 +155,8 @@ inline int host_load(void *ud, glide_request *req, const glide_undelivered_query
     std::string uid(query->uid.ptr, query->uid.len),
         dev(query->device_id.ptr, query->device_id.len);
     auto r = h->relay->call(
-        Kind::load_undelivered,
-        [h, req](hub::HostRequest &q) {
+        Kind::load_undelivered, kRelayTimeoutMs,
+        [h, req](port::HostRequest &q) {
             for (const codec::ChatMessage &c : q.page()) {
                 std::string payload;
                 codec::encode_json_payload(c, &payload);
@@ -173,7 +176,7 @@ inline int host_load(void *ud, glide_request *req, const glide_undelivered_query
             }
             h->api->request_done(req, q.status(), gs(q.error()));
         },
-        [&](const hub::RequestPtr &p) {
+        [&](const port::RequestPtr &p) {
             return h->store->load_undelivered(p, uid, dev, query->after_mid, query->limit);
         });
     return r->finished() ? GLIDE_OK : GLIDE_PENDING;
@@ -203,8 +206,7 @@ struct Fixture {
         assert_int_equal(glide_negotiate(&offer, &host.api, why, sizeof why), GLIDE_OK);
         host.timers = std::make_unique<EventTimers>(loop.base());
         host.store = std::make_unique<store::MemoryStore>(host.timers.get(), kSecret);
-        host.relay =
-            std::make_unique<hub::Hub>(host.store.get(), host.timers.get(), hub::HubConfig{});
+        host.relay = std::make_unique<port::Requests>(*host.timers, host.relay_latency);
         glide_host &t = host.table;
         t.size = sizeof t;
         t.version = GLIDE_HOST_VERSION;

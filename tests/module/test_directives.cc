@@ -61,11 +61,11 @@ void test_listen_forms(void **) {
     assert_int_equal(f.conf.listens.size(), 5);
     const ListenConf &a = f.conf.listens[0];
     assert_string_equal(a.address.text().c_str(), "127.0.0.1:8083");
-    assert_true(a.transport == Transport::ws && a.codec == CodecKind::json && !a.ssl);
+    assert_true(a.transport == net::Transport::ws && a.codec == net::CodecKind::json && !a.ssl);
     assert_int_equal(a.backlog, 511);
     const ListenConf &b = f.conf.listens[1];
     assert_string_equal(b.address.text().c_str(), "0.0.0.0:8084");
-    assert_true(b.transport == Transport::tcp && b.codec == CodecKind::protobuf);
+    assert_true(b.transport == net::Transport::tcp && b.codec == net::CodecKind::protobuf);
     assert_string_equal(f.conf.listens[2].address.text().c_str(), "0.0.0.0:8085");
     assert_int_equal(f.conf.listens[2].backlog, 64);
     assert_string_equal(f.conf.listens[3].address.text().c_str(), "[::1]:8086");

@@ -250,6 +250,21 @@ void test_protobuf_subprotocol(void **) {
 
 // A reload (apply while running) reaches the hub: sessions opened afterwards get the new
 // heartbeat interval in hello.
+// HubConfig has no defaults of its own: every directive-backed value the hub and the sessions
+// run with is the directive's default (module/directives.cc) when the file does not set it.
+void test_hub_conf_from_directive_defaults(void **) {
+    Fixture f; // sets glide_node_id only
+    f.loop.run([&] {
+        const hub::HubConfig &h = f.m->hub()->conf();
+        assert_string_equal(h.node_id.c_str(), "e2e");
+        assert_int_equal(h.heartbeat_interval_ms, 30000);
+        assert_int_equal(h.heartbeat_lost, 3);
+        assert_int_equal(h.send_buffer_limit, 1024 * 1024);
+        assert_int_equal(h.callback_timeout_ms, 5000);
+        assert_string_equal(h.server_version.c_str(), "glide/" GLIDE_VERSION_STRING);
+    });
+}
+
 void test_reload_feeds_hub(void **) {
     Fixture f;
     f.loop.run([&] {
@@ -337,6 +352,7 @@ int main(void) {
         cmocka_unit_test(test_drain_closes_1001),
         cmocka_unit_test(test_short_auth_result),
         cmocka_unit_test(test_protobuf_subprotocol),
+        cmocka_unit_test(test_hub_conf_from_directive_defaults),
         cmocka_unit_test(test_reload_feeds_hub),
         cmocka_unit_test(test_auth_deadline_and_late_completion),
     };

@@ -8,7 +8,9 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <linux/sockios.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -224,6 +226,23 @@ inline bool wait_for(const std::function<bool()> &pred, double seconds = 10) {
             return false;
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
+    return true;
+}
+
+// Returns once the server has had every chance to read what this process wrote to `fd`, so that
+// a test can assert that something did *not* happen without sleeping and hoping: first the
+// bytes are acknowledged (SIOCOUTQ 0: they sit in the server socket's receive queue, so from
+// then on every poll of the loop reports that socket readable if it is watched); then two
+// round trips through the loop: the first one's wake-up is reported by a poll made after the
+// bytes arrived, the second runs after every callback of that poll. False on timeout.
+inline bool settled(LoopThread &loop, int fd) {
+    if (!wait_for([&] {
+            int unacked = -1;
+            return ioctl(fd, SIOCOUTQ, &unacked) == 0 && unacked == 0;
+        }))
+        return false;
+    loop.run([] {});
+    loop.run([] {});
     return true;
 }
 

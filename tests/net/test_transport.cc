@@ -169,16 +169,17 @@ void test_subprotocols(void **) {
         Module *m;
         const char *offer;
         const char *answer; // nullptr: no Sec-WebSocket-Protocol in the answer
-        CodecKind codec;
+        net::CodecKind codec;
     } cases[] = {
-        {json, "Sec-WebSocket-Protocol: glide.json\r\n", "glide.json", CodecKind::json},
-        {json, "Sec-WebSocket-Protocol: glide.protobuf\r\n", "glide.protobuf", CodecKind::protobuf},
+        {json, "Sec-WebSocket-Protocol: glide.json\r\n", "glide.json", net::CodecKind::json},
+        {json, "Sec-WebSocket-Protocol: glide.protobuf\r\n", "glide.protobuf",
+         net::CodecKind::protobuf},
         {json, "Sec-WebSocket-Protocol: chat, glide.protobuf, glide.json\r\n", "glide.protobuf",
-         CodecKind::protobuf},
-        {json, "", nullptr, CodecKind::json},
-        {json, "Sec-WebSocket-Protocol: chat\r\n", nullptr, CodecKind::json},
-        {pb, "", nullptr, CodecKind::protobuf},
-        {pb, "Sec-WebSocket-Protocol: glide.json\r\n", "glide.json", CodecKind::json},
+         net::CodecKind::protobuf},
+        {json, "", nullptr, net::CodecKind::json},
+        {json, "Sec-WebSocket-Protocol: chat\r\n", nullptr, net::CodecKind::json},
+        {pb, "", nullptr, net::CodecKind::protobuf},
+        {pb, "Sec-WebSocket-Protocol: glide.json\r\n", "glide.json", net::CodecKind::json},
     };
     int n = 0;
     for (const Case &c : cases) {
@@ -301,7 +302,7 @@ void test_tcp_framing(void **) {
     assert_true(msg == std::string(1024, 'x'));
     assert_true(read_tcp_message(fd, &msg));
     assert_string_equal(msg.c_str(), "3");
-    assert_int_equal(h.codec.load(), static_cast<int>(CodecKind::protobuf));
+    assert_int_equal(h.codec.load(), static_cast<int>(net::CodecKind::protobuf));
 
     // A zero length closes the connection.
     write_all(fd, std::string(4, '\0'));
@@ -749,7 +750,7 @@ void test_pause_with_buffered_frames(void **) {
     assert_true(wait_for([&] { return h.received.load() == 3; }));
     const uint64_t in0 = bytes_in_of(s, h);
     assert_true(write_all(fd, client_frame(1, "four")));
-    usleep(100 * 1000); // paused: whenever we look, "four" has not been read
+    assert_true(settled(s.loop, fd)); // paused: "four" is at the server and was not read
     assert_int_equal(bytes_in_of(s, h), in0);
     assert_int_equal(h.received.load(), 3);
     s.loop.run([&] { h.conns.front()->pause_reading(false); });
@@ -916,9 +917,75 @@ void test_tls_setup_errors(void **) {
 
 } // namespace
 
+// The directive records are the only source of the defaults (net and frame have none): a
+// module configured with nothing but its listeners gives its connections exactly the values the
+// records' default texts say, and the default glide_max_message_size is the decoder's limit.
+void test_directive_defaults_reach_connections(void **) {
+    auto record = [](std::string_view name) {
+        for (const conf::Spec &spec : module_directives())
+            if (name == spec.name)
+                return std::string(spec.default_value);
+        fail_msg("no record %.*s", static_cast<int>(name.size()), name.data());
+        return std::string();
+    };
+    auto size = [&](std::string_view name) {
+        uint64_t v = 0;
+        assert_true(conf::parse_size(record(name), v));
+        return v;
+    };
+    auto ms = [&](std::string_view name) {
+        uint64_t v = 0;
+        assert_true(conf::parse_time_ms(record(name), v));
+        return v;
+    };
+    ScriptHandler h;
+    TestServer s;
+    Module *m = s.add({{"glide_listen", {"127.0.0.1:0"}}, {"glide_listen", {"127.0.0.1:0", "tcp"}}},
+                      &h);
+    assert_non_null(m);
+    s.loop.start();
+    int ws = ws_connect(TestServer::port(m, 0));
+    int tcp = tcp_connect(TestServer::port(m, 1));
+    assert_true(ws >= 0 && tcp >= 0);
+    assert_true(wait_for([&] { return h.opened.load() == 2; }));
+    std::vector<net::ConnectionSettings> got;
+    s.loop.run([&] {
+        for (Connection *c : h.conns)
+            got.push_back(c->settings());
+    });
+    assert_int_equal(got.size(), 2);
+    for (const net::ConnectionSettings &c : got) {
+        assert_string_equal(c.ws_path.c_str(), record("glide_ws_path").c_str());
+        assert_true(c.allowed_origins.empty() && record("glide_allowed_origins") == "*");
+        assert_int_equal(c.max_message_size, size("glide_max_message_size"));
+        assert_int_equal(c.send_buffer_limit, size("glide_send_buffer_limit"));
+        assert_int_equal(c.handshake_timeout_ms, ms("glide_handshake_timeout"));
+        assert_int_equal(c.linger_ms, ms("glide_linger_timeout"));
+        assert_true(c.codec == net::CodecKind::json);
+    }
+    // On the wire: a message of the default limit is echoed, one byte more closes with 1009.
+    const size_t max = size("glide_max_message_size");
+    WsFrame f;
+    assert_true(write_all(ws, client_frame(2, std::string(max, 'm'))));
+    assert_true(read_ws_frame(ws, &f));
+    assert_int_equal(f.payload.size(), max);
+    assert_true(write_all(tcp, tcp_message(std::string(max, 't'))));
+    std::string msg;
+    assert_true(read_tcp_message(tcp, &msg));
+    assert_int_equal(msg.size(), max);
+    assert_true(write_all(ws, client_frame(2, std::string(max + 1, 'm'))));
+    assert_true(read_ws_frame(ws, &f));
+    assert_int_equal(f.opcode, 8);
+    assert_int_equal(f.close_code(), 1009);
+    ::close(ws);
+    ::close(tcp);
+    assert_true(wait_for([&] { return h.closed.load() == 2; }));
+}
+
 int main() {
     signal(SIGPIPE, SIG_IGN); // the host's job; the module never touches signals
     const CMUnitTest tests[] = {
+        cmocka_unit_test(test_directive_defaults_reach_connections),
         cmocka_unit_test(test_handshake_refusals),
         cmocka_unit_test(test_handshake_timeout),
         cmocka_unit_test(test_subprotocols),

@@ -248,7 +248,7 @@ void test_heartbeat_client_keeps_alive(void **) {
 // Connection settings from the credential override the configured heartbeat.
 void test_heartbeat_settings_from_auth(void **) {
     World w;
-    hub::AuthResult id;
+    port::AuthResult id;
     id.uid = "A";
     id.device_id = "d1";
     id.heartbeat_interval_ms = 10000;

@@ -63,16 +63,16 @@ struct Fixture {
         return std::move(*ready);
     }
 
-    hub::StoreResult put(const std::string &from, const std::string &to, const std::string &cli) {
-        std::optional<hub::StoreResult> r;
-        s->store_message(msg(from, to, cli), [&](hub::StoreResult x) { r = std::move(x); });
+    port::StoreResult put(const std::string &from, const std::string &to, const std::string &cli) {
+        std::optional<port::StoreResult> r;
+        s->store_message(msg(from, to, cli), [&](port::StoreResult x) { r = std::move(x); });
         if (b.durable)
             assert_false(r.has_value()); // answered after the commit, on a later loop turn
         return wait(r);
     }
-    hub::StoreResult publish(const std::string &from, const std::string &gid) {
-        std::optional<hub::StoreResult> r;
-        s->group_publish(msg(from, gid, ""), [&](hub::StoreResult x) { r = std::move(x); });
+    port::StoreResult publish(const std::string &from, const std::string &gid) {
+        std::optional<port::StoreResult> r;
+        s->group_publish(msg(from, gid, ""), [&](port::StoreResult x) { r = std::move(x); });
         return wait(r);
     }
     std::vector<store::Message> page(const std::string &uid, int64_t after, uint32_t limit) {
@@ -142,9 +142,9 @@ inline void test_idempotent_on_from_and_cli_mid(void **state) {
     assert_int_equal(f.page("B", 0, 100).size(), 8); // the duplicate was not stored
 
     // Duplicates inside one batch: queued before the writer runs, committed together.
-    std::optional<hub::StoreResult> r1, r2;
-    f.s->store_message(Fixture::msg("D", "B", "x"), [&](hub::StoreResult x) { r1 = x; });
-    f.s->store_message(Fixture::msg("D", "B", "x"), [&](hub::StoreResult x) { r2 = x; });
+    std::optional<port::StoreResult> r1, r2;
+    f.s->store_message(Fixture::msg("D", "B", "x"), [&](port::StoreResult x) { r1 = x; });
+    f.s->store_message(Fixture::msg("D", "B", "x"), [&](port::StoreResult x) { r2 = x; });
     f.wait(r1);
     auto second = f.wait(r2);
     assert_true(second.duplicate);
@@ -200,11 +200,11 @@ inline void test_groups_and_sequences(void **state) {
     assert_int_equal(f.members("nope").first.status, GLIDE_ENOTFOUND);
 
     // Sequences per group, from 1, in call order (also within one batch).
-    std::optional<hub::StoreResult> r[4];
-    f.s->group_publish(Fixture::msg("A", "g1", ""), [&](hub::StoreResult x) { r[0] = x; });
-    f.s->group_publish(Fixture::msg("B", "g1", ""), [&](hub::StoreResult x) { r[1] = x; });
-    f.s->group_publish(Fixture::msg("A", "g2", ""), [&](hub::StoreResult x) { r[2] = x; });
-    f.s->group_publish(Fixture::msg("A", "g1", ""), [&](hub::StoreResult x) { r[3] = x; });
+    std::optional<port::StoreResult> r[4];
+    f.s->group_publish(Fixture::msg("A", "g1", ""), [&](port::StoreResult x) { r[0] = x; });
+    f.s->group_publish(Fixture::msg("B", "g1", ""), [&](port::StoreResult x) { r[1] = x; });
+    f.s->group_publish(Fixture::msg("A", "g2", ""), [&](port::StoreResult x) { r[2] = x; });
+    f.s->group_publish(Fixture::msg("A", "g1", ""), [&](port::StoreResult x) { r[3] = x; });
     for (auto &x : r)
         f.wait(x);
     assert_int_equal(r[0]->seq, 1);
@@ -274,7 +274,7 @@ inline void test_burst_is_batched(void **state) {
     int64_t last = 0;
     bool ordered = true;
     for (int i = 0; i < n; i++)
-        f.s->store_message(Fixture::msg("A", "B", std::to_string(i)), [&](hub::StoreResult r) {
+        f.s->store_message(Fixture::msg("A", "B", std::to_string(i)), [&](port::StoreResult r) {
             ordered = ordered && r.mid > last;
             last = r.mid;
             answered++;

@@ -9,13 +9,13 @@
 
 using namespace glide;
 using Kind = store::MemoryStore::Kind;
-using hub::HostRequest;
+using port::HostRequest;
 
 namespace {
 
 #define assert_str(a, b) assert_string_equal(std::string(a).c_str(), std::string(b).c_str())
 
-hub::RequestPtr req(Kind k) {
+port::RequestPtr req(Kind k) {
     return std::make_shared<HostRequest>(nullptr, k, nullptr);
 }
 
@@ -138,7 +138,7 @@ void test_auth_credentials(void **) {
     c.timestamp = t.wall_ms();
     auto cred = codec::seal_credential("secret_key", c);
     auto r = req(Kind::auth);
-    hub::AuthInput in;
+    port::AuthInput in;
     in.credential = cred.value();
     assert_int_equal(s.auth(r, in), GLIDE_OK);
     auto &a = r->auth_result();
@@ -213,7 +213,7 @@ void test_request_completed_exactly_once(void **) {
     assert_false(r->auth_done({}));
     assert_false(r->request_done(GLIDE_OK));
     assert_false(r->page_add({}));
-    hub::StoreResult sr;
+    port::StoreResult sr;
     sr.mid = 9;
     assert_true(r->store_done(sr));
     sr.mid = 10;
@@ -230,8 +230,8 @@ void test_request_completed_exactly_once(void **) {
 
 int64_t put(store::MemoryBackend &b, const std::string &from, const std::string &to,
             const std::string &cli) {
-    hub::StoreResult r;
-    b.store_message(msg(from, to, cli), [&](hub::StoreResult x) { r = std::move(x); });
+    port::StoreResult r;
+    b.store_message(msg(from, to, cli), [&](port::StoreResult x) { r = std::move(x); });
     assert_int_equal(r.status, GLIDE_OK);
     return r.duplicate ? -r.mid : r.mid;
 }
@@ -278,8 +278,8 @@ void test_backend_memory_bounded(void **) {
     // A group message is answered, not kept.
     b.create_group("g", [](store::Outcome) {});
     b.add_member("g", "s1", [](store::Outcome) {});
-    hub::StoreResult g;
-    b.group_publish(msg("s1", "g", "x"), [&](hub::StoreResult x) { g = x; });
+    port::StoreResult g;
+    b.group_publish(msg("s1", "g", "x"), [&](port::StoreResult x) { g = x; });
     assert_int_equal(g.mid, 5001);
     assert_int_equal(g.seq, 1);
     assert_int_equal(b.stored(), 5001);

@@ -1,5 +1,7 @@
 // Fakes for the I/O-free protocol core: a transport (FakeLink), a clock with timers advanced by
-// hand (FakeTimers), and a fixture wiring them to a Hub over the in-memory store.
+// hand (FakeTimers), and a fixture wiring them to a Hub and a Dispatcher over the in-memory
+// store. The fixture plays the transport's part of the statistics too (connections, frames and
+// bytes), as the module's transport glue does.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +13,8 @@
 
 #include "codec/json.h"
 #include "codec/payload.h"
+#include "common/stats.h"
+#include "dispatch/dispatch.h"
 #include "hub/hub.h"
 #include "session/link.h"
 #include "session/timer.h"
@@ -75,6 +79,10 @@ public:
         if (closed)
             return glide::session::SendResult::closed;
         const auto &encoded = msg.share();
+        if (stats) {
+            stats->messages_out++;
+            stats->bytes_out += encoded->size();
+        }
         buffers.push_back(encoded);
         frames.push_back(*encoded);
         if (stalled)
@@ -139,6 +147,7 @@ public:
     bool stalled = false;        // sent bytes stay buffered until drain()
     size_t soft_mark = SIZE_MAX; // sends answer above_soft past it (the transport's half limit)
     size_t buffered_ = 0;
+    glide::Stats *stats = nullptr; // where a transport counts frames and bytes out
 };
 
 // One client connection.
@@ -148,31 +157,50 @@ struct Client {
     glide::session::Session *s = nullptr;
 };
 
+// The directives' defaults (module/directives.cc), set explicitly: HubConfig has none.
 inline glide::hub::HubConfig test_conf() {
     glide::hub::HubConfig c;
+    c.node_id = "node1";
     c.server_version = "test";
+    c.heartbeat_interval_ms = 30000;
+    c.heartbeat_lost = 3;
+    c.send_buffer_limit = 1 << 20;
+    c.callback_timeout_ms = 5000;
     return c;
 }
 
 struct World {
     explicit World(glide::hub::HubConfig conf = test_conf())
-        : store(&timers, "secret_key"), hub(&store, &timers, conf) {}
+        : store(&timers, "secret_key"), hub(&store, &timers, conf, &counters),
+          dispatcher(hub, counters) {}
 
     std::unique_ptr<Client> connect(glide::codec::Codec c = glide::codec::Codec::json) {
         auto cl = std::make_unique<Client>(c);
+        cl->link.stats = &counters;
+        counters.connections_accepted++;
+        counters.connections++;
         cl->s = hub.open(&cl->link);
         return cl;
     }
-    void send(Client &c, std::string_view bytes) { hub.on_frame(c.s, bytes); }
+    void send(Client &c, std::string_view bytes) {
+        counters.messages_in++;
+        counters.bytes_in += bytes.size();
+        dispatcher.on_frame(c.s, bytes);
+    }
     // Sends an envelope in the client's codec.
     void send(Client &c, const glide::codec::Envelope &e) {
         std::string b;
         (void)glide::codec::encode(c.link.codec(), e, &b);
-        hub.on_frame(c.s, b);
+        send(c, b);
+    }
+    // The peer read everything: the link drained.
+    void drained(Client &c) {
+        c.link.drain();
+        dispatcher.on_drained(c.s);
     }
     void token(const std::string &tok, const std::string &uid, const std::string &dev,
                const std::string &secret = "") {
-        glide::hub::AuthResult r;
+        glide::port::AuthResult r;
         r.uid = uid;
         r.device_id = dev;
         r.device_name = "name-" + dev;
@@ -189,13 +217,17 @@ struct World {
         return cl;
     }
     void close(Client &c) {
+        counters.connections--;
+        counters.connections_closed++;
         hub.on_closed(c.s);
         timers.turn();
     }
 
     FakeTimers timers;
+    glide::Stats counters; // the instance's one set, as the module keeps it
     glide::store::MemoryStore store;
     glide::hub::Hub hub;
+    glide::dispatch::Dispatcher dispatcher;
 };
 
 } // namespace fakes

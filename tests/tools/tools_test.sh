@@ -14,20 +14,7 @@ cleanup() {
     rm -rf "$T"
 }
 trap cleanup EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-not_ok() { fail=$((fail + 1)); echo "not ok - $1"; [ $# -gt 1 ] && printf '%s\n' "$2" | sed 's/^/    # /'; }
-
-wait_for() { # FILE TEXT: up to 10 s
-    i=0
-    while [ $i -lt 200 ]; do
-        grep -qF -- "$2" "$1" 2>/dev/null && return 0
-        sleep 0.05
-        i=$((i + 1))
-    done
-    return 1
-}
+. tests/support/checks.sh
 
 cat >"$T/glided.conf" <<CONF
 load_module $BIN/libglide.so;
@@ -42,8 +29,7 @@ CONF
 GLIDED_PID=$!
 if ! wait_for "$T/glided.log" "listening on 127.0.0.1:"; then
     not_ok "glided starts" "$(cat "$T/glided.log")"
-    echo "$pass passed, $((fail)) failed"
-    exit 1
+    finish
 fi
 PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$T/glided.log" | head -1)
 URL="ws://127.0.0.1:$PORT/ws"
@@ -189,5 +175,4 @@ out=$(cat "$T/bench.out")
     ok "glide-bench --baseline with a URL: usage error, no echo server left" ||
     not_ok "glide-bench --baseline with a URL: usage error, no echo server left" "rc=$rc; $out"
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

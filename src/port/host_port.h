@@ -1,6 +1,8 @@
 // The upper edge of the protocol core: the host's services (include/glide/host.h) as a C++
-// interface. The ABI layer implements HostPort over a glide_host table; MemoryStore
-// (store/memory_store.h) implements it in memory for tests and `store memory;`.
+// interface, and the plain types that cross it. The module implements HostPort over a
+// glide_host table (module/host_adapter.h); MemoryStore (store/memory_store.h) implements it in
+// memory for tests and `store memory;`. Requests are issued and timed by port::Requests
+// (port/requests.h).
 //
 // Asynchronous calls. Every call that may wait gets a HostRequest and returns GLIDE_OK (the
 // request was completed before returning), GLIDE_PENDING (it will be completed later, exactly
@@ -8,7 +10,7 @@
 // Each request has a deadline (glide_callback_timeout): when it passes, the module gives the
 // client the request's failure answer and the request is finished; a completion that arrives
 // later is ignored (the completion functions return false), also after the session or the
-// whole hub is gone. The host keeps the request alive by holding its shared_ptr.
+// whole module instance is gone. The host keeps the request alive by holding its shared_ptr.
 //
 // Over the C ABI (include/glide/host.h): the adapter passes the request as the opaque
 // glide_request * and holds a reference inside it (host_hold), released at the completing
@@ -27,12 +29,12 @@
 
 #include "codec/message.h"
 #include "glide/error.h"
+#include "common/intrusive_list.h"
 #include "glide/host.h"
-#include "session/timer.h"
 
-namespace glide::hub {
+namespace glide::port {
 
-class Hub;
+class Requests;
 
 // What `authenticate` carried.
 struct AuthInput {
@@ -75,7 +77,7 @@ public:
     };
 
     Kind kind() const { return kind_; }
-    // Completed, timed out, failed at the call, or abandoned by the hub.
+    // Completed, timed out, failed at the call, or abandoned (its Requests is gone).
     bool finished() const { return finished_; }
 
     // Completions. Each returns true when it was taken, false when the request had already
@@ -87,7 +89,7 @@ public:
     bool request_done(int status, std::string error = {}); // mark_delivered, load_undelivered,
                                                            // group_members
 
-    // -- the results, read by the hub's continuation --
+    // -- the results, read by the continuation --
     bool timed_out() const { return timed_out_; }
     int status() const { return status_; }
     const std::string &error() const { return error_; }
@@ -96,16 +98,18 @@ public:
     std::vector<codec::ChatMessage> &page() { return page_; }
     std::vector<std::string> &members() { return members_; }
 
-    // -- context the caller keeps with the request, so a continuation captures only the hub
+    // -- context the caller keeps with the request, so a continuation captures one pointer
     //    (std::function then stores it without a heap allocation) --
     uint64_t session_id = 0;
     int64_t seq = 0;
     codec::ChatMessage message; // store_message, group_publish: the message as sent
 
-    // The continuation: called once when the request finishes while the hub still exists.
+    // The continuation: called once when the request finishes while its Requests still exists.
     using Continuation = std::function<void(HostRequest &)>;
 
-    HostRequest(Hub *hub, Kind kind, Continuation k) : hub_(hub), kind_(kind), k_(std::move(k)) {}
+    // `owner` null: a request nobody times (tests of a store).
+    HostRequest(Requests *owner, Kind kind, Continuation k)
+        : owner_(owner), kind_(kind), k_(std::move(k)) {}
 
     // The host's reference (the C ABI's glide_request handle is the raw pointer): hold() keeps
     // the request alive until release() at the completing call, without another allocation.
@@ -113,20 +117,19 @@ public:
     std::shared_ptr<HostRequest> host_release() { return std::move(host_ref_); }
 
 private:
-    friend class Hub;
+    friend class Requests;
     void finish(int status, std::string error, bool timed_out);
 
-    Hub *hub_;
+    Requests *owner_;
     Kind kind_;
     bool finished_ = false;
     bool timed_out_ = false;
     int status_ = GLIDE_OK;
     int64_t started_ms_ = 0;  // for the store latency histogram
     int64_t deadline_ms_ = 0; // glide_callback_timeout after started_ms_
-    // While pending: the hub's reference and its deadline-ordered list (hub.h).
+    // While pending: the owner's reference and its place in the deadline-ordered list.
     std::shared_ptr<HostRequest> pending_ref_;
-    HostRequest *prev_ = nullptr;
-    HostRequest *next_ = nullptr;
+    ListHook<HostRequest> pending_hook_;
     std::shared_ptr<HostRequest> host_ref_;
     Continuation k_;
     std::string error_;
@@ -152,7 +155,7 @@ public:
                                  std::string_view device_id, int64_t after_mid, uint32_t limit) = 0;
     // Membership check, next group sequence and store: one call. msg.to is the group id.
     // Not a member: status GLIDE_ENOTFOUND, error "not member of channel". Hosts assign
-    // sequences in call order (the hub delivers in call order, which is then sequence order).
+    // sequences in call order (groups are delivered in call order, which is then sequence order).
     virtual int group_publish(const RequestPtr &req, const codec::ChatMessage &msg) = 0;
     virtual int group_members(const RequestPtr &req, std::string_view gid) = 0;
     // Not a request.
@@ -161,4 +164,4 @@ public:
     virtual void log(glide_log_level level, std::string_view msg) = 0;
 };
 
-} // namespace glide::hub
+} // namespace glide::port

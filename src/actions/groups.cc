@@ -1,0 +1,129 @@
+#include "actions/groups.h"
+
+#include "actions/context.h"
+
+namespace glide::actions {
+
+using codec::Envelope;
+using codec::make_message;
+using codec::Text;
+namespace wire = codec::action;
+using session::Outbound;
+using session::Session;
+
+void on_group(Context &ctx, Session &s, Envelope &e) {
+    codec::ChatMessage m;
+    if (!chat_input(ctx, s, e, &m))
+        return;
+    m.mid = 0;
+    m.seq = 0;
+    ctx.groups.publish(ctx, s, e, std::move(m));
+}
+
+void Groups::publish(Context &ctx, Session &s, const Envelope &req, codec::ChatMessage msg) {
+    std::string gid = msg.to;
+    Group &g = groups_[gid];
+    auto p = std::make_unique<Publish>();
+    p->sid = s.id();
+    p->env.seq = req.seq;
+    p->env.action = wire::group;
+    p->env.from = s.uid();
+    p->env.to = gid;
+    p->env.extra = req.extra;
+    Publish *pp = p.get();
+    g.fifo.push_back(std::move(p));
+    auto m = std::make_shared<codec::ChatMessage>(std::move(msg));
+    int64_t seq = req.seq;
+    ctx.call(
+        port::HostRequest::Kind::group_publish,
+        [c = &ctx, gid, pp, m, seq](port::HostRequest &r) {
+            pp->done = true;
+            Session *t = c->hub.find(pp->sid);
+            if (r.timed_out() || r.status() < 0) {
+                if (t) {
+                    t->send(make_message(seq, wire::notify_error, Text{store_failure(r)}));
+                }
+            } else {
+                pp->ok = true;
+                m->mid = r.store_result().mid;
+                m->seq = r.store_result().seq;
+                if (t)
+                    t->send(make_message(0, wire::ack_message,
+                                         codec::AckMessage{m->cli_mid, m->mid, {}, m->seq}));
+                pp->env.data = *m;
+            }
+            c->groups.pump(*c, gid);
+        },
+        [&ctx, m](const port::RequestPtr &r) { return ctx.host.group_publish(r, *m); });
+}
+
+// Delivers finished publishes from the head of the group's queue, in call order (= sequence
+// order), once the membership is known.
+void Groups::pump(Context &ctx, const std::string &gid) {
+    auto it = groups_.find(gid);
+    if (it == groups_.end())
+        return;
+    Group &g = it->second;
+    while (!g.fifo.empty() && g.fifo.front()->done) {
+        Publish &p = *g.fifo.front();
+        if (p.ok) {
+            if (g.members != Group::Members::ready) {
+                load_members(ctx, gid);
+                return;
+            }
+            Outbound out(std::move(p.env));
+            for (const std::string &uid : g.uids)
+                ctx.hub.for_each_device(uid, [&](Session &d) { d.send(out); });
+        }
+        g.fifo.pop_front();
+    }
+    // Nothing queued and nothing cached: forget the entry, so publishes to made-up group ids
+    // (refused by the host) leave no state behind.
+    if (g.fifo.empty() && g.members == Group::Members::unknown)
+        groups_.erase(it);
+}
+
+void Groups::load_members(Context &ctx, const std::string &gid) {
+    Group &g = groups_[gid];
+    if (g.members == Group::Members::loading)
+        return;
+    g.members = Group::Members::loading;
+    ctx.call(
+        port::HostRequest::Kind::group_members,
+        [c = &ctx, gid](port::HostRequest &r) {
+            auto &groups = c->groups.groups_;
+            auto it = groups.find(gid);
+            if (it == groups.end())
+                return;
+            Group &grp = it->second;
+            if (r.timed_out() || r.status() < 0) {
+                // Without members nobody can be reached: the queued messages stay in the
+                // store; the next publish asks again.
+                c->hub.log(GLIDE_LOG_ERROR, "group_members " + gid + " failed: " + r.error());
+                grp.members = Group::Members::unknown;
+                while (!grp.fifo.empty() && grp.fifo.front()->done)
+                    grp.fifo.pop_front();
+                return;
+            }
+            grp.uids = std::move(r.members());
+            grp.members = Group::Members::ready;
+            c->groups.pump(*c, gid);
+        },
+        [&ctx, &gid](const port::RequestPtr &r) { return ctx.host.group_members(r, gid); });
+}
+
+void Groups::invalidate(std::string_view gid) {
+    auto it = groups_.find(gid);
+    if (it == groups_.end())
+        return;
+    if (it->second.fifo.empty() && it->second.members != Group::Members::loading) {
+        groups_.erase(it);
+        return;
+    }
+    if (it->second.members == Group::Members::ready) {
+        it->second.members = Group::Members::unknown;
+        it->second.uids.clear();
+    }
+}
+
+} // namespace glide::actions

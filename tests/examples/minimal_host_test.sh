@@ -1,0 +1,117 @@
+#!/bin/sh
+# examples/minimal-host.c against real clients: two `glidectl chat` terminals authenticate
+# (answered later by the host: GLIDE_PENDING) and exchange a message with its acks through
+# the host's in-memory store; a wrong secret is refused with glide's text; SIGTERM drains and
+# the host exits 0. Then the same example built outside the tree from an installed DESTDIR
+# with pkg-config, as a host author would build it, loads the installed module.
+set -u
+B=${B:-build}
+BIN=$(cd "$B" && pwd)
+T=$(mktemp -d /tmp/glide-example-test.XXXXXX)
+HOST_PID=
+cleanup() {
+    exec 3>&- 2>/dev/null
+    [ -n "$HOST_PID" ] && kill "$HOST_PID" 2>/dev/null && wait "$HOST_PID" 2>/dev/null
+    rm -rf "$T"
+}
+trap cleanup EXIT
+. tests/support/checks.sh
+
+start_host() { # HOST_BINARY MODULE: starts it on a free port, sets HOST_PID and URL
+    : >"$T/host.out"
+    "$1" "$2" example-secret 127.0.0.1:0 >"$T/host.out" 2>&1 &
+    HOST_PID=$!
+    if ! wait_for "$T/host.out" "listening on 127.0.0.1:"; then
+        not_ok "$1 starts" "$(cat "$T/host.out")"
+        finish
+    fi
+    URL="ws://127.0.0.1:$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$T/host.out")/ws"
+    ok "$(basename "$1") listens: $URL"
+}
+
+stop_host() { # expects a drain and exit 0 on SIGTERM
+    kill -TERM "$HOST_PID"
+    i=0
+    while kill -0 "$HOST_PID" 2>/dev/null && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+    if wait "$HOST_PID"; then rc=0; else rc=$?; fi
+    HOST_PID=
+    if [ $rc -eq 0 ] && grep -q "^stopped: $1 messages stored" "$T/host.out"; then
+        ok "SIGTERM drains and the host exits 0 ($1 stored)"
+    else
+        not_ok "SIGTERM drains and the host exits 0 ($1 stored)" "rc=$rc; $(cat "$T/host.out")"
+    fi
+}
+
+chat() { # a message from alice to bob, both authenticated by the host
+    rm -f "$T/bob.in" "$T/bob.out" "$T/alice.out"
+    mkfifo "$T/bob.in"
+    "$BIN/glidectl" chat "$URL" --secret example-secret --uid bob <"$T/bob.in" >"$T/bob.out" 2>&1 &
+    bob=$!
+    exec 3>"$T/bob.in"
+    if wait_for "$T/bob.out" "* authenticated as bob"; then
+        ok "bob authenticates (the host answers later: GLIDE_PENDING)"
+    else
+        not_ok "bob authenticates" "$(cat "$T/bob.out")"
+    fi
+    printf 'hello from a minimal host\n' | "$BIN/glidectl" chat "$URL" --secret example-secret \
+        --uid alice --to bob >"$T/alice.out" 2>&1
+    rc=$?
+    if [ $rc -eq 0 ] && grep -q '^\* sent mid=1\b' "$T/alice.out" &&
+        grep -q '^\* delivered mid=1\b' "$T/alice.out"; then
+        ok "alice's message is stored (mid 1), acknowledged and delivered"
+    else
+        not_ok "alice's message is stored (mid 1), acknowledged and delivered" \
+            "rc=$rc; $(cat "$T/alice.out")"
+    fi
+    if grep -qxF "[alice] hello from a minimal host" "$T/bob.out"; then
+        ok "bob's terminal shows it"
+    else
+        not_ok "bob's terminal shows it" "$(cat "$T/bob.out")"
+    fi
+    exec 3>&-
+    wait $bob
+}
+
+# 1. The example as make builds it, with the built module.
+start_host "$BIN/examples/minimal-host" "$BIN/libglide.so"
+chat
+if printf 'x\n' | "$BIN/glidectl" chat "$URL" --secret wrong-secret --uid eve --to bob \
+    >"$T/eve.out" 2>&1; then
+    not_ok "a credential sealed with another secret is refused" "$(cat "$T/eve.out")"
+elif grep -q 'invalid authenticate message' "$T/eve.out"; then
+    ok "a credential sealed with another secret is refused (glide's text)"
+else
+    not_ok "a credential sealed with another secret is refused (glide's text)" "$(cat "$T/eve.out")"
+fi
+stop_host 1
+
+# 2. Installed into a DESTDIR; built outside the tree with pkg-config.
+D="$T/dest"
+if make -s --no-print-directory B="$B" install DESTDIR="$D" PREFIX=/opt/glide >"$T/install.log" 2>&1; then
+    ok "make install DESTDIR"
+else
+    not_ok "make install DESTDIR" "$(tail -20 "$T/install.log")"
+    finish
+fi
+export PKG_CONFIG_PATH="$D/opt/glide/lib/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$D"
+mkdir -p "$T/out-of-tree"
+cp "$D/opt/glide/share/doc/glide/examples/minimal-host.c" "$T/out-of-tree/"
+if (cd "$T/out-of-tree" && cc -o minimal-host minimal-host.c $(pkg-config --cflags --libs glide)) \
+    >"$T/cc.log" 2>&1; then
+    ok "cc minimal-host.c \$(pkg-config --cflags --libs glide) outside the tree"
+else
+    not_ok "cc minimal-host.c \$(pkg-config --cflags --libs glide) outside the tree" "$(cat "$T/cc.log")"
+    finish
+fi
+module=$(pkg-config --variable=module glide)
+[ -e "$module" ] || module="$D$module" # pkgconf may or may not put the sysroot in front
+so=$(readelf -d "$module" 2>/dev/null | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+if [ "$so" = "libglide.so.1" ] && [ -L "$D/opt/glide/lib/glide/libglide.so" ]; then
+    ok "the installed module $(basename "$(readlink -f "$module")") has soname $so and the usual links"
+else
+    not_ok "the installed module has soname libglide.so.1 and the usual links" "soname '$so'; $(ls -l "$D/opt/glide/lib/glide")"
+fi
+start_host "$T/out-of-tree/minimal-host" "$module"
+chat
+stop_host 1
+finish
