@@ -92,8 +92,9 @@ CHECK_DEPS := $(foreach d,$(CHECK_DIRS),$(call tests_cc,$(d)) $(call tests_c,$(d
 	$(if $(filter $(PROGRAM_TEST_DIRS),$(CHECK_DIRS)),$(PROGRAMS))
 
 DEPS_CFLAGS = $(EVENT_CFLAGS) $(JANSSON_CFLAGS) $(PROTOBUF_C_CFLAGS) $(OPENSSL_CFLAGS) \
-	$(SQLITE3_CFLAGS) $(HIREDIS_CFLAGS)
+	$(SQLITE3_CFLAGS) $(HIREDIS_CFLAGS) $(PQ_CFLAGS)
 DEPS_LIBS = $(EVENT_LIBS) $(JANSSON_LIBS) $(OPENSSL_LIBS) $(SQLITE3_LIBS) $(HIREDIS_LIBS) \
+	$(PQ_LIBS) \
 	-ldl -lpthread
 
 WARN := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wno-missing-field-initializers

@@ -146,6 +146,53 @@ if "$BIN/glided" -t -c /dev/null >/dev/null 2>&1 || true; then
     fi
 fi
 
+# chat on store postgresql: a throwaway server (initdb in $T, unix socket only, fsync on as in
+# production; as root it runs as the postgres user), skipped when PostgreSQL is not installed.
+# The server's processes' CPU (utime + stime of the postmaster and its children) over the run is
+# divided by the messages acknowledged over the run (warm-up included).
+PGBIN=$(pg_config --bindir 2>/dev/null)
+pg_ctl_as() {
+    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$PGBIN/pg_ctl" "$@"; else "$PGBIN/pg_ctl" "$@"; fi
+}
+pg_cpu() {
+    pm=$(head -1 "$T/pg/data/postmaster.pid")
+    for p in $pm $(pgrep -P "$pm"); do cat "/proc/$p/stat" 2>/dev/null; done |
+        awk '{ s += $14 + $15 } END { print s + 0 }'
+}
+pg_cpu_us=
+if [ -n "$PGBIN" ] && [ -x "$PGBIN/initdb" ]; then
+    mkdir -p "$T/pg" && chmod 711 "$T"
+    [ "$(id -u)" = 0 ] && chown postgres:postgres "$T/pg"
+    if [ "$(id -u)" = 0 ]; then
+        runuser -u postgres -- "$PGBIN/initdb" -D "$T/pg/data" -U glide -A trust >"$T/initdb.log" 2>&1
+    else
+        "$PGBIN/initdb" -D "$T/pg/data" -U glide -A trust >"$T/initdb.log" 2>&1
+    fi
+    trap 'stop_glided; pg_ctl_as -D "$T/pg/data" -m immediate stop >/dev/null 2>&1; rm -rf "$T"' EXIT
+    if pg_ctl_as -D "$T/pg/data" -o "-k $T/pg -p 5432 -c listen_addresses=" -l "$T/pg/server.log" \
+        -w -t 120 start >/dev/null 2>&1 &&
+        "$PGBIN/psql" -X -q -h "$T/pg" -U glide -d postgres -c "CREATE DATABASE glide" >/dev/null; then
+        start_glided "store postgresql:///glide?host=$T/pg&user=glide;"
+        c0=$(pg_cpu)
+        run chat_pg chat "$URL" --secret bench-secret --server-pid "$GLIDED_PID" \
+            --duration "$DURATION" --pairs 100 --window 32
+        c1=$(pg_cpu)
+        stop_glided
+        acked=$("$PGBIN/psql" -X -At -h "$T/pg" -U glide -d glide -c \
+            "SELECT count(*) FROM glide_messages WHERE kind = 0")
+        pg_cpu_us=$(awk -v t=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v n="$acked" \
+            'BEGIN { if (n > 0) printf "%.1f", t / hz * 1e6 / n }')
+        printf '\nPostgreSQL server processes: %s CPU ticks (1/%s s) for %s acknowledged messages: %s µs per message.\n' \
+            $((c1 - c0)) "$(getconf CLK_TCK)" "$acked" "${pg_cpu_us:-n/a}" >>"$OUT"
+        pg_ctl_as -D "$T/pg/data" -m fast stop >/dev/null 2>&1
+    else
+        echo "== chat_pg: PostgreSQL did not start (see $T/pg/server.log)" >&2
+    fi
+else
+    echo "== chat_pg: skipped (no PostgreSQL: apt-get install postgresql)" >&2
+    printf '\n### chat (postgresql store)\n\nskipped: PostgreSQL is not installed.\n' >>"$OUT"
+fi
+
 # Heap allocations per acknowledged chat message: glided with a counting malloc, counted
 # between two signals 3 s apart in the middle of a 2,000 msg/s run (6,000 messages).
 allocs=
@@ -188,6 +235,7 @@ p99_of() { fig "$1" 'end-to-end latency' | sed -n 's/.*p99 \([0-9.]*\) µs.*/\1/
     echo "| group 10×100: server CPU per delivery | $(fig group 'server CPU per delivery') | ≤ 2 µs |"
     echo "| protobuf / JSON server CPU per message | $ratio (protobuf runs: $(fig chat_pb1 'server CPU per message'), $(fig chat_pb2 'server CPU per message')) | ≤ 0.8 |"
     echo "| sqlite store: acked messages/s (server CPU by thread: the store's share) | $(fig chat_sqlite messages | sed -n 's/.*acked \([0-9]*\/s\).*/\1/p') ($(fig chat_sqlite 'server CPU by thread')) | ≥ 50,000/s |"
+    echo "| postgresql store: acked messages/s (server CPU by thread; PostgreSQL's CPU per message) | $(fig chat_pg messages | sed -n 's/.*acked \([0-9]*\/s\).*/\1/p') ($(fig chat_pg 'server CPU by thread'); PostgreSQL ${pg_cpu_us:-n/a} µs/msg) | — |"
     echo "| heap allocations per chat message (store, ack, delivery, ack.notify) | ${allocs:-n/a} | ≤ 2 |"
     echo "| baseline echo: server CPU per message | $(fig baseline 'server CPU per message') | — |"
     echo "| connect + authenticate rate | $(fig connect 'connect + authenticate') | — |"

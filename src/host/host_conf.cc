@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "host/errlog.h"
+#include "store/pg_store.h"
 
 namespace glide::host {
 
@@ -71,9 +72,22 @@ static Status set_store(const Spec &spec, void *conf, const std::vector<std::str
         c.store_path = args[1];
         return {};
     }
+    if (args[0].rfind("postgresql:", 0) == 0 || args[0].rfind("postgres:", 0) == 0) {
+        if (args.size() != 1)
+            return make_error("invalid number of arguments in \"" + std::string(spec.name) +
+                              "\" directive");
+        Status st = store::pg_check_uri(args[0]);
+        if (!st)
+            return make_error("invalid value \"" + store::pg_redact(args[0]) + "\" in \"" +
+                              spec.name + "\" directive, " + st.error());
+        c.store = "postgresql";
+        c.store_path = args[0];
+        return {};
+    }
     if (args[0] != "memory" && args[0] != "sqlite")
         return make_error("invalid value \"" + args[0] + "\" in \"" + spec.name +
-                          "\" directive, it must be \"sqlite PATH\" or \"memory\"");
+                          "\" directive, it must be \"sqlite PATH\", \"postgresql://...\" or "
+                          "\"memory\"");
     return make_error("invalid number of arguments in \"" + std::string(spec.name) +
                       "\" directive");
 }
@@ -105,23 +119,37 @@ static const Spec specs[] = {
      "On SIGTERM or SIGINT, the time given to sessions to close politely before the remaining "
      "connections are dropped and glided exits."},
     {"store", conf::CTX_MAIN, 1, 2, set_store, 0, 0, nullptr, "sqlite data/glide.db",
-     "store sqlite PATH | memory",
-     "Where messages, undelivered state, groups, members and group sequences are kept. sqlite: "
-     "a SQLite database in WAL mode, written on a thread of its own (the event loop never waits "
-     "for the disk); a message is acknowledged to its sender only after its transaction has "
-     "committed, and everything survives a restart or a crash. A relative PATH is taken from "
-     "the directory of the file that holds the directive (the default's from the main file); "
-     "missing directories are created. A file that is not a database, or one that cannot be "
-     "written, stops glided at start with the path and SQLite's reason. memory: nothing "
-     "survives the process; a one-to-one message is kept only until its receiver acknowledges "
-     "it, group messages are not kept, and a retry with the same (from, cliMid) is recognized "
-     "among the most recent 65,536 such messages server-wide (a later retry is stored and "
-     "delivered again). Changing it needs a restart."},
+     "store sqlite PATH | postgresql://USER[:PASSWORD]@HOST[:PORT]/DB[?PARAM=VALUE&...] | memory",
+     "Where messages, undelivered state, groups, members and group sequences are kept. A "
+     "message is acknowledged to its sender only after its transaction has committed, and a "
+     "retry with the same (from, cliMid) is never stored twice. sqlite: a SQLite database in "
+     "WAL mode, written on a thread of its own (the event loop never waits for the disk); "
+     "everything survives a restart or a crash. A relative PATH is taken from the directory of "
+     "the file that holds the directive (the default's from the main file); missing "
+     "directories are created. A file that is not a database, or one that cannot be written, "
+     "stops glided at start with the path and SQLite's reason. postgresql: a PostgreSQL "
+     "database (libpq's connection URI, e.g. postgresql://glide:secret@db1:5432/glide, or "
+     "postgresql:///glide?host=/run/postgresql for a unix socket; parameters such as sslmode "
+     "or connect_timeout, default 5 seconds, go after ?), which several glided nodes on "
+     "several machines may share: mids come from one sequence and never collide. One "
+     "connection per glided, written on a thread of its own, each burst of calls sent as one "
+     "pipelined transaction. glided creates the tables (named glide_*) and migrates them; a "
+     "schema from a newer glided, or a database that cannot be reached, stops glided at start "
+     "with the server, the database and the reason. When the connection is lost, calls fail "
+     "at once (a chat message gets notify.error, no ack) while glided reconnects with "
+     "back-off; both changes are logged. glided -t checks the URI's syntax without "
+     "connecting. memory: nothing survives the process; a one-to-one message is kept only "
+     "until its receiver acknowledges it, group messages are not kept, and a retry with the "
+     "same (from, cliMid) is recognized among the most recent 65,536 such messages "
+     "server-wide (a later retry is stored and delivered again). Changing it needs a "
+     "restart."},
     {"store_sync", conf::CTX_MAIN, 1, 1, conf::set_enum<&HostConf::store_sync_full>, 0, 0, sync_modes, "normal",
      "store_sync normal | full",
      "SQLite's synchronous setting for store sqlite. normal: a commit survives a crash of "
      "glided; in WAL mode a power loss may lose the last transactions, never corrupt the "
-     "database. full: every commit waits for the disk to confirm it (slower)."},
+     "database. full: every commit waits for the disk to confirm it (slower). store "
+     "postgresql ignores it: glided turns the server's synchronous_commit on when it is off, "
+     "so a commit survives a crash of the server."},
     {"credential_secret", conf::CTX_MAIN | conf::RELOADABLE, 1, 1,
      conf::set_string<&HostConf::credential_secret>, 0, 0, nullptr, nullptr,
      "credential_secret \"SECRET\"",

@@ -29,8 +29,8 @@ struct HostConf {
     bool admin_token_off = false;   // "admin_token off;"
     std::string admin_token_where;
     uint64_t admin_body_limit = 0;
-    std::string store;      // "sqlite" or "memory"
-    std::string store_path; // sqlite: the database file
+    std::string store;      // "sqlite", "postgresql" or "memory"
+    std::string store_path; // sqlite: the database file; postgresql: the connection URI
     bool store_sync_full = false;
     std::string credential_secret; // empty: authenticate is refused
     std::string credential_secret_file; // the secret's file (made on first start); resolved

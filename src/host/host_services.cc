@@ -13,6 +13,7 @@
 #include "module/host_adapter.h"
 #include "store/credential_auth.h"
 #include "store/memory_backend.h"
+#include "store/pg_store.h"
 #include "store/sqlite_store.h"
 
 namespace glide::host {
@@ -130,6 +131,14 @@ void HostServices::close_store() {
 Status HostServices::open_store(const HostConf &conf, event_base *base) {
     if (conf.store == "memory") {
         store_ = std::make_unique<store::MemoryBackend>();
+    } else if (conf.store == "postgresql") {
+        auto s = store::PgStore::open(base, conf.store_path,
+                                      [log = log_](glide_log_level level, const std::string &m) {
+                                          log->write(level, m.data(), m.size());
+                                      });
+        if (!s)
+            return make_error(s.error());
+        store_ = std::move(s.value());
     } else {
         Status st = make_parent_dirs(conf.store_path);
         if (!st)
@@ -198,8 +207,14 @@ int HostServices::publish(glide_request *req, const glide_message *msg, bool gro
         r.mid = s.mid;
         r.seq = s.seq;
         r.duplicate = s.duplicate;
-        if (s.status == GLIDE_EIO)
-            log_->log(GLIDE_LOG_ERROR, "store: %s", s.error.c_str());
+        // A store that is down fails every call with the same reason: logged once, not once
+        // per message.
+        if (s.status == GLIDE_EIO && s.error != last_store_error_) {
+            log_->log(GLIDE_LOG_ERROR, "%s", s.error.c_str());
+            last_store_error_ = s.error;
+        } else if (s.status == GLIDE_OK) {
+            last_store_error_.clear();
+        }
         completed(req);
         api_->store_done(req, &r);
     };

@@ -66,6 +66,7 @@ private:
     std::string secret_;
     std::unique_ptr<store::Store> store_;
     Call *calls_ = nullptr; // the innermost store call in progress
+    std::string last_store_error_; // the last GLIDE_EIO logged, until a call succeeds
 };
 
 } // namespace glide::host

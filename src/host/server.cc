@@ -19,8 +19,10 @@ Server::~Server() {
     signals_.clear();
     force_exit_.reset();
     services_.close_store(); // its last completions still reach the modules
-    plugins_.clear(); // destroys the modules before their event_base
+    // Module configurations not yet applied (a start that failed) are freed by their modules:
+    // before the modules go.
     cfg_ = Configuration();
+    plugins_.clear(); // destroys the modules before their event_base
     if (base_)
         event_base_free(base_);
     if (!pid_written_.empty())

@@ -1,10 +1,5 @@
 #include "store/sqlite_store.h"
 
-#include <pthread.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <chrono>
 
 namespace glide::store {
@@ -269,57 +264,21 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(event_base *base, const s
             return fail(st.error());
     }
 
-    s->wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (s->wake_fd_ < 0)
-        return fail("eventfd() failed");
-    s->wake_ev_.reset(event_new(base, s->wake_fd_, EV_READ | EV_PERSIST, on_answers, s.get()));
-    if (!s->wake_ev_ || event_add(s->wake_ev_.get(), nullptr) != 0)
-        return fail("event_add() failed");
-    s->thread_ = std::thread([p = s.get()] { p->writer(); });
     // Named for top -H and glide-bench's CPU split by thread (15 characters at most).
-    pthread_setname_np(s->thread_.native_handle(), "glide-sqlite");
+    st = s->writer_.start(base, "glide-sqlite", [p = s.get()] { p->writer(); });
+    if (!st)
+        return fail(st.error());
     return s;
 }
 
 SqliteStore::~SqliteStore() {
-    if (thread_.joinable()) {
-        {
-            std::lock_guard lock(mu_);
-            stopping_ = true;
-        }
-        cv_.notify_one();
-        thread_.join();
-    }
-    wake_ev_.reset();
-    run_answers();
-    if (wake_fd_ >= 0)
-        ::close(wake_fd_);
-}
-
-uint64_t SqliteStore::commits() const {
-    std::lock_guard lock(mu_);
-    return commits_;
-}
-
-void SqliteStore::enqueue(Op op) {
-    {
-        std::lock_guard lock(mu_);
-        queue_.push_back(std::move(op));
-    }
-    cv_.notify_one();
+    writer_.stop();
 }
 
 void SqliteStore::writer() {
     Db &d = *db_;
-    std::vector<Op> batch; // its capacity goes back and forth with queue_
-    for (;;) {
-        {
-            std::unique_lock lock(mu_);
-            cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-            if (queue_.empty())
-                return; // stopping, and nothing left
-            batch.swap(queue_);
-        }
+    std::vector<Op> batch; // its capacity goes back and forth with the writer's queue
+    while (writer_.take(batch)) {
         d.failed.clear();
         {
             Use b(d.begin);
@@ -341,38 +300,8 @@ void SqliteStore::writer() {
             for (Op &op : batch)
                 op.failed(o);
         }
-        {
-            std::lock_guard lock(mu_);
-            if (failure.empty())
-                commits_++;
-            if (answers_.empty())
-                answers_.swap(batch);
-            else
-                for (Op &op : batch)
-                    answers_.push_back(std::move(op));
-        }
-        batch.clear();
-        uint64_t one = 1;
-        ssize_t n = ::write(wake_fd_, &one, sizeof one);
-        (void)n; // the counter cannot overflow in practice; a wake-up is already pending then
+        writer_.give(batch, failure.empty() ? 1 : 0);
     }
-}
-
-void SqliteStore::on_answers(evutil_socket_t fd, short, void *self) {
-    uint64_t n;
-    while (::read(fd, &n, sizeof n) > 0) {
-    }
-    static_cast<SqliteStore *>(self)->run_answers();
-}
-
-void SqliteStore::run_answers() {
-    std::vector<Op> ready;
-    {
-        std::lock_guard lock(mu_);
-        ready.swap(answers_);
-    }
-    for (Op &op : ready)
-        op.complete();
 }
 
 // --- the calls -----------------------------------------------------------------------------

@@ -21,16 +21,14 @@
 
 #include <sqlite3.h>
 
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "common/result.h"
 #include "net/libevent.h"
 #include "store/store.h"
+#include "store/writer_thread.h"
 
 namespace glide::store {
 
@@ -62,7 +60,7 @@ public:
     void list_groups(NamesDone done) override;
 
     // Transactions committed so far (a batch is one); for tests and measurements.
-    uint64_t commits() const;
+    uint64_t commits() const { return writer_.commits(); }
 
     struct Db; // the connection and its prepared statements (writer thread only)
 
@@ -93,28 +91,17 @@ private:
     };
 
     SqliteStore() = default;
-    void enqueue(Op op);
+    void enqueue(Op op) { writer_.push(std::move(op)); }
     void enqueue_message(bool group, const MessageView &view, StoreDone done);
     // Calls answered with an Outcome (and a list of names): `body` runs on the writer thread.
     void enqueue_outcome(Done done, std::function<Outcome(Db &)> body);
     void enqueue_names(NamesDone done,
                        std::function<Outcome(Db &, std::vector<std::string> &)> body);
     void writer();
-    static void on_answers(evutil_socket_t fd, short, void *self);
-    void run_answers();
 
     std::string path_;
     std::unique_ptr<Db> db_;
-    int wake_fd_ = -1; // eventfd: the writer tells the loop that answers are ready
-    net::EventPtr wake_ev_;
-
-    mutable std::mutex mu_;
-    std::condition_variable cv_;
-    std::vector<Op> queue_;   // guarded by mu_
-    std::vector<Op> answers_; // guarded by mu_: executed (or failed), to complete
-    bool stopping_ = false;       // guarded by mu_
-    uint64_t commits_ = 0;        // guarded by mu_
-    std::thread thread_;
+    WriterThread<Op> writer_;
 };
 
 } // namespace glide::store

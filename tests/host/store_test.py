@@ -204,6 +204,87 @@ async def group_send(g, ws, gid, cli):
             return m
 
 
+async def group_checks(g, a):
+    """A sends twice to group g1 (members A and B, made by the caller) and once to a group that
+    does not exist."""
+    seqs = [(await group_send(g, a, "g1", "g-%d" % i)).get("data", {}) for i in range(2)]
+    check("group messages get sequences 1, 2",
+          [s.get("seq") for s in seqs] == [1, 2], str(seqs))
+    r = await group_send(g, a, "nope", "g-x")
+    check("a group that does not exist is refused",
+          r["action"] == "notify.error" and r["data"] == "channel does not exist", str(r))
+
+
+async def crash_test(g, conf, log, a, count_chats):
+    """The crash: while `a` (A, logged in on g) pipelines TOTAL chat messages to offline B,
+    glided is killed with SIGKILL and restarted; B's login replays every acknowledged message,
+    A's retries of the unacknowledged ones store nothing twice, group g1's sequence (A sent
+    2 messages there) continues. count_chats() reads how many one-to-one messages the store
+    holds. Returns the restarted glided."""
+    # The crash: kill while A's messages are in flight.
+    cli_mids = ["c-%05d" % i for i in range(TOTAL)]
+    acked = {}
+    killer_at = TOTAL // 4
+
+    async def kill_when_ready():
+        while len(acked) < killer_at:
+            await asyncio.sleep(0.005)
+        g.kill()
+
+    killer = asyncio.ensure_future(kill_when_ready())
+    t0 = time.time()
+    try:
+        await send_all(a, cli_mids, acked)
+    except (websockets.ConnectionClosed, asyncio.TimeoutError, ConnectionError):
+        pass
+    await killer
+    before = dict(acked)
+    check("glided was killed mid-stream (%d of %d acknowledged in %.1f s)"
+          % (len(before), TOTAL, time.time() - t0), killer_at <= len(before) < TOTAL)
+
+    g = Glided(conf, log)
+    got, r = await replay(g, "B", "phone", len(before))
+    mids = {m for m, _ in got}
+    by_cli = {}
+    for m, c in got:
+        by_cli.setdefault(c, set()).add(m)
+    lost = [c for c in before if before[c] not in mids]
+    check("after SIGKILL and restart every acknowledged message is replayed to B",
+          r["action"] == "notify.success" and not lost, "%d lost, e.g. %s" % (len(lost), lost[:3]))
+    check("replayed mids match the acknowledgements (%d distinct mids, %d acked)"
+          % (len(mids), len(before)), all(by_cli.get(c) == {m} for c, m in before.items()))
+    check("no cliMid stored twice before the retry", all(len(s) == 1 for s in by_cli.values()))
+
+    # Retry what A did not see acknowledged, with the same cliMids.
+    a, _ = await login(g, "A", "pc")
+    rest = [c for c in cli_mids if c not in before]
+    acked2 = {}
+    await send_all(a, rest, acked2)
+    check("every retry is acknowledged", len(acked2) == len(rest), "%d/%d" % (len(acked2), len(rest)))
+    committed_unacked = [c for c in rest if c in by_cli]
+    check("a retry of a message stored before the crash answers its first mid (%d such)"
+          % len(committed_unacked),
+          all(by_cli[c] == {acked2[c]} for c in committed_unacked))
+
+    # The sequence continues after the restart.
+    r = await group_send(g, a, "g1", "g-after")
+    check("group sequence continues after restart", r.get("data", {}).get("seq") == 3, str(r))
+    await a.close()
+
+    everything = {**before, **acked2}
+    got, _ = await replay(g, "B", "phone", TOTAL)
+    cli_of = {}
+    for m, c in got:
+        cli_of.setdefault(c, set()).add(m)
+    check("B finally has %d distinct messages" % TOTAL,
+          len({m for m, _ in got}) == TOTAL, str(len({m for m, _ in got})))
+    check("each cliMid stored once, under its acknowledged mid",
+          len(cli_of) == TOTAL and all(cli_of[c] == {everything[c]} for c in cli_mids))
+    n = count_chats()
+    check("the messages table holds each chat message once", n == TOTAL, str(n))
+    return g
+
+
 running = []
 
 
@@ -241,74 +322,13 @@ async def main(tmp):
         c.execute("INSERT INTO groups (gid, next_seq) VALUES ('g1', 1)")
         c.executemany("INSERT INTO members (gid, uid) VALUES ('g1', ?)", [("A",), ("B",)])
     a, _ = await login(g, "A", "pc")
-    seqs = [(await group_send(g, a, "g1", "g-%d" % i)).get("data", {}) for i in range(2)]
-    check("group messages get sequences 1, 2",
-          [s.get("seq") for s in seqs] == [1, 2], str(seqs))
-    r = await group_send(g, a, "nope", "g-x")
-    check("a group that does not exist is refused",
-          r["action"] == "notify.error" and r["data"] == "channel does not exist", str(r))
+    await group_checks(g, a)
 
-    # The crash: kill while A's messages are in flight.
-    cli_mids = ["c-%05d" % i for i in range(TOTAL)]
-    acked = {}
-    killer_at = TOTAL // 4
+    def count_chats():
+        with sqlite3.connect(db, timeout=TIMEOUT) as c:
+            return c.execute("SELECT count(*) FROM messages WHERE kind = 0").fetchone()[0]
 
-    async def kill_when_ready():
-        while len(acked) < killer_at:
-            await asyncio.sleep(0.005)
-        g.kill()
-
-    killer = asyncio.ensure_future(kill_when_ready())
-    try:
-        await send_all(a, cli_mids, acked)
-    except (websockets.ConnectionClosed, asyncio.TimeoutError, ConnectionError):
-        pass
-    await killer
-    before = dict(acked)
-    check("glided was killed mid-stream (%d of %d acknowledged)" % (len(before), TOTAL),
-          killer_at <= len(before) < TOTAL)
-
-    g = Glided(conf, log)
-    got, r = await replay(g, "B", "phone", len(before))
-    mids = {m for m, _ in got}
-    by_cli = {}
-    for m, c in got:
-        by_cli.setdefault(c, set()).add(m)
-    lost = [c for c in before if before[c] not in mids]
-    check("after SIGKILL and restart every acknowledged message is replayed to B",
-          r["action"] == "notify.success" and not lost, "%d lost, e.g. %s" % (len(lost), lost[:3]))
-    check("replayed mids match the acknowledgements",
-          all(by_cli.get(c) == {m} for c, m in before.items()))
-    check("no cliMid stored twice before the retry", all(len(s) == 1 for s in by_cli.values()))
-
-    # Retry what A did not see acknowledged, with the same cliMids.
-    a, _ = await login(g, "A", "pc")
-    rest = [c for c in cli_mids if c not in before]
-    acked2 = {}
-    await send_all(a, rest, acked2)
-    check("every retry is acknowledged", len(acked2) == len(rest), "%d/%d" % (len(acked2), len(rest)))
-    committed_unacked = [c for c in rest if c in by_cli]
-    check("a retry of a message stored before the crash answers its first mid (%d such)"
-          % len(committed_unacked),
-          all(by_cli[c] == {acked2[c]} for c in committed_unacked))
-
-    # The sequence continues after the restart.
-    r = await group_send(g, a, "g1", "g-after")
-    check("group sequence continues after restart", r.get("data", {}).get("seq") == 3, str(r))
-    await a.close()
-
-    everything = {**before, **acked2}
-    got, _ = await replay(g, "B", "phone", TOTAL)
-    cli_of = {}
-    for m, c in got:
-        cli_of.setdefault(c, set()).add(m)
-    check("B finally has %d distinct messages" % TOTAL,
-          len({m for m, _ in got}) == TOTAL, str(len({m for m, _ in got})))
-    check("each cliMid stored once, under its acknowledged mid",
-          len(cli_of) == TOTAL and all(cli_of[c] == {everything[c]} for c in cli_mids))
-    with sqlite3.connect(db, timeout=TIMEOUT) as c:
-        n = c.execute("SELECT count(*) FROM messages WHERE kind = 0").fetchone()[0]
-    check("the messages table holds each chat message once", n == TOTAL, str(n))
+    g = await crash_test(g, conf, log, a, count_chats)
     check("glided exits 0 on SIGTERM", g.stop() == 0)
 
     # A corrupt database file stops glided at start with the path and SQLite's reason.

@@ -65,7 +65,7 @@ void test_store_directives(void **) {
     conf::Applier a(t.data(), t.size(), &c);
     assert_string_equal(apply(c, a, "store", {"redis"}).c_str(),
                         "invalid value \"redis\" in \"store\" directive, it must be \"sqlite "
-                        "PATH\" or \"memory\" in h.conf:2");
+                        "PATH\", \"postgresql://...\" or \"memory\" in h.conf:2");
     assert_string_equal(apply(c, a, "store", {"sqlite"}).c_str(),
                         "invalid number of arguments in \"store\" directive in h.conf:2");
     assert_string_equal(apply(c, a, "store", {"memory", "x"}).c_str(),
@@ -73,6 +73,31 @@ void test_store_directives(void **) {
     assert_string_equal(apply(c, a, "store_sync", {"off"}).c_str(),
                         "invalid value \"off\" in \"store_sync\" directive, it must be "
                         "\"normal\" or \"full\" in h.conf:2");
+    // PostgreSQL: libpq's URI syntax is checked at -t, the password never shown.
+    assert_string_equal(apply(c, a, "store", {"postgresql://glide:pw@db1/chat?colour=red"}).c_str(),
+                        "invalid value \"postgresql://glide:***@db1/chat?colour=red\" in \"store\" "
+                        "directive, invalid URI query parameter: \"colour\" in h.conf:2");
+    assert_string_equal(apply(c, a, "store", {"postgresql://[::1/chat"}).c_str(),
+                        "invalid value \"postgresql://[::1/chat\" in \"store\" directive, "
+                        "end of string reached when looking for matching \"]\" in IPv6 host "
+                        "address in URI: \"postgresql://[::1/chat\" in h.conf:2");
+    assert_string_equal(apply(c, a, "store", {"postgresql://db1/chat", "x"}).c_str(),
+                        "invalid number of arguments in \"store\" directive in h.conf:2");
+    {
+        HostConf p;
+        conf::Applier pa(t.data(), t.size(), &p);
+        assert_string_equal(
+            apply(p, pa, "store", {"postgresql://glide:pw@db1:5433/chat?connect_timeout=3"})
+                .c_str(),
+            "");
+        assert_string_equal(p.store.c_str(), "postgresql");
+        assert_string_equal(p.store_path.c_str(),
+                            "postgresql://glide:pw@db1:5433/chat?connect_timeout=3");
+        HostConf q;
+        conf::Applier qa(t.data(), t.size(), &q);
+        assert_string_equal(apply(q, qa, "store", {"postgresql:///chat?host=/run/postgresql"}).c_str(),
+                            "");
+    }
     assert_string_equal(apply(c, a, "store", {"sqlite", "/var/lib/glide/glide.db"}).c_str(), "");
     assert_string_equal(c.store_path.c_str(), "/var/lib/glide/glide.db");
 }
