@@ -65,14 +65,15 @@ void Listener::on_accept(evconnlistener *, evutil_socket_t fd, sockaddr *, int, 
 void Listener::on_error(evconnlistener *, void *self) {
     auto *l = static_cast<Listener *>(self);
     int err = EVUTIL_SOCKET_ERROR();
-    if (l->log_)
-        l->log_->log(GLIDE_LOG_ERROR, "accept() on %s failed (%s)", l->bound_.text().c_str(),
-                     errno_text(err).c_str());
     if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
         evconnlistener_disable(l->ev_.get());
         timeval tv = ms_to_tv(500);
         evtimer_add(l->resume_.get(), &tv);
     }
+    // Logged last: the log callback may drain the module, which frees this listener.
+    if (l->log_)
+        l->log_->log(GLIDE_LOG_ERROR, "accept() on %s failed (%s)", l->bound_.text().c_str(),
+                     errno_text(err).c_str());
 }
 
 void Listener::on_resume(evutil_socket_t, short, void *self) {
