@@ -2,8 +2,8 @@
 # Runs every test program ($B/tests/*/test_*), the I/O-free layers', the transport's and the C
 # hosts' programs a second time under valgrind's memcheck (no invalid access, no leak; not in a
 # sanitizer build), and every end-to-end script (tests/*/*_test.sh, tests/*/*_test.py), each
-# with a time limit, TEST_JOBS at a time (default 2). Prints one line per test as it ends, the output of each
-# failed one, and the closing "N passed, N failed".
+# with a time limit, TEST_JOBS at a time (default 2). Prints one line per test as it ends, the
+# output of each failed one, and the closing "N passed, N failed".
 # TESTS="conf abi" limits the run to those folders.
 set -u
 B=${B:-build}
