@@ -45,8 +45,9 @@ static struct {
     const char *push_uid, *push_env;
     /* log: a line containing log_needle kicks every device of log_kick, once */
     const char *log_needle, *log_kick;
-    /* sessions(): the listing's callback kicks the uid of each session it is shown */
-    int list_kicks;
+    /* presence and log: drain instead of kicking */
+    int drain;
+    int drained;
     int64_t mid;
     char presence[1024];
 } h;
@@ -65,6 +66,15 @@ static void kick(const char *uid, const char *dev) {
     assert_int_equal(api->kick(h.m, zs(uid), zs(dev ? dev : ""), &n), GLIDE_OK);
 }
 
+static void on_drained(void *arg) {
+    (void)arg;
+    h.drained = 1;
+}
+
+static void drain_module(void) {
+    assert_int_equal(api->drain(h.m, 1000, on_drained, NULL), GLIDE_OK);
+}
+
 static void host_log(void *ud, glide_log_level level, const char *msg, size_t len) {
     (void)ud;
     (void)level;
@@ -72,7 +82,10 @@ static void host_log(void *ud, glide_log_level level, const char *msg, size_t le
     snprintf(line, sizeof line, "%.*s", (int)len, msg);
     if (h.log_needle && strstr(line, h.log_needle)) {
         h.log_needle = NULL;
-        kick(h.log_kick, NULL);
+        if (h.drain)
+            drain_module();
+        else
+            kick(h.log_kick, NULL);
     }
 }
 
@@ -83,6 +96,8 @@ static void host_presence(void *ud, const glide_presence *p) {
              p->uid.ptr, (int)p->device_id.len, p->device_id.ptr, p->online ? "on" : "off");
     if (!p->online && eq(p->uid, h.off_uid) && eq(p->device_id, h.off_dev)) {
         h.off_uid = NULL;
+        if (h.drain)
+            drain_module();
         for (int i = 0; i < 2; i++)
             if (h.kick[i][0])
                 kick(h.kick[i][0], h.kick[i][1]);
@@ -464,6 +479,68 @@ static void test_log_callback_kicks(void **state) {
     free_client(other);
 }
 
+static int kick_listed_none(void *arg, const glide_session_info *s) {
+    (void)arg;
+    (void)s;
+    return 0;
+}
+
+/* The presence callback drains while a second login of (d, 1) is being registered: the
+ * newcomer, closed by the drain, is not registered (it would stay listed after it is freed). */
+static void test_presence_callback_drains(void **state) {
+    (void)state;
+    client *d1 = login("d", "1"), *e = login("e", "1");
+    h.off_uid = "d";
+    h.off_dev = "1";
+    h.drain = 1;
+    client *d2 = connect_client();
+    authenticate(d2, "d", "1");
+    assert_kicked(d1);
+    assert_true(wait_for(d2, NULL));
+    assert_null(strstr(d2->seen, "notify.success"));
+    assert_true(wait_for(e, NULL));
+    for (int i = 0; i < 200 && !h.drained; i++)
+        settle();
+    assert_true(h.drained);
+    uint32_t count = 9;
+    assert_int_equal(api->sessions(h.m, zs(""), kick_listed_none, NULL, &count), GLIDE_OK);
+    assert_int_equal(count, 0);
+    assert_int_equal(api->sessions(h.m, zs("d"), kick_listed_none, NULL, &count), GLIDE_OK);
+    assert_int_equal(count, 0);
+    free_client(d1);
+    free_client(d2);
+    free_client(e);
+}
+
+/* The log callback drains on the line of an accepted connection: that connection and the
+ * sessions end, the drain completes. */
+static void test_log_callback_drains(void **state) {
+    (void)state;
+    client *l = login("l", "1");
+    h.log_needle = "connection from";
+    h.drain = 1;
+    client *other = calloc(1, sizeof *other);
+    assert_non_null(other);
+    char addr[64];
+    assert_int_equal(api->listener_address(h.m, 0, addr, sizeof addr), GLIDE_OK);
+    char *colon = strrchr(addr, ':');
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)atoi(colon + 1));
+    *colon = '\0';
+    inet_pton(AF_INET, addr, &sa.sin_addr);
+    other->fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_int_equal(connect(other->fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_true(wait_for(l, NULL));
+    assert_true(wait_for(other, NULL));
+    for (int i = 0; i < 200 && !h.drained; i++)
+        settle();
+    assert_true(h.drained);
+    free_client(l);
+    free_client(other);
+}
+
 static int kick_listed(void *arg, const glide_session_info *s) {
     (void)arg;
     char uid[64];
@@ -495,6 +572,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_completion_inside_other_callback, start, stop),
         cmocka_unit_test_setup_teardown(test_log_callback_kicks, start, stop),
         cmocka_unit_test_setup_teardown(test_sessions_callback_kicks, start, stop),
+        cmocka_unit_test_setup_teardown(test_presence_callback_drains, start, stop),
+        cmocka_unit_test_setup_teardown(test_log_callback_drains, start, stop),
     };
     return cmocka_run_group_tests(tests, load, unload);
 }
