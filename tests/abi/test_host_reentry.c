@@ -231,7 +231,8 @@ static void send_json(client *c, const char *json) {
     assert_int_equal(send(c->fd, json, n, MSG_NOSIGNAL), (ssize_t)n);
 }
 
-static client *connect_client(void) {
+/* A client connected to the listener (hello not yet read). */
+static client *connect_raw(void) {
     char addr[64];
     assert_int_equal(api->listener_address(h.m, 0, addr, sizeof addr), GLIDE_OK);
     char *colon = strrchr(addr, ':');
@@ -246,6 +247,11 @@ static client *connect_client(void) {
     c->fd = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(c->fd >= 0);
     assert_int_equal(connect(c->fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    return c;
+}
+
+static client *connect_client(void) {
+    client *c = connect_raw();
     assert_true(wait_for(c, "\"hello\""));
     return c;
 }
@@ -291,10 +297,14 @@ static void assert_not_kicked(client *c) {
     assert_false(c->eof);
 }
 
-static void free_client(client *c) {
-    close(c->fd);
-    free(c);
+static void free_clients(client **c, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        close(c[i]->fd);
+        free(c[i]);
+    }
 }
+#define FREE_CLIENTS(...)                                                                       \
+    free_clients((client *[]){__VA_ARGS__}, sizeof((client *[]){__VA_ARGS__}) / sizeof(client *))
 
 static uint64_t closes_4001;
 static void count_close(void *arg, glide_stat_kind kind, glide_str label, uint64_t value) {
@@ -409,10 +419,7 @@ static void test_presence_callback_kicks(void **state) {
                      GLIDE_OK);
     assert_int_equal(n, 1);
     assert_true(wait_for(ux2, "\"data\":\"p\""));
-    free_client(ux);
-    free_client(uy);
-    free_client(v);
-    free_client(ux2);
+    FREE_CLIENTS(ux, uy, v, ux2);
 }
 
 /* The auth callback kicks another uid's session before it accepts. */
@@ -425,8 +432,7 @@ static void test_auth_callback_kicks(void **state) {
     assert_kicked(a);
     assert_not_kicked(b);
     assert_int_equal(kicked_total(), 1);
-    free_client(a);
-    free_client(b);
+    FREE_CLIENTS(a, b);
 }
 
 /* The store callback pushes to a third uid before it completes the store. */
@@ -440,8 +446,7 @@ static void test_store_callback_pushes(void **state) {
     assert_true(wait_for(w, "pushed from store"));
     assert_true(wait_for(s, "\"ack.message\""));
     assert_non_null(strstr(s->seen, "\"cliMid\":\"c1\""));
-    free_client(w);
-    free_client(s);
+    FREE_CLIENTS(w, s);
 }
 
 /* A pending auth is completed from inside another request's callback (store_message), whose
@@ -462,8 +467,7 @@ static void test_completion_inside_other_callback(void **state) {
     /* Stored after the auth completed: delivered live to the session that just logged in. */
     assert_true(wait_for(held, "for held"));
     assert_non_null(strstr(h.presence, "held/9 on;"));
-    free_client(s);
-    free_client(held);
+    FREE_CLIENTS(s, held);
 }
 
 /* The log callback kicks: the module logs each accepted connection, the host kicks l there. */
@@ -475,8 +479,7 @@ static void test_log_callback_kicks(void **state) {
     client *other = connect_client();
     assert_kicked(l);
     assert_not_kicked(other);
-    free_client(l);
-    free_client(other);
+    FREE_CLIENTS(l, other);
 }
 
 static int kick_listed_none(void *arg, const glide_session_info *s) {
@@ -507,9 +510,7 @@ static void test_presence_callback_drains(void **state) {
     assert_int_equal(count, 0);
     assert_int_equal(api->sessions(h.m, zs("d"), kick_listed_none, NULL, &count), GLIDE_OK);
     assert_int_equal(count, 0);
-    free_client(d1);
-    free_client(d2);
-    free_client(e);
+    FREE_CLIENTS(d1, d2, e);
 }
 
 /* The log callback drains on the line of an accepted connection: that connection and the
@@ -519,26 +520,13 @@ static void test_log_callback_drains(void **state) {
     client *l = login("l", "1");
     h.log_needle = "connection from";
     h.drain = 1;
-    client *other = calloc(1, sizeof *other);
-    assert_non_null(other);
-    char addr[64];
-    assert_int_equal(api->listener_address(h.m, 0, addr, sizeof addr), GLIDE_OK);
-    char *colon = strrchr(addr, ':');
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)atoi(colon + 1));
-    *colon = '\0';
-    inet_pton(AF_INET, addr, &sa.sin_addr);
-    other->fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_int_equal(connect(other->fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    client *other = connect_raw();
     assert_true(wait_for(l, NULL));
     assert_true(wait_for(other, NULL));
     for (int i = 0; i < 200 && !h.drained; i++)
         settle();
     assert_true(h.drained);
-    free_client(l);
-    free_client(other);
+    FREE_CLIENTS(l, other);
 }
 
 static int kick_listed(void *arg, const glide_session_info *s) {
@@ -557,10 +545,9 @@ static void test_sessions_callback_kicks(void **state) {
     assert_int_equal(api->sessions(h.m, zs(""), kick_listed, NULL, &count), GLIDE_OK);
     /* Each uid's first session listed kicks the rest of that uid, which are then not listed. */
     assert_int_equal(count, 3);
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 4; i++)
         assert_kicked(c[i]);
-        free_client(c[i]);
-    }
+    free_clients(c, 4);
     assert_int_equal(kicked_total(), 4);
 }
 
