@@ -20,11 +20,11 @@
 #include <unistd.h>
 
 #include "glide/glide.h"
+#include "abi/module_loader.h"
 #include "glide_cmocka.h"
 
 #define SECRET "reentry-secret"
 
-static void *so;
 static const glide_api *api;
 
 /* --- the host ---------------------------------------------------------------------------- */
@@ -325,24 +325,7 @@ static glide_host host;
 
 static int load(void **state) {
     (void)state;
-    const char *b = getenv("B");
-    char path[512];
-    snprintf(path, sizeof path, "%s/libglide.so", b ? b : "build");
-    so = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!so) {
-        fprintf(stderr, "dlopen: %s\n", dlerror());
-        return -1;
-    }
-    glide_negotiate_fn negotiate = (glide_negotiate_fn)dlsym(so, "glide_negotiate");
-    static const uint32_t majors[] = {GLIDE_ABI_MAJOR};
-    glide_offer offer = GLIDE_OFFER_INIT(majors, 1);
-    char why[256];
-    return negotiate && negotiate(&offer, &api, why, sizeof why) == GLIDE_OK ? 0 : -1;
-}
-
-static int unload(void **state) {
-    (void)state;
-    return dlclose(so);
+    return open_and_negotiate(&api);
 }
 
 static int set(glide_conf *c, const char *name, const char **args, uint32_t n) {
