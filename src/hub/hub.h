@@ -154,8 +154,9 @@ public:
     // The authenticated sessions of uid (empty when offline).
     const DeviceList &devices(std::string_view uid) const;
     // Calls fn(Session &) for each authenticated session of uid. Safe when fn closes sessions
-    // (a slow consumer), which edits the list: it walks a snapshot, on the stack for the usual
-    // handful of devices. Sessions are freed only by reap(), so the snapshot stays valid.
+    // (a slow consumer; its presence report lets the host kick more), which edits the list: it
+    // walks a snapshot, on the stack for the usual handful of devices. Sessions are freed only
+    // by reap(), so the snapshot stays valid; fn skips or survives the ones closed meanwhile.
     template <typename F> void for_each_device(std::string_view uid, F &&fn) const;
 
     // Registers an accepted login as (r.uid, r.device_id): a second login of the same
