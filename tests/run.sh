@@ -1,9 +1,9 @@
 #!/bin/sh
-# Runs every test program ($B/tests/*/test_*), the I/O-free layers' and the transport's programs
-# a second time under valgrind's memcheck (no invalid access, no leak; not in a sanitizer build),
-# and every end-to-end script (tests/*/*_test.sh, tests/*/*_test.py), each with a time limit,
-# TEST_JOBS at a time (default 2). Prints one line per test as it ends, the output of each
-# failed one, and the closing "N passed, N failed".
+# Runs every test program ($B/tests/*/test_*), the I/O-free layers', the transport's and the C
+# hosts' programs a second time under valgrind's memcheck (no invalid access, no leak; not in a
+# sanitizer build), and every end-to-end script (tests/*/*_test.sh, tests/*/*_test.py), each
+# with a time limit, TEST_JOBS at a time (default 2). Prints one line per test as it ends, the
+# output of each failed one, and the closing "N passed, N failed".
 # TESTS="conf abi" limits the run to those folders.
 set -u
 B=${B:-build}
@@ -25,8 +25,9 @@ if [ "${1:-}" = --one ]; then # --one NAME COMMAND...: run one test, print its l
     exit 0
 fi
 
-# The folders whose test programs also run under valgrind.
-VALGRIND_DIRS="conf codec frame session dispatch hub store net common"
+# The folders whose test programs also run under valgrind (abi: the C hosts that dlopen the
+# module, among them the re-entrancy scenarios of test_host_reentry).
+VALGRIND_DIRS="conf codec frame session dispatch hub store net common abi"
 valgrind=yes
 if grep -q '^SANITIZERS := yes' "$B/config.mk" 2>/dev/null || ! command -v valgrind >/dev/null; then
     valgrind=no

@@ -6,6 +6,7 @@
  *
  * Thread model: every callback is called on the loop thread of the event_base the module was
  * started on, and every completion function (glide_api.*_done) must be called on that thread too.
+ * A callback may call the module's control functions and completions ("Re-entrancy" below).
  *
  * Asynchronous calls. Every callback that may touch a disk or a network receives a request
  * handle (glide_request *) and returns one of:
@@ -143,6 +144,39 @@ typedef struct glide_presence {
 /* The host never reads glide_message.payload: the module leaves it empty rather than encode
  * every message once more (store_message and group_publish). */
 #define GLIDE_HOST_NO_PAYLOAD 0x1u
+
+/*
+ * Re-entrancy: what a callback may call. Inside any callback of this table, and inside the
+ * callbacks glide_api takes (glide_session_fn, glide_stat_fn, glide_drained_fn), the host may
+ * call every control function of glide_api (glide/module.h) on the instance, on the loop thread:
+ *
+ *   push, kick, group_invalidate, stats, stats_each, sessions, listener_address, drain; and the
+ *   completions auth_done, store_done, page_add, member_add, request_done of any pending
+ *   request: another one, or the very request the callback was given (a synchronous answer,
+ *   then return GLIDE_OK).
+ *
+ * The module never holds a reference into its own tables (sessions, the devices of a uid,
+ * state subscriptions, group caches, pending requests) across a call into the host: it
+ * finishes an update before it reports, walks copies of the lists it sends to, and looks up
+ * again what it needs after the call. So those calls may close sessions, complete requests
+ * (whose continuations run at once) or drain, from any depth. Calls nest: a callback may be
+ * entered again from inside the control function it made — kick closes sessions, each reports
+ * presence at once; a completion runs its continuation, which may call the host again.
+ * Not from a callback: create, destroy, the configuration functions and apply, start (a
+ * callback that wants them schedules an event on the loop).
+ *
+ * What a host sees of it:
+ *   - presence follows the tables as they change: an offline report may arrive from inside
+ *     another report (a kick there); a session kicked from inside the online report of its own
+ *     login reports offline right after; a second login of (uid, device) reports the first
+ *     one offline before it reports itself online;
+ *   - a request completed inside its own callback has run its continuation when the *_done
+ *     call returns, so the callback's borrowed arguments (message, query, credential) are no
+ *     longer valid from then on: read them before completing;
+ *   - log may be called from anywhere in the module: at each call the module (including its
+ *     connections, which are freed only from their own event, later) holds nothing the
+ *     functions above could invalidate, so a log callback may kick or drain too.
+ */
 
 /*
  * The host's callbacks. The host fills one and passes it to glide_api.create(); the module keeps

@@ -328,8 +328,9 @@ struct glide_api {
      * GLIDE_ESTATE before start. */
     int (*stats_each)(glide_module *m, glide_stat_fn fn, void *arg);
     /* Calls fn for each authenticated session of uid (uid.len 0: of every uid) until fn returns
-     * non-zero; *count (may be NULL) receives the sessions visited. fn must not call back into
-     * the module. GLIDE_ESTATE before start. */
+     * non-zero; *count (may be NULL) receives the sessions visited. fn may call the control
+     * functions (glide/host.h, "Re-entrancy"), e.g. kick: the listing walks a copy taken at the
+     * call and skips the sessions closed meanwhile. GLIDE_ESTATE before start. */
     int (*sessions)(glide_module *m, glide_str uid, glide_session_fn fn, void *arg,
                     uint32_t *count);
 };

@@ -37,20 +37,22 @@ void Groups::publish(Context &ctx, Session &s, const Envelope &req, codec::ChatM
     ctx.call(
         port::HostRequest::Kind::group_publish,
         [c = &ctx, gid, pp, m, seq](port::HostRequest &r) {
+            // pp is settled first and not touched after the sends: a send may reach the host
+            // (a slow consumer's presence), whose calls may pump this group and free pp.
+            const bool ok = !r.timed_out() && r.status() >= 0;
             pp->done = true;
-            Session *t = c->hub.find(pp->sid);
-            if (r.timed_out() || r.status() < 0) {
-                if (t) {
-                    t->send(make_message(seq, wire::notify_error, Text{store_failure(r)}));
-                }
-            } else {
-                pp->ok = true;
+            pp->ok = ok;
+            if (ok) {
                 m->mid = r.store_result().mid;
                 m->seq = r.store_result().seq;
-                if (t)
+                pp->env.data = *m;
+            }
+            if (Session *t = c->hub.find(pp->sid)) {
+                if (ok)
                     t->send(make_message(0, wire::ack_message,
                                          codec::AckMessage{m->cli_mid, m->mid, {}, m->seq}));
-                pp->env.data = *m;
+                else
+                    t->send(make_message(seq, wire::notify_error, Text{store_failure(r)}));
             }
             c->groups.pump(*c, gid);
         },
@@ -58,29 +60,43 @@ void Groups::publish(Context &ctx, Session &s, const Envelope &req, codec::ChatM
 }
 
 // Delivers finished publishes from the head of the group's queue, in call order (= sequence
-// order), once the membership is known.
+// order), once the membership is known. A delivery's sends may reach the host (a slow
+// consumer's presence), which may call back: complete another publish or membership of this
+// group (a nested pump, which leaves the delivering to the one on the stack, so the order
+// holds), invalidate it or kick. So the publish leaves the queue before it is delivered, the
+// members are walked through a reference of their own, and the group is looked up again after
+// each delivery.
 void Groups::pump(Context &ctx, const std::string &gid) {
-    auto it = groups_.find(gid);
-    if (it == groups_.end())
-        return;
-    Group &g = it->second;
-    while (!g.fifo.empty() && g.fifo.front()->done) {
-        Publish &p = *g.fifo.front();
-        if (p.ok) {
-            if (g.members != Group::Members::ready) {
-                load_members(ctx, gid);
-                return;
-            }
-            Outbound out(std::move(p.env));
-            for (const std::string &uid : g.uids)
-                ctx.hub.for_each_device(uid, [&](Session &d) { d.send(out); });
+    for (;;) {
+        auto it = groups_.find(gid);
+        if (it == groups_.end())
+            return;
+        Group &g = it->second;
+        if (g.pumping)
+            return;
+        if (g.fifo.empty() || !g.fifo.front()->done) {
+            // Nothing queued and nothing cached: forget the entry, so publishes to made-up
+            // group ids (refused by the host) leave no state behind.
+            if (g.fifo.empty() && g.members == Group::Members::unknown)
+                groups_.erase(it);
+            return;
         }
+        if (g.fifo.front()->ok && g.members != Group::Members::ready) {
+            load_members(ctx, gid);
+            return;
+        }
+        std::unique_ptr<Publish> p = std::move(g.fifo.front());
         g.fifo.pop_front();
+        if (!p->ok)
+            continue;
+        std::shared_ptr<const std::vector<std::string>> uids = g.uids;
+        g.pumping = true;
+        Outbound out(std::move(p->env));
+        for (const std::string &uid : *uids)
+            ctx.hub.for_each_device(uid, [&](Session &d) { d.send(out); });
+        if (auto again = groups_.find(gid); again != groups_.end())
+            again->second.pumping = false;
     }
-    // Nothing queued and nothing cached: forget the entry, so publishes to made-up group ids
-    // (refused by the host) leave no state behind.
-    if (g.fifo.empty() && g.members == Group::Members::unknown)
-        groups_.erase(it);
 }
 
 void Groups::load_members(Context &ctx, const std::string &gid) {
@@ -98,14 +114,16 @@ void Groups::load_members(Context &ctx, const std::string &gid) {
             Group &grp = it->second;
             if (r.timed_out() || r.status() < 0) {
                 // Without members nobody can be reached: the queued messages stay in the
-                // store; the next publish asks again.
-                c->hub.log(GLIDE_LOG_ERROR, "group_members " + gid + " failed: " + r.error());
+                // store; the next publish asks again. Logged last: the host's log callback
+                // may call back (group_invalidate erases grp).
                 grp.members = Group::Members::unknown;
                 while (!grp.fifo.empty() && grp.fifo.front()->done)
                     grp.fifo.pop_front();
+                c->hub.log(GLIDE_LOG_ERROR, "group_members " + gid + " failed: " + r.error());
                 return;
             }
-            grp.uids = std::move(r.members());
+            grp.uids =
+                std::make_shared<const std::vector<std::string>>(std::move(r.members()));
             grp.members = Group::Members::ready;
             c->groups.pump(*c, gid);
         },
@@ -122,7 +140,7 @@ void Groups::invalidate(std::string_view gid) {
     }
     if (it->second.members == Group::Members::ready) {
         it->second.members = Group::Members::unknown;
-        it->second.uids.clear();
+        it->second.uids.reset(); // a delivery walking them keeps its own reference
     }
 }
 

@@ -39,7 +39,9 @@ private:
     };
     struct Group {
         enum class Members : uint8_t { unknown, loading, ready } members = Members::unknown;
-        std::vector<std::string> uids;
+        bool pumping = false; // a delivery is on the stack (pump)
+        // Shared with a delivery in progress, which a callback may not pull from under it.
+        std::shared_ptr<const std::vector<std::string>> uids;
         std::deque<std::unique_ptr<Publish>> fifo; // in call order, which is seq order
     };
     hub::StringMap<Group> groups_;

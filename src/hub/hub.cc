@@ -134,6 +134,11 @@ void Hub::session_closing(Session &s) {
 
 // --- identity ----------------------------------------------------------------------------
 
+// The host may call back into the hub from presence (glide/host.h: a kick, a completion that
+// registers another login, a drain), which edits users_ and the device lists. So each function
+// below finishes its table update first and then reports, holding no reference into the tables
+// across the call; what it does after a report it looks up again.
+
 void Hub::unregister_identity(Session &s) {
     if (s.uid().empty())
         return;
@@ -145,11 +150,32 @@ void Hub::unregister_identity(Session &s) {
     if (pos == v.end())
         return;
     v.erase(pos);
-    host_->presence(s.uid(), s.device_id(), conf_.node_id, false);
-    if (v.empty()) {
+    const bool last = v.empty();
+    if (last) {
         users_.erase(it);
         notify_state(s.uid(), false);
     }
+    host_->presence(s.uid(), s.device_id(), conf_.node_id, false);
+}
+
+// Takes the session logged in as (uid, device) other than `s` out of the tables, or null.
+Session *Hub::take_device(const std::string &uid, const std::string &device_id,
+                          const Session &s) {
+    auto it = users_.find(uid);
+    if (it == users_.end())
+        return nullptr;
+    auto &v = it->second;
+    for (Session *const *p = v.begin(); p != v.end(); ++p) {
+        Session *old = *p;
+        if (old == &s || old->device_id() != device_id)
+            continue;
+        v.erase(p);
+        // No offline notify.state: the newcomer takes the place (it reports online).
+        if (v.empty())
+            users_.erase(it);
+        return old;
+    }
+    return nullptr;
 }
 
 void Hub::register_identity(Session &s, const port::AuthResult &r) {
@@ -162,25 +188,26 @@ void Hub::register_identity(Session &s, const port::AuthResult &r) {
     }
     // Re-authentication as someone else on the same connection: leave the old identity first.
     unregister_identity(s);
-    auto &v = users_[uid];
-    // A second login of the same (uid, device) kicks the first (design.md §5.4).
-    for (size_t i = 0; i < v.size(); i++) {
-        Session *old = v[i];
-        if (old == &s || old->device_id() != r.device_id)
-            continue;
-        v.erase(v.begin() + static_cast<ptrdiff_t>(i));
-        host_->presence(old->uid(), old->device_id(), conf_.node_id, false);
+    // A second login of the same (uid, device) kicks the first (design.md §5.4). The first is
+    // out of the tables before it is closed, so its close reports nothing; it is reported
+    // here, before the newcomer reports online.
+    if (Session *old = take_device(uid, r.device_id, s)) {
         old->send(make_message(0, action::notify_kickout,
                                codec::KickOutNotify{r.device_id, r.device_name}));
         old->close(session::close_code::kicked_out, "kicked out");
-        break;
+        host_->presence(old->uid(), old->device_id(), conf_.node_id, false);
     }
-    bool was_offline = v.empty();
+    // The reports may have closed s (a drain): a closing session is never registered.
+    if (!s.open())
+        return;
+    auto &v = users_[uid];
+    const bool was_offline = v.empty();
     s.set_identity(uid, r.device_id, r.device_name, r.message_deliver_secret,
                    r.heartbeat_interval_ms, r.heartbeat_lost);
     v.push_back(&s);
     host_->presence(s.uid(), s.device_id(), conf_.node_id, true);
-    if (was_offline)
+    // The host may have kicked s meanwhile (its offline told the subscribers).
+    if (was_offline && online(s.uid()))
         notify_state(s.uid(), true);
 }
 
@@ -217,7 +244,8 @@ uint32_t Hub::kick(std::string_view uid, std::string_view device_id) {
     uint32_t n = 0;
     Outbound out(make_message(0, action::notify_kickout, codec::KickOutNotify{}));
     for_each_device(uid, [&](Session &d) {
-        if (!device_id.empty() && d.device_id() != device_id)
+        // Closed meanwhile: a close reports presence, whose callback may kick too.
+        if (!d.open() || (!device_id.empty() && d.device_id() != device_id))
             return;
         d.send(out);
         d.close(session::close_code::kicked_out, "kicked out");
@@ -249,27 +277,27 @@ Stats Hub::stats() const {
 
 uint32_t Hub::list_sessions(std::string_view uid,
                             const std::function<bool(const SessionInfo &)> &fn) const {
-    uint32_t n = 0;
-    auto visit = [&](const DeviceList &v) {
-        for (const Session *s : v) {
-            SessionInfo i{s->id(),       &s->uid(),         &s->device_id(),
-                          &s->device_name(), s->link()->peer(), s->codec(),
-                          s->started_ms(), s->link()->buffered()};
-            n++;
-            if (!fn(i))
-                return false;
-        }
-        return true;
-    };
+    // A snapshot: fn may call back into the hub (a kick edits the lists it walks); the
+    // sessions stay allocated until reap(), and those fn closed are skipped.
+    std::vector<const Session *> all;
     if (!uid.empty()) {
-        auto it = users_.find(uid);
-        if (it != users_.end())
-            visit(it->second);
-        return n;
+        const DeviceList &v = devices(uid);
+        all.assign(v.begin(), v.end());
+    } else {
+        for (const auto &[u, v] : users_)
+            all.insert(all.end(), v.begin(), v.end());
     }
-    for (const auto &[u, v] : users_)
-        if (!visit(v))
+    uint32_t n = 0;
+    for (const Session *s : all) {
+        if (!s->authenticated())
+            continue;
+        SessionInfo i{s->id(),       &s->uid(),         &s->device_id(),
+                      &s->device_name(), s->link()->peer(), s->codec(),
+                      s->started_ms(), s->link()->buffered()};
+        n++;
+        if (!fn(i))
             break;
+    }
     return n;
 }
 

@@ -12,6 +12,10 @@
 // actions/README.md:
 //  - Host presence carries authenticated (uid, device) identities only; guests are not
 //    reported. A kicked session reports offline before the newcomer reports online.
+//  - The host may call the control API from inside presence (glide/host.h), and a send that
+//    closes a slow consumer reports presence too: the hub reports only once its tables are
+//    consistent and holds no reference into users_, a DeviceList or watchers_ across a report
+//    or a send (it walks snapshots: for_each_device, notify_state, drain, list_sessions).
 //  - notify.state is sent on every change (first device online, last device offline) of this
 //    node to the sessions that subscribed (api.state.sub, actions/presence.h).
 //  - hello.protocols lists the WebSocket subprotocols the module speaks ("glide.json",
@@ -129,7 +133,8 @@ public:
     // The counter set with the session gauges filled in.
     Stats stats() const;
     // Calls fn(const SessionInfo &) for each authenticated session of uid, or of every uid when
-    // uid is empty; fn returns false to stop. Returns the sessions visited.
+    // uid is empty; fn returns false to stop. Returns the sessions visited. fn may call back
+    // into the hub (kick, push): it walks a snapshot and skips the sessions fn closed.
     uint32_t list_sessions(std::string_view uid,
                            const std::function<bool(const SessionInfo &)> &fn) const;
     // A session's connection ended with `code` (statistics).
@@ -149,8 +154,9 @@ public:
     // The authenticated sessions of uid (empty when offline).
     const DeviceList &devices(std::string_view uid) const;
     // Calls fn(Session &) for each authenticated session of uid. Safe when fn closes sessions
-    // (a slow consumer), which edits the list: it walks a snapshot, on the stack for the usual
-    // handful of devices. Sessions are freed only by reap(), so the snapshot stays valid.
+    // (a slow consumer; its presence report lets the host kick more), which edits the list: it
+    // walks a snapshot, on the stack for the usual handful of devices. Sessions are freed only
+    // by reap(), so the snapshot stays valid; fn skips or survives the ones closed meanwhile.
     template <typename F> void for_each_device(std::string_view uid, F &&fn) const;
 
     // Registers an accepted login as (r.uid, r.device_id): a second login of the same
@@ -169,6 +175,8 @@ public:
 
 private:
     void unregister_identity(session::Session &s);
+    session::Session *take_device(const std::string &uid, const std::string &device_id,
+                                  const session::Session &s);
     void notify_state(const std::string &uid, bool online);
     void schedule_reap();
 

@@ -166,9 +166,11 @@ void Module::on_accept(void *self, net::Listener &l, int fd) {
     }
     m->conns_.push_front(*c);
     m->stats_.connections++;
+    c->start();
+    // Logged last: the host's log callback may drain (freeing l) or kick (glide/host.h); c
+    // itself is freed only by the reaper, later in the loop.
     m->log_.log(GLIDE_LOG_DEBUG, "connection from %s on %s", c->peer().text().c_str(),
                 l.bound().text().c_str());
-    c->start();
 }
 
 void Module::connection_closed(net::Connection &c) {

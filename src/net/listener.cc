@@ -67,15 +67,22 @@ Listener::~Listener() {
 
 void Listener::on_accept(evconnlistener *, evutil_socket_t fd, sockaddr *, int, void *self) {
     auto *l = static_cast<Listener *>(self);
-    if (l->refusing_) {
-        l->refusing_ = false;
-        if (l->log_)
-            l->log_->log(GLIDE_LOG_NOTICE,
-                         "accepting on %s again: %llu connection(s) were refused while out of "
-                         "file descriptors",
-                         l->bound_.text().c_str(), static_cast<unsigned long long>(l->refused_));
+    if (!l->refusing_) {
+        l->fn_(l->arg_, *l, fd);
+        return;
     }
+    // Logged after the hand-over, from copies: the owner's accept or the log callback may
+    // drain the module, which frees this listener (the logger is the owner's and stays).
+    l->refusing_ = false;
+    Logger *log = l->log_;
+    const std::string where = l->bound_.text();
+    const unsigned long long refused = l->refused_;
     l->fn_(l->arg_, *l, fd);
+    if (log)
+        log->log(GLIDE_LOG_NOTICE,
+                 "accepting on %s again: %llu connection(s) were refused while out of file "
+                 "descriptors",
+                 where.c_str(), refused);
 }
 
 void Listener::refuse_waiting() {
@@ -101,28 +108,28 @@ void Listener::on_error(evconnlistener *, void *self) {
     auto *l = static_cast<Listener *>(self);
     int err = EVUTIL_SOCKET_ERROR();
     const bool no_fd = err == EMFILE || err == ENFILE;
-    if (no_fd && !l->refusing_) {
+    const bool starts = no_fd && !l->refusing_;
+    if (starts) {
         l->refusing_ = true;
         l->refused_ = 0;
-        if (l->log_)
-            l->log_->log(GLIDE_LOG_ERROR,
-                         "accept() on %s failed (%s): refusing new connections until file "
-                         "descriptors are free",
-                         l->bound_.text().c_str(), errno_text(err).c_str());
-    } else if (!no_fd && l->log_) {
-        l->log_->log(GLIDE_LOG_ERROR, "accept() on %s failed (%s)", l->bound_.text().c_str(),
-                     errno_text(err).c_str());
     }
-    if (no_fd && l->reserve_ >= 0) {
+    if (no_fd && l->reserve_ >= 0)
         l->refuse_waiting();
-        if (l->reserve_ >= 0)
-            return;
-    }
-    if (no_fd || err == ENOBUFS || err == ENOMEM) {
+    if ((no_fd && l->reserve_ < 0) || err == ENOBUFS || err == ENOMEM) {
         evconnlistener_disable(l->ev_.get());
         timeval tv = ms_to_tv(500);
         evtimer_add(l->resume_.get(), &tv);
     }
+    // Logged last: the log callback may drain the module, which frees this listener. Out of
+    // descriptors only once, when it starts.
+    if (l->log_ && starts)
+        l->log_->log(GLIDE_LOG_ERROR,
+                     "accept() on %s failed (%s): refusing new connections until file "
+                     "descriptors are free",
+                     l->bound_.text().c_str(), errno_text(err).c_str());
+    else if (l->log_ && !no_fd)
+        l->log_->log(GLIDE_LOG_ERROR, "accept() on %s failed (%s)", l->bound_.text().c_str(),
+                     errno_text(err).c_str());
 }
 
 void Listener::on_resume(evutil_socket_t, short, void *self) {

@@ -9,9 +9,9 @@
 #include <string.h>
 
 #include "glide/glide.h"
+#include "abi/module_loader.h"
 #include "glide_cmocka.h"
 
-static void *so;
 static const glide_api *api;
 
 static glide_str S(const char *s) {
@@ -27,21 +27,7 @@ static int eq(glide_str g, const char *s) {
 
 static int load(void **state) {
     (void)state;
-    const char *b = getenv("B");
-    char path[512];
-    snprintf(path, sizeof path, "%s/libglide.so", b ? b : "build");
-    so = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!so)
-        return -1;
-    glide_negotiate_fn negotiate = (glide_negotiate_fn)dlsym(so, "glide_negotiate");
-    static const uint32_t majors[] = {GLIDE_ABI_MAJOR};
-    glide_offer offer = GLIDE_OFFER_INIT(majors, 1);
-    return negotiate && negotiate(&offer, &api, NULL, 0) == GLIDE_OK ? 0 : -1;
-}
-
-static int unload(void **state) {
-    (void)state;
-    return dlclose(so);
+    return open_and_negotiate(&api);
 }
 
 /* protocol.md §6.4: secret "secret_key", IV 00..0f. */

@@ -15,29 +15,18 @@
 #include <unistd.h>
 
 #include "glide/glide.h"
+#include "abi/module_loader.h"
 #include "glide_cmocka.h"
 
-static void *so;
 static glide_negotiate_fn negotiate;
 static char log_seen[8192];
 
 static int load(void **state) {
     (void)state;
-    const char *b = getenv("B");
-    char path[512];
-    snprintf(path, sizeof path, "%s/libglide.so", b ? b : "build");
-    so = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!so) {
-        fprintf(stderr, "dlopen: %s\n", dlerror());
+    if (open_module() != 0)
         return -1;
-    }
     negotiate = (glide_negotiate_fn)dlsym(so, "glide_negotiate");
     return negotiate ? 0 : -1;
-}
-
-static int unload(void **state) {
-    (void)state;
-    return dlclose(so);
 }
 
 static void host_log(void *ud, glide_log_level level, const char *msg, size_t len) {
