@@ -143,7 +143,7 @@ typedef struct glide_presence {
  *
  * How the module reads what the host fills (glide_host at create; glide_auth_result,
  * glide_store_result, glide_message given to page_add, glide_directive_call, glide_handoff,
- * glide_offer): a struct whose size does not reach its first fields (for glide_host: `log`),
+ * glide_credential given to credential_seal, glide_offer): a struct whose size does not reach its first fields (for glide_host: `log`),
  * or whose version is 0, is refused with GLIDE_ESTRUCT (a NULL pointer is GLIDE_EINVAL). A
  * field is read only when `size` covers it; what lies beyond is never touched, so an older,
  * shorter struct works (its missing fields count as 0/empty). A version or size newer than the

@@ -324,6 +324,9 @@ struct glide_api {
     int (*group_invalidate)(glide_module *m, glide_str gid);
 
     /* -- completions of asynchronous host calls (see glide/host.h) -- */
+    /* GLIDE_EINVAL: req or the struct NULL, or req of another kind; GLIDE_ESTRUCT: the struct
+     * too small for its first fields or of version 0 (host.h). Either way the request is not
+     * completed. */
 
     int (*auth_done)(glide_request *req, const glide_auth_result *result);
     int (*store_done)(glide_request *req, const glide_store_result *result);
@@ -346,7 +349,7 @@ struct glide_api {
     void (*credential_free)(glide_credential *c);
     /* Mints a credential from the fields of *c (a random IV). Writes it NUL-terminated to out;
      * *len is the buffer size in and the length out. GLIDE_ETOOBIG with *len = the size
-     * needed when out is too small. */
+     * needed when out is too small; GLIDE_ESTRUCT when *c is too small or of version 0. */
     int (*credential_seal)(glide_str secret, const glide_credential *c, char *out, size_t *len);
     /* The ticket for a message from `from` to `to`: 40 lower-case hex digits and a NUL. */
     int (*ticket)(glide_str secret, glide_str from, glide_str to, char out[41]);
@@ -385,8 +388,9 @@ struct glide_api {
      *
      * Ownership of fd: on GLIDE_OK the module owns it (it closes it; the host must not read,
      * write or close it any more). On every other code the module did not take it: fd is
-     * still the host's, open, with its unread input, and the host closes it (it may first
-     * answer the client, e.g. 503 while the module drains). Codes:
+     * still the host's, open, with its unread input (GLIDE_EIO, GLIDE_ENOMEM: maybe made
+     * non-blocking), and the host closes it (it may first answer the client, e.g. 503 while the
+     * module drains). Codes:
      *   GLIDE_OK        taken;
      *   GLIDE_EINVAL    m or h NULL, fd negative or not a stream socket, transport or codec not
      *                   one of the values above, input.ptr NULL with input.len > 0;

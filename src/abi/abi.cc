@@ -446,9 +446,11 @@ int api_credential_open(glide_str secret, glide_str credential, int64_t now_ms,
 void api_credential_free(glide_credential *c) { delete static_cast<CredentialObject *>(c); }
 
 int api_credential_seal(glide_str secret, const glide_credential *c, char *out, size_t *len) {
-    if (!struct_ok(c, offsetof(glide_credential, close_immediately) + sizeof c->close_immediately) ||
-        !len || (!out && *len))
+    if (!c || !len || (!out && *len))
         return GLIDE_EINVAL;
+    if (!struct_ok(c, offsetof(glide_credential, close_immediately) + sizeof c->close_immediately) ||
+        c->version == 0)
+        return GLIDE_ESTRUCT;
     return guarded(nullptr, 0, [&] {
         glide::codec::ClientAuthCredentials d;
         d.type = c->type;

@@ -11,27 +11,14 @@
 
 #include "glide/glide.h"
 #include "glide_cmocka.h"
+#include "load_module.h"
 
 static const glide_api *api;
 static void *so;
 
 static int load(void **state) {
     (void)state;
-    const char *b = getenv("B");
-    char path[512];
-    snprintf(path, sizeof path, "%s/libglide.so", b ? b : "build");
-    so = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!so) {
-        fprintf(stderr, "dlopen: %s\n", dlerror());
-        return -1;
-    }
-    glide_negotiate_fn negotiate = (glide_negotiate_fn)dlsym(so, "glide_negotiate");
-    static const uint32_t majors[] = {GLIDE_ABI_MAJOR};
-    glide_offer offer = GLIDE_OFFER_INIT(majors, 1);
-    char why[256];
-    if (!negotiate || negotiate(&offer, &api, why, sizeof why) != GLIDE_OK)
-        return -1;
-    return api->size >= offsetof(glide_api, push_2) + sizeof api->push_2 ? 0 : -1;
+    return load_module(&so, &api, 3); /* handoff, push_2: ABI 1.3 */
 }
 
 static int unload(void **state) {
@@ -188,6 +175,23 @@ static void test_directive_call_struct(void **state) {
     api->destroy(m);
 }
 
+static void test_credential_struct(void **state) {
+    (void)state;
+    glide_credential c;
+    char out[512];
+    size_t len = sizeof out;
+    glide_str secret = {"s", 1};
+    memset(&c, 0, sizeof c);
+    c.size = sizeof c;
+    assert_int_equal(api->credential_seal(secret, &c, out, &len), GLIDE_ESTRUCT); /* version 0 */
+    c.version = 1;
+    c.size = 16;
+    assert_int_equal(api->credential_seal(secret, &c, out, &len), GLIDE_ESTRUCT);
+    c.size = sizeof c;
+    assert_int_equal(api->credential_seal(secret, &c, out, &len), GLIDE_OK);
+    assert_int_equal(api->credential_seal(secret, NULL, out, &len), GLIDE_EINVAL);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_start_codes),
@@ -195,6 +199,7 @@ int main(void) {
         cmocka_unit_test(test_push_2_reason),
         cmocka_unit_test(test_host_table_versions),
         cmocka_unit_test(test_directive_call_struct),
+        cmocka_unit_test(test_credential_struct),
     };
     return cmocka_run_group_tests(tests, load, unload);
 }

@@ -21,6 +21,7 @@
 
 #include "glide/glide.h"
 #include "glide_cmocka.h"
+#include "load_module.h"
 
 static const char kSecret[] = "handoff-secret";
 static const glide_api *api;
@@ -33,22 +34,7 @@ static glide_str str(const char *s) {
 
 static int load(void **state) {
     (void)state;
-    const char *b = getenv("B");
-    char path[512];
-    snprintf(path, sizeof path, "%s/libglide.so", b ? b : "build");
-    so = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!so) {
-        fprintf(stderr, "dlopen: %s\n", dlerror());
-        return -1;
-    }
-    glide_negotiate_fn negotiate = (glide_negotiate_fn)dlsym(so, "glide_negotiate");
-    static const uint32_t majors[] = {GLIDE_ABI_MAJOR};
-    glide_offer offer = GLIDE_OFFER_INIT(majors, 1);
-    char why[256];
-    if (!negotiate || negotiate(&offer, &api, why, sizeof why) != GLIDE_OK)
-        return -1;
-    /* A module of ABI 1.3 or later has handoff. */
-    return api->size >= offsetof(glide_api, push_2) + sizeof api->push_2 ? 0 : -1;
+    return load_module(&so, &api, 3); /* handoff, push_2: ABI 1.3 */
 }
 
 static int unload(void **state) {

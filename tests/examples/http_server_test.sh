@@ -15,6 +15,7 @@ cleanup() {
 }
 trap cleanup EXIT
 . tests/support/checks.sh
+. tests/support/chat_checks.sh
 
 "$BIN/examples/http-server" "$BIN/libglide.so" example-secret 127.0.0.1:0 >"$T/host.out" 2>&1 &
 HOST_PID=$!
@@ -45,56 +46,17 @@ code=$(curl -sS -o /dev/null -w '%{http_code}' "$HTTP/nowhere" 2>&1)
 if [ "$code" = 404 ]; then ok "an unknown route is 404"; else not_ok "an unknown route is 404" "$code"; fi
 
 # 2. glide on the same port.
-mkfifo "$T/bob.in"
-"$BIN/glidectl" chat "$URL" --secret example-secret --uid bob <"$T/bob.in" >"$T/bob.out" 2>&1 &
-bob=$!
-exec 3>"$T/bob.in"
-if wait_for "$T/bob.out" "* authenticated as bob"; then
-    ok "bob authenticates through $URL"
-else
-    not_ok "bob authenticates through $URL" "$(cat "$T/bob.out")"
-fi
+bob_joins "bob authenticates through $URL"
 h=$(health)
 if [ "$h" = '{"status":"ok","connections":1,"sessions":1}' ]; then
     ok "/api/health counts bob's session: $h"
 else
     not_ok "/api/health counts bob's session" "$h"
 fi
-printf 'hello on a shared port\n' | "$BIN/glidectl" chat "$URL" --secret example-secret \
-    --uid alice --to bob >"$T/alice.out" 2>&1
-rc=$?
-if [ $rc -eq 0 ] && grep -q '^\* sent mid=1\b' "$T/alice.out" &&
-    grep -q '^\* delivered mid=1\b' "$T/alice.out"; then
-    ok "alice's message is stored (mid 1), acknowledged and delivered"
-else
-    not_ok "alice's message is stored (mid 1), acknowledged and delivered" \
-        "rc=$rc; $(cat "$T/alice.out")"
-fi
-if wait_for "$T/bob.out" "[alice] hello on a shared port" 5; then
-    ok "bob's terminal shows it"
-else
-    not_ok "bob's terminal shows it" "$(cat "$T/bob.out")"
-fi
-if printf 'x\n' | "$BIN/glidectl" chat "$URL" --secret wrong-secret --uid eve --to bob \
-    >"$T/eve.out" 2>&1; then
-    not_ok "a credential sealed with another secret is refused" "$(cat "$T/eve.out")"
-elif grep -q 'invalid authenticate message' "$T/eve.out"; then
-    ok "a credential sealed with another secret is refused (glide's text)"
-else
-    not_ok "a credential sealed with another secret is refused (glide's text)" "$(cat "$T/eve.out")"
-fi
-exec 3>&-
-wait $bob
+alice_sends "hello on a shared port"
+wrong_secret_refused
+bob_leaves
 
 # 3. SIGTERM: drain, exit 0.
-kill -TERM "$HOST_PID"
-i=0
-while kill -0 "$HOST_PID" 2>/dev/null && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
-if wait "$HOST_PID"; then rc=0; else rc=$?; fi
-HOST_PID=
-if [ $rc -eq 0 ] && grep -q "^stopped: 1 messages stored" "$T/host.out"; then
-    ok "SIGTERM drains and the server exits 0 (1 stored)"
-else
-    not_ok "SIGTERM drains and the server exits 0 (1 stored)" "rc=$rc; $(cat "$T/host.out")"
-fi
+stop_host 1
 finish
