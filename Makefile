@@ -65,7 +65,8 @@ version_h = $(shell sed -n 's/^\#define GLIDE_$(1) \(.*\)/\1/p' include/glide/ve
 VERSION := $(call version_h,VERSION_STRING)
 ABI_MAJOR := $(call version_h,ABI_MAJOR)
 SO_VERSION := $(ABI_MAJOR).$(call version_h,ABI_MINOR).0
-EXAMPLES := $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))
+EXAMPLES := $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c)) \
+	$(B)/examples/http-server
 PROGRAMS := $(B)/libglide.so $(B)/glided $(B)/glidectl $(B)/glide-bench $(B)/gen-docs \
 	$(EXAMPLES)
 BENCH_SRCS := $(wildcard bench/*.cc)
@@ -255,6 +256,12 @@ $(B)/examples/%: examples/%.c $(wildcard include/glide/*.h)
 	@mkdir -p $(@D)
 	$(CC) -std=c99 -Iinclude $(OPT) $(SAN) $(WARN) $(EVENT_CFLAGS) -o $@ $< $(LDFLAGS_ALL) \
 		$(EVENT_LIBS) -ldl
+
+# An example of several files: its folder's .c files make one program.
+$(B)/examples/http-server: $(wildcard examples/http-server/*.[ch]) $(wildcard include/glide/*.h)
+	@mkdir -p $(@D)
+	$(CC) -std=c99 -Iinclude $(OPT) $(SAN) $(WARN) $(EVENT_CFLAGS) -o $@ \
+		$(wildcard examples/http-server/*.c) $(LDFLAGS_ALL) $(EVENT_LIBS) -ldl
 
 # C++ tests and helpers of one folder: each links the archives of what its folder includes.
 define test_dir

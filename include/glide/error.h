@@ -32,10 +32,13 @@
 /* -5xx: protocol and state. */
 #define GLIDE_ENOTFOUND (-501) /* no such uid, session, group or request */
 #define GLIDE_ECLOSED (-502)   /* the module is draining or stopped */
-#define GLIDE_ENOTSUP (-503)   /* this build does not implement the operation yet */
+#define GLIDE_ENOTSUP (-503)   /* not supported by this build (e.g. built without an option) */
 #define GLIDE_EDECODE (-504)   /* input could not be decoded (credential, message) */
 #define GLIDE_EEXPIRED (-505)  /* a credential is older than allowed */
 #define GLIDE_EFORBIDDEN (-506) /* a ticket does not allow the message */
+/* The host provides no callback for this (its glide_host entry is NULL or beyond the table's
+ * size): the status of a store or group request the module answered itself (ABI 1.3). */
+#define GLIDE_ENOCALLBACK (-507)
 #define GLIDE_EINTERNAL (-599) /* a bug: the module caught an unexpected failure */
 
 #endif

@@ -138,7 +138,21 @@ typedef struct glide_presence {
 
 /* --- the table ----------------------------------------------------------------------------- */
 
-#define GLIDE_HOST_VERSION 1
+/*
+ * Versions of glide_host: 1 the first table (ABI 1.0), 2 with `flags` (ABI 1.2). The host sets
+ * version = GLIDE_HOST_VERSION and size = sizeof(glide_host) of its headers.
+ *
+ * How the module reads what the host fills (glide_host at create; glide_auth_result,
+ * glide_store_result, glide_message given to page_add, glide_directive_call, glide_handoff,
+ * glide_credential given to credential_seal, glide_offer): a struct whose size does not reach its first fields (for glide_host: `log`),
+ * or whose version is 0, is refused with GLIDE_ESTRUCT (a NULL pointer is GLIDE_EINVAL). A
+ * field is read only when `size` covers it; what lies beyond is never touched, so an older,
+ * shorter struct works (its missing fields count as 0/empty). A version or size newer than the
+ * module knows is accepted: the module reads the fields it knows and ignores the rest (forward
+ * compatible; a host that needs a newer module checks glide_api.version). The version number
+ * is informative; `size` decides which fields exist.
+ */
+#define GLIDE_HOST_VERSION 2
 
 /* glide_host.flags (ABI 1.2). */
 /* The host never reads glide_message.payload: the module leaves it empty rather than encode
@@ -183,11 +197,16 @@ typedef struct glide_presence {
  * the pointer (the table must outlive the module). Any callback may be NULL:
  *   log              NULL: messages are dropped;
  *   auth             NULL: `authenticate` is answered "authentication is not configured";
- *   store_message    NULL: one-to-one chat is refused with notify.error;
+ *   store_message    NULL: one-to-one chat is refused with notify.error ("message store is
+ *                    not configured");
  *   mark_delivered   NULL: receipts are forwarded but not recorded;
  *   load_undelivered NULL: no replay at login;
- *   group_publish    NULL: group messages are refused;
+ *   group_publish    NULL: group messages are refused ("group messages are not configured");
+ *   group_members    NULL: likewise;
  *   presence         NULL: presence is not reported.
+ * A store or group request the module answers itself for a NULL callback has the status
+ * GLIDE_ENOCALLBACK (ABI 1.3; GLIDE_ENOTSUP before): counted in glide_stats.store_failures as
+ * before, and the client's text is the same.
  */
 typedef struct glide_host {
     uint32_t size, version; /* sizeof(glide_host), GLIDE_HOST_VERSION */

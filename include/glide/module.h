@@ -213,6 +213,32 @@ typedef struct glide_session_info {
 /* Returns 0 to go on, non-zero to stop the listing. */
 typedef int (*glide_session_fn)(void *arg, const glide_session_info *session);
 
+/* --- connections the host accepted (ABI 1.3) ---------------------------------------------- */
+
+/* glide_handoff.transport and .codec, as for `glide_listen ADDR ws|tcp json|protobuf`. 0 is
+ * not a value: a zeroed struct is refused rather than read as a default. */
+#define GLIDE_TRANSPORT_WS 1  /* a WebSocket upgrade request, then frames */
+#define GLIDE_TRANSPORT_TCP 2 /* glide's TCP framing: 4-byte big-endian length, then the message */
+#define GLIDE_CODEC_JSON 1
+#define GLIDE_CODEC_PROTOBUF 2
+
+/*
+ * A connection the host accepted itself, for glide_api.handoff: e.g. an HTTP server that serves
+ * its own routes on a port and hands the requests for its WebSocket route to the module.
+ */
+typedef struct glide_handoff {
+    uint32_t size, version; /* sizeof(glide_handoff), 1 */
+    int fd;                 /* a connected stream socket (TCP or Unix), plain: see handoff */
+    uint32_t transport;     /* GLIDE_TRANSPORT_* */
+    uint32_t codec;         /* GLIDE_CODEC_*; ws: the codec when the request names no
+                             * subprotocol (glide.json / glide.protobuf pick it otherwise) */
+    /* The bytes the host already read from fd, in order: for ws the upgrade request from its
+     * first byte (all of it, a part of it, or all of it and bytes of the first frames after
+     * it); for tcp the start of the framed stream. May be empty. Borrowed for the call: the
+     * module copies it. */
+    glide_str input;
+} glide_handoff;
+
 /* --- the module's table -------------------------------------------------------------------- */
 
 typedef struct glide_module glide_module; /* one instance */
@@ -264,8 +290,15 @@ struct glide_api {
     int (*apply)(glide_module *m, glide_conf *c, char *err, size_t errlen);
 
     /* Opens the listeners on the host's loop and begins accepting. `base` is borrowed and must
-     * outlive the instance. Errors name the address, e.g. bind() to 0.0.0.0:8083 failed (98:
-     * Address already in use). */
+     * outlive the instance. Codes (with the reason in err):
+     *   GLIDE_ESTATE   no configuration applied yet, or already started;
+     *   GLIDE_EADDR    a listener's address could not be resolved, bound or listened on; err
+     *                  names it, e.g. bind() to 0.0.0.0:8083 failed (98: Address already in
+     *                  use);
+     *   GLIDE_ECONF    the TLS certificate or key of ssl listeners could not be loaded;
+     *   GLIDE_ENOMEM   out of memory (libevent could not create an event);
+     *   GLIDE_EINVAL   m or base NULL.
+     * (Before ABI 1.3 every failure was GLIDE_EADDR.) */
     int (*start)(glide_module *m, struct event_base *base, char *err, size_t errlen);
     /* Graceful end: stops accepting, closes sessions politely (WebSocket close 1001), and calls
      * done(arg) on the loop once every connection is gone or timeout_ms has passed (then the
@@ -291,6 +324,9 @@ struct glide_api {
     int (*group_invalidate)(glide_module *m, glide_str gid);
 
     /* -- completions of asynchronous host calls (see glide/host.h) -- */
+    /* GLIDE_EINVAL: req or the struct NULL, or req of another kind; GLIDE_ESTRUCT: the struct
+     * too small for its first fields or of version 0 (host.h). Either way the request is not
+     * completed. */
 
     int (*auth_done)(glide_request *req, const glide_auth_result *result);
     int (*store_done)(glide_request *req, const glide_store_result *result);
@@ -313,7 +349,7 @@ struct glide_api {
     void (*credential_free)(glide_credential *c);
     /* Mints a credential from the fields of *c (a random IV). Writes it NUL-terminated to out;
      * *len is the buffer size in and the length out. GLIDE_ETOOBIG with *len = the size
-     * needed when out is too small. */
+     * needed when out is too small; GLIDE_ESTRUCT when *c is too small or of version 0. */
     int (*credential_seal)(glide_str secret, const glide_credential *c, char *out, size_t *len);
     /* The ticket for a message from `from` to `to`: 40 lower-case hex digits and a NUL. */
     int (*ticket)(glide_str secret, glide_str from, glide_str to, char out[41]);
@@ -333,6 +369,44 @@ struct glide_api {
      * call and skips the sessions closed meanwhile. GLIDE_ESTATE before start. */
     int (*sessions)(glide_module *m, glide_str uid, glide_session_fn fn, void *arg,
                     uint32_t *count);
+
+    /* -- minor 3: connections the host accepted; push with a reason (loop thread only) -- */
+
+    /*
+     * Hands the module a connection the host accepted (and maybe began to read) itself. The
+     * module takes it on exactly as if its own listener had accepted it with `glide_listen ...
+     * h->transport h->codec`: the same limits, handshake timeout (from now on), close rules and
+     * statistics (connections_accepted counts it); for ws the upgrade request is checked as
+     * for a listener (Host, Upgrade, Connection, version, key, glide_allowed_origins, the
+     * subprotocol picks the codec) except its path: the host routed it, so glide_ws_path is
+     * not compared. The module makes fd non-blocking and sets TCP_NODELAY on a TCP socket.
+     * h->input is handled on a later turn of the loop, never inside this call: apart from
+     * log, no host callback runs before handoff returns.
+     *
+     * TLS: the module takes plain sockets only. A host that accepts TLS terminates it itself and
+     * hands over a plain socket (e.g. one end of a socketpair it relays to); `glide_listen ...
+     * ssl` is how the module does TLS itself.
+     *
+     * Ownership of fd: on GLIDE_OK the module owns it (it closes it; the host must not read,
+     * write or close it any more). On every other code the module did not take it: fd is
+     * still the host's, open, with its unread input (GLIDE_EIO, GLIDE_ENOMEM: maybe made
+     * non-blocking), and the host closes it (it may first answer the client, e.g. 503 while the
+     * module drains). Codes:
+     *   GLIDE_OK        taken;
+     *   GLIDE_EINVAL    m or h NULL, fd negative or not a stream socket, transport or codec not
+     *                   one of the values above, input.ptr NULL with input.len > 0;
+     *   GLIDE_ESTRUCT   h->size too small for the fields up to input, or h->version 0;
+     *   GLIDE_ESTATE    before start;
+     *   GLIDE_ECLOSED   after drain (the module takes no new connections);
+     *   GLIDE_EIO       the socket could not be made non-blocking or watched (err says which);
+     *   GLIDE_ENOMEM    out of memory.
+     * err (may be NULL) receives the reason of a failure.
+     */
+    int (*handoff)(glide_module *m, const glide_handoff *h, char *err, size_t errlen);
+    /* push, with the reason of a failure in err (may be NULL): GLIDE_EDECODE with the decoder's
+     * text when the envelope is not a glide JSON envelope. Codes as for push. */
+    int (*push_2)(glide_module *m, glide_str uid, glide_str envelope_json, uint32_t *sent,
+                  char *err, size_t errlen);
 };
 
 #ifdef __cplusplus

@@ -10,7 +10,11 @@
  *      1.0  the first table;
  *      1.1  glide_api.stats_each and .sessions, glide_stats version 2 (sessions_closing, store
  *           call latency), glide_session_info;
- *      1.2  glide_host.flags (GLIDE_HOST_NO_PAYLOAD).
+ *      1.2  glide_host.flags (GLIDE_HOST_NO_PAYLOAD);
+ *      1.3  glide_api.handoff (connections the host accepted, glide_handoff) and .push_2;
+ *           GLIDE_ENOCALLBACK; start's codes by kind (GLIDE_ESTATE, GLIDE_EADDR, GLIDE_ECONF);
+ *           GLIDE_ESTRUCT for structs too small or of version 0; GLIDE_HOST_VERSION 2 (the
+ *           number of the table with `flags`, left at 1 by 1.2).
  */
 #ifndef GLIDE_VERSION_H
 #define GLIDE_VERSION_H
@@ -25,7 +29,7 @@
 
 /* The plugin ABI this header describes. */
 #define GLIDE_ABI_MAJOR 1
-#define GLIDE_ABI_MINOR 2
+#define GLIDE_ABI_MINOR 3
 
 /* The glide protocol version the module speaks on the wire (glide v1.6 JSON). */
 #define GLIDE_PROTOCOL_VERSION "1.6"

@@ -60,6 +60,7 @@ const char *api_strerror(int code) {
     case GLIDE_EDECODE: return "could not be decoded";
     case GLIDE_EEXPIRED: return "expired";
     case GLIDE_EFORBIDDEN: return "forbidden";
+    case GLIDE_ENOCALLBACK: return "the host provides no callback for this";
     case GLIDE_EINTERNAL: return "internal error";
     default: return "unknown error code";
     }
@@ -68,10 +69,13 @@ const char *api_strerror(int code) {
 Module *as_module(glide_module *m) { return static_cast<Module *>(m); }
 
 int api_create(const glide_host *host, glide_module **out) {
-    // A host table must at least reach `log`; later fields are used only when its size says
-    // the host knows them.
-    if (!out || (host && host->size < offsetof(glide_host, log) + sizeof host->log))
+    // A host table must at least reach `log` and have a version; later fields are used only
+    // when its size says the host knows them, so a newer, larger table is read as far as this
+    // module knows it (host.h).
+    if (!out)
         return GLIDE_EINVAL;
+    if (host && (host->size < offsetof(glide_host, log) + sizeof host->log || host->version == 0))
+        return GLIDE_ESTRUCT;
     return guarded(nullptr, 0, [&] {
         *out = new Module(host);
         return GLIDE_OK;
@@ -116,8 +120,12 @@ int api_conf_new(glide_module *m, glide_conf **out) {
 }
 
 int api_conf_set(glide_conf *c, const glide_directive_call *call, char *err, size_t errlen) {
-    if (!c || !struct_ok(call, offsetof(glide_directive_call, line) + sizeof call->line) ||
-        !call->name.ptr || (call->nargs && !call->args))
+    if (!c || !call)
+        return GLIDE_EINVAL;
+    if (!struct_ok(call, offsetof(glide_directive_call, line) + sizeof call->line) ||
+        call->version == 0)
+        return GLIDE_ESTRUCT;
+    if (!call->name.ptr || (call->nargs && !call->args))
         return GLIDE_EINVAL;
     return guarded(err, errlen, [&] {
         if (c->finished) {
@@ -187,10 +195,11 @@ int api_start(glide_module *m, event_base *base, char *err, size_t errlen) {
     if (!m || !base)
         return GLIDE_EINVAL;
     return guarded(err, errlen, [&] {
-        glide::Status st = as_module(m)->start(base);
+        int code = GLIDE_OK;
+        glide::Status st = as_module(m)->start(base, &code);
         if (!st) {
             copy_out(st.error(), err, errlen);
-            return GLIDE_EADDR;
+            return code;
         }
         return GLIDE_OK;
     });
@@ -232,22 +241,63 @@ int api_listener_address(glide_module *m, uint32_t index, char *buf, size_t len)
 std::string_view sv(glide_str s);
 glide_str gs(const std::string &s);
 
-int api_push(glide_module *m, glide_str uid, glide_str envelope_json, uint32_t *sent) {
+int api_push_2(glide_module *m, glide_str uid, glide_str envelope_json, uint32_t *sent,
+               char *err, size_t errlen) {
     if (sent)
         *sent = 0;
-    if (!m || !uid.ptr || !envelope_json.ptr)
+    if (!m || !uid.ptr || !envelope_json.ptr) {
+        copy_out("module, uid and envelope must not be NULL", err, errlen);
         return GLIDE_EINVAL;
-    return guarded(nullptr, 0, [&] {
+    }
+    return guarded(err, errlen, [&] {
         glide::hub::Hub *hub = as_module(m)->hub();
-        if (!hub)
+        if (!hub) {
+            copy_out("the module is not started", err, errlen);
             return GLIDE_ESTATE;
+        }
         glide::codec::Envelope e;
-        if (!glide::codec::decode_json(sv(envelope_json), &e))
+        glide::Status st = glide::codec::decode_json(sv(envelope_json), &e);
+        if (!st) {
+            copy_out(st.error(), err, errlen);
             return GLIDE_EDECODE;
+        }
         uint32_t n = hub->push(sv(uid), e);
         if (sent)
             *sent = n;
+        copy_out("", err, errlen);
         return GLIDE_OK;
+    });
+}
+
+int api_push(glide_module *m, glide_str uid, glide_str envelope_json, uint32_t *sent) {
+    return api_push_2(m, uid, envelope_json, sent, nullptr, 0);
+}
+
+int api_handoff(glide_module *m, const glide_handoff *h, char *err, size_t errlen) {
+    if (!m || !h) {
+        copy_out("module and hand-off must not be NULL", err, errlen);
+        return GLIDE_EINVAL;
+    }
+    if (!struct_ok(h, offsetof(glide_handoff, input) + sizeof h->input) || h->version < 1) {
+        copy_out("glide_handoff: size or version too small", err, errlen);
+        return GLIDE_ESTRUCT;
+    }
+    using glide::net::CodecKind;
+    using glide::net::Transport;
+    if (h->fd < 0 || (h->input.len && !h->input.ptr) ||
+        (h->transport != GLIDE_TRANSPORT_WS && h->transport != GLIDE_TRANSPORT_TCP) ||
+        (h->codec != GLIDE_CODEC_JSON && h->codec != GLIDE_CODEC_PROTOBUF)) {
+        copy_out("glide_handoff: invalid fd, transport, codec or input", err, errlen);
+        return GLIDE_EINVAL;
+    }
+    return guarded(err, errlen, [&] {
+        std::string why;
+        int rc = as_module(m)->handoff(
+            h->fd, h->transport == GLIDE_TRANSPORT_WS ? Transport::ws : Transport::tcp,
+            h->codec == GLIDE_CODEC_JSON ? CodecKind::json : CodecKind::protobuf, sv(h->input),
+            &why);
+        copy_out(why, err, errlen);
+        return rc;
     });
 }
 
@@ -396,9 +446,11 @@ int api_credential_open(glide_str secret, glide_str credential, int64_t now_ms,
 void api_credential_free(glide_credential *c) { delete static_cast<CredentialObject *>(c); }
 
 int api_credential_seal(glide_str secret, const glide_credential *c, char *out, size_t *len) {
-    if (!struct_ok(c, offsetof(glide_credential, close_immediately) + sizeof c->close_immediately) ||
-        !len || (!out && *len))
+    if (!c || !len || (!out && *len))
         return GLIDE_EINVAL;
+    if (!struct_ok(c, offsetof(glide_credential, close_immediately) + sizeof c->close_immediately) ||
+        c->version == 0)
+        return GLIDE_ESTRUCT;
     return guarded(nullptr, 0, [&] {
         glide::codec::ClientAuthCredentials d;
         d.type = c->type;
@@ -495,6 +547,8 @@ const glide_api api_v1 = {
     api_ticket_check,
     api_stats_each,
     api_sessions,
+    api_handoff,
+    api_push_2,
 };
 
 std::string version_text(uint32_t v) {

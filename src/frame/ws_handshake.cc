@@ -328,7 +328,7 @@ HandshakeResult parse_handshake(const char *data, size_t len, const HandshakeCon
         return error(400, hosts ? "repeated Host header" : "missing Host header");
     size_t q = target.find('?');
     std::string_view path = target.substr(0, q);
-    if (path != cfg.path)
+    if (!cfg.path.empty() && path != cfg.path)
         return error(404, "no WebSocket endpoint at this path");
     if (!upgrade)
         return error(400, "missing Upgrade: websocket");

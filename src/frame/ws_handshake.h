@@ -26,7 +26,7 @@
 //                  line to the empty line included) longer than max_header_bytes: 431.
 //   Host           exactly one: else 400.
 //   path           the target's path (query ignored) equals HandshakeConfig::path, byte for
-//                  byte: else 404.
+//                  byte: else 404. An empty HandshakeConfig::path accepts any path.
 //   Upgrade        a comma-separated token list containing "websocket" (any case): else 400.
 //   Connection     a token list containing "upgrade" (any case): else 400.
 //   Version        Sec-WebSocket-Version exactly "13": else 426 with Sec-WebSocket-Version: 13.
@@ -59,7 +59,9 @@ inline constexpr size_t kDefaultMaxHeaders = 64;
 inline constexpr size_t kMaxUpgradeResponse = 512;
 
 struct HandshakeConfig {
-    std::string_view path; // glide_ws_path (its directive record holds the default)
+    // glide_ws_path (its directive record holds the default); empty: any path (a connection
+    // a host handed over after routing the request itself).
+    std::string_view path;
     std::span<const std::string_view> allowed_origins; // glide_allowed_origins; empty: any
     size_t max_header_bytes = kDefaultMaxHeaderBytes;
     size_t max_headers = kDefaultMaxHeaders; // also bounded by the scratch array's size

@@ -144,7 +144,7 @@ int HostAdapter::send_message(const RequestPtr &req, const codec::ChatMessage &m
                               MessageCall call, const char *absent) {
     if (!call) {
         port::StoreResult r;
-        r.status = GLIDE_ENOTSUP;
+        r.status = GLIDE_ENOCALLBACK;
         r.error = absent;
         req->store_done(std::move(r));
         return GLIDE_OK;
@@ -169,7 +169,7 @@ int HostAdapter::send_message(const RequestPtr &req, const codec::ChatMessage &m
 
 int HostAdapter::group_members(const RequestPtr &req, std::string_view gid) {
     if (!HOST_HAS(host_, group_members)) {
-        req->request_done(GLIDE_ENOTSUP, "group messages are not configured");
+        req->request_done(GLIDE_ENOCALLBACK, "group messages are not configured");
         return GLIDE_OK;
     }
     glide_request *h = handle(req);
@@ -197,8 +197,10 @@ void HostAdapter::log(glide_log_level level, std::string_view msg) {
 // --- completions -------------------------------------------------------------------------------
 
 int request_auth_done(glide_request *req, const glide_auth_result *r) {
-    if (!req || !r || !COVERS(r, glide_auth_result, accepted))
+    if (!req || !r)
         return GLIDE_EINVAL;
+    if (!COVERS(r, glide_auth_result, accepted) || r->version == 0)
+        return GLIDE_ESTRUCT;
     HostRequest *p = unhandle(req);
     if (p->kind() != Kind::auth)
         return GLIDE_EINVAL;
@@ -224,8 +226,10 @@ int request_auth_done(glide_request *req, const glide_auth_result *r) {
 }
 
 int request_store_done(glide_request *req, const glide_store_result *r) {
-    if (!req || !r || !COVERS(r, glide_store_result, status))
+    if (!req || !r)
         return GLIDE_EINVAL;
+    if (!COVERS(r, glide_store_result, status) || r->version == 0)
+        return GLIDE_ESTRUCT;
     HostRequest *p = unhandle(req);
     if (p->kind() != Kind::store_message && p->kind() != Kind::group_publish)
         return GLIDE_EINVAL;
@@ -245,8 +249,10 @@ int request_store_done(glide_request *req, const glide_store_result *r) {
 }
 
 int request_page_add(glide_request *req, const glide_message *m) {
-    if (!req || !m || !COVERS(m, glide_message, mid))
+    if (!req || !m)
         return GLIDE_EINVAL;
+    if (!COVERS(m, glide_message, mid) || m->version == 0)
+        return GLIDE_ESTRUCT;
     HostRequest *p = unhandle(req);
     if (p->kind() != Kind::load_undelivered)
         return GLIDE_EINVAL;

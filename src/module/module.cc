@@ -1,6 +1,10 @@
 #include "module/module.h"
 
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "common/strings.h"
 
@@ -79,24 +83,34 @@ Status Module::apply(std::unique_ptr<glide_conf> c) {
 
 void Module::build_settings() {
     const ModuleConf &c = current_->conf;
-    settings_.clear();
-    for (const ListenConf &lc : c.listens) {
+    auto make = [&](net::Transport t, net::CodecKind codec, SSL_CTX *ssl, std::string path) {
         auto s = std::make_shared<net::ConnectionSettings>();
-        s->transport = lc.transport;
-        s->codec = lc.codec;
-        s->ssl_ctx = lc.ssl ? ssl_ctx_.get() : nullptr;
-        s->ws_path = c.ws_path;
+        s->transport = t;
+        s->codec = codec;
+        s->ssl_ctx = ssl;
+        s->ws_path = std::move(path);
         s->allowed_origins = c.allowed_origins;
         s->max_message_size = c.max_message_size;
         s->send_buffer_limit = c.send_buffer_limit;
         s->handshake_timeout_ms = c.handshake_timeout_ms;
         s->linger_ms = c.linger_timeout_ms;
         s->log = &log_;
-        settings_.push_back(std::move(s));
-    }
+        return s;
+    };
+    settings_.clear();
+    for (const ListenConf &lc : c.listens)
+        settings_.push_back(make(lc.transport, lc.codec, lc.ssl ? ssl_ctx_.get() : nullptr,
+                                 c.ws_path));
+    // Handed-over sockets are plain (the host terminates TLS) and routed by the host: any path.
+    for (net::Transport t : {net::Transport::ws, net::Transport::tcp})
+        for (net::CodecKind k : {net::CodecKind::json, net::CodecKind::protobuf})
+            handoff_settings_[static_cast<int>(t)][static_cast<int>(k)] = make(t, k, nullptr, "");
 }
 
-Status Module::start(event_base *base) {
+Status Module::start(event_base *base, int *code) {
+    int ignored;
+    int &rc = code ? *code : ignored;
+    rc = GLIDE_ESTATE;
     if (!current_)
         return make_error("no configuration applied");
     if (base_)
@@ -104,6 +118,7 @@ Status Module::start(event_base *base) {
     reap_.reset(event_new(base, -1, 0, on_reap, this));
     drain_timer_.reset(evtimer_new(base, on_drain_timeout, this));
     flush_ = std::make_unique<net::FlushQueue>(base);
+    rc = GLIDE_ENOMEM;
     if (!reap_ || !drain_timer_ || !flush_->ok())
         return make_error("event_new() failed");
     const ModuleConf &c = current_->conf;
@@ -112,6 +127,7 @@ Status Module::start(event_base *base) {
         any_ssl |= lc.ssl;
     if (any_ssl) {
         auto ctx = net::make_server_ssl_ctx(c.ssl_certificate, c.ssl_certificate_key);
+        rc = GLIDE_ECONF;
         if (!ctx)
             return make_error(ctx.error());
         ssl_ctx_ = std::move(ctx.value());
@@ -121,6 +137,7 @@ Status Module::start(event_base *base) {
         auto l = net::Listener::open(base, lc.address, static_cast<int>(lc.backlog), on_accept,
                                      this, &log_);
         if (!l) {
+            rc = GLIDE_EADDR;
             listeners_.clear();
             ssl_ctx_.reset();
             return make_error(l.error());
@@ -132,6 +149,7 @@ Status Module::start(event_base *base) {
                  lc.codec == net::CodecKind::json ? "json" : "protobuf", lc.ssl ? ", ssl" : "");
         listeners_.push_back(std::move(l.value()));
     }
+    rc = GLIDE_OK;
     base_ = base;
     build_settings();
     timers_ = std::make_unique<EventTimers>(base);
@@ -151,26 +169,67 @@ void Module::on_accept(void *self, net::Listener &l, int fd) {
         ::close(fd);
         return;
     }
-    auto *c = new (std::nothrow)
-        net::Connection(m->base_, fd, *m, *m->handler_, *m->flush_, m->settings_[l.index]);
+    m->adopt(fd, m->settings_[l.index], {}, ("on " + l.bound().text()).c_str(), nullptr);
+}
+
+int Module::adopt(int fd, std::shared_ptr<const net::ConnectionSettings> settings,
+                  std::string input, const char *where, std::string *why) {
+    auto *c = new (std::nothrow) net::Connection(base_, fd, *this, *handler_, *flush_,
+                                                 std::move(settings), why != nullptr);
     if (!c) {
-        ::close(fd);
-        m->log_.log(GLIDE_LOG_ERROR, "out of memory accepting a connection");
-        return;
+        if (!why)
+            ::close(fd);
+        log_.log(GLIDE_LOG_ERROR, "out of memory accepting a connection");
+        if (why)
+            *why = "out of memory";
+        return GLIDE_ENOMEM;
     }
-    m->stats_.connections_accepted++;
     if (!c->ok()) {
-        m->stats_.connections_closed++;
         delete c;
-        return;
+        if (why) {
+            *why = "cannot watch the socket";
+            return GLIDE_EIO;
+        }
+        stats_.connections_accepted++;
+        stats_.connections_closed++;
+        return GLIDE_EIO;
     }
-    m->conns_.push_front(*c);
-    m->stats_.connections++;
-    c->start();
-    // Logged last: the host's log callback may drain (freeing l) or kick (glide/host.h); c
-    // itself is freed only by the reaper, later in the loop.
-    m->log_.log(GLIDE_LOG_DEBUG, "connection from %s on %s", c->peer().text().c_str(),
-                l.bound().text().c_str());
+    stats_.connections_accepted++;
+    conns_.push_front(*c);
+    stats_.connections++;
+    if (why)
+        c->start(std::move(input));
+    else
+        c->start();
+    // Logged last: the host's log callback may drain or kick (glide/host.h); c itself is
+    // freed only by the reaper, later in the loop.
+    log_.log(GLIDE_LOG_DEBUG, "connection from %s %s", c->peer().text().c_str(), where);
+    return GLIDE_OK;
+}
+
+int Module::handoff(int fd, net::Transport t, net::CodecKind codec, std::string_view input,
+                    std::string *why) {
+    if (!base_) {
+        *why = "the module is not started";
+        return GLIDE_ESTATE;
+    }
+    if (draining_) {
+        *why = "the module is draining";
+        return GLIDE_ECLOSED;
+    }
+    int type = 0;
+    socklen_t len = sizeof type;
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM) {
+        *why = "fd " + std::to_string(fd) + " is not a stream socket";
+        return GLIDE_EINVAL;
+    }
+    std::string copy(input); // before anything changes the socket: may throw bad_alloc
+    if (evutil_make_socket_nonblocking(fd) != 0) {
+        *why = std::string("fcntl(O_NONBLOCK) failed (") + strerror(errno) + ")";
+        return GLIDE_EIO;
+    }
+    return adopt(fd, handoff_settings_[static_cast<int>(t)][static_cast<int>(codec)],
+                 std::move(copy), "handed over by the host", why);
 }
 
 void Module::connection_closed(net::Connection &c) {

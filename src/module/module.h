@@ -44,8 +44,16 @@ public:
     const glide_host *host() const { return host_; }
 
     Status apply(std::unique_ptr<glide_conf> c);
-    Status start(event_base *base);
+    // On failure *code (may be null) says which kind: GLIDE_ESTATE (no configuration applied,
+    // already started), GLIDE_EADDR (a listener's address), GLIDE_ECONF (the TLS certificate
+    // or key), GLIDE_ENOMEM (libevent could not create an event).
+    Status start(event_base *base, int *code = nullptr);
     int drain(uint64_t timeout_ms, glide_drained_fn done, void *arg);
+    // Takes a connection the host accepted, `input` being what it read from it already
+    // (glide_api.handoff). GLIDE_OK: the module owns fd; any other code: fd is untouched (still
+    // the host's), *why says why.
+    int handoff(int fd, net::Transport t, net::CodecKind codec, std::string_view input,
+                std::string *why);
     void stats(glide_stats &out) const;
     const net::Listener *listener(size_t i) const {
         return i < listeners_.size() ? listeners_[i].get() : nullptr;
@@ -69,6 +77,11 @@ public:
 
 private:
     static void on_accept(void *self, net::Listener &l, int fd);
+    // Registers and starts a new connection on fd (accepted or handed over: `where` says which,
+    // for the log); `why` null: an accepted socket, closed on failure; else a handed-over one,
+    // left open on failure with the reason in *why.
+    int adopt(int fd, std::shared_ptr<const net::ConnectionSettings> settings, std::string input,
+              const char *where, std::string *why);
     static void on_reap(evutil_socket_t, short, void *self);
     static void on_drain_timeout(evutil_socket_t, short, void *self);
     void connection_closed(net::Connection &c) override;
@@ -84,6 +97,8 @@ private:
     // Per listener (same index): what its connections run with; rebuilt by a reload, while
     // running connections keep the settings they were accepted with.
     std::vector<std::shared_ptr<const net::ConnectionSettings>> settings_;
+    // For handed-over connections, per (transport, codec): plain, any WebSocket path.
+    std::shared_ptr<const net::ConnectionSettings> handoff_settings_[2][2];
     net::SslCtxPtr ssl_ctx_; // for listeners marked ssl
     net::MessageHandler *handler_ = nullptr; // custom_, else the protocol once started
     net::MessageHandler *custom_ = nullptr;  // set_handler's

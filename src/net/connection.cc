@@ -49,7 +49,8 @@ FlushQueue::FlushQueue(event_base *base)
 // --- a connection ---------------------------------------------------------------------------
 
 Connection::Connection(event_base *base, int fd, ConnectionOwner &owner, MessageHandler &handler,
-                       FlushQueue &flush, std::shared_ptr<const ConnectionSettings> settings)
+                       FlushQueue &flush, std::shared_ptr<const ConnectionSettings> settings,
+                       bool keep_fd_on_failure)
     : base_(base), owner_(owner), handler_(handler), flush_(flush),
       settings_(std::move(settings)), peer_(peer_address(fd)), codec_(settings_->codec) {
     // Messages are small and written once per loop turn: Nagle's delay would only add latency.
@@ -60,7 +61,8 @@ Connection::Connection(event_base *base, int fd, ConnectionOwner &owner, Message
         SSL *ssl = SSL_new(settings_->ssl_ctx);
         if (!ssl) {
             ERR_clear_error();
-            ::close(fd);
+            if (!keep_fd_on_failure)
+                ::close(fd);
             state_ = State::closed;
             return;
         }
@@ -70,7 +72,8 @@ Connection::Connection(event_base *base, int fd, ConnectionOwner &owner, Message
         if (!bev_) {
             // An allocation inside libevent failed. With BEV_OPT_CLOSE_ON_FREE libevent 2.1
             // frees the SSL on this path itself; the socket (a BIO_NOCLOSE BIO) is still ours.
-            ::close(fd);
+            if (!keep_fd_on_failure)
+                ::close(fd);
             state_ = State::closed;
             return;
         }
@@ -89,7 +92,8 @@ Connection::Connection(event_base *base, int fd, ConnectionOwner &owner, Message
     }
     fd_ = fd;
     if (!update_events()) {
-        ::close(fd_);
+        if (!keep_fd_on_failure)
+            ::close(fd_);
         fd_ = -1;
         state_ = State::closed;
     }
@@ -114,6 +118,15 @@ void Connection::start() {
     // The timeout covers the TLS handshake and the upgrade request together.
     if (!arm_timer(settings_->handshake_timeout_ms))
         abort();
+}
+
+void Connection::start(std::string input) {
+    input_ = std::move(input);
+    start();
+    // update_events made the read callback active if the connection reads now; else it does
+    // when reading resumes.
+    if (!input_.empty() && (ev_flags_ & EV_READ))
+        event_active(&ev_, EV_READ, 1);
 }
 
 // The timer exists only while the handshake or the polite close needs it: an open connection
@@ -451,6 +464,9 @@ bool Connection::update_events() {
         return false;
     }
     ev_flags_ = want;
+    // Bytes handed over wait for the read callback (reading just resumed).
+    if ((want & EV_READ) && !input_.empty())
+        event_active(&ev_, EV_READ, 1);
     return true;
 }
 
@@ -483,6 +499,13 @@ void Connection::on_io(evutil_socket_t, short what, void *self) {
 // One read(2) per call while the socket fills the buffer, up to kReadBudget; a short read
 // means the socket is drained for now.
 void Connection::read_plain() {
+    if (!input_.empty() && reading_plain()) {
+        // Handed over with bytes already read: they come first. Decoded in place, as a read.
+        std::string input;
+        input.swap(input_);
+        bytes_in += input.size();
+        take_plain(reinterpret_cast<uint8_t *>(input.data()), input.size());
+    }
     uint8_t *buf = flush_.read_buffer();
     size_t total = 0;
     while (reading_plain() && total < kReadBudget) {
@@ -828,6 +851,7 @@ void Connection::finish() {
         writing_ = false;
         out_.clear(flush_.chunks());
         std::string().swap(head_);
+        std::string().swap(input_);
         ::close(fd_);
         fd_ = -1;
     }

@@ -115,11 +115,13 @@ class Connection {
 public:
     enum class State { handshake, open, closing, lingering, closed };
 
-    // Takes the accepted socket `fd` (non-blocking) in every case: on failure it is closed and
-    // ok() is false. Nothing runs until start(). `flush` is the queue of `base`; it must
-    // outlive the connection.
+    // Takes the accepted socket `fd` (non-blocking): on failure ok() is false and the socket is
+    // closed, unless `keep_fd_on_failure` (a socket the host handed over stays the host's when
+    // the module refuses it). Nothing runs until start(). `flush` is the queue of `base`; it
+    // must outlive the connection.
     Connection(event_base *base, int fd, ConnectionOwner &owner, MessageHandler &handler,
-               FlushQueue &flush, std::shared_ptr<const ConnectionSettings> settings);
+               FlushQueue &flush, std::shared_ptr<const ConnectionSettings> settings,
+               bool keep_fd_on_failure = false);
     ~Connection();
     Connection(const Connection &) = delete;
     Connection &operator=(const Connection &) = delete;
@@ -127,6 +129,10 @@ public:
     // Arms the handshake timer, or opens a plain TCP connection at once (on_open). Call after
     // the owner has registered the connection: the handler may close it from on_open.
     void start();
+    // start() for a plain socket someone else began to read (a host's hand-off): `input` are
+    // the bytes already read from it. They are handled first, as if read from the socket, on a
+    // later loop turn (the socket's read callback, made active), never inside this call.
+    void start(std::string input);
 
     // False when libevent or OpenSSL could not set the connection up (then it is closed).
     bool ok() const { return bev_ != nullptr || fd_ >= 0; }
@@ -252,6 +258,7 @@ private:
     event ev_;
     OutQueue out_;
     std::string head_; // the start of an unfinished upgrade request
+    std::string input_; // plain, handed over: bytes read before; handled by the next read_plain
     EventPtr timer_; // handshake timeout, the linger bound of the polite close; none while open
     ConnectionOwner &owner_;
     MessageHandler &handler_;

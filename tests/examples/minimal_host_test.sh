@@ -16,6 +16,7 @@ cleanup() {
 }
 trap cleanup EXIT
 . tests/support/checks.sh
+. tests/support/chat_checks.sh
 
 start_host() { # HOST_BINARY MODULE: starts it on a free port, sets HOST_PID and URL
     : >"$T/host.out"
@@ -29,60 +30,16 @@ start_host() { # HOST_BINARY MODULE: starts it on a free port, sets HOST_PID and
     ok "$(basename "$1") listens: $URL"
 }
 
-stop_host() { # expects a drain and exit 0 on SIGTERM
-    kill -TERM "$HOST_PID"
-    i=0
-    while kill -0 "$HOST_PID" 2>/dev/null && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
-    if wait "$HOST_PID"; then rc=0; else rc=$?; fi
-    HOST_PID=
-    if [ $rc -eq 0 ] && grep -q "^stopped: $1 messages stored" "$T/host.out"; then
-        ok "SIGTERM drains and the host exits 0 ($1 stored)"
-    else
-        not_ok "SIGTERM drains and the host exits 0 ($1 stored)" "rc=$rc; $(cat "$T/host.out")"
-    fi
-}
-
 chat() { # a message from alice to bob, both authenticated by the host
-    rm -f "$T/bob.in" "$T/bob.out" "$T/alice.out"
-    mkfifo "$T/bob.in"
-    "$BIN/glidectl" chat "$URL" --secret example-secret --uid bob <"$T/bob.in" >"$T/bob.out" 2>&1 &
-    bob=$!
-    exec 3>"$T/bob.in"
-    if wait_for "$T/bob.out" "* authenticated as bob"; then
-        ok "bob authenticates (the host answers later: GLIDE_PENDING)"
-    else
-        not_ok "bob authenticates" "$(cat "$T/bob.out")"
-    fi
-    printf 'hello from a minimal host\n' | "$BIN/glidectl" chat "$URL" --secret example-secret \
-        --uid alice --to bob >"$T/alice.out" 2>&1
-    rc=$?
-    if [ $rc -eq 0 ] && grep -q '^\* sent mid=1\b' "$T/alice.out" &&
-        grep -q '^\* delivered mid=1\b' "$T/alice.out"; then
-        ok "alice's message is stored (mid 1), acknowledged and delivered"
-    else
-        not_ok "alice's message is stored (mid 1), acknowledged and delivered" \
-            "rc=$rc; $(cat "$T/alice.out")"
-    fi
-    if grep -qxF "[alice] hello from a minimal host" "$T/bob.out"; then
-        ok "bob's terminal shows it"
-    else
-        not_ok "bob's terminal shows it" "$(cat "$T/bob.out")"
-    fi
-    exec 3>&-
-    wait $bob
+    bob_joins "bob authenticates (the host answers later: GLIDE_PENDING)"
+    alice_sends "hello from a minimal host"
+    bob_leaves
 }
 
 # 1. The example as make builds it, with the built module.
 start_host "$BIN/examples/minimal-host" "$BIN/libglide.so"
 chat
-if printf 'x\n' | "$BIN/glidectl" chat "$URL" --secret wrong-secret --uid eve --to bob \
-    >"$T/eve.out" 2>&1; then
-    not_ok "a credential sealed with another secret is refused" "$(cat "$T/eve.out")"
-elif grep -q 'invalid authenticate message' "$T/eve.out"; then
-    ok "a credential sealed with another secret is refused (glide's text)"
-else
-    not_ok "a credential sealed with another secret is refused (glide's text)" "$(cat "$T/eve.out")"
-fi
+wrong_secret_refused
 stop_host 1
 
 # 2. Installed into a DESTDIR; built outside the tree with pkg-config.
