@@ -53,7 +53,9 @@ fi
 export PKG_CONFIG_PATH="$D/opt/glide/lib/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$D"
 mkdir -p "$T/out-of-tree"
 cp "$D/opt/glide/share/doc/glide/examples/minimal-host.c" "$T/out-of-tree/"
-if (cd "$T/out-of-tree" && cc -o minimal-host minimal-host.c $(pkg-config --cflags --libs glide)) \
+# A sanitizer build's module needs its runtime loaded first: the host gets the same flags.
+san=$(sed -n 's/^SAN := //p' "$B/config.mk" 2>/dev/null)
+if (cd "$T/out-of-tree" && cc $san -o minimal-host minimal-host.c $(pkg-config --cflags --libs glide)) \
     >"$T/cc.log" 2>&1; then
     ok "cc minimal-host.c \$(pkg-config --cflags --libs glide) outside the tree"
 else
