@@ -16,6 +16,14 @@ import tempfile
 import time
 
 B = os.environ.get("B", "build")
+# At the limit the sanitizers' runtime cannot work: UBSan's vptr check opens a pipe to test
+# whether memory is readable, fails for want of a descriptor and reports a valid object as
+# invalid. The plain build runs this test; the sanitizer build skips it.
+with open(os.path.join(B, "config.mk")) as f:
+    if "SANITIZERS := yes" in f.read():
+        print("skipped: sanitizer build (its runtime needs descriptors of its own)")
+        print("0 passed, 0 failed, 1 skipped")
+        sys.exit(0)
 GLIDED = os.path.abspath(os.path.join(B, "glided"))
 MODULE = os.path.abspath(os.path.join(B, "libglide.so"))
 NOFILE = 64
