@@ -4,16 +4,6 @@
 # same port (the server hands the connection to the module: glide_api.handoff); a wrong
 # secret is refused with glide's text; unknown routes are 404; SIGTERM drains and exits 0.
 set -u
-B=${B:-build}
-BIN=$(cd "$B" && pwd)
-T=$(mktemp -d /tmp/glide-http-server-test.XXXXXX)
-HOST_PID=
-cleanup() {
-    exec 3>&- 2>/dev/null
-    [ -n "$HOST_PID" ] && kill "$HOST_PID" 2>/dev/null && wait "$HOST_PID" 2>/dev/null
-    rm -rf "$T"
-}
-trap cleanup EXIT
 . tests/support/checks.sh
 . tests/support/chat_checks.sh
 

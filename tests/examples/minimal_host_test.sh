@@ -5,16 +5,6 @@
 # the host exits 0. Then the same example built outside the tree from an installed DESTDIR
 # with pkg-config, as a host author would build it, loads the installed module.
 set -u
-B=${B:-build}
-BIN=$(cd "$B" && pwd)
-T=$(mktemp -d /tmp/glide-example-test.XXXXXX)
-HOST_PID=
-cleanup() {
-    exec 3>&- 2>/dev/null
-    [ -n "$HOST_PID" ] && kill "$HOST_PID" 2>/dev/null && wait "$HOST_PID" 2>/dev/null
-    rm -rf "$T"
-}
-trap cleanup EXIT
 . tests/support/checks.sh
 . tests/support/chat_checks.sh
 

@@ -1,5 +1,16 @@
 # Sourced after checks.sh by the scripts that run an example host against `glidectl chat`
-# clients. They set BIN (the built programs), T (a scratch folder), URL (ws://…) and HOST_PID.
+# clients. It sets BIN (the built programs) and T (a scratch folder, removed at exit with the
+# host HOST_PID and bob's fifo); the script sets URL (ws://…) and HOST_PID.
+B=${B:-build}
+BIN=$(cd "$B" && pwd)
+T=$(mktemp -d /tmp/glide-example-test.XXXXXX)
+HOST_PID=
+example_cleanup() {
+    exec 3>&- 2>/dev/null
+    [ -n "$HOST_PID" ] && kill "$HOST_PID" 2>/dev/null && wait "$HOST_PID" 2>/dev/null
+    rm -rf "$T"
+}
+trap example_cleanup EXIT
 
 # bob_joins NAME: bob's terminal starts (its input a fifo held open on fd 3) and authenticates.
 bob_joins() {
