@@ -58,6 +58,9 @@ TIMEOUT = 20  # seconds for any single wait
 SCENARIO_LIMIT = 50  # seconds for one scenario, failing waits included
 GRACE = 0.4  # seconds to wait for something that must not come (a duplicate, an echo)
 REDIS_OUTAGE = 3  # seconds between redis-server's SIGKILL and its restart
+# The nodes use the whole URL grammar: a password (redis-server --requirepass) and a DB.
+REDIS_PASSWORD = "cluster-redis-pw"
+REDIS_DB = 3
 FAULT_TOTAL = 300  # messages sent in each fault scenario, one every FAULT_PACE seconds
 FAULT_PACE = 0.005
 FAULT_AT = 100  # acknowledgements before the fault
@@ -173,10 +176,11 @@ def tcp_peer_ports(pid):
 
 
 def redis_command(port, *args):
-    """One command over RESP; returns the reply (bytes for strings, int, list)."""
+    """One command over RESP, after AUTH; returns the reply (bytes for strings, int, list)."""
     with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
-        s.sendall(b"*%d\r\n" % len(args) + b"".join(
-            b"$%d\r\n%s\r\n" % (len(a.encode()), a.encode()) for a in args))
+        for cmd in (("AUTH", REDIS_PASSWORD), args):
+            s.sendall(b"*%d\r\n" % len(cmd) + b"".join(
+                b"$%d\r\n%s\r\n" % (len(a.encode()), a.encode()) for a in cmd))
         f = s.makefile("rb")
 
         def reply():
@@ -194,6 +198,7 @@ def redis_command(port, *args):
             if kind == b"*":
                 return [reply() for _ in range(int(rest))]
             raise RuntimeError("bad RESP reply %r" % line)
+        reply()  # +OK to AUTH
         return reply()
 
 
@@ -204,7 +209,7 @@ class Redis:
         self.proc = None
 
     def url(self):
-        return "redis://127.0.0.1:%d" % self.port
+        return "redis://:%s@127.0.0.1:%d/%d" % (REDIS_PASSWORD, self.port, REDIS_DB)
 
     def ping(self):
         try:
@@ -214,7 +219,8 @@ class Redis:
 
     def start(self):
         self.proc = spawn(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-                           "--save", "", "--appendonly", "no", "--daemonize", "no"], self.log)
+                           "--save", "", "--appendonly", "no", "--daemonize", "no",
+                           "--requirepass", REDIS_PASSWORD], self.log)
 
         def ready():
             if self.proc.poll() is not None:
@@ -653,6 +659,11 @@ async def s1_chat(c):
     c.clients += [a, b]
     await one_chat(a, b, "s1-1", "chat JSON on A -> protobuf on B")
     await one_chat(b, a, "s1-2", "chat protobuf on B -> JSON on A")
+    if not ONE_NODE:
+        info = redis_command(c.redis.port, "INFO", "keyspace").decode()
+        dbs = dict(re.findall(r"^db(\d+):keys=(\d+)", info, re.M))
+        check("the bus keeps its keys in the URL's DB %d (redis keyspace: %s)" % (REDIS_DB, dbs),
+              list(dbs) == [str(REDIS_DB)])
 
 
 async def s2_multi_device(c):
@@ -821,6 +832,13 @@ async def s5_presence(c):
     ok = await w.until(lambda: len(states("s5u")) >= 2)
     check("presence: login on B -> notify.state {uid, online: true} on A",
           ok and states("s5u")[1] == {"uid": "s5u", "online": True}, str(states("s5u")))
+    w2 = await Client(c.C, "s5w2", "w").login()
+    c.clients.append(w2)
+    await w2.send("api.state.sub", {"uids": ["s5u"]})
+    m = await w2.wait(lambda m: m["action"] == "notify.state", "notify.state of s5u")
+    check("presence: api.state.sub on C for a user online on B answers online at once",
+          m is not None and m["data"] == {"uid": "s5u", "online": True},
+          str(m) if m else w2.describe())
     p2 = await Client(c.C, "s5u", "p2").login()
     c.clients.append(p2)
     await p1.close()
