@@ -325,6 +325,8 @@ int api_group_invalidate(glide_module *m, glide_str gid) {
         if (!actions)
             return GLIDE_ESTATE;
         actions->groups.invalidate(sv(gid));
+        if (glide::port::ClusterPort *bus = actions->hub.cluster())
+            bus->group_invalidate(sv(gid)); // the other nodes' caches too
         return GLIDE_OK;
     });
 }

@@ -58,7 +58,31 @@ void replay_page(Context &ctx, uint64_t sid, HostRequest &r) {
     });
 }
 
+// Starts the session's offline replay; with the cluster bus, once the directory routes the
+// uid's messages here (port::ClusterPort::joined), so nothing stored after the replay's first
+// page can miss the session.
+void replay_when_routed(Context &ctx, Session &s) {
+    port::ClusterPort *bus = ctx.hub.cluster();
+    if (!bus) {
+        s.replay_begin();
+        replay_next(ctx, s);
+        return;
+    }
+    bus->joined(s.uid(), s.device_id(), s.device_name(), [c = &ctx, sid = s.id()] {
+        if (Session *t = c->hub.find(sid); t && t->authenticated())
+            replay_all_of(*c, *t);
+    });
+}
+
 } // namespace
+
+void replay_all_of(Context &ctx, Session &s) {
+    // A replay that runs goes on to the newest message: it covers what the caller wants.
+    if (s.replaying())
+        return;
+    s.replay_begin();
+    replay_next(ctx, s);
+}
 
 void on_hello(Context &, Session &s, Envelope &e) {
     auto r = codec::decode_payload<codec::Hello>(e);
@@ -98,10 +122,8 @@ void on_authenticate(Context &ctx, Session &s, Envelope &e) {
             } else {
                 hub.register_identity(*t, a);
                 t->send(make_message(seq, wire::notify_success, codec::Null{}));
-                if (t->open()) {
-                    t->replay_begin();
-                    replay_next(*c, *t);
-                }
+                if (t->open())
+                    replay_when_routed(*c, *t);
             }
             // Frames that arrived while the auth was pending, on the next loop turn: never
             // re-enter dispatch from inside a host completion.

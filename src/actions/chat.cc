@@ -20,6 +20,9 @@ namespace {
 void deliver_chat(Context &ctx, codec::ChatMessage &&msg, const Session *sender) {
     Outbound out(0, wire::chat, std::move(msg));
     const auto &m = std::get<codec::ChatMessage>(out.envelope().data);
+    to_other_nodes(ctx, m.to, out);
+    if (m.from != m.to)
+        to_other_nodes(ctx, m.from, out);
     ctx.hub.for_each_device(m.to, [&](Session &d) { d.send(out); });
     if (m.from != m.to)
         ctx.hub.for_each_device(m.from, [&](Session &d) {
@@ -69,6 +72,7 @@ void ack_request(Context &ctx, Session &s, const codec::AckRequest &a) {
     // to: sender}.
     const std::string &sender = a.to.empty() ? a.from : a.to;
     Outbound out(0, wire::ack_notify, codec::AckNotify{a.cli_mid, a.seq, a.mid, a.from, a.to});
+    to_other_nodes(ctx, sender, out);
     ctx.hub.for_each_device(sender, [&](Session &d) { d.send(out); });
     if (a.mid <= 0)
         return;
@@ -123,6 +127,7 @@ void on_client_custom(Context &ctx, Session &s, Envelope &e) {
     }
     e.from = s.uid();
     session::Outbound out(std::move(e));
+    to_other_nodes(ctx, out.envelope().to, out);
     ctx.hub.for_each_device(out.envelope().to, [&](Session &d) { d.send(out); });
 }
 

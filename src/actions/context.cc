@@ -47,6 +47,12 @@ bool chat_input(Context &ctx, Session &s, Envelope &e, codec::ChatMessage *m) {
     return true;
 }
 
+void to_other_nodes(Context &ctx, std::string_view uid, session::Outbound &out) {
+    if (port::ClusterPort *bus = ctx.hub.cluster())
+        if (session::Encoded *json = out.encoded(codec::Codec::json))
+            bus->to_user(uid, json->bytes());
+}
+
 std::string store_failure(const port::HostRequest &r) {
     if (r.timed_out())
         return "message store timed out";

@@ -93,6 +93,9 @@ bool payload(Context &ctx, session::Session &s, const codec::Envelope &e, T *out
 // been answered.
 bool chat_input(Context &ctx, session::Session &s, codec::Envelope &e, codec::ChatMessage *m);
 
+// Hands out's JSON to the cluster bus for uid's devices on other nodes (none: nothing).
+void to_other_nodes(Context &ctx, std::string_view uid, session::Outbound &out);
+
 // The notify.error text for a store or publish that did not succeed.
 std::string store_failure(const port::HostRequest &r);
 

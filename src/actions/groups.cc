@@ -45,7 +45,16 @@ void Groups::publish(Context &ctx, Session &s, const Envelope &req, codec::ChatM
             if (ok) {
                 m->mid = r.store_result().mid;
                 m->seq = r.store_result().seq;
+                pp->seq = m->seq;
                 pp->env.data = *m;
+                // Other nodes deliver to their members (published in completion order, which
+                // is sequence order for this node's publishes).
+                if (port::ClusterPort *bus = c->hub.cluster()) {
+                    std::string &json = c->groups.json_;
+                    json.clear();
+                    if (codec::encode_json(pp->env, &json))
+                        bus->to_group(gid, m->seq, json);
+                }
             }
             if (Session *t = c->hub.find(pp->sid)) {
                 if (ok)
@@ -81,12 +90,18 @@ void Groups::pump(Context &ctx, const std::string &gid) {
                 groups_.erase(it);
             return;
         }
-        if (g.fifo.front()->ok && g.members != Group::Members::ready) {
+        // The done run at the head goes out lowest sequence first: with the cluster bus another
+        // node's publish may arrive while an earlier-called one of this node is completing.
+        auto pick = g.fifo.begin();
+        for (auto i = pick + 1; i != g.fifo.end() && (*i)->done; ++i)
+            if ((*i)->ok && (!(*pick)->ok || (*i)->seq < (*pick)->seq))
+                pick = i;
+        if ((*pick)->ok && g.members != Group::Members::ready) {
             load_members(ctx, gid);
             return;
         }
-        std::unique_ptr<Publish> p = std::move(g.fifo.front());
-        g.fifo.pop_front();
+        std::unique_ptr<Publish> p = std::move(*pick);
+        g.fifo.erase(pick);
         if (!p->ok)
             continue;
         std::shared_ptr<const std::vector<std::string>> uids = g.uids;
@@ -128,6 +143,17 @@ void Groups::load_members(Context &ctx, const std::string &gid) {
             c->groups.pump(*c, gid);
         },
         [&ctx, &gid](const port::RequestPtr &r) { return ctx.host.group_members(r, gid); });
+}
+
+void Groups::remote(Context &ctx, std::string_view gid, int64_t seq, codec::Envelope env) {
+    auto [it, fresh] = groups_.try_emplace(std::string(gid));
+    auto p = std::make_unique<Publish>();
+    p->sid = 0;
+    p->done = p->ok = true;
+    p->seq = seq;
+    p->env = std::move(env);
+    it->second.fifo.push_back(std::move(p));
+    pump(ctx, std::string(gid)); // a copy: the pump may erase the entry
 }
 
 void Groups::invalidate(std::string_view gid) {

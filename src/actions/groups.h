@@ -24,7 +24,10 @@ public:
     // message.group after the ticket check and normalisation (actions/context.h chat_input).
     void publish(Context &ctx, session::Session &s, const codec::Envelope &req,
                  codec::ChatMessage msg);
-    // Forgets the cached membership of gid (the control API).
+    // A group message published on another node (the cluster bus): delivered to the members
+    // here, in sequence order with this node's own publishes.
+    void remote(Context &ctx, std::string_view gid, int64_t seq, codec::Envelope env);
+    // Forgets the cached membership of gid (the control API, or the bus for another node's).
     void invalidate(std::string_view gid);
 
 private:
@@ -32,9 +35,10 @@ private:
     void load_members(Context &ctx, const std::string &gid);
 
     struct Publish {
-        uint64_t sid;
+        uint64_t sid; // the publisher's session; 0 for another node's publish
         bool done = false;
         bool ok = false;
+        int64_t seq = 0;
         codec::Envelope env; // the delivery envelope, data filled at completion
     };
     struct Group {
@@ -45,6 +49,7 @@ private:
         std::deque<std::unique_ptr<Publish>> fifo; // in call order, which is seq order
     };
     hub::StringMap<Group> groups_;
+    std::string json_; // a publish's JSON for the cluster bus, reused
 };
 
 void on_group(Context &ctx, session::Session &s, codec::Envelope &e);

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <functional>
+#include <unordered_map>
 
 namespace glide {
 
@@ -16,6 +18,16 @@ inline void copy_out(std::string_view s, char *buf, size_t len) {
     memcpy(buf, s.data(), n);
     buf[n] = '\0';
 }
+
+// Lookups by string_view without building a std::string (C++20 heterogeneous lookup).
+struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const noexcept {
+        return std::hash<std::string_view>{}(s);
+    }
+};
+template <typename V>
+using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
 
 // "strerror text" with the errno number, nginx style: "98: Address already in use".
 std::string errno_text(int err);

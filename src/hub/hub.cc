@@ -127,8 +127,11 @@ void Hub::session_closing(Session &s) {
         if (it == watchers_.end())
             continue;
         std::erase(it->second, s.id());
-        if (it->second.empty())
+        if (it->second.empty()) {
             watchers_.erase(it);
+            if (cluster_)
+                cluster_->unwatch(uid);
+        }
     }
 }
 
@@ -151,10 +154,12 @@ void Hub::unregister_identity(Session &s) {
         return;
     v.erase(pos);
     const bool last = v.empty();
-    if (last) {
+    if (last)
         users_.erase(it);
-        notify_state(s.uid(), false);
-    }
+    if (cluster_)
+        cluster_->left(s.uid(), s.device_id(), last);
+    if (last)
+        local_state(s.uid(), false);
     host_->presence(s.uid(), s.device_id(), conf_.node_id, false);
 }
 
@@ -208,7 +213,7 @@ void Hub::register_identity(Session &s, const port::AuthResult &r) {
     host_->presence(s.uid(), s.device_id(), conf_.node_id, true);
     // The host may have kicked s meanwhile (its offline told the subscribers).
     if (was_offline && online(s.uid()))
-        notify_state(s.uid(), true);
+        local_state(s.uid(), true);
 }
 
 void Hub::notify_state(const std::string &uid, bool online) {
@@ -226,6 +231,8 @@ void Hub::notify_state(const std::string &uid, bool online) {
 void Hub::watch(Session &s, const std::string &uid) {
     auto &w = watchers_[uid];
     if (std::find(w.begin(), w.end(), s.id()) == w.end()) {
+        if (w.empty() && cluster_)
+            cluster_->watch(uid);
         w.push_back(s.id());
         s.watch(uid);
     }
@@ -235,12 +242,34 @@ void Hub::watch(Session &s, const std::string &uid) {
 
 uint32_t Hub::push(std::string_view uid, const Envelope &e) {
     Outbound out(e);
+    if (cluster_)
+        if (session::Encoded *json = out.encoded(codec::Codec::json))
+            cluster_->to_user(uid, json->bytes());
     uint32_t n = 0;
     for_each_device(uid, [&](Session &d) { n += d.send(out); });
     return n;
 }
 
 uint32_t Hub::kick(std::string_view uid, std::string_view device_id) {
+    if (cluster_)
+        cluster_->kick(uid, device_id);
+    return kick_here(uid, device_id);
+}
+
+void Hub::kicked_out(std::string_view uid, std::string_view device_id,
+                     std::string_view device_name) {
+    Outbound out(make_message(
+        0, action::notify_kickout,
+        codec::KickOutNotify{std::string(device_id), std::string(device_name)}));
+    for_each_device(uid, [&](Session &d) {
+        if (!d.open() || d.device_id() != device_id)
+            return;
+        d.send(out);
+        d.close(session::close_code::kicked_out, "kicked out");
+    });
+}
+
+uint32_t Hub::kick_here(std::string_view uid, std::string_view device_id) {
     uint32_t n = 0;
     Outbound out(make_message(0, action::notify_kickout, codec::KickOutNotify{}));
     for_each_device(uid, [&](Session &d) {

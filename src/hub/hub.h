@@ -33,20 +33,16 @@
 
 #include "codec/message.h"
 #include "common/stats.h"
+#include "common/strings.h"
+#include "port/cluster_port.h"
 #include "port/host_port.h"
 #include "session/session.h"
 
 namespace glide::hub {
 
-// Lookups by string_view without building a std::string (C++20 heterogeneous lookup).
-struct StringHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const noexcept {
-        return std::hash<std::string_view>{}(s);
-    }
-};
-template <typename V>
-using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
+// uid-keyed tables, looked up by string_view (common/strings.h).
+template <typename V> using StringMap = glide::StringMap<V>;
+using glide::StringHash;
 
 // The sessions of one uid, in login order. Most users have one device: that one is held inline,
 // so an online user costs its users_ node and no separate allocation; more go to a heap array.
@@ -126,10 +122,18 @@ public:
 
     // -- control API --
 
-    // Sends an envelope to every device of uid; returns the sessions reached.
+    // Sends an envelope to every device of uid, through the cluster bus to those on other
+    // nodes too; returns the sessions reached on this node.
     uint32_t push(std::string_view uid, const codec::Envelope &e);
-    // notify.kickout then close 4001 for uid's sessions (device empty: all devices).
+    // notify.kickout then close 4001 for uid's sessions (device empty: all devices), on other
+    // nodes too; returns the sessions kicked on this node.
     uint32_t kick(std::string_view uid, std::string_view device_id);
+    // kick() for this node's sessions only (the bus's input).
+    uint32_t kick_here(std::string_view uid, std::string_view device_id);
+    // (uid, device) logged in on another node: its session here gets notify.kickout (with the
+    // newcomer's device name) and close 4001 (design.md §5.4 across nodes).
+    void kicked_out(std::string_view uid, std::string_view device_id,
+                    std::string_view device_name);
     // The counter set with the session gauges filled in.
     Stats stats() const;
     // Calls fn(const SessionInfo &) for each authenticated session of uid, or of every uid when
@@ -166,6 +170,14 @@ public:
     bool online(std::string_view uid) const { return users_.find(uid) != users_.end(); }
     // s watches uid's state from now on (notify.state on each change) until it closes.
     void watch(session::Session &s, const std::string &uid);
+    // uid came online or went offline cluster-wide (the bus's state channel): its watchers
+    // here get notify.state.
+    void state_changed(const std::string &uid, bool online) { notify_state(uid, online); }
+
+    // The cluster bus (null: this node alone). Set once, before sessions open; it outlives
+    // the hub's sessions.
+    void set_cluster(port::ClusterPort *c) { cluster_ = c; }
+    port::ClusterPort *cluster() const { return cluster_; }
 
     void log(glide_log_level level, std::string_view msg) const { host_->log(level, msg); }
 
@@ -178,9 +190,16 @@ private:
     session::Session *take_device(const std::string &uid, const std::string &device_id,
                                   const session::Session &s);
     void notify_state(const std::string &uid, bool online);
+    // A change of this node's users: told to the watchers here, unless the bus tells every
+    // node's watchers (its state channel) of the cluster-wide change instead.
+    void local_state(const std::string &uid, bool online) {
+        if (!cluster_ || !cluster_->connected())
+            notify_state(uid, online);
+    }
     void schedule_reap();
 
     port::HostPort *host_;
+    port::ClusterPort *cluster_ = nullptr;
     session::TimerService *timers_;
     HubConfig conf_;
     Stats *stats_;

@@ -65,20 +65,21 @@ static Status set_origins(const Spec &spec, void *conf, const std::vector<std::s
 
 static Status set_cluster(const Spec &spec, void *conf, const std::vector<std::string> &args) {
     auto &c = *static_cast<ModuleConf *>(conf);
-    const std::string &a = args[0];
-    if (a == "off") {
-        c.cluster.clear();
+    c.cluster.clear();
+    if (args.size() == 1 && args[0] == "off")
         return {};
+    for (const std::string &a : args) {
+        auto u = cluster::parse_redis_url(a);
+        if (!u)
+            return make_error("invalid value \"" + a + "\" in \"" + spec.name +
+                              "\" directive: " + u.error());
+        for (const cluster::RedisUrl &o : c.cluster)
+            if (o.host == u->host && o.port == u->port && o.db == u->db)
+                return make_error("\"" + a + "\" is given twice in \"" + spec.name +
+                                  "\" directive");
+        c.cluster.push_back(std::move(u.value()));
     }
-    if (a.rfind("redis://", 0) != 0)
-        return conf::invalid_value(spec, a);
-    auto addr = net::parse_listen_address(std::string_view(a).substr(8), spec.name);
-    if (!addr || addr->port() == 0)
-        return conf::invalid_value(spec, a);
-    // Accepted and ignored, the nodes would stay islands while -t says all is well: refused
-    // until the bus exists.
-    return make_error("\"glide_cluster\" directive is not supported yet: this build has no "
-                      "cluster bus");
+    return {};
 }
 
 static Status set_ws_path(const Spec &spec, void *conf, const std::vector<std::string> &args) {
@@ -166,10 +167,17 @@ static const Spec specs[] = {
     {"glide_ssl_certificate_key", conf::CTX_MAIN, 1, 1,
      conf::set_string<&ModuleConf::ssl_certificate_key>, 0, 0, nullptr, nullptr,
      "glide_ssl_certificate_key FILE", "PEM private key of glide_ssl_certificate."},
-    {"glide_cluster", conf::CTX_MAIN, 1, 1, set_cluster, 0, 0, nullptr, "off",
-     "glide_cluster redis://HOST:PORT | off",
-     "The cluster bus joining several nodes (and worker processes). Not supported yet: any "
-     "value but off is refused."},
+    {"glide_cluster", conf::CTX_MAIN, 1, 16, set_cluster, 0, 0, nullptr, "off",
+     "glide_cluster redis://[[USER]:PASSWORD@]HOST:PORT[/DB] ... | off",
+     "Joins this node to the cluster bus: the Redis servers through which nodes (glided "
+     "processes, and the worker processes of each) route chat, receipts, kick-outs, group "
+     "messages and presence to each other. Several URLs shard the bus by consistent hashing; "
+     "every node must list the same URLs in the same order. Every node needs its own "
+     "glide_node_id and the same store (store sqlite on one machine, store postgresql across "
+     "machines); store memory is refused with a cluster. The store stays the source of truth: "
+     "a message is acknowledged once stored, whatever the bus does; while Redis is "
+     "unreachable, remote deliveries wait in the store, and when it returns every node replays "
+     "its sessions' undelivered messages. A node silent for 5 s leaves the directory."},
 };
 
 std::span<const Spec> module_directives() { return specs; }

@@ -20,6 +20,11 @@ Module::Module(const glide_host *host) : host_(host) {
 }
 
 Module::~Module() {
+    // The bus first: its callbacks reach the hub, and closing sessions below need not tell it.
+    if (hub_)
+        hub_->set_cluster(nullptr);
+    bus_.reset();
+    cluster_input_.reset();
     // Destroy is immediate: drop every connection without ceremony.
     while (net::Connection *c = conns_.front())
         c->abort(); // calls connection_closed, which unlinks it
@@ -158,6 +163,18 @@ Status Module::start(event_base *base, int *code) {
     dispatcher_ = std::make_unique<dispatch::Dispatcher>(*hub_, stats_);
     protocol_ = std::make_unique<ProtocolHandler>(hub_.get(), dispatcher_.get(),
                                                   [this] { event_active(reap_.get(), 0, 0); });
+    if (!c.cluster.empty()) {
+        cluster::BusConfig bc;
+        bc.node_id = hub_->conf().node_id;
+        bc.shards = c.cluster;
+        cluster_input_ = std::make_unique<actions::ClusterInput>(dispatcher_->actions());
+        bus_ = std::make_unique<cluster::Bus>(base, std::move(bc), cluster_input_.get(), &log_);
+        if (Status st = bus_->start(); !st) {
+            rc = GLIDE_ENOMEM;
+            return st;
+        }
+        hub_->set_cluster(bus_.get());
+    }
     if (!custom_)
         handler_ = protocol_.get();
     return {};

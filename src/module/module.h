@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "actions/cluster.h"
+#include "cluster/bus.h"
 #include "common/intrusive_list.h"
 #include "common/log.h"
 #include "common/stats.h"
@@ -72,6 +74,8 @@ public:
     hub::Hub *hub() { return hub_.get(); }
     // The actions' state (groups for the control API); null before start().
     actions::Context *actions() { return dispatcher_ ? &dispatcher_->actions() : nullptr; }
+    // The cluster bus; null before start() and without glide_cluster.
+    const cluster::Bus *bus() const { return bus_.get(); }
     // The connections' flush queue; null before start(). Internal: tests read its counters.
     const net::FlushQueue *flush_queue() const { return flush_.get(); }
 
@@ -113,6 +117,9 @@ private:
     std::unique_ptr<hub::Hub> hub_;
     std::unique_ptr<dispatch::Dispatcher> dispatcher_;
     std::unique_ptr<ProtocolHandler> protocol_;
+    // The cluster bus (glide_cluster) and what it hands this node; null without a cluster.
+    std::unique_ptr<actions::ClusterInput> cluster_input_;
+    std::unique_ptr<cluster::Bus> bus_;
 
     // Output to write this loop turn; outlives the connections (see ~Module).
     std::unique_ptr<net::FlushQueue> flush_;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "cluster/redis_url.h"
 #include "conf/conf.h"
 #include "net/address.h"
 #include "net/settings.h"
@@ -38,7 +39,7 @@ struct ModuleConf {
     std::vector<std::string> allowed_origins; // empty: any
     std::string ssl_certificate;
     std::string ssl_certificate_key;
-    std::string cluster; // "" or "redis://host:port"
+    std::vector<cluster::RedisUrl> cluster; // glide_cluster: empty when off
 };
 
 // The directive table of the module (the single source of truth for code, man page and the

@@ -121,6 +121,8 @@ public:
     // -- offline replay, paced by the send buffer (design.md §5.7) --
     // Starts a replay for this login, from the beginning.
     void replay_begin() { replay_ = Replay{true}; }
+    // A replay runs (it ends with a page shorter than a full one).
+    bool replaying() const { return replay_.active; }
     // Claims the next page load: true (and loading) when a replay runs and no load is in
     // flight; the page starts after replay_cursor().
     bool replay_load();

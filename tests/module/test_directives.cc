@@ -225,20 +225,41 @@ void test_origins(void **) {
 }
 
 void test_cluster(void **) {
-    // Not supported yet: a valid URL is refused as such, never accepted and ignored.
     Fixture f;
-    assert_string_equal(f.set("glide_cluster", {"redis://127.0.0.1:6379"}).c_str(),
-                        "\"glide_cluster\" directive is not supported yet: this build has no "
-                        "cluster bus in m.conf:1");
-    assert_true(f.conf.cluster.empty());
-    for (const char *bad : {"127.0.0.1:6379", "redis://127.0.0.1", "redis://127.0.0.1:0",
-                            "http://x:1"}) {
+    assert_string_equal(
+        f.set("glide_cluster", {"redis://127.0.0.1:6379", "redis://:s3cret@[::1]:6380/2",
+                                "redis://app:pw@redis.example:6381"})
+            .c_str(),
+        "");
+    assert_int_equal(f.conf.cluster.size(), 3);
+    assert_string_equal(f.conf.cluster[0].host.c_str(), "127.0.0.1");
+    assert_int_equal(f.conf.cluster[0].port, 6379);
+    assert_string_equal(f.conf.cluster[1].host.c_str(), "::1");
+    assert_string_equal(f.conf.cluster[1].password.c_str(), "s3cret");
+    assert_int_equal(f.conf.cluster[1].db, 2);
+    assert_string_equal(f.conf.cluster[1].text.c_str(), "redis://:***@[::1]:6380/2");
+    assert_string_equal(f.conf.cluster[2].user.c_str(), "app");
+    // Each refusal names the URL and what is wrong with it, with the location.
+    const std::pair<const char *, const char *> bad[] = {
+        {"127.0.0.1:6379", "not a redis:// URL"},
+        {"http://x:1", "not a redis:// URL"},
+        {"redis://127.0.0.1", "the port is missing (HOST:PORT)"},
+        {"redis://127.0.0.1:0", "invalid port \"0\""},
+        {"redis://:bad", "the host is missing"},
+        {"redis://h:1/x", "the database must be a number"},
+        {"redis://pw@h:1", "the password must follow a ':' (redis://:PASSWORD@HOST:PORT)"},
+    };
+    for (auto [url, why] : bad) {
         Fixture g;
-        assert_string_equal(g.set("glide_cluster", {bad}).c_str(),
-                            ("invalid value \"" + std::string(bad) +
-                             "\" in \"glide_cluster\" directive in m.conf:1")
+        assert_string_equal(g.set("glide_cluster", {url}).c_str(),
+                            ("invalid value \"" + std::string(url) +
+                             "\" in \"glide_cluster\" directive: " + why + " in m.conf:1")
                                 .c_str());
     }
+    Fixture twice;
+    assert_string_equal(
+        twice.set("glide_cluster", {"redis://h:1", "redis://h:1"}).c_str(),
+        "\"redis://h:1\" is given twice in \"glide_cluster\" directive in m.conf:1");
     Fixture off;
     assert_string_equal(off.set("glide_cluster", {"off"}).c_str(), "");
     assert_string_equal(off.finish().c_str(), "");

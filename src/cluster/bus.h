@@ -1,0 +1,128 @@
+// The cluster bus over Redis: port::ClusterPort on the module's event_base, with hiredis and its
+// libevent adapter. Keys, channels and scripts: README.md and scripts.h.
+//
+// Each shard (one glide_cluster URL) has two connections: commands (the scripts, PUBLISH,
+// EXISTS) and subscriptions (this node's inbox, the group channel, the state channels of
+// watched uids). A shard is up once both are connected, authenticated and subscribed. A shard
+// that fails (refused, reset, an AUTH error, no answer within the connect timeout) is torn down
+// and connected again after a back-off (100 ms doubling to 1 s); the log says so once per
+// change of state. While a shard is down, what would go through it is not sent: routed
+// messages wait as undelivered in the store (the bus only routes, design.md §7).
+#pragma once
+
+#include <event2/event.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cluster/redis_url.h"
+#include "common/log.h"
+#include "common/strings.h"
+#include "port/cluster_port.h"
+
+struct redisAsyncContext;
+
+namespace glide::cluster {
+
+struct BusConfig {
+    std::string node_id;
+    std::vector<RedisUrl> shards; // every node lists the same URLs in the same order
+    uint32_t heartbeat_ms = 1000;
+    uint32_t node_ttl_ms = 5000;        // a node silent this long is removed from the directory
+    uint32_t connect_timeout_ms = 3000; // connected, authenticated and subscribed within
+    uint32_t min_backoff_ms = 100;
+    uint32_t max_backoff_ms = 1000;
+    uint32_t replay_delay_ms = 200; // replay requests within this window are one replay
+};
+
+// The shard of `key` among n: Lamping and Veach's jump consistent hash of its FNV-1a hash.
+uint32_t shard_of(std::string_view key, uint32_t n);
+
+// What the bus counts (the module's statistics).
+struct BusCounters {
+    uint64_t published = 0;   // commands that publish (route, group, kick)
+    uint64_t received = 0;    // messages taken from the inbox and the group channel
+    uint64_t not_sent = 0;    // publishes skipped while their shard was down
+    uint64_t reconnects = 0;  // shards that came back after being down
+    uint32_t shards_up = 0;
+};
+
+class Bus final : public port::ClusterPort {
+public:
+    // `sink` and `log` outlive the bus.
+    Bus(event_base *base, BusConfig conf, port::ClusterSink *sink, Logger *log);
+    ~Bus() override;
+    Bus(const Bus &) = delete;
+    Bus &operator=(const Bus &) = delete;
+
+    // Starts connecting every shard; usable at once.
+    Status start();
+    // Every shard is up.
+    bool up() const;
+    const BusCounters &counters() const { return counters_; }
+
+    // port::ClusterPort
+    const std::string &node_id() const override { return conf_.node_id; }
+    bool connected() const override { return up(); }
+    void joined(std::string_view uid, std::string_view device_id, std::string_view device_name,
+                std::function<void()> ready) override;
+    void left(std::string_view uid, std::string_view device_id, bool last_here) override;
+    void to_user(std::string_view uid, std::string_view json) override;
+    void kick(std::string_view uid, std::string_view device_id) override;
+    void to_group(std::string_view gid, int64_t seq, std::string_view json) override;
+    void group_invalidate(std::string_view gid) override;
+    void watch(std::string_view uid) override;
+    void unwatch(std::string_view uid) override;
+    void query_online(std::vector<std::string> uids,
+                      std::function<void(std::vector<bool>)> done) override;
+
+    struct Shard; // internal (bus.cc)
+
+private:
+    friend struct Shard;
+    struct Watch {
+        uint32_t refs = 0;
+        enum class State : uint8_t { none, subscribing, subscribed, unsubscribing } state =
+            State::none;
+    };
+    struct EventFree {
+        void operator()(event *e) const { event_free(e); }
+    };
+    using EventPtr = std::unique_ptr<event, EventFree>;
+
+    Shard &shard_for(std::string_view key);
+    void shard_up(Shard &sh);
+    // Registers the local sessions of the shard again; false when there are none.
+    bool rejoin(Shard &sh);
+    void send_join(Shard &sh, std::string_view uid, std::string_view device,
+                   std::string_view name, bool rejoin, std::function<void()> ready);
+    // check: a reply saying this node was not in the set registers its sessions again.
+    void send_heartbeat(Shard &sh, bool reset_self, bool check);
+    void route(std::string_view uid, char kind, std::string_view a, std::string_view b);
+    void publish_groups(Shard &sh, char kind, std::string_view gid, std::string_view body);
+    void subscribe_state(Shard &sh, const std::string &uid, bool on);
+    void received(Shard &sh, std::string_view channel, std::string_view payload);
+    void watch_reply(std::string_view uid, bool subscribed);
+    void request_replay();
+    static void on_heartbeat(evutil_socket_t, short, void *self);
+    static void on_heartbeat_reply(redisAsyncContext *, void *reply, void *priv);
+    static void on_replay(evutil_socket_t, short, void *self);
+
+    event_base *base_;
+    BusConfig conf_;
+    port::ClusterSink *sink_;
+    Logger *log_;
+    std::vector<std::unique_ptr<Shard>> shards_;
+    StringMap<Watch> watches_;
+    EventPtr heartbeat_;
+    EventPtr replay_;
+    bool stopping_ = false;
+    BusCounters counters_;
+    // Names built per call, kept to reuse their memory.
+    std::string key_, key2_, channel_, payload_;
+    std::string inbox_; // glide:n:NODE
+};
+
+} // namespace glide::cluster
