@@ -947,7 +947,13 @@ async def s7a_redis_killed(c):
 async def s7b_node_killed(c):
     snd = await Client(c.A, "s7bs", "s").login()
     rcv = await Client(c.B, "s7br", "r").login()
-    c.clients += [snd, rcv]
+    only = await Client(c.B, "s7bo", "o").login()  # a user on B only, watched from A
+    w = await Client(c.A, "s7bw", "w").login()
+    c.clients += [snd, rcv, only, w]
+    await w.send("api.state.sub", {"uids": ["s7bo"]})
+    m = await w.wait(lambda m: m["action"] == "notify.state", "notify.state of s7bo")
+    need("node killed: the watcher on A sees s7bo online on B", m is not None and
+         m["data"] == {"uid": "s7bo", "online": True}, str(m) if m else w.describe())
     sent = []
     times = {}
     moved = []
@@ -992,6 +998,11 @@ async def s7b_node_killed(c):
     check("node killed: the receiver, logged in on C, gets every acknowledged message "
           "(%d lost)" % len(lost), not lost, "lost mids %s...; %s" % (lost[:5], counts[-1]))
     c.acked_chats += [("s7bs", k, v) for k, v in acked.items()]
+    m = await w.wait(lambda m: m["action"] == "notify.state" and m["data"] == {"uid": "s7bo"},
+                     "notify.state offline of s7bo")
+    check("node killed: a user who was only on B goes offline for a watcher on A (%s)"
+          % ("after %.1f s" % (time.monotonic() - times["kill"]) if m else "never"),
+          m is not None, w.describe())
 
 
 def s7c_store(c):
