@@ -64,9 +64,13 @@ REDIS_DB = 3
 FAULT_TOTAL = 300  # messages sent in each fault scenario, one every FAULT_PACE seconds
 FAULT_PACE = 0.005
 FAULT_AT = 100  # acknowledgements before the fault
+AFTER_RESTART = 50  # messages sent right after redis-server's restart
 # CLUSTER_TEST_ONE_NODE=1 checks this test itself: one glided without glide_cluster plays A, B
 # and C (scenario 7b, which kills B, is left out).
 ONE_NODE = os.environ.get("CLUSTER_TEST_ONE_NODE") == "1"
+# CLUSTER_TEST_SHARDS=N: N redis-servers, all in every node's glide_cluster (sharding); the
+# redis fault then kills and restarts all of them.
+SHARDS = int(os.environ.get("CLUSTER_TEST_SHARDS", "1"))
 
 passed = 0
 failed = 0
@@ -203,9 +207,9 @@ def redis_command(port, *args):
 
 
 class Redis:
-    def __init__(self, tmp):
+    def __init__(self, tmp, i):
         self.port = free_port()
-        self.log = os.path.join(tmp, "redis.log")
+        self.log = os.path.join(tmp, "redis-%d.log" % i)
         self.proc = None
 
     def url(self):
@@ -660,10 +664,11 @@ async def s1_chat(c):
     await one_chat(a, b, "s1-1", "chat JSON on A -> protobuf on B")
     await one_chat(b, a, "s1-2", "chat protobuf on B -> JSON on A")
     if not ONE_NODE:
-        info = redis_command(c.redis.port, "INFO", "keyspace").decode()
-        dbs = dict(re.findall(r"^db(\d+):keys=(\d+)", info, re.M))
-        check("the bus keeps its keys in the URL's DB %d (redis keyspace: %s)" % (REDIS_DB, dbs),
-              list(dbs) == [str(REDIS_DB)])
+        for r in c.redis:
+            info = redis_command(r.port, "INFO", "keyspace").decode()
+            dbs = dict(re.findall(r"^db(\d+):keys=(\d+)", info, re.M))
+            check("the bus keeps its keys in the URL's DB %d (keyspace of redis-server :%d: %s)"
+                  % (REDIS_DB, r.port, dbs), list(dbs) == [str(REDIS_DB)])
 
 
 async def s2_multi_device(c):
@@ -875,8 +880,8 @@ async def s6_admin(c):
           status == 200 and k is not None and u.closed and u.close_code == 4001, u.describe())
 
 
-async def paced_sender(snd, to, prefix, sent):
-    for i in range(FAULT_TOTAL):
+async def paced_sender(snd, to, prefix, sent, total=FAULT_TOTAL):
+    for i in range(total):
         cli = "%s-%03d" % (prefix, i)
         try:
             await snd.chat(to, cli)
@@ -902,10 +907,12 @@ async def s7a_redis_killed(c):
     async def fault():
         await snd.until(lambda: len(acks_of(snd, "s7a")) >= FAULT_AT)
         times["acked_at_kill"] = len(acks_of(snd, "s7a"))
-        c.redis.kill()
+        for r in c.redis:
+            r.kill()
         times["kill"] = time.monotonic()
         await asyncio.sleep(REDIS_OUTAGE)  # the outage itself, not a wait for readiness
-        await asyncio.to_thread(c.redis.start)
+        for r in c.redis:
+            await asyncio.to_thread(r.start)
         times["restart"] = time.monotonic()
 
     ft = asyncio.ensure_future(fault())
@@ -913,10 +920,13 @@ async def s7a_redis_killed(c):
     await asyncio.wait_for(ft, TIMEOUT + REDIS_OUTAGE)
     need("redis-server killed after %d acks and restarted %d s later on the same port"
          % (times.get("acked_at_kill", 0), REDIS_OUTAGE), "restart" in times)
+    # More right after the restart, while the nodes reconnect and register again.
+    await paced_sender(snd, "s7ar", "s7a-after", sent, AFTER_RESTART)
     await snd.until(lambda: len(acks_of(snd, "s7a")) == len(sent))
     acked = acks_of(snd, "s7a")
     check("redis outage: every message sent is acknowledged (the store, not the bus, acks: "
-          "%d of %d)" % (len(acked), len(sent)), len(acked) == len(sent) == FAULT_TOTAL)
+          "%d of %d)" % (len(acked), len(sent)),
+          len(acked) == len(sent) == FAULT_TOTAL + AFTER_RESTART)
     want = set(acked.values())
 
     def delivered():
@@ -1103,21 +1113,24 @@ def main(tmp):
     c = Cluster()
     c.clients, c.acked_chats = [], []
     c.db = os.path.join(tmp, "shared.db")
-    c.redis = Redis(tmp)
-    c.redis.start()
-    check("redis-server answers PING on 127.0.0.1:%d" % c.redis.port, True)
+    c.redis = [Redis(tmp, i) for i in range(SHARDS)]
+    for r in c.redis:
+        r.start()
+    ports = [r.port for r in c.redis]
+    check("redis-server answers PING on 127.0.0.1:%s" % ports, True)
+    url = " ".join(r.url() for r in c.redis)
     if ONE_NODE:  # the test's own check: one node without the bus plays A, B and C
         nodes = [Node(tmp, "A", None, c.db)]
         c.A = c.B = c.C = nodes[0]
     else:
-        nodes = [Node(tmp, n, c.redis.url(), c.db) for n in ("A", "B", "C")]
+        nodes = [Node(tmp, n, url, c.db) for n in ("A", "B", "C")]
         c.A, c.B, c.C = nodes
     try:
         for n in nodes:
             n.start()
         if not ONE_NODE:
-            wait_until("nodes A, B, C to connect to redis-server on port %d" % c.redis.port,
-                       lambda: all(n.connected_to(c.redis.port) for n in nodes))
+            wait_until("nodes A, B, C to connect to redis-server on ports %s" % ports,
+                       lambda: all(n.connected_to(p) for n in nodes for p in ports))
     except (RuntimeError, Timeout) as e:
         check(START, False, str(e))
         return
