@@ -337,6 +337,7 @@ PB = {
     "UserState": {1: ("uid", "str"), 2: ("online", "bool")},
     "StateSubscribe": {1: ("uids", "strs")},
     "GroupNotify": {1: ("from", "str"), 2: ("type", "int"), 3: ("body", "json")},
+    "ClientCustom": {1: ("type", "str"), 2: ("content", "json")},
     "Text": {1: ("text", "str")},
 }
 PB_PAYLOAD = {
@@ -346,7 +347,7 @@ PB_PAYLOAD = {
     "ack.notify": "AckRequest", "ack.message": "AckMessage", "api.state.sub": "StateSubscribe",
     "notify.kickout": "KickOutNotify", "notify.state": "UserState", "notify.error": "Text",
     "notify.forbidden": "Text", "notify.unauthenticated": "Text",
-    "notify.unknown.action": "Text",
+    "notify.unknown.action": "Text", "message.cli": "ClientCustom",
 }
 
 
@@ -663,6 +664,11 @@ async def s1_chat(c):
     c.clients += [a, b]
     await one_chat(a, b, "s1-1", "chat JSON on A -> protobuf on B")
     await one_chat(b, a, "s1-2", "chat protobuf on B -> JSON on A")
+    await a.send("message.cli", {"type": "typing", "content": {"x": 1}}, to="s1b", seq=77)
+    m = await b.wait(lambda m: m["action"] == "message.cli", "message.cli")
+    check("message.cli from A reaches B as sent, from forced to the sender",
+          m is not None and m.get("from") == "s1a" and m.get("seq") == 77 and
+          m.get("data") == {"type": "typing", "content": {"x": 1}}, str(m) if m else b.describe())
     if not ONE_NODE:
         for r in c.redis:
             info = redis_command(r.port, "INFO", "keyspace").decode()
