@@ -41,6 +41,10 @@ expect_t "conf/glided.conf test is successful" 0 \
     "glided: configuration file $T/shipped.conf test is successful" "$T/shipped.conf"
 if [ "$B" = build ]; then
     expect_t "build/glided -t -c conf/glided.conf" 0 "test is successful" conf/glided.conf
+    for n in a b; do
+        expect_t "conf/cluster/node-$n.conf (README \"Running a cluster\")" 0 \
+            "test is successful" conf/cluster/node-$n.conf
+    done
 fi
 
 # --- configuration errors -------------------------------------------------------------------
