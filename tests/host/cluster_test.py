@@ -917,8 +917,8 @@ async def s7a_redis_killed(c):
             r.kill()
         times["kill"] = time.monotonic()
         await asyncio.sleep(REDIS_OUTAGE)  # the outage itself, not a wait for readiness
-        for r in c.redis:
-            await asyncio.to_thread(r.start)
+        for r in c.redis:  # on this thread: PR_SET_PDEATHSIG follows the spawning thread
+            r.start()
         times["restart"] = time.monotonic()
 
     ft = asyncio.ensure_future(fault())
@@ -1146,6 +1146,13 @@ def main(tmp):
         rc = n.stop()
         check("node %s exits 0 on SIGTERM" % n.name, rc == 0, "exit %s; %s" % (rc, tail(n.log)))
     c.B.kill()
+    # A sanitizer build's reports (B's end by SIGKILL leaves none of its own).
+    reports = []
+    for n in nodes:
+        with open(n.out, errors="replace") as f:
+            reports += [n.name + ": " + line.strip() for line in f
+                        if "Sanitizer" in line or "runtime error:" in line]
+    check("no sanitizer report in the nodes' output", not reports, " | ".join(reports[:5]))
     print("# scenario 7c the shared store", flush=True)
     try:
         s7c_store(c)
