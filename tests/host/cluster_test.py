@@ -938,6 +938,7 @@ async def s7a_redis_killed(c):
     def delivered():
         return [m for m in mids(rcv, "message.chat") if m in want]
     await rcv.until(lambda: want <= set(delivered()) or rcv.closed)
+    settled = time.monotonic() - times["restart"]
     got = delivered()
     lost = sorted(want - set(got))
     dups = len(got) - len(set(got))
@@ -949,9 +950,10 @@ async def s7a_redis_killed(c):
         when["before" if t < times["kill"] else "during" if t < times["restart"] else
              "after"] += 1
     counts.append("redis killed: acked %d, delivered to %s %d distinct (%d duplicates), lost %d "
-                  "(sent before the kill %d, during the outage %d, after the restart %d)"
-                  % (len(acked), rcv.name, len(set(got)), dups, len(lost), when["before"],
-                     when["during"], when["after"]))
+                  "(sent before the kill %d, during the outage %d, after the restart %d); "
+                  "%.1f s after the restart" % (len(acked), rcv.name, len(set(got)), dups,
+                                                len(lost), when["before"], when["during"],
+                                                when["after"], settled))
     check("redis outage: every acknowledged message reaches the receiver on B within %d s of "
           "the restart (%d lost)" % (TIMEOUT, len(lost)), not lost,
           "lost mids %s...; %s" % (lost[:5], counts[-1]))
