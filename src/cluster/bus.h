@@ -13,8 +13,10 @@
 #include <event2/event.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "cluster/redis_url.h"
@@ -63,6 +65,20 @@ public:
     bool up() const;
     const BusCounters &counters() const { return counters_; }
 
+    // -- cluster-wide queries (the control API's statistics and sessions) --
+
+    // Computes this node's answer to another node's query (what and arg as given to ask_all).
+    using Answerer = std::function<std::string(char what, std::string_view arg)>;
+    void set_answerer(Answerer a) { answerer_ = std::move(a); }
+    // Asks every other node in the heartbeat set: each(node, body) per answer as it arrives,
+    // then done(nodes asked, nodes that answered) once, when all answered or after timeout_ms
+    // (at once, on a later turn, with 0 and 0 when the bus is down). Never called after the
+    // bus is destroyed.
+    using AnswerFn = std::function<void(std::string_view node, std::string_view body)>;
+    using AskDone = std::function<void(uint32_t nodes, uint32_t answered)>;
+    void ask_all(char what, std::string_view arg, uint32_t timeout_ms, AnswerFn each,
+                 AskDone done);
+
     // port::ClusterPort
     const std::string &node_id() const override { return conf_.node_id; }
     bool connected() const override { return up(); }
@@ -109,6 +125,19 @@ private:
     static void on_heartbeat(evutil_socket_t, short, void *self);
     static void on_heartbeat_reply(redisAsyncContext *, void *reply, void *priv);
     static void on_replay(evutil_socket_t, short, void *self);
+    struct Ask {
+        Bus *bus;
+        uint64_t id;
+        AnswerFn each;
+        AskDone done;
+        int64_t nodes = -1; // other nodes, once the heartbeat set answered
+        uint32_t answered = 0;
+        EventPtr timer;
+    };
+    void answer(std::string_view origin, std::string_view id, std::string_view what,
+                std::string_view arg);
+    void answered(std::string_view id, std::string_view node, std::string_view body);
+    void finish_ask(uint64_t id);
 
     event_base *base_;
     BusConfig conf_;
@@ -118,6 +147,9 @@ private:
     StringMap<Watch> watches_;
     EventPtr heartbeat_;
     EventPtr replay_;
+    Answerer answerer_;
+    std::unordered_map<uint64_t, std::unique_ptr<Ask>> asks_;
+    uint64_t next_ask_ = 1;
     bool stopping_ = false;
     BusCounters counters_;
     // Names built per call, kept to reuse their memory.

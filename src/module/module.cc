@@ -169,6 +169,8 @@ Status Module::start(event_base *base, int *code) {
         bc.shards = c.cluster;
         cluster_input_ = std::make_unique<actions::ClusterInput>(dispatcher_->actions());
         bus_ = std::make_unique<cluster::Bus>(base, std::move(bc), cluster_input_.get(), &log_);
+        bus_->set_answerer(
+            [this](char what, std::string_view arg) { return cluster_answer(what, arg); });
         if (Status st = bus_->start(); !st) {
             rc = GLIDE_ENOMEM;
             return st;
