@@ -47,6 +47,7 @@ import urllib.request
 import websockets
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 from store_test import mint, now_ms  # noqa: E402  (glide credentials, minted with openssl)
 
 B = os.environ.get("B", "build")
@@ -300,10 +301,11 @@ class Node:
         return self.proc.returncode
 
 
-def admin(node, method, path, body):
+def admin(node, method, path, body=None):
     """Blocking admin API call; returns (status, parsed JSON or text)."""
     req = urllib.request.Request("http://127.0.0.1:%d%s" % (node.admin_port, path),
-                                 data=json.dumps(body).encode(), method=method)
+                                 data=None if body is None else json.dumps(body).encode(),
+                                 method=method)
     req.add_header("Authorization", "Bearer " + TOKEN)
     req.add_header("Content-Type", "application/json")
     try:
@@ -878,6 +880,17 @@ async def s6_admin(c):
           % (status, body), status == 200 and m is not None and
           m.get("data") == {"hello": "from C"} and m.get("from") == "system",
           str(m) if m else u.describe())
+    status, body = await asyncio.to_thread(admin, c.C, "GET", "/v1/sessions?uid=s6u")
+    ss = body.get("sessions", []) if isinstance(body, dict) else []
+    check("admin API: GET /v1/sessions on C lists the session on A, all 3 nodes answering",
+          status == 200 and [(x.get("uid"), x.get("device"), x.get("node")) for x in ss] ==
+          [("s6u", "d", "A")] and body.get("nodes") == 3 and body.get("nodes_answered") == 3,
+          "%s %s" % (status, body))
+    status, text = await asyncio.to_thread(admin, c.B, "GET", "/metrics")
+    figures = dict(re.findall(r"^(glide_cluster_nodes\w*) (\S+)$", str(text), re.M))
+    check("admin API: /metrics on B sums the 3 nodes (%s)" % figures,
+          status == 200 and figures == {"glide_cluster_nodes": "3",
+                                        "glide_cluster_nodes_answered": "3"}, str(text)[:300])
     status, body = await asyncio.to_thread(admin, c.C, "POST", "/v1/kick", {"uid": "s6u"})
     k = await u.wait(lambda m: m["action"] == "notify.kickout", "notify.kickout")
     await u.wait_closed()
