@@ -329,6 +329,36 @@ bool Bus::up() const {
     return counters_.shards_up == shards_.size();
 }
 
+void Bus::leave_cluster(std::function<void()> done) {
+    struct Flush {
+        Bus *bus;
+        size_t pending = 1;
+        std::function<void()> done;
+        void release() {
+            if (--pending == 0) {
+                if (!bus->stopping_)
+                    done();
+                delete this;
+            }
+        }
+    };
+    auto *f = new Flush{this, 1, std::move(done)};
+    for (auto &sh : shards_) {
+        if (!sh->up)
+            continue;
+        const char *argv[] = {"ZREM", kNodes.data(), conf_.node_id.data()};
+        const size_t lens[] = {4, kNodes.size(), conf_.node_id.size()};
+        f->pending++;
+        // Replies come in order: this one's means everything sent before was applied. A null
+        // reply (the connection went away) ends the wait too.
+        sh->command(
+            3, argv, lens,
+            [](redisAsyncContext *, void *, void *priv) { static_cast<Flush *>(priv)->release(); },
+            f);
+    }
+    f->release();
+}
+
 Bus::Shard &Bus::shard_for(std::string_view key) {
     return *shards_[shard_of(key, static_cast<uint32_t>(shards_.size()))];
 }

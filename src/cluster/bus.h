@@ -63,6 +63,10 @@ public:
     Status start();
     // Every shard is up.
     bool up() const;
+    // The node is going away (a drain, after its sessions closed): leaves the heartbeat set
+    // and calls done once every shard has taken what was sent before (the directory updates of
+    // the closed sessions), or at once for shards that are down.
+    void leave_cluster(std::function<void()> done);
     const BusCounters &counters() const { return counters_; }
 
     // -- cluster-wide queries (the control API's statistics and sessions) --
