@@ -3,6 +3,7 @@
 #include <hiredis/adapters/libevent.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+#include <hiredis/sds.h>
 #include <openssl/sha.h>
 
 #include <cstdio>
@@ -116,6 +117,12 @@ static Bus::Shard *shard_of_context(const redisAsyncContext *ac) {
 void Bus::Shard::command(int argc, const char **argv, const size_t *lens, redisCallbackFn *cb,
                          void *priv) {
     redisAsyncCommandArgv(cmd, cb, priv, argc, argv, lens);
+    // A Redis that accepts the connection but stops reading would make the output grow without
+    // bound: past the limit the shard counts as failed (what it carried waits in the store, and
+    // its return replays it).
+    if (cmd && cmd->c.obuf && sdslen(cmd->c.obuf) > bus->conf_.max_pending_bytes && !tearing)
+        fail("Redis is not keeping up (" + std::to_string(sdslen(cmd->c.obuf) >> 20) +
+             " MiB waiting to be written)");
 }
 
 void Bus::Shard::connect() {

@@ -37,6 +37,7 @@ struct BusConfig {
     uint32_t min_backoff_ms = 100;
     uint32_t max_backoff_ms = 1000;
     uint32_t replay_delay_ms = 200; // replay requests within this window are one replay
+    size_t max_pending_bytes = 64u << 20; // commands not yet written to a shard: past it, fail
 };
 
 // The shard of `key` among n: Lamping and Veach's jump consistent hash of its FNV-1a hash.
