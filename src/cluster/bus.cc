@@ -6,8 +6,10 @@
 #include <hiredis/sds.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 
 #include "cluster/scripts.h"
 
@@ -51,6 +53,12 @@ std::string_view reply_text(const redisReply *r) {
 }
 
 } // namespace
+
+int64_t now_ms() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
 
 uint32_t shard_of(std::string_view key, uint32_t n) {
     if (n <= 1)
@@ -389,11 +397,18 @@ void Bus::shard_up(Shard &sh) {
     sh.pending_leaves.clear();
     // Sessions that logged in while the shard was down were not routed to: their backlog too.
     const bool any = rejoin(sh);
-    for (auto &[uid, w] : watches_) {
-        if (w.refs == 0 || &shard_for(uid) != &sh)
+    for (auto it = watches_.begin(); it != watches_.end();) {
+        if (&shard_for(it->first) != &sh) {
+            ++it;
             continue;
-        w.state = Watch::State::none;
-        subscribe_state(sh, uid, true);
+        }
+        if (it->second.refs == 0) { // unwatched while the shard was down
+            it = watches_.erase(it);
+            continue;
+        }
+        it->second.state = Watch::State::none;
+        subscribe_state(sh, it->first, true);
+        ++it;
     }
     if (any && !returned)
         request_replay();
@@ -422,7 +437,7 @@ struct JoinCall {
     Bus::Shard *shard;
     std::string uid, device;
     bool rejoin;
-    std::function<void()> ready;
+    std::shared_ptr<Bus::Ready> ready;
 };
 
 } // namespace
@@ -453,7 +468,14 @@ void Bus::send_join(Shard &sh, std::string_view uid, std::string_view device,
                            inbox_prefix.size(),
                            payload_.size(),
                            1};
-    auto *call = new JoinCall{&sh, std::string(uid), std::string(device), rejoin, std::move(ready)};
+    std::shared_ptr<Ready> once;
+    if (ready) {
+        once = std::make_shared<Ready>();
+        once->fn = std::move(ready);
+        once->since_ms = now_ms();
+        waiting_ready_.push_back(once);
+    }
+    auto *call = new JoinCall{&sh, std::string(uid), std::string(device), rejoin, once};
     sh.command(12, argv, lens,
                [](redisAsyncContext *, void *reply, void *priv) {
                    std::unique_ptr<JoinCall> c(static_cast<JoinCall *>(priv));
@@ -471,7 +493,7 @@ void Bus::send_join(Shard &sh, std::string_view uid, std::string_view device,
                    // Routed here from now on (or the bus failed meanwhile, and its return
                    // replays): the caller's replay may start.
                    if (c->ready)
-                       c->ready();
+                       c->ready->fire();
                },
                call);
 }
@@ -895,6 +917,21 @@ void Bus::on_heartbeat_reply(redisAsyncContext *, void *reply, void *priv) {
 
 void Bus::on_heartbeat(evutil_socket_t, short, void *self) {
     auto *bus = static_cast<Bus *>(self);
+    // A join Redis has not answered in time (it stalled with the connection open): the login's
+    // replay starts anyway, rather than never.
+    const int64_t now = now_ms();
+    std::vector<std::shared_ptr<Ready>> due;
+    std::erase_if(bus->waiting_ready_, [&](const std::weak_ptr<Ready> &w) {
+        auto r = w.lock();
+        if (!r || r->fired)
+            return true;
+        if (now - r->since_ms < static_cast<int64_t>(bus->conf_.join_timeout_ms))
+            return false;
+        due.push_back(std::move(r));
+        return true;
+    });
+    for (auto &r : due)
+        r->fire();
     for (auto &sh : bus->shards_)
         if (sh->up)
             bus->send_heartbeat(*sh, false, true);
