@@ -3,10 +3,13 @@
 #include <hiredis/adapters/libevent.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+#include <hiredis/sds.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 
 #include "cluster/scripts.h"
 
@@ -50,6 +53,12 @@ std::string_view reply_text(const redisReply *r) {
 }
 
 } // namespace
+
+int64_t now_ms() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
 
 uint32_t shard_of(std::string_view key, uint32_t n) {
     if (n <= 1)
@@ -116,6 +125,12 @@ static Bus::Shard *shard_of_context(const redisAsyncContext *ac) {
 void Bus::Shard::command(int argc, const char **argv, const size_t *lens, redisCallbackFn *cb,
                          void *priv) {
     redisAsyncCommandArgv(cmd, cb, priv, argc, argv, lens);
+    // A Redis that accepts the connection but stops reading would make the output grow without
+    // bound: past the limit the shard counts as failed (what it carried waits in the store, and
+    // its return replays it).
+    if (cmd && cmd->c.obuf && sdslen(cmd->c.obuf) > bus->conf_.max_pending_bytes && !tearing)
+        fail("Redis is not keeping up (" + std::to_string(sdslen(cmd->c.obuf) >> 20) +
+             " MiB waiting to be written)");
 }
 
 void Bus::Shard::connect() {
@@ -329,6 +344,36 @@ bool Bus::up() const {
     return counters_.shards_up == shards_.size();
 }
 
+void Bus::leave_cluster(std::function<void()> done) {
+    struct Flush {
+        Bus *bus;
+        size_t pending = 1;
+        std::function<void()> done;
+        void release() {
+            if (--pending == 0) {
+                if (!bus->stopping_)
+                    done();
+                delete this;
+            }
+        }
+    };
+    auto *f = new Flush{this, 1, std::move(done)};
+    for (auto &sh : shards_) {
+        if (!sh->up)
+            continue;
+        const char *argv[] = {"ZREM", kNodes.data(), conf_.node_id.data()};
+        const size_t lens[] = {4, kNodes.size(), conf_.node_id.size()};
+        f->pending++;
+        // Replies come in order: this one's means everything sent before was applied. A null
+        // reply (the connection went away) ends the wait too.
+        sh->command(
+            3, argv, lens,
+            [](redisAsyncContext *, void *, void *priv) { static_cast<Flush *>(priv)->release(); },
+            f);
+    }
+    f->release();
+}
+
 Bus::Shard &Bus::shard_for(std::string_view key) {
     return *shards_[shard_of(key, static_cast<uint32_t>(shards_.size()))];
 }
@@ -352,11 +397,18 @@ void Bus::shard_up(Shard &sh) {
     sh.pending_leaves.clear();
     // Sessions that logged in while the shard was down were not routed to: their backlog too.
     const bool any = rejoin(sh);
-    for (auto &[uid, w] : watches_) {
-        if (w.refs == 0 || &shard_for(uid) != &sh)
+    for (auto it = watches_.begin(); it != watches_.end();) {
+        if (&shard_for(it->first) != &sh) {
+            ++it;
             continue;
-        w.state = Watch::State::none;
-        subscribe_state(sh, uid, true);
+        }
+        if (it->second.refs == 0) { // unwatched while the shard was down
+            it = watches_.erase(it);
+            continue;
+        }
+        it->second.state = Watch::State::none;
+        subscribe_state(sh, it->first, true);
+        ++it;
     }
     if (any && !returned)
         request_replay();
@@ -385,7 +437,7 @@ struct JoinCall {
     Bus::Shard *shard;
     std::string uid, device;
     bool rejoin;
-    std::function<void()> ready;
+    std::shared_ptr<Bus::Ready> ready;
 };
 
 } // namespace
@@ -416,7 +468,14 @@ void Bus::send_join(Shard &sh, std::string_view uid, std::string_view device,
                            inbox_prefix.size(),
                            payload_.size(),
                            1};
-    auto *call = new JoinCall{&sh, std::string(uid), std::string(device), rejoin, std::move(ready)};
+    std::shared_ptr<Ready> once;
+    if (ready) {
+        once = std::make_shared<Ready>();
+        once->fn = std::move(ready);
+        once->since_ms = now_ms();
+        waiting_ready_.push_back(once);
+    }
+    auto *call = new JoinCall{&sh, std::string(uid), std::string(device), rejoin, once};
     sh.command(12, argv, lens,
                [](redisAsyncContext *, void *reply, void *priv) {
                    std::unique_ptr<JoinCall> c(static_cast<JoinCall *>(priv));
@@ -434,7 +493,7 @@ void Bus::send_join(Shard &sh, std::string_view uid, std::string_view device,
                    // Routed here from now on (or the bus failed meanwhile, and its return
                    // replays): the caller's replay may start.
                    if (c->ready)
-                       c->ready();
+                       c->ready->fire();
                },
                call);
 }
@@ -858,6 +917,21 @@ void Bus::on_heartbeat_reply(redisAsyncContext *, void *reply, void *priv) {
 
 void Bus::on_heartbeat(evutil_socket_t, short, void *self) {
     auto *bus = static_cast<Bus *>(self);
+    // A join Redis has not answered in time (it stalled with the connection open): the login's
+    // replay starts anyway, rather than never.
+    const int64_t now = now_ms();
+    std::vector<std::shared_ptr<Ready>> due;
+    std::erase_if(bus->waiting_ready_, [&](const std::weak_ptr<Ready> &w) {
+        auto r = w.lock();
+        if (!r || r->fired)
+            return true;
+        if (now - r->since_ms < static_cast<int64_t>(bus->conf_.join_timeout_ms))
+            return false;
+        due.push_back(std::move(r));
+        return true;
+    });
+    for (auto &r : due)
+        r->fire();
     for (auto &sh : bus->shards_)
         if (sh->up)
             bus->send_heartbeat(*sh, false, true);

@@ -37,7 +37,12 @@ struct BusConfig {
     uint32_t min_backoff_ms = 100;
     uint32_t max_backoff_ms = 1000;
     uint32_t replay_delay_ms = 200; // replay requests within this window are one replay
+    uint32_t join_timeout_ms = 2000; // a join's `ready` fires by then even without an answer
+    size_t max_pending_bytes = 64u << 20; // commands not yet written to a shard: past it, fail
 };
+
+// A monotonic clock in milliseconds.
+int64_t now_ms();
 
 // The shard of `key` among n: Lamping and Veach's jump consistent hash of its FNV-1a hash.
 uint32_t shard_of(std::string_view key, uint32_t n);
@@ -63,6 +68,10 @@ public:
     Status start();
     // Every shard is up.
     bool up() const;
+    // The node is going away (a drain, after its sessions closed): leaves the heartbeat set
+    // and calls done once every shard has taken what was sent before (the directory updates of
+    // the closed sessions), or at once for shards that are down.
+    void leave_cluster(std::function<void()> done);
     const BusCounters &counters() const { return counters_; }
 
     // -- cluster-wide queries (the control API's statistics and sessions) --
@@ -95,6 +104,18 @@ public:
                       std::function<void(std::vector<bool>)> done) override;
 
     struct Shard; // internal (bus.cc)
+    // A join's `ready`, called once: at the answer, or after join_timeout_ms.
+    struct Ready {
+        std::function<void()> fn;
+        int64_t since_ms = 0;
+        bool fired = false;
+        void fire() {
+            if (fired)
+                return;
+            fired = true;
+            fn();
+        }
+    };
 
 private:
     friend struct Shard;
@@ -148,6 +169,7 @@ private:
     EventPtr heartbeat_;
     EventPtr replay_;
     Answerer answerer_;
+    std::vector<std::weak_ptr<Ready>> waiting_ready_;
     std::unordered_map<uint64_t, std::unique_ptr<Ask>> asks_;
     uint64_t next_ask_ = 1;
     bool stopping_ = false;

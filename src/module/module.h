@@ -154,6 +154,7 @@ private:
     net::EventPtr reap_;
 
     bool draining_ = false;
+    bool bus_leaving_ = false, bus_left_ = false; // the drain's leave_cluster
     glide_drained_fn drained_fn_ = nullptr;
     void *drained_arg_ = nullptr;
     net::EventPtr drain_timer_;
