@@ -374,11 +374,22 @@ void Bus::shard_up(Shard &sh) {
     sh.pending_leaves.clear();
     // Sessions that logged in while the shard was down were not routed to: their backlog too.
     const bool any = rejoin(sh);
-    for (auto &[uid, w] : watches_) {
-        if (w.refs == 0 || &shard_for(uid) != &sh)
+    for (auto it = watches_.begin(); it != watches_.end();) {
+        auto &[uid, w] = *it;
+        if (&shard_for(uid) != &sh) {
+            ++it;
             continue;
+        }
+        // Unwatched while the shard was down, or while the lost connection's (UN)SUBSCRIBE
+        // was unanswered: its state speaks of that connection, and the new one has nothing
+        // subscribed. Kept, a later watch() would find it "subscribed" and send nothing.
+        if (w.refs == 0) {
+            it = watches_.erase(it);
+            continue;
+        }
         w.state = Watch::State::none;
         subscribe_state(sh, uid, true);
+        ++it;
     }
     if (any && !returned)
         request_replay();
