@@ -76,12 +76,15 @@ BENCH_BINS := $(BENCH_SRCS:%.cc=$(B)/%)
 
 TEST_DIRS := $(filter-out fuzz support data,$(patsubst tests/%/,%,$(sort $(dir \
 	$(wildcard tests/*/test_* tests/*/helper_* tests/*/*_test.sh tests/*/*_test.py)))))
-# The layers a test folder's sources include (tests/support's headers count when included).
-test_incs = $(filter $(LAYERS) support,$(shell sed -n 's|^\#include "\([a-z_]*\)/.*|\1|p' \
+# The layers a test folder's sources include, and those of the tests/support headers they
+# include (only those: redis_server.h reaches no layer, proto_fakes.h most of them).
+test_incs = $(filter $(LAYERS),$(shell sed -n 's|^\#include "\([a-z_]*\)/.*|\1|p' \
 	$(wildcard tests/$(1)/*.cc tests/$(1)/*.h) /dev/null | sort -u))
+support_incs = $(filter $(LAYERS),$(shell sed -n 's|^\#include "\([a-z_]*\)/.*|\1|p' /dev/null \
+	$(shell sed -n 's|^\#include "support/\([a-z_]*\.h\)".*|tests/support/\1|p' \
+	$(wildcard tests/$(1)/*.cc tests/$(1)/*.h) /dev/null | sort -u) | sort -u))
+test_layers = $(filter $(LAYERS),$(1) $(call test_incs,$(1)) $(call support_incs,$(1)))
 # A test that reaches the module may drive it through its C face (src/abi) as a host does.
-test_layers = $(filter $(LAYERS),$(1) $(call test_incs,$(1)) \
-	$(if $(filter support,$(call test_incs,$(1))),$(call test_incs,support)))
 $(foreach d,$(TEST_DIRS),$(eval TEST_LAYERS_$(d) := $(call test_layers,$(d)) \
 	$(if $(filter module,$(call reach,$(call test_layers,$(d)))),abi)))
 tests_cc = $(patsubst tests/%.cc,$(B)/tests/%,$(wildcard tests/$(1)/test_*.cc tests/$(1)/helper_*.cc))

@@ -398,16 +398,20 @@ void Bus::shard_up(Shard &sh) {
     // Sessions that logged in while the shard was down were not routed to: their backlog too.
     const bool any = rejoin(sh);
     for (auto it = watches_.begin(); it != watches_.end();) {
-        if (&shard_for(it->first) != &sh) {
+        auto &[uid, w] = *it;
+        if (&shard_for(uid) != &sh) {
             ++it;
             continue;
         }
-        if (it->second.refs == 0) { // unwatched while the shard was down
+        // Unwatched while the shard was down, or while the lost connection's (UN)SUBSCRIBE
+        // was unanswered: its state speaks of that connection, and the new one has nothing
+        // subscribed. Kept, a later watch() would find it "subscribed" and send nothing.
+        if (w.refs == 0) {
             it = watches_.erase(it);
             continue;
         }
-        it->second.state = Watch::State::none;
-        subscribe_state(sh, it->first, true);
+        w.state = Watch::State::none;
+        subscribe_state(sh, uid, true);
         ++it;
     }
     if (any && !returned)

@@ -9,18 +9,15 @@
 #include <dirent.h>
 #include <libpq-fe.h>
 #include <pwd.h>
-#include <signal.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "support/server_process.h"
 
 namespace glide::testing {
 
@@ -29,14 +26,7 @@ public:
     PgServer() = default;
     PgServer(const PgServer &) = delete;
     PgServer &operator=(const PgServer &) = delete;
-    ~PgServer() {
-        kill_server(SIGQUIT);
-        if (!dir_.empty()) {
-            std::string cmd = "rm -rf '" + dir_ + "'";
-            if (system(cmd.c_str()) != 0)
-                fprintf(stderr, "could not remove %s\n", dir_.c_str());
-        }
-    }
+    ~PgServer() { stop_child(pid_, SIGQUIT); } // before dir_ is removed
 
     // The directory of initdb and postgres, or "" when PostgreSQL is not installed.
     static std::string bindir() {
@@ -68,12 +58,10 @@ public:
         bin_ = bindir();
         if (bin_.empty())
             return false;
-        char tmpl[] = "/tmp/glide-pg-test.XXXXXX";
-        if (!mkdtemp(tmpl)) {
+        if (!dir_.make("glide-pg-test")) {
             error = "mkdtemp failed";
             return false;
         }
-        dir_ = tmpl;
         if (geteuid() == 0) {
             passwd *pw = getpwnam("postgres");
             if (!pw) {
@@ -82,18 +70,18 @@ public:
             }
             uid_ = pw->pw_uid;
             gid_ = pw->pw_gid;
-            if (chown(dir_.c_str(), uid_, gid_) != 0) {
+            if (chown(dir().c_str(), uid_, gid_) != 0) {
                 error = "chown failed";
                 return false;
             }
         }
-        chmod(dir_.c_str(), 0700);
+        chmod(dir().c_str(), 0700);
         port_ = 20000 + getpid() % 20000;
-        int st = run({bin_ + "/initdb", "-D", dir_ + "/data", "-U", "glide", "-A", "trust",
+        int st = run({bin_ + "/initdb", "-D", dir() + "/data", "-U", "glide", "-A", "trust",
                       "-E", "UTF8", "--no-sync", "--locale=C"},
-                     dir_ + "/initdb.log");
+                     dir() + "/initdb.log");
         if (st != 0) {
-            error = "initdb failed, see " + dir_ + "/initdb.log";
+            error = "initdb failed, see " + dir() + "/initdb.log";
             return false;
         }
         return launch(error);
@@ -101,7 +89,7 @@ public:
 
     // Stops the server as `pg_ctl stop -m immediate` does (no checkpoint: crash recovery at the
     // next start), or politely.
-    void stop(bool immediate = true) { kill_server(immediate ? SIGQUIT : SIGINT); }
+    void stop(bool immediate = true) { stop_child(pid_, immediate ? SIGQUIT : SIGINT); }
     bool restart(std::string &error) {
         stop(true);
         return launch(error);
@@ -109,9 +97,9 @@ public:
 
     // A connection URI for database `db`.
     std::string uri(const std::string &db) const {
-        return "postgresql://glide@/" + db + "?host=" + dir_ + "&port=" + std::to_string(port_);
+        return "postgresql://glide@/" + db + "?host=" + dir() + "&port=" + std::to_string(port_);
     }
-    const std::string &dir() const { return dir_; }
+    const std::string &dir() const { return dir_.path(); }
 
     // CREATE DATABASE db (a fresh one per test); false on failure.
     bool create_db(const std::string &db) { return exec("postgres", "CREATE DATABASE " + db); }
@@ -131,10 +119,10 @@ public:
 
 private:
     bool launch(std::string &error) {
-        pid_ = spawn({bin_ + "/postgres", "-D", dir_ + "/data", "-k", dir_, "-p",
+        pid_ = spawn({bin_ + "/postgres", "-D", dir() + "/data", "-k", dir(), "-p",
                       std::to_string(port_), "-c", "listen_addresses=", "-c", "fsync=off",
                       "-c", "max_connections=40", "-c", "shared_buffers=16MB"},
-                     dir_ + "/server.log");
+                     dir() + "/server.log");
         if (pid_ < 0) {
             error = "fork failed";
             return false;
@@ -146,7 +134,7 @@ private:
             int status;
             if (waitpid(pid_, &status, WNOHANG) == pid_) {
                 pid_ = -1;
-                error = "postgres exited, see " + dir_ + "/server.log";
+                error = "postgres exited, see " + dir() + "/server.log";
                 return false;
             }
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -155,32 +143,11 @@ private:
         return false;
     }
 
-    void kill_server(int sig) {
-        if (pid_ <= 0)
-            return;
-        ::kill(pid_, sig);
-        int status;
-        waitpid(pid_, &status, 0);
-        pid_ = -1;
-    }
-
     // The child: as postgres when root, dies with the test.
     pid_t spawn(const std::vector<std::string> &args, const std::string &log) {
-        pid_t pid = fork();
-        if (pid != 0)
-            return pid;
-        if (geteuid() == 0 && (setgid(gid_) != 0 || setuid(uid_) != 0))
-            _exit(126);
-        prctl(PR_SET_PDEATHSIG, SIGQUIT); // after setuid, which clears it
-        FILE *f = freopen(log.c_str(), "a", stdout);
-        (void)f;
-        dup2(1, 2);
-        std::vector<char *> argv;
-        for (const std::string &a : args)
-            argv.push_back(const_cast<char *>(a.c_str()));
-        argv.push_back(nullptr);
-        execv(argv[0], argv.data());
-        _exit(127);
+        return spawn_child(args, log, SIGQUIT, [this] {
+            return geteuid() != 0 || (setgid(gid_) == 0 && setuid(uid_) == 0);
+        });
     }
     // Runs a program to its end: its exit status, -1 when it did not exit.
     int run(const std::vector<std::string> &args, const std::string &log) {
@@ -191,7 +158,8 @@ private:
         return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     }
 
-    std::string bin_, dir_;
+    std::string bin_;
+    TempDir dir_;
     int port_ = 0;
     uid_t uid_ = 0;
     gid_t gid_ = 0;
