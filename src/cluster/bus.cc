@@ -160,6 +160,9 @@ void Bus::Shard::connect() {
                 redisAsyncCommand(ac, on_setup_reply, this, "AUTH %b %b", url.user.data(),
                                   url.user.size(), url.password.data(), url.password.size());
         }
+        // Named for operators (CLIENT LIST shows which node each connection is).
+        redisAsyncCommand(ac, on_setup_reply, this, "CLIENT SETNAME %b", bus->client_name_.data(),
+                          bus->client_name_.size());
         return true;
     };
     if (!open(&cmd) || !open(&sub))
@@ -204,8 +207,13 @@ void Bus::Shard::on_setup_reply(redisAsyncContext *, void *reply, void *priv) {
 
 void Bus::Shard::on_ping(redisAsyncContext *, void *reply, void *priv) {
     auto *sh = static_cast<Shard *>(priv);
-    if (!reply || sh->tearing || sh->bus->stopping_)
+    auto *r = static_cast<redisReply *>(reply);
+    if (!r || sh->tearing || sh->bus->stopping_)
         return;
+    if (r->type == REDIS_REPLY_ERROR) { // NOAUTH, LOADING: not ready
+        sh->fail(std::string(reply_text(r)));
+        return;
+    }
     sh->cmd_ready = true;
     sh->check_ready();
 }
@@ -300,6 +308,7 @@ Bus::Bus(event_base *base, BusConfig conf, port::ClusterSink *sink, Logger *log)
     : base_(base), conf_(std::move(conf)), sink_(sink), log_(log) {
     init_scripts();
     inbox_ = std::string(kPrefix) + "n:" + conf_.node_id;
+    client_name_ = "glide:" + conf_.node_id; // node ids have no spaces (glide_node_id)
     for (uint32_t i = 0; i < conf_.shards.size(); i++) {
         auto sh = std::make_unique<Shard>();
         sh->bus = this;

@@ -176,7 +176,8 @@ private:
     BusCounters counters_;
     // Names built per call, kept to reuse their memory.
     std::string key_, key2_, channel_, payload_;
-    std::string inbox_; // glide:n:NODE
+    std::string inbox_;       // glide:n:NODE
+    std::string client_name_; // CLIENT SETNAME
 };
 
 } // namespace glide::cluster
