@@ -139,8 +139,9 @@ Status Module::start(event_base *base, int *code) {
     }
     for (size_t i = 0; i < c.listens.size(); i++) {
         const ListenConf &lc = c.listens[i];
-        auto l = net::Listener::open(base, lc.address, static_cast<int>(lc.backlog), on_accept,
-                                     this, &log_);
+        net::ListenOptions opts;
+        opts.backlog = static_cast<int>(lc.backlog);
+        auto l = net::Listener::open(base, lc.address, opts, on_accept, this, &log_);
         if (!l) {
             rc = GLIDE_EADDR;
             listeners_.clear();
