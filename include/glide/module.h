@@ -213,6 +213,21 @@ typedef struct glide_session_info {
 /* Returns 0 to go on, non-zero to stop the listing. */
 typedef int (*glide_session_fn)(void *arg, const glide_session_info *session);
 
+/* --- the cluster (ABI 1.4) -------------------------------------------------------------------- */
+
+/* One node's counters in glide_api.cluster_stats; node_id and stats are borrowed for the call. */
+typedef void (*glide_node_stats_fn)(void *arg, glide_str node_id, const glide_stats *stats);
+/* One node's labelled counter (as glide_stat_fn), borrowed for the call. */
+typedef void (*glide_node_stat_fn)(void *arg, glide_str node_id, glide_stat_kind kind,
+                                   glide_str label, uint64_t value);
+/* One session of a node in glide_api.cluster_sessions, borrowed for the call. Returns 0 to go
+ * on, non-zero to stop the listing (the done callback still follows). */
+typedef int (*glide_node_session_fn)(void *arg, glide_str node_id,
+                                     const glide_session_info *session);
+/* The end of a cluster-wide query: the nodes asked and those that answered, this one included
+ * in both. */
+typedef void (*glide_cluster_done_fn)(void *arg, uint32_t nodes, uint32_t answered);
+
 /* --- connections the host accepted (ABI 1.3) ---------------------------------------------- */
 
 /* glide_handoff.transport and .codec, as for `glide_listen ADDR ws|tcp json|protobuf`. 0 is
@@ -407,6 +422,29 @@ struct glide_api {
      * text when the envelope is not a glide JSON envelope. Codes as for push. */
     int (*push_2)(glide_module *m, glide_str uid, glide_str envelope_json, uint32_t *sent,
                   char *err, size_t errlen);
+
+    /* -- minor 4: the control API across the cluster (loop thread only) -- */
+
+    /*
+     * The counters of every node of the cluster (glide_cluster): `stats` and `each` (may be
+     * NULL) for this instance before the call returns, then for each other node as its answer
+     * arrives on later loop turns, then `done` once: when every node in the cluster's
+     * heartbeat set answered, or after timeout_ms (a node that does not answer in time is
+     * counted in `nodes` but not in `answered`). Without a cluster, or while the bus is down,
+     * only this instance answers (done(1, 1); without a cluster before the call returns).
+     * `arg` must stay valid until done; if the instance is destroyed first, done is not called.
+     * GLIDE_OK: done will be called; GLIDE_EINVAL (stats or done NULL, timeout_ms 0),
+     * GLIDE_ESTATE (before start): it will not.
+     */
+    int (*cluster_stats)(glide_module *m, uint32_t timeout_ms, glide_node_stats_fn stats,
+                         glide_node_stat_fn each, glide_cluster_done_fn done, void *arg);
+    /*
+     * The authenticated sessions of uid (uid.len 0: of every uid) on every node, at most
+     * `limit` per node (0: no limit), as cluster_stats answers: this instance's first, the
+     * other nodes' as they arrive, then done. fn returning non-zero stops the listing.
+     */
+    int (*cluster_sessions)(glide_module *m, glide_str uid, uint32_t limit, uint32_t timeout_ms,
+                            glide_node_session_fn fn, glide_cluster_done_fn done, void *arg);
 };
 
 #ifdef __cplusplus

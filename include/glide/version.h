@@ -14,7 +14,9 @@
  *      1.3  glide_api.handoff (connections the host accepted, glide_handoff) and .push_2;
  *           GLIDE_ENOCALLBACK; start's codes by kind (GLIDE_ESTATE, GLIDE_EADDR, GLIDE_ECONF);
  *           GLIDE_ESTRUCT for structs too small or of version 0; GLIDE_HOST_VERSION 2 (the
- *           number of the table with `flags`, left at 1 by 1.2).
+ *           number of the table with `flags`, left at 1 by 1.2);
+ *      1.4  glide_api.cluster_stats and .cluster_sessions (the control API across the nodes of
+ *           a cluster).
  */
 #ifndef GLIDE_VERSION_H
 #define GLIDE_VERSION_H
@@ -29,7 +31,7 @@
 
 /* The plugin ABI this header describes. */
 #define GLIDE_ABI_MAJOR 1
-#define GLIDE_ABI_MINOR 3
+#define GLIDE_ABI_MINOR 4
 
 /* The glide protocol version the module speaks on the wire (glide v1.6 JSON). */
 #define GLIDE_PROTOCOL_VERSION "1.6"

@@ -361,21 +361,51 @@ int api_sessions(glide_module *m, glide_str uid, glide_session_fn fn, void *arg,
         if (!hub)
             return GLIDE_ESTATE;
         uint32_t n = hub->list_sessions(sv(uid), [&](const glide::hub::SessionInfo &s) {
-            glide_session_info i{};
-            i.size = sizeof i;
-            i.version = 1;
-            i.id = s.id;
-            i.uid = gs(*s.uid);
-            i.device_id = gs(*s.device_id);
-            i.device_name = gs(*s.device_name);
-            i.peer = {s.peer.data(), s.peer.size()};
-            i.codec = s.codec == glide::codec::Codec::protobuf ? "protobuf" : "json";
-            i.connected_ms = s.started_ms;
-            i.queued_bytes = s.queued;
+            glide_session_info i = glide::Module::session_info(s);
             return fn(arg, &i) == 0;
         });
         if (count)
             *count = n;
+        return GLIDE_OK;
+    });
+}
+
+int api_cluster_stats(glide_module *m, uint32_t timeout_ms, glide_node_stats_fn stats,
+                      glide_node_stat_fn each, glide_cluster_done_fn done, void *arg) {
+    if (!m || !stats || !done || timeout_ms == 0)
+        return GLIDE_EINVAL;
+    return guarded(nullptr, 0, [&] {
+        glide::Module *mod = as_module(m);
+        if (!mod->hub())
+            return GLIDE_ESTATE;
+        mod->cluster_stats(
+            timeout_ms,
+            [=](std::string_view node, const glide::Module::NodeStats &ns) {
+                glide_str n{node.data(), node.size()};
+                stats(arg, n, &ns.stats);
+                if (each)
+                    for (const auto &[kind, label, value] : ns.series)
+                        each(arg, n, kind, gs(label), value);
+            },
+            [=](uint32_t nodes, uint32_t answered) { done(arg, nodes, answered); });
+        return GLIDE_OK;
+    });
+}
+
+int api_cluster_sessions(glide_module *m, glide_str uid, uint32_t limit, uint32_t timeout_ms,
+                         glide_node_session_fn fn, glide_cluster_done_fn done, void *arg) {
+    if (!m || !fn || !done || timeout_ms == 0 || (uid.len && !uid.ptr))
+        return GLIDE_EINVAL;
+    return guarded(nullptr, 0, [&] {
+        glide::Module *mod = as_module(m);
+        if (!mod->hub())
+            return GLIDE_ESTATE;
+        mod->cluster_sessions(
+            sv(uid), limit ? limit : UINT32_MAX, timeout_ms,
+            [=](std::string_view node, const glide_session_info &i) {
+                return fn(arg, {node.data(), node.size()}, &i) == 0;
+            },
+            [=](uint32_t nodes, uint32_t answered) { done(arg, nodes, answered); });
         return GLIDE_OK;
     });
 }
@@ -551,6 +581,8 @@ const glide_api api_v1 = {
     api_sessions,
     api_handoff,
     api_push_2,
+    api_cluster_stats,
+    api_cluster_sessions,
 };
 
 std::string version_text(uint32_t v) {

@@ -100,10 +100,31 @@ void Groups::pump(Context &ctx, const std::string &gid) {
             load_members(ctx, gid);
             return;
         }
+        // Across nodes sequences are dense (the shared store assigns them): a gap is a message
+        // still on its way from another node. It gets a short wait, then the order gives way.
+        if ((*pick)->ok && ctx.hub.cluster() && g.delivered_seq > 0 &&
+            (*pick)->seq > g.delivered_seq + 1 && !g.gap_waited) {
+            if (!g.gap_timer)
+                g.gap_timer = ctx.timers.schedule(gap_wait_ms, [c = &ctx, gid] {
+                    auto &groups = c->groups.groups_;
+                    if (auto w = groups.find(gid); w != groups.end()) {
+                        w->second.gap_timer = 0;
+                        w->second.gap_waited = true;
+                        c->groups.pump(*c, gid);
+                    }
+                });
+            return;
+        }
         std::unique_ptr<Publish> p = std::move(*pick);
         g.fifo.erase(pick);
         if (!p->ok)
             continue;
+        g.delivered_seq = std::max(g.delivered_seq, p->seq);
+        g.gap_waited = false;
+        if (g.gap_timer) {
+            ctx.timers.cancel(g.gap_timer);
+            g.gap_timer = 0;
+        }
         std::shared_ptr<const std::vector<std::string>> uids = g.uids;
         g.pumping = true;
         Outbound out(std::move(p->env));

@@ -21,6 +21,9 @@ class Context;
 // The groups this instance is publishing to or has the membership of.
 class Groups {
 public:
+    // How long a group message waits for a lower sequence another node published first.
+    static constexpr uint64_t gap_wait_ms = 100;
+
     // message.group after the ticket check and normalisation (actions/context.h chat_input).
     void publish(Context &ctx, session::Session &s, const codec::Envelope &req,
                  codec::ChatMessage msg);
@@ -44,6 +47,11 @@ private:
     struct Group {
         enum class Members : uint8_t { unknown, loading, ready } members = Members::unknown;
         bool pumping = false; // a delivery is on the stack (pump)
+        // With the cluster bus: the highest sequence delivered here (0: none yet), and the wait
+        // for a missing lower one (another node's publish still on its way).
+        int64_t delivered_seq = 0;
+        bool gap_waited = false;
+        session::TimerService::Handle gap_timer = 0;
         // Shared with a delivery in progress, which a callback may not pull from under it.
         std::shared_ptr<const std::vector<std::string>> uids;
         std::deque<std::unique_ptr<Publish>> fifo; // in call order, which is seq order

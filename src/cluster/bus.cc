@@ -3,10 +3,13 @@
 #include <hiredis/adapters/libevent.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+#include <hiredis/sds.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 
 #include "cluster/scripts.h"
 
@@ -18,32 +21,10 @@ constexpr std::string_view kPrefix = "glide:";
 constexpr std::string_view kGroups = "glide:g";
 constexpr std::string_view kNodes = "glide:nodes";
 
-// Payloads: one kind byte, then fields, each "LEN:BYTES"; the last one is the rest.
-//   inbox   'E' uid json | 'L' uid device name | 'K' uid device
-//   groups  'G' origin gid seq json | 'I' origin gid | 'R' origin
-void put_field(std::string &out, std::string_view f) {
-    out += std::to_string(f.size());
-    out += ':';
-    out += f;
-}
-
-bool get_field(std::string_view &in, std::string_view *f) {
-    size_t colon = in.find(':');
-    if (colon == std::string_view::npos || colon == 0 || colon > 10)
-        return false;
-    size_t n = 0;
-    for (size_t i = 0; i < colon; i++) {
-        if (in[i] < '0' || in[i] > '9')
-            return false;
-        n = n * 10 + static_cast<size_t>(in[i] - '0');
-    }
-    if (in.size() - colon - 1 < n)
-        return false;
-    *f = in.substr(colon + 1, n);
-    in.remove_prefix(colon + 1 + n);
-    return true;
-}
-
+// Payloads: one kind byte, then fields (append_field, common/strings.h); the last one is the
+// rest.
+//   inbox   'E' uid json | 'L' uid device name | 'K' uid device | 'A' query-id node body
+//   groups  'G' origin gid seq json | 'I' origin gid | 'R' origin | 'Q' origin query-id what arg
 struct Script {
     const char *text;
     char sha[41];
@@ -72,6 +53,12 @@ std::string_view reply_text(const redisReply *r) {
 }
 
 } // namespace
+
+int64_t now_ms() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
 
 uint32_t shard_of(std::string_view key, uint32_t n) {
     if (n <= 1)
@@ -138,6 +125,12 @@ static Bus::Shard *shard_of_context(const redisAsyncContext *ac) {
 void Bus::Shard::command(int argc, const char **argv, const size_t *lens, redisCallbackFn *cb,
                          void *priv) {
     redisAsyncCommandArgv(cmd, cb, priv, argc, argv, lens);
+    // A Redis that accepts the connection but stops reading would make the output grow without
+    // bound: past the limit the shard counts as failed (what it carried waits in the store, and
+    // its return replays it).
+    if (cmd && cmd->c.obuf && sdslen(cmd->c.obuf) > bus->conf_.max_pending_bytes && !tearing)
+        fail("Redis is not keeping up (" + std::to_string(sdslen(cmd->c.obuf) >> 20) +
+             " MiB waiting to be written)");
 }
 
 void Bus::Shard::connect() {
@@ -351,6 +344,36 @@ bool Bus::up() const {
     return counters_.shards_up == shards_.size();
 }
 
+void Bus::leave_cluster(std::function<void()> done) {
+    struct Flush {
+        Bus *bus;
+        size_t pending = 1;
+        std::function<void()> done;
+        void release() {
+            if (--pending == 0) {
+                if (!bus->stopping_)
+                    done();
+                delete this;
+            }
+        }
+    };
+    auto *f = new Flush{this, 1, std::move(done)};
+    for (auto &sh : shards_) {
+        if (!sh->up)
+            continue;
+        const char *argv[] = {"ZREM", kNodes.data(), conf_.node_id.data()};
+        const size_t lens[] = {4, kNodes.size(), conf_.node_id.size()};
+        f->pending++;
+        // Replies come in order: this one's means everything sent before was applied. A null
+        // reply (the connection went away) ends the wait too.
+        sh->command(
+            3, argv, lens,
+            [](redisAsyncContext *, void *, void *priv) { static_cast<Flush *>(priv)->release(); },
+            f);
+    }
+    f->release();
+}
+
 Bus::Shard &Bus::shard_for(std::string_view key) {
     return *shards_[shard_of(key, static_cast<uint32_t>(shards_.size()))];
 }
@@ -374,11 +397,18 @@ void Bus::shard_up(Shard &sh) {
     sh.pending_leaves.clear();
     // Sessions that logged in while the shard was down were not routed to: their backlog too.
     const bool any = rejoin(sh);
-    for (auto &[uid, w] : watches_) {
-        if (w.refs == 0 || &shard_for(uid) != &sh)
+    for (auto it = watches_.begin(); it != watches_.end();) {
+        if (&shard_for(it->first) != &sh) {
+            ++it;
             continue;
-        w.state = Watch::State::none;
-        subscribe_state(sh, uid, true);
+        }
+        if (it->second.refs == 0) { // unwatched while the shard was down
+            it = watches_.erase(it);
+            continue;
+        }
+        it->second.state = Watch::State::none;
+        subscribe_state(sh, it->first, true);
+        ++it;
     }
     if (any && !returned)
         request_replay();
@@ -407,7 +437,7 @@ struct JoinCall {
     Bus::Shard *shard;
     std::string uid, device;
     bool rejoin;
-    std::function<void()> ready;
+    std::shared_ptr<Bus::Ready> ready;
 };
 
 } // namespace
@@ -418,8 +448,8 @@ void Bus::send_join(Shard &sh, std::string_view uid, std::string_view device,
     key2_.assign(kPrefix).append("nu:").append(conf_.node_id);
     channel_.assign(kPrefix).append("s:").append(uid);
     payload_.assign(1, 'L');
-    put_field(payload_, uid);
-    put_field(payload_, device);
+    append_field(payload_, uid);
+    append_field(payload_, device);
     payload_ += name;
     std::string inbox_prefix = std::string(kPrefix) + "n:";
     const char *argv[] = {"EVALSHA",      g_scripts[kJoin].sha, "2",
@@ -438,7 +468,14 @@ void Bus::send_join(Shard &sh, std::string_view uid, std::string_view device,
                            inbox_prefix.size(),
                            payload_.size(),
                            1};
-    auto *call = new JoinCall{&sh, std::string(uid), std::string(device), rejoin, std::move(ready)};
+    std::shared_ptr<Ready> once;
+    if (ready) {
+        once = std::make_shared<Ready>();
+        once->fn = std::move(ready);
+        once->since_ms = now_ms();
+        waiting_ready_.push_back(once);
+    }
+    auto *call = new JoinCall{&sh, std::string(uid), std::string(device), rejoin, once};
     sh.command(12, argv, lens,
                [](redisAsyncContext *, void *reply, void *priv) {
                    std::unique_ptr<JoinCall> c(static_cast<JoinCall *>(priv));
@@ -456,7 +493,7 @@ void Bus::send_join(Shard &sh, std::string_view uid, std::string_view device,
                    // Routed here from now on (or the bus failed meanwhile, and its return
                    // replays): the caller's replay may start.
                    if (c->ready)
-                       c->ready();
+                       c->ready->fire();
                },
                call);
 }
@@ -510,11 +547,11 @@ void Bus::route(std::string_view uid, char kind, std::string_view a, std::string
     }
     key_.assign(kPrefix).append("d:").append(uid);
     payload_.assign(1, kind);
-    put_field(payload_, uid);
+    append_field(payload_, uid);
     if (kind == 'E') {
         payload_ += a;
     } else {
-        put_field(payload_, a);
+        append_field(payload_, a);
         payload_ += b;
     }
     constexpr std::string_view inbox_prefix = "glide:n:";
@@ -541,9 +578,9 @@ void Bus::publish_groups(Shard &sh, char kind, std::string_view gid, std::string
         return;
     }
     payload_.assign(1, kind);
-    put_field(payload_, conf_.node_id);
+    append_field(payload_, conf_.node_id);
     if (kind != 'R')
-        put_field(payload_, gid);
+        append_field(payload_, gid);
     payload_ += body;
     const char *argv[] = {"PUBLISH", kGroups.data(), payload_.data()};
     const size_t lens[] = {7, kGroups.size(), payload_.size()};
@@ -553,7 +590,7 @@ void Bus::publish_groups(Shard &sh, char kind, std::string_view gid, std::string
 
 void Bus::to_group(std::string_view gid, int64_t seq, std::string_view json) {
     std::string body;
-    put_field(body, std::to_string(seq));
+    append_field(body, std::to_string(seq));
     body += json;
     publish_groups(shard_for(gid), 'G', gid, body);
 }
@@ -686,27 +723,32 @@ void Bus::received(Shard &sh, std::string_view channel, std::string_view payload
     const char kind = payload[0];
     std::string_view in = payload.substr(1), a, b;
     if (channel == inbox_) {
-        if (!get_field(in, &a))
+        if (!take_field(in, &a))
             goto bad;
         switch (kind) {
         case 'E':
             sink_->deliver(a, in);
             return;
         case 'L':
-            if (!get_field(in, &b))
+            if (!take_field(in, &b))
                 goto bad;
             sink_->kicked_out(a, b, in);
             return;
         case 'K':
-            if (!get_field(in, &b))
+            if (!take_field(in, &b))
                 goto bad;
             sink_->kick(a, b);
+            return;
+        case 'A':
+            if (!take_field(in, &b))
+                goto bad;
+            answered(a, b, in);
             return;
         }
         goto bad;
     }
     if (channel == kGroups) {
-        if (!get_field(in, &a))
+        if (!take_field(in, &a))
             goto bad;
         if (a == conf_.node_id)
             return; // our own
@@ -714,10 +756,17 @@ void Bus::received(Shard &sh, std::string_view channel, std::string_view payload
             request_replay();
             return;
         }
-        if (!get_field(in, &b))
+        if (kind == 'Q') {
+            std::string_view what;
+            if (!take_field(in, &b) || !take_field(in, &what) || what.size() != 1)
+                goto bad;
+            answer(a, b, what, in);
+            return;
+        }
+        if (!take_field(in, &b))
             goto bad;
         std::string_view seq;
-        if (kind == 'G' && get_field(in, &seq))
+        if (kind == 'G' && take_field(in, &seq))
             sink_->group(b, strtoll(std::string(seq).c_str(), nullptr, 10), in);
         else if (kind == 'I')
             sink_->group_invalidate(b);
@@ -728,6 +777,109 @@ void Bus::received(Shard &sh, std::string_view channel, std::string_view payload
 bad:
     log_->log(GLIDE_LOG_WARN, "cluster bus: ignored a malformed message on %.*s",
               static_cast<int>(channel.size()), channel.data());
+}
+
+// --- cluster-wide queries ----------------------------------------------------------------
+
+void Bus::ask_all(char what, std::string_view arg, uint32_t timeout_ms, AnswerFn each,
+                  AskDone done) {
+    auto a = std::make_unique<Ask>();
+    a->bus = this;
+    a->id = next_ask_++;
+    a->each = std::move(each);
+    a->done = std::move(done);
+    a->timer.reset(evtimer_new(
+        base_, [](evutil_socket_t, short, void *p) {
+            auto *ask = static_cast<Ask *>(p);
+            ask->bus->finish_ask(ask->id);
+        },
+        a.get()));
+    Ask *ask = a.get();
+    asks_.emplace(ask->id, std::move(a));
+    Shard &sh = *shards_[0];
+    timeval tv{timeout_ms / 1000, static_cast<suseconds_t>(timeout_ms % 1000) * 1000};
+    if (stopping_ || !sh.up) {
+        tv = {0, 0};
+        ask->nodes = 0;
+        evtimer_add(ask->timer.get(), &tv);
+        return;
+    }
+    evtimer_add(ask->timer.get(), &tv);
+    // How many will answer: the other nodes of the heartbeat set.
+    const char *zargv[] = {"ZRANGE", kNodes.data(), "0", "-1"};
+    const size_t zlens[] = {6, kNodes.size(), 1, 2};
+    sh.command(
+        4, zargv, zlens,
+        [](redisAsyncContext *, void *reply, void *priv) {
+            auto *held = static_cast<std::pair<Bus *, uint64_t> *>(priv);
+            auto [bus, id] = *held;
+            delete held;
+            auto *r = static_cast<redisReply *>(reply);
+            if (bus->stopping_)
+                return;
+            auto it = bus->asks_.find(id);
+            if (it == bus->asks_.end())
+                return;
+            int64_t n = 0;
+            if (r && r->type == REDIS_REPLY_ARRAY)
+                for (size_t i = 0; i < r->elements; i++)
+                    n += reply_text(r->element[i]) != bus->conf_.node_id;
+            it->second->nodes = n;
+            if (it->second->answered >= n)
+                bus->finish_ask(id);
+        },
+        new std::pair<Bus *, uint64_t>(this, ask->id));
+    std::string id = std::to_string(ask->id);
+    payload_.assign(1, 'Q');
+    append_field(payload_, conf_.node_id);
+    append_field(payload_, id);
+    append_field(payload_, std::string_view(&what, 1));
+    payload_ += arg;
+    const char *argv[] = {"PUBLISH", kGroups.data(), payload_.data()};
+    const size_t lens[] = {7, kGroups.size(), payload_.size()};
+    sh.command(3, argv, lens);
+}
+
+void Bus::answer(std::string_view origin, std::string_view id, std::string_view what,
+                 std::string_view arg) {
+    Shard &sh = *shards_[0];
+    if (!answerer_ || !sh.up)
+        return;
+    std::string body = answerer_(what[0], arg);
+    std::string out(1, 'A');
+    append_field(out, id);
+    append_field(out, conf_.node_id);
+    out += body;
+    channel_.assign(kPrefix).append("n:").append(origin);
+    const char *argv[] = {"PUBLISH", channel_.data(), out.data()};
+    const size_t lens[] = {7, channel_.size(), out.size()};
+    sh.command(3, argv, lens);
+}
+
+void Bus::answered(std::string_view id, std::string_view node, std::string_view body) {
+    auto it = asks_.find(strtoull(std::string(id).c_str(), nullptr, 10));
+    if (it == asks_.end())
+        return; // late: the query ended
+    Ask &a = *it->second;
+    a.answered++;
+    const uint64_t key = a.id;
+    a.each(node, body);
+    // each may have re-entered (a host callback): look the query up again.
+    if (auto again = asks_.find(key);
+        again != asks_.end() && again->second->nodes >= 0 &&
+        again->second->answered >= again->second->nodes)
+        finish_ask(key);
+}
+
+void Bus::finish_ask(uint64_t id) {
+    auto it = asks_.find(id);
+    if (it == asks_.end())
+        return;
+    std::unique_ptr<Ask> a = std::move(it->second);
+    asks_.erase(it);
+    const uint32_t nodes =
+        static_cast<uint32_t>(std::max<int64_t>(a->nodes, static_cast<int64_t>(a->answered)));
+    a->done(nodes, a->answered);
 }
 
 // --- heartbeat, replay -------------------------------------------------------------------
@@ -765,6 +917,21 @@ void Bus::on_heartbeat_reply(redisAsyncContext *, void *reply, void *priv) {
 
 void Bus::on_heartbeat(evutil_socket_t, short, void *self) {
     auto *bus = static_cast<Bus *>(self);
+    // A join Redis has not answered in time (it stalled with the connection open): the login's
+    // replay starts anyway, rather than never.
+    const int64_t now = now_ms();
+    std::vector<std::shared_ptr<Ready>> due;
+    std::erase_if(bus->waiting_ready_, [&](const std::weak_ptr<Ready> &w) {
+        auto r = w.lock();
+        if (!r || r->fired)
+            return true;
+        if (now - r->since_ms < static_cast<int64_t>(bus->conf_.join_timeout_ms))
+            return false;
+        due.push_back(std::move(r));
+        return true;
+    });
+    for (auto &r : due)
+        r->fire();
     for (auto &sh : bus->shards_)
         if (sh->up)
             bus->send_heartbeat(*sh, false, true);

@@ -13,8 +13,10 @@
 #include <event2/event.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "cluster/redis_url.h"
@@ -35,7 +37,12 @@ struct BusConfig {
     uint32_t min_backoff_ms = 100;
     uint32_t max_backoff_ms = 1000;
     uint32_t replay_delay_ms = 200; // replay requests within this window are one replay
+    uint32_t join_timeout_ms = 2000; // a join's `ready` fires by then even without an answer
+    size_t max_pending_bytes = 64u << 20; // commands not yet written to a shard: past it, fail
 };
+
+// A monotonic clock in milliseconds.
+int64_t now_ms();
 
 // The shard of `key` among n: Lamping and Veach's jump consistent hash of its FNV-1a hash.
 uint32_t shard_of(std::string_view key, uint32_t n);
@@ -61,7 +68,25 @@ public:
     Status start();
     // Every shard is up.
     bool up() const;
+    // The node is going away (a drain, after its sessions closed): leaves the heartbeat set
+    // and calls done once every shard has taken what was sent before (the directory updates of
+    // the closed sessions), or at once for shards that are down.
+    void leave_cluster(std::function<void()> done);
     const BusCounters &counters() const { return counters_; }
+
+    // -- cluster-wide queries (the control API's statistics and sessions) --
+
+    // Computes this node's answer to another node's query (what and arg as given to ask_all).
+    using Answerer = std::function<std::string(char what, std::string_view arg)>;
+    void set_answerer(Answerer a) { answerer_ = std::move(a); }
+    // Asks every other node in the heartbeat set: each(node, body) per answer as it arrives,
+    // then done(nodes asked, nodes that answered) once, when all answered or after timeout_ms
+    // (at once, on a later turn, with 0 and 0 when the bus is down). Never called after the
+    // bus is destroyed.
+    using AnswerFn = std::function<void(std::string_view node, std::string_view body)>;
+    using AskDone = std::function<void(uint32_t nodes, uint32_t answered)>;
+    void ask_all(char what, std::string_view arg, uint32_t timeout_ms, AnswerFn each,
+                 AskDone done);
 
     // port::ClusterPort
     const std::string &node_id() const override { return conf_.node_id; }
@@ -79,6 +104,18 @@ public:
                       std::function<void(std::vector<bool>)> done) override;
 
     struct Shard; // internal (bus.cc)
+    // A join's `ready`, called once: at the answer, or after join_timeout_ms.
+    struct Ready {
+        std::function<void()> fn;
+        int64_t since_ms = 0;
+        bool fired = false;
+        void fire() {
+            if (fired)
+                return;
+            fired = true;
+            fn();
+        }
+    };
 
 private:
     friend struct Shard;
@@ -109,6 +146,19 @@ private:
     static void on_heartbeat(evutil_socket_t, short, void *self);
     static void on_heartbeat_reply(redisAsyncContext *, void *reply, void *priv);
     static void on_replay(evutil_socket_t, short, void *self);
+    struct Ask {
+        Bus *bus;
+        uint64_t id;
+        AnswerFn each;
+        AskDone done;
+        int64_t nodes = -1; // other nodes, once the heartbeat set answered
+        uint32_t answered = 0;
+        EventPtr timer;
+    };
+    void answer(std::string_view origin, std::string_view id, std::string_view what,
+                std::string_view arg);
+    void answered(std::string_view id, std::string_view node, std::string_view body);
+    void finish_ask(uint64_t id);
 
     event_base *base_;
     BusConfig conf_;
@@ -118,6 +168,10 @@ private:
     StringMap<Watch> watches_;
     EventPtr heartbeat_;
     EventPtr replay_;
+    Answerer answerer_;
+    std::vector<std::weak_ptr<Ready>> waiting_ready_;
+    std::unordered_map<uint64_t, std::unique_ptr<Ask>> asks_;
+    uint64_t next_ask_ = 1;
     bool stopping_ = false;
     BusCounters counters_;
     // Names built per call, kept to reuse their memory.

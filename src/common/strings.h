@@ -29,6 +29,16 @@ struct StringHash {
 template <typename V>
 using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
 
+// Length-prefixed fields, "LEN:BYTES" (a netstring without its trailing comma): any bytes may
+// follow each other without escaping. append_field adds one to out; take_field moves the first
+// one of in into *f and drops it from in, false (in unchanged) when in does not start with one.
+inline void append_field(std::string &out, std::string_view f) {
+    out += std::to_string(f.size());
+    out += ':';
+    out += f;
+}
+bool take_field(std::string_view &in, std::string_view *f);
+
 // "strerror text" with the errno number, nginx style: "98: Address already in use".
 std::string errno_text(int err);
 

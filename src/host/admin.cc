@@ -25,10 +25,10 @@ AdminServer::AdminServer(event_base *base, std::vector<std::unique_ptr<Plugin>> 
     : base_(base), plugins_(plugins), log_(log) {
     logger_.set_sink(log_sink, this);
     route("GET", "healthz", [this](Call &c) { c.respond(healthz()); });
-    route("GET", "metrics", [this](Call &c) { c.respond(metrics()); });
+    route("GET", "metrics", [this](Call &c) { metrics(c.req, std::move(c.respond)); });
     route("POST", "v1/push", [this](Call &c) { c.respond(push(c.body)); });
     route("POST", "v1/kick", [this](Call &c) { c.respond(kick(c.body)); });
-    route("GET", "v1/sessions", [this](Call &c) { c.respond(sessions(c.req)); });
+    route("GET", "v1/sessions", [this](Call &c) { sessions(c.req, std::move(c.respond)); });
 }
 
 AdminServer::~AdminServer() {
@@ -341,16 +341,76 @@ AdminResponse AdminServer::healthz() const {
     return {total.draining ? 503 : 200, json_text(o.get())};
 }
 
-AdminResponse AdminServer::metrics() const {
+namespace {
+
+// How long a cluster-wide answer waits for the other nodes.
+constexpr uint32_t kClusterTimeoutMs = 1000;
+
+bool has_cluster_api(const glide_api *api) {
+    return api_has(api, offsetof(glide_api, cluster_sessions) + sizeof api->cluster_sessions);
+}
+
+// A cluster-wide answer being gathered from the loaded modules: responds when the last one is
+// done (each module's done is called exactly once).
+template <typename T> struct Gather {
+    T data;
+    size_t pending = 1; // the caller's own reference, dropped by release() after the loop
+    AdminServer::Respond respond;
+    std::function<AdminResponse(T &)> render;
+    void release() {
+        if (--pending == 0) {
+            respond(render(data));
+            delete this;
+        }
+    }
+};
+
+struct MetricsGather {
     MetricsInput in;
-    in.stats.size = sizeof in.stats;
+    bool cluster = false;
+};
+
+} // namespace
+
+void AdminServer::metrics(const http::Request &req, Respond respond) const {
+    std::string scope;
+    const bool node_only = http::query_param(req.query, "scope", &scope) && scope == "node";
+    auto *g = new Gather<MetricsGather>;
+    g->data.in.stats.size = sizeof g->data.in.stats;
+    g->respond = std::move(respond);
+    g->render = [](MetricsGather &m) {
+        return AdminResponse{200, format_metrics(m.in),
+                             "text/plain; version=0.0.4; charset=utf-8", {}};
+    };
     for (const auto &p : plugins_) {
         const glide_api *api = p->api();
+        if (!node_only && has_cluster_api(api)) {
+            g->pending++;
+            int rc = api->cluster_stats(
+                p->module(), kClusterTimeoutMs,
+                [](void *arg, glide_str, const glide_stats *s) {
+                    add_stats(static_cast<Gather<MetricsGather> *>(arg)->data.in.stats, *s);
+                },
+                [](void *arg, glide_str, glide_stat_kind kind, glide_str label, uint64_t value) {
+                    static_cast<Gather<MetricsGather> *>(arg)->data.in.series.push_back(
+                        {kind, std::string(label.ptr, label.len), value});
+                },
+                [](void *arg, uint32_t nodes, uint32_t answered) {
+                    auto *gm = static_cast<Gather<MetricsGather> *>(arg);
+                    gm->data.in.nodes += nodes;
+                    gm->data.in.nodes_answered += answered;
+                    gm->release();
+                },
+                g);
+            if (rc == GLIDE_OK)
+                continue;
+            g->pending--;
+        }
         glide_stats s{};
         s.size = sizeof s;
         if (api->stats(p->module(), &s) != GLIDE_OK)
             continue;
-        add_stats(in.stats, s);
+        add_stats(g->data.in.stats, s);
         if (api_has(api, offsetof(glide_api, stats_each) + sizeof api->stats_each))
             api->stats_each(
                 p->module(),
@@ -358,9 +418,9 @@ AdminResponse AdminServer::metrics() const {
                     static_cast<MetricsInput *>(arg)->series.push_back(
                         {kind, std::string(label.ptr, label.len), value});
                 },
-                &in);
+                &g->data.in);
     }
-    return {200, format_metrics(in), "text/plain; version=0.0.4; charset=utf-8", {}};
+    g->release();
 }
 
 AdminResponse AdminServer::push(std::string_view body) const {
@@ -415,62 +475,107 @@ AdminResponse AdminServer::kick(std::string_view body) const {
     return {200, json_text(r.get())};
 }
 
-AdminResponse AdminServer::sessions(const http::Request &req) const {
+void AdminServer::sessions(const http::Request &req, Respond respond) const {
     std::string uid, limit_text;
     if (!req.query.empty() && req.query.find("uid=") != std::string_view::npos &&
-        !http::query_param(req.query, "uid", &uid))
-        return admin_error(400, "invalid percent-encoding in \"uid\"");
+        !http::query_param(req.query, "uid", &uid)) {
+        respond(admin_error(400, "invalid percent-encoding in \"uid\""));
+        return;
+    }
     uint64_t limit = 1000;
     if (http::query_param(req.query, "limit", &limit_text)) {
         char *end = nullptr;
         unsigned long long v = strtoull(limit_text.c_str(), &end, 10);
-        if (limit_text.empty() || *end || v == 0 || v > 100000)
-            return admin_error(400, "\"limit\" must be a number from 1 to 100000");
+        if (limit_text.empty() || *end || v == 0 || v > 100000) {
+            respond(admin_error(400, "\"limit\" must be a number from 1 to 100000"));
+            return;
+        }
         limit = v;
     }
     struct Listing {
-        json_t *array;
+        JsonPtr array{json_array()};
         uint64_t limit;
         bool truncated = false;
-    } l{json_array(), limit};
-    JsonPtr arr(l.array);
+        uint32_t nodes = 0, answered = 0;
+        std::string error;
+        // Adds one session; false when the limit is reached.
+        bool add(glide_str node, const glide_session_info *s) {
+            if (json_array_size(array.get()) >= limit) {
+                truncated = true;
+                return false;
+            }
+            json_t *o = json_object();
+            json_object_set_new(o, "uid", json_stringn(s->uid.ptr, s->uid.len));
+            json_object_set_new(o, "device", json_stringn(s->device_id.ptr, s->device_id.len));
+            json_object_set_new(o, "device_name",
+                                json_stringn(s->device_name.ptr, s->device_name.len));
+            json_object_set_new(o, "peer", json_stringn(s->peer.ptr, s->peer.len));
+            json_object_set_new(o, "codec", json_string(s->codec));
+            json_object_set_new(o, "connected_ms", json_integer(s->connected_ms));
+            json_object_set_new(o, "queued_bytes",
+                                json_integer(static_cast<json_int_t>(s->queued_bytes)));
+            if (node.ptr)
+                json_object_set_new(o, "node", json_stringn(node.ptr, node.len));
+            json_array_append_new(array.get(), o);
+            return true;
+        }
+    };
+    auto *g = new Gather<Listing>;
+    g->data.limit = limit;
+    g->respond = std::move(respond);
+    g->render = [](Listing &l) {
+        if (!l.error.empty())
+            return admin_error(503, l.error);
+        JsonPtr r(json_object());
+        json_object_set(r.get(), "sessions", l.array.get());
+        json_object_set_new(r.get(), "count",
+                            json_integer(static_cast<json_int_t>(json_array_size(l.array.get()))));
+        json_object_set_new(r.get(), "truncated", json_boolean(l.truncated));
+        if (l.nodes) {
+            json_object_set_new(r.get(), "nodes", json_integer(l.nodes));
+            json_object_set_new(r.get(), "nodes_answered", json_integer(l.answered));
+        }
+        return AdminResponse{200, json_text(r.get())};
+    };
     for (const auto &p : plugins_) {
         const glide_api *api = p->api();
-        if (!api_has(api, offsetof(glide_api, sessions) + sizeof api->sessions))
-            return admin_error(501, "the loaded module cannot list sessions (plugin ABI < 1.1)");
+        if (has_cluster_api(api)) {
+            g->pending++;
+            int rc = api->cluster_sessions(
+                p->module(), {uid.data(), uid.size()}, static_cast<uint32_t>(limit),
+                kClusterTimeoutMs,
+                [](void *arg, glide_str node, const glide_session_info *s) {
+                    return static_cast<Gather<Listing> *>(arg)->data.add(node, s) ? 0 : 1;
+                },
+                [](void *arg, uint32_t nodes, uint32_t answered) {
+                    auto *gl = static_cast<Gather<Listing> *>(arg);
+                    gl->data.nodes += nodes;
+                    gl->data.answered += answered;
+                    gl->release();
+                },
+                g);
+            if (rc == GLIDE_OK)
+                continue;
+            g->pending--;
+            g->data.error = std::string("listing sessions failed: ") + api->strerror(rc);
+            break;
+        }
+        if (!api_has(api, offsetof(glide_api, sessions) + sizeof api->sessions)) {
+            g->data.error = "the loaded module cannot list sessions (plugin ABI < 1.1)";
+            break;
+        }
         int rc = api->sessions(
             p->module(), {uid.data(), uid.size()},
             [](void *arg, const glide_session_info *s) {
-                auto *ls = static_cast<Listing *>(arg);
-                if (json_array_size(ls->array) >= ls->limit) {
-                    ls->truncated = true;
-                    return 1;
-                }
-                json_t *o = json_object();
-                json_object_set_new(o, "uid", json_stringn(s->uid.ptr, s->uid.len));
-                json_object_set_new(o, "device",
-                                    json_stringn(s->device_id.ptr, s->device_id.len));
-                json_object_set_new(o, "device_name",
-                                    json_stringn(s->device_name.ptr, s->device_name.len));
-                json_object_set_new(o, "peer", json_stringn(s->peer.ptr, s->peer.len));
-                json_object_set_new(o, "codec", json_string(s->codec));
-                json_object_set_new(o, "connected_ms", json_integer(s->connected_ms));
-                json_object_set_new(o, "queued_bytes",
-                                    json_integer(static_cast<json_int_t>(s->queued_bytes)));
-                json_array_append_new(ls->array, o);
-                return 0;
+                return static_cast<Listing *>(arg)->add({nullptr, 0}, s) ? 0 : 1;
             },
-            &l, nullptr);
-        if (rc != GLIDE_OK)
-            return admin_error(503, std::string("listing sessions failed: ") +
-                                        api->strerror(rc));
+            &g->data, nullptr);
+        if (rc != GLIDE_OK) {
+            g->data.error = std::string("listing sessions failed: ") + api->strerror(rc);
+            break;
+        }
     }
-    JsonPtr r(json_object());
-    json_object_set(r.get(), "sessions", l.array);
-    json_object_set_new(r.get(), "count", json_integer(
-                                              static_cast<json_int_t>(json_array_size(l.array))));
-    json_object_set_new(r.get(), "truncated", json_boolean(l.truncated));
-    return {200, json_text(r.get())};
+    g->release();
 }
 
 } // namespace glide::host

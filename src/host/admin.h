@@ -126,10 +126,13 @@ private:
     bool authorized(std::string_view header) const;
 
     AdminResponse healthz() const;
-    AdminResponse metrics() const;
+    // /metrics: the whole cluster's counters summed (the modules that run a cluster bus ask
+    // every node, ABI 1.4), or this process's only with ?scope=node.
+    void metrics(const http::Request &req, Respond respond) const;
     AdminResponse push(std::string_view body) const;
     AdminResponse kick(std::string_view body) const;
-    AdminResponse sessions(const http::Request &req) const;
+    // /v1/sessions: the sessions of every node of the cluster (ABI 1.4), each with its node.
+    void sessions(const http::Request &req, Respond respond) const;
 
     event_base *base_;
     std::vector<std::unique_ptr<Plugin>> &plugins_;

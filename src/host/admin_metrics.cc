@@ -132,6 +132,12 @@ std::string format_metrics(const MetricsInput &in) {
           s.store_failures);
     w.one("listeners", "gauge", "Listening sockets.", s.listeners);
     w.one("draining", "gauge", "1 while the server drains before exit.", s.draining ? 1 : 0);
+    if (in.nodes) {
+        w.one("cluster_nodes", "gauge",
+              "Nodes of the cluster asked for the figures above (this one included).", in.nodes);
+        w.one("cluster_nodes_answered", "gauge",
+              "Of those, the nodes whose figures are summed above.", in.nodes_answered);
+    }
     return w.text;
 }
 

@@ -15,6 +15,7 @@
 //   store_latency_seconds             histogram  host store calls (not auth)
 //   store_failures_total              counter  failed or timed out store calls
 //   listeners, draining               gauge
+//   cluster_nodes, cluster_nodes_answered  gauge  with a cluster bus: the nodes summed above
 #pragma once
 
 #include <string>
@@ -32,6 +33,8 @@ struct MetricsInput {
         uint64_t value;
     };
     std::vector<Series> series; // from glide_api.stats_each
+    // Cluster-wide: the nodes asked and those that answered (0 and 0: this process only).
+    uint32_t nodes = 0, nodes_answered = 0;
 };
 
 std::string format_metrics(const MetricsInput &in);

@@ -170,6 +170,8 @@ Status Module::start(event_base *base, int *code) {
         bc.shards = c.cluster;
         cluster_input_ = std::make_unique<actions::ClusterInput>(dispatcher_->actions());
         bus_ = std::make_unique<cluster::Bus>(base, std::move(bc), cluster_input_.get(), &log_);
+        bus_->set_answerer(
+            [this](char what, std::string_view arg) { return cluster_answer(what, arg); });
         if (Status st = bus_->start(); !st) {
             rc = GLIDE_ENOMEM;
             return st;
@@ -305,11 +307,25 @@ void Module::on_drain_timeout(evutil_socket_t, short, void *self) {
                 static_cast<unsigned long long>(m->conns_.size()));
     while (net::Connection *c = m->conns_.front())
         c->abort();
+    m->bus_left_ = true; // not waiting for the cluster bus either
+    m->check_drained();
 }
 
 void Module::check_drained() {
     if (!draining_ || !conns_.empty() || !dead_.empty() || !drained_fn_)
         return;
+    // The closed sessions' directory updates reach Redis before the host exits, and the node
+    // leaves the heartbeat set (other nodes stop counting on it at once).
+    if (bus_ && !bus_left_) {
+        if (!bus_leaving_) {
+            bus_leaving_ = true;
+            bus_->leave_cluster([this] {
+                bus_left_ = true;
+                check_drained();
+            });
+        }
+        return;
+    }
     evtimer_del(drain_timer_.get());
     glide_drained_fn fn = drained_fn_;
     drained_fn_ = nullptr;

@@ -1,8 +1,10 @@
 // One module instance: configuration, listeners and connections on the host's event_base.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "actions/cluster.h"
@@ -57,6 +59,28 @@ public:
     int handoff(int fd, net::Transport t, net::CodecKind codec, std::string_view input,
                 std::string *why);
     void stats(glide_stats &out) const;
+
+    // -- the control API across the cluster (glide_api.cluster_stats, cluster_sessions) --
+    struct NodeStats {
+        glide_stats stats;
+        std::vector<std::tuple<glide_stat_kind, std::string, uint64_t>> series;
+    };
+    // This node's counters and labelled counters.
+    NodeStats node_stats() const;
+    using NodeStatsFn = std::function<void(std::string_view node, const NodeStats &)>;
+    using SessionFn = std::function<bool(std::string_view node, const glide_session_info &)>;
+    using ClusterDone = std::function<void(uint32_t nodes, uint32_t answered)>;
+    // Calls each for this node at once, then for every other node of the cluster as its
+    // answer arrives; done(nodes, answered), counting this one, once all answered or after
+    // timeout_ms (without a cluster: at once, 1 and 1). Only after start().
+    void cluster_stats(uint32_t timeout_ms, NodeStatsFn each, ClusterDone done);
+    // The same for the authenticated sessions of uid (empty: all), at most `limit` per node;
+    // each returns false to stop the listing (done still follows).
+    void cluster_sessions(std::string_view uid, uint32_t limit, uint32_t timeout_ms,
+                          SessionFn each, ClusterDone done);
+    static glide_session_info session_info(const hub::SessionInfo &s);
+    // This node's answer to another node's query (cluster::Bus::Answerer).
+    std::string cluster_answer(char what, std::string_view arg);
     const net::Listener *listener(size_t i) const {
         return i < listeners_.size() ? listeners_[i].get() : nullptr;
     }
@@ -130,6 +154,7 @@ private:
     net::EventPtr reap_;
 
     bool draining_ = false;
+    bool bus_leaving_ = false, bus_left_ = false; // the drain's leave_cluster
     glide_drained_fn drained_fn_ = nullptr;
     void *drained_arg_ = nullptr;
     net::EventPtr drain_timer_;

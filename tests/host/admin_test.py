@@ -546,7 +546,8 @@ async def sessions_scenario():
     expect(body["count"] == 1 and body["truncated"], body)
     error_of(400, request(A, "GET", "/v1/sessions?limit=0"))
     status, _, body = request(A, "GET", "/v1/sessions?uid=nobody")
-    expect(body == {"sessions": [], "count": 0, "truncated": False}, body)
+    expect(body == {"sessions": [], "count": 0, "truncated": False, "nodes": 1,
+                    "nodes_answered": 1}, body)
 
     env = {"ver": 1, "seq": 0, "action": "message.cli", "from": "system", "to": "alice",
            "data": {"hello": "from admin"}}
