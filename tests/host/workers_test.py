@@ -17,8 +17,9 @@ started here on a free loopback port for the cluster bus that joins the workers:
     index and accepts; replacements that keep dying within a second are started after a
     back-off (250 ms, logged);
  6. SIGUSR1 reopens the logs of the master and of every worker;
- 7. SIGHUP with a bad file keeps the workers; with a good one new workers start, the old ones
-    drain (a session there is closed 1001) and exit, and are not restarted;
+ 7. SIGHUP with a bad file keeps the workers, and so does one whose new workers cannot
+    listen; with a good one new workers start, the old ones drain (a session there is closed
+    1001) and exit, and are not restarted;
  8. SIGTERM: every process exits, the master with 0, and the pid file is removed;
  9. a worker that cannot listen (the port taken) makes glided exit 1 at start;
 10. workers exit when their master dies (SIGKILL of the master).
@@ -393,6 +394,17 @@ def lifecycle(tmp, redis_url):
     check("SIGHUP with a bad file: refused with file:line, the workers stay",
           ('invalid value "lots" in "glide_max_message_size" directive in %s:13' % g.conf)
           in g.text() and g.workers() == workers, tail(g.log))
+
+    with socket.socket() as taken:  # new workers that cannot listen
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        g.write(lines + ["glide_listen 127.0.0.1:%d;" % taken.getsockname()[1]])
+        os.kill(master, signal.SIGHUP)
+        wait_until("the reload to fail", lambda: "reload failed: a new worker process ended, "
+                   "the running configuration is kept" in g.text())
+        wait_until("the new workers to be gone", lambda: g.workers() == workers)
+    check("SIGHUP whose new workers cannot listen: they are stopped, the old workers stay",
+          "Address already in use" in g.text() and "configuration reloaded" not in g.text())
 
     async def reload():
         carol = await drained_by_reload(g, workers[0])
