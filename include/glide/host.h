@@ -139,8 +139,9 @@ typedef struct glide_presence {
 /* --- the table ----------------------------------------------------------------------------- */
 
 /*
- * Versions of glide_host: 1 the first table (ABI 1.0), 2 with `flags` (ABI 1.2). The host sets
- * version = GLIDE_HOST_VERSION and size = sizeof(glide_host) of its headers.
+ * Versions of glide_host: 1 the first table (ABI 1.0), 2 with `flags` (ABI 1.2), 3 with
+ * `worker_index` and `worker_count` (ABI 1.5). The host sets version = GLIDE_HOST_VERSION and
+ * size = sizeof(glide_host) of its headers.
  *
  * How the module reads what the host fills (glide_host at create; glide_auth_result,
  * glide_store_result, glide_message given to page_add, glide_directive_call, glide_handoff,
@@ -152,7 +153,7 @@ typedef struct glide_presence {
  * compatible; a host that needs a newer module checks glide_api.version). The version number
  * is informative; `size` decides which fields exist.
  */
-#define GLIDE_HOST_VERSION 2
+#define GLIDE_HOST_VERSION 3
 
 /* glide_host.flags (ABI 1.2). */
 /* The host never reads glide_message.payload: the module leaves it empty rather than encode
@@ -248,6 +249,27 @@ typedef struct glide_host {
 
     /* GLIDE_HOST_* bits (ABI 1.2; a table from before, whose size ends above, counts as 0). */
     uint32_t flags;
+
+    /* Worker processes (ABI 1.5): the host runs `worker_count` processes, each with a module
+     * instance of its own, and this instance is the one numbered `worker_index`. The module
+     * reads both at start(), so a host may fill them after create() and before start() (a
+     * host that forks its workers after loading the module does so in each child).
+     *
+     * worker_count 0 or 1 (or a table whose size ends before these fields): one process;
+     * nothing changes. With worker_count > 1 the module
+     *   - names itself "<glide_node_id>.<worker_index>" wherever it uses its node id
+     *     (glide_presence.node_id, the cluster bus), so the workers are distinct nodes;
+     *   - opens its glide_listen sockets with SO_REUSEPORT, so every worker binds the same
+     *     addresses and the kernel spreads new connections among them (a port 0 would give
+     *     each worker a port of its own).
+     * The workers see each other's sessions only through the cluster bus (glide_cluster), and
+     * share state only through the host's store: a host must give them one.
+     * worker_index need not be below worker_count: it names a process, not a slot. A host
+     * that replaces a worker (a crash, a reload) gives the new one an index no running worker
+     * has, so two live instances never share a node id; glided counts 0..N-1 at start, then
+     * N, N+1, ... */
+    uint32_t worker_index;
+    uint32_t worker_count;
 } glide_host;
 
 #ifdef __cplusplus

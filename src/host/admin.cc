@@ -40,11 +40,30 @@ void AdminServer::log_sink(void *self, glide_log_level level, const char *msg, s
     static_cast<AdminServer *>(self)->log_.write(level, msg, len);
 }
 
-Status AdminServer::open(const HostConf &conf) {
+// nginx's backlog: a burst of connections waits in the kernel instead of having its SYNs
+// dropped (each dropped SYN costs the client a second).
+static net::ListenOptions admin_options() {
+    net::ListenOptions o;
+    o.backlog = 511;
+    return o;
+}
+
+Result<int> admin_socket(const HostConf &conf) {
+    auto fd = net::listen_socket(conf.admin_address, admin_options());
+    if (!fd)
+        return make_error(fd.error() + " in " + conf.admin_listen_where);
+    return fd;
+}
+
+Status AdminServer::open(const HostConf &conf, int fd) {
     configure(conf);
-    // nginx's backlog: a burst of connections waits in the kernel instead of having its SYNs
-    // dropped (each dropped SYN costs the client a second).
-    auto l = net::Listener::open(base_, conf.admin_address, 511, on_accept, this, &logger_);
+    if (fd < 0) {
+        auto own = admin_socket(conf);
+        if (!own)
+            return make_error(own.error());
+        fd = *own;
+    }
+    auto l = net::Listener::adopt(base_, fd, on_accept, this, &logger_);
     if (!l)
         return make_error(l.error());
     listener_ = std::move(l.value());

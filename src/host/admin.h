@@ -41,6 +41,10 @@ AdminResponse admin_error(int status, std::string_view text);
 // Whether a module's table reaches `end` (offsetof + sizeof of a member added in a later minor).
 inline bool api_has(const glide_api *api, size_t end) { return api && api->size >= end; }
 
+// The listening socket of admin_listen (net::listen_socket with the admin API's backlog), for
+// a process that hands it to others. Errors as AdminServer::open's.
+Result<int> admin_socket(const HostConf &conf);
+
 class AdminServer {
 public:
     // Answers later: the connection waits (reading paused) until `respond` is called; safe to
@@ -60,8 +64,11 @@ public:
     AdminServer(const AdminServer &) = delete;
     AdminServer &operator=(const AdminServer &) = delete;
 
-    // Binds admin_listen. Errors in nginx's words (bind() to ... failed).
-    Status open(const HostConf &conf);
+    // Serves admin_listen: on `fd` when it is >= 0 (a socket already listening there, made by
+    // glided's master with admin_socket() and shared by its workers; owned from the call on),
+    // else on a socket of its own. Errors in nginx's words, with the directive's place
+    // (bind() to ... failed (...) in FILE:LINE).
+    Status open(const HostConf &conf, int fd = -1);
     // Token and body limit: at open and on reload.
     void configure(const HostConf &conf);
     const net::Address &bound() const;

@@ -64,10 +64,18 @@ Result<Configuration> load_configuration(const std::string &file,
             cfg.host->admin_token_where = d.file + ":" + std::to_string(d.line);
         else if (r.name == "credential_secret" || r.name == "credential_secret_file")
             cfg.host->credential_secret_where = d.file + ":" + std::to_string(d.line);
+        else if (r.name == "worker_processes")
+            cfg.host->worker_processes_where = d.file + ":" + std::to_string(d.line);
+        else if (r.name == "store")
+            cfg.host->store_where = d.file + ":" + std::to_string(d.line);
     }
     Status st = cfg.applier->finish();
     if (st)
         st = finish_host_conf(*cfg.host);
+    for (const conf::Directive *d : rest)
+        cfg.module_dirs.push_back(*d);
+    if (st)
+        st = check_workers(*cfg.host, cfg.module_dirs);
     if (!st)
         return make_error(st.error());
     if (!store_given && !cfg.host->store_path.empty())
@@ -94,6 +102,15 @@ Result<Configuration> load_configuration(const std::string &file,
             warnings->push_back("\"load_module\" cannot be changed by a reload, the loaded "
                                 "modules are kept until restart");
     }
+
+    // A module from before ABI 1.5 would not know it is one of several workers: every one
+    // would bind the same addresses without SO_REUSEPORT and use the same node id.
+    for (const auto &p : plugins)
+        if (cfg.host->worker_processes > 1 && p->api()->version < 5)
+            return make_error("module \"" + p->path() + "\" has plugin ABI 1." +
+                              std::to_string(p->api()->version) +
+                              ", \"worker_processes\" greater than 1 needs 1.5 in " +
+                              cfg.host->worker_processes_where);
 
     for (const auto &p : plugins) {
         glide_conf *c = nullptr;
@@ -139,6 +156,36 @@ Result<Configuration> load_configuration(const std::string &file,
             return make_error(err);
     }
     return cfg;
+}
+
+Status keep_restart_only(Configuration &next, const Configuration &cur,
+                         std::vector<std::string> &warnings) {
+    for (const std::string &name : conf::changed(*cur.applier, *next.applier)) {
+        const conf::Spec *s = cur.applier->find(name);
+        if (s && !(s->flags & conf::RELOADABLE) && name != "load_module")
+            warnings.push_back("\"" + name +
+                               "\" cannot be changed by a reload, the old value is kept until "
+                               "restart");
+    }
+    HostConf &h = *next.host;
+    const HostConf &c = *cur.host;
+    h.daemon = c.daemon;
+    h.pid = c.pid;
+    h.load_modules = c.load_modules;
+    h.worker_processes = c.worker_processes;
+    h.worker_processes_where = c.worker_processes_where;
+    if (h.admin_listen.empty()) {
+        // The admin API stays as it runs until restart, token included.
+        h.admin_token = c.admin_token;
+        h.admin_token_off = c.admin_token_off;
+    }
+    h.admin_listen = c.admin_listen;
+    h.admin_address = c.admin_address;
+    h.store = c.store;
+    h.store_path = c.store_path;
+    h.store_sync_full = c.store_sync_full;
+    h.store_where = c.store_where;
+    return check_workers(h, next.module_dirs);
 }
 
 } // namespace glide::host

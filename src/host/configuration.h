@@ -19,6 +19,9 @@ struct Configuration {
     // One finished module configuration per plugin (same order); owned until applied.
     std::vector<glide_conf *> module_confs;
     std::vector<const Plugin *> owners;
+    // The directives handed to the modules, as parsed (check_workers reads them again after a
+    // reload kept the running worker_processes and store).
+    std::vector<conf::Directive> module_dirs;
 
     Configuration() = default;
     Configuration(Configuration &&o) noexcept { swap(o); }
@@ -34,6 +37,7 @@ struct Configuration {
         applier.swap(o.applier);
         module_confs.swap(o.module_confs);
         owners.swap(o.owners);
+        module_dirs.swap(o.module_dirs);
     }
     // Hands the module configurations to their modules (apply); they are owned there after.
     Status apply_modules();
@@ -46,5 +50,13 @@ Result<Configuration> load_configuration(const std::string &file,
                                          std::vector<std::unique_ptr<Plugin>> &plugins,
                                          const glide_host *host,
                                          std::vector<std::string> *warnings);
+
+// For a reload: keeps in `next` the running values of the host directives only a restart
+// changes (pid, daemon, load_module, worker_processes, store, admin_listen and, when the new
+// file has no admin_listen, its token), adding a warning for each such directive that changed.
+// Fails when the new file does not suit what is kept (check_workers: worker processes kept
+// running need glide_cluster in it too).
+Status keep_restart_only(Configuration &next, const Configuration &cur,
+                         std::vector<std::string> &warnings);
 
 } // namespace glide::host

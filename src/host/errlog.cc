@@ -52,6 +52,14 @@ Status ErrorLog::open(const std::string &path, glide_log_level level) {
 
 Status ErrorLog::reopen() { return open(path_, level_); }
 
+void ErrorLog::follow(const std::string &path, glide_log_level level) {
+    if (path == path_ && level == level_)
+        return;
+    Status st = open(path, level);
+    if (!st)
+        log(GLIDE_LOG_ERROR, "%s, the old log is kept", st.error().c_str());
+}
+
 void ErrorLog::write(glide_log_level level, const char *msg, size_t len) {
     if (level < level_)
         return;

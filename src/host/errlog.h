@@ -15,6 +15,9 @@ public:
     // path "stderr" or a file (appended); level is the minimum written.
     Status open(const std::string &path, glide_log_level level);
     Status reopen();
+    // A reload's error_log: opens it when it differs from the running one; when that fails,
+    // logs why and keeps the old log.
+    void follow(const std::string &path, glide_log_level level);
     void write(glide_log_level level, const char *msg, size_t len);
     void log(glide_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
     glide_log_level level() const { return level_; }

@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <unistd.h>
+
 #include <cstring>
 
 #include "host/errlog.h"
@@ -92,6 +94,24 @@ static Status set_store(const Spec &spec, void *conf, const std::vector<std::str
                       "\" directive");
 }
 
+// "auto": one per online CPU, within the directive's bounds.
+static Status set_worker_processes(const Spec &spec, void *conf,
+                                   const std::vector<std::string> &args) {
+    auto &c = *static_cast<HostConf *>(conf);
+    uint64_t n = 0;
+    if (args[0] == "auto") {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        n = cpus < 1 ? 1 : static_cast<uint64_t>(cpus);
+        n = n > spec.max ? spec.max : n;
+    } else if (!conf::parse_uint(args[0], n) || n < spec.min || n > spec.max) {
+        return make_error(conf::invalid_value(spec, args[0]).error() +
+                          ", it must be \"auto\" or between " + std::to_string(spec.min) +
+                          " and " + std::to_string(spec.max));
+    }
+    c.worker_processes = static_cast<uint32_t>(n);
+    return {};
+}
+
 // Index 1 (full) sets store_sync_full.
 static const char *const sync_modes[] = {"normal", "full", nullptr};
 
@@ -118,6 +138,19 @@ static const Spec specs[] = {
      "shutdown_timeout TIME",
      "On SIGTERM or SIGINT, the time given to sessions to close politely before the remaining "
      "connections are dropped and glided exits."},
+    {"worker_processes", conf::CTX_MAIN, 1, 1, set_worker_processes, 1, 64, nullptr, "1",
+     "worker_processes N | auto",
+     "How many worker processes run the module, each on an event loop of its own; auto: one "
+     "per online CPU (at most 64). With 1, glided is one process. With more, a master process "
+     "reads the configuration, writes the pid file, opens the admin_listen socket (which every "
+     "worker serves) and starts the workers; each opens the store and every glide_listen "
+     "address itself, with SO_REUSEPORT, so the kernel spreads new connections among them. "
+     "The master restarts a worker that dies (at once, then waiting up to 5 s while workers "
+     "keep dying within a second of their start) and, on SIGHUP, starts new workers with the "
+     "new configuration before the old ones drain (glided(8)). The workers are nodes of the "
+     "cluster bus named GLIDE_NODE_ID.INDEX, and share state only through the store: more "
+     "than one needs glide_cluster, a store that can be shared (sqlite or postgresql, not "
+     "memory) and glide_listen ports other than 0. Changing it needs a restart."},
     {"store", conf::CTX_MAIN, 1, 2, set_store, 0, 0, nullptr, "sqlite data/glide.db",
      "store sqlite PATH | postgresql://USER[:PASSWORD]@HOST[:PORT]/DB[?PARAM=VALUE&...] | memory",
      "Where messages, undelivered state, groups, members and group sequences are kept. A "
@@ -141,8 +174,10 @@ static const Spec specs[] = {
      "connecting. memory: nothing survives the process; a one-to-one message is kept only "
      "until its receiver acknowledges it, group messages are not kept, and a retry with the "
      "same (from, cliMid) is recognized among the most recent 65,536 such messages "
-     "server-wide (a later retry is stored and delivered again). Changing it needs a "
-     "restart."},
+     "server-wide (a later retry is stored and delivered again); it cannot be shared, so it is "
+     "refused with worker_processes greater than 1 or with glide_cluster. The worker processes "
+     "of one glided share its sqlite file (each worker opens it; writes queue on SQLite's "
+     "lock) or postgresql database. Changing it needs a restart."},
     {"store_sync", conf::CTX_MAIN, 1, 1, conf::set_enum<&HostConf::store_sync_full>, 0, 0, sync_modes, "normal",
      "store_sync normal | full",
      "SQLite's synchronous setting for store sqlite. normal: a commit survives a crash of "
@@ -214,6 +249,46 @@ Status finish_host_conf(const HostConf &c) {
         return make_error("\"admin_token off\" is allowed only with a loopback \"admin_listen\" "
                           "address, not \"" +
                           c.admin_listen + "\", in " + c.admin_token_where);
+    return {};
+}
+
+// The first module directive named `name` whose first argument is not "off" (nullptr: none).
+static const conf::Directive *given(std::span<const conf::Directive> dirs,
+                                    std::string_view name) {
+    for (const conf::Directive &d : dirs)
+        if (d.name == name && !(d.args.size() == 1 && d.args[0] == "off"))
+            return &d;
+    return nullptr;
+}
+
+static std::string where(const conf::Directive &d) {
+    return d.file + ":" + std::to_string(d.line);
+}
+
+Status check_workers(const HostConf &c, std::span<const conf::Directive> module_dirs) {
+    const conf::Directive *cluster = given(module_dirs, "glide_cluster");
+    if (c.worker_processes > 1 && !cluster)
+        return make_error("\"worker_processes\" greater than 1 needs \"glide_cluster\": the "
+                          "workers are nodes of the cluster bus in " +
+                          c.worker_processes_where);
+    if (c.store == "memory" && c.worker_processes > 1)
+        return make_error("store memory cannot be shared by worker processes in " +
+                          c.store_where);
+    if (c.store == "memory" && cluster)
+        return make_error("store memory cannot be shared by the nodes of a cluster in " +
+                          c.store_where);
+    if (c.worker_processes < 2)
+        return {};
+    for (const conf::Directive &d : module_dirs) {
+        if (d.name != "glide_listen" || d.args.empty())
+            continue;
+        // The module checks the address itself; only a valid one with port 0 matters here.
+        auto addr = net::parse_listen_address(d.args[0], "glide_listen");
+        if (addr && addr->port() == 0)
+            return make_error("\"glide_listen\" port 0 cannot be shared by worker processes, "
+                              "each would listen on a port of its own, in " +
+                              where(d));
+    }
     return {};
 }
 

@@ -20,6 +20,9 @@ struct HostConf {
     std::string error_log; // "stderr" or a path
     glide_log_level error_log_level = GLIDE_LOG_INFO;
     uint64_t shutdown_timeout_ms = 0;
+    // worker_processes ("auto" resolved to the online CPUs); 1: one process, no master.
+    uint32_t worker_processes = 1;
+    std::string worker_processes_where; // "FILE:LINE" when given, for check_workers
 
     // The admin HTTP API (host/admin.h): off while admin_listen is empty.
     std::string admin_listen;   // as written, for messages
@@ -32,6 +35,7 @@ struct HostConf {
     std::string store;      // "sqlite", "postgresql" or "memory"
     std::string store_path; // sqlite: the database file; postgresql: the connection URI
     bool store_sync_full = false;
+    std::string store_where; // "FILE:LINE" when given, for check_workers
     std::string credential_secret; // empty: authenticate is refused
     std::string credential_secret_file; // the secret's file (made on first start); resolved
     std::string credential_secret_where; // "FILE:LINE" of either, for finish_host_conf
@@ -43,6 +47,13 @@ std::span<const conf::Spec> host_directives();
 // API listens only with a token, or without one (admin_token off) on a loopback address; at
 // most one of credential_secret and credential_secret_file.
 Status finish_host_conf(const HostConf &c);
+
+// What worker processes and a cluster need beyond the host's own directives, checked against
+// the module directives of the file (by name: glided sees them before the module does):
+// worker_processes > 1 needs glide_cluster (not off), since the workers are nodes of the
+// cluster bus, and glide_listen ports that are not 0 (a port 0 would differ per worker); store
+// memory cannot be shared by worker processes nor by the nodes of a cluster.
+Status check_workers(const HostConf &c, std::span<const conf::Directive> module_dirs);
 
 // True for 127.0.0.0/8 and ::1 (and IPv4-mapped 127/8).
 bool is_loopback(const net::Address &a);

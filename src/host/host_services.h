@@ -38,6 +38,12 @@ public:
     static Result<std::string> load_secret_file(const std::string &path, bool *created);
     // The module whose glide_api completes requests.
     void bind(const glide_api *api) { api_ = api; }
+    // In a worker process: which one it is (glide_host.worker_index, .worker_count). Set
+    // before the module starts, which is when it reads them.
+    void set_worker(uint32_t index, uint32_t count) {
+        table_.worker_index = index;
+        table_.worker_count = count;
+    }
     // Reloadable: the credential secret ("" refuses authenticate).
     void set_credential_secret(std::string secret) { secret_ = std::move(secret); }
     // Finishes what the store has in flight (its completions run) and closes it.

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "host/configuration.h"
+#include "host/master.h"
 #include "host/server.h"
 
 #ifndef GLIDE_CONF_PATH
@@ -31,7 +32,8 @@ static void usage(FILE *out) {
             "  -h       this help\n"
             "\n"
             "signals: TERM, INT drain and exit; HUP reloads the configuration; USR1 reopens "
-            "the log\n");
+            "the log\n"
+            "(with worker_processes > 1, to the master process, whose pid the pid file holds)\n");
 }
 
 static void version() {
@@ -113,7 +115,18 @@ int main(int argc, char **argv) {
             }
         }
     }
-    glide::Status st = server.start(std::move(cfg.value()));
+    glide::Status st;
+    if (cfg->host->worker_processes > 1) {
+        // The master returns here in each worker it forks, with what that worker runs.
+        std::optional<WorkerStart> worker;
+        Master master(server);
+        int rc = master.run(std::move(cfg.value()), worker);
+        if (!worker)
+            return rc;
+        st = server.start_worker(std::move(*worker));
+    } else {
+        st = server.start(std::move(cfg.value()));
+    }
     if (!st) {
         server.log().log(GLIDE_LOG_EMERG, "%s", st.error().c_str());
         fprintf(stderr, "glided: [emerg] %s\n", st.error().c_str());

@@ -29,8 +29,7 @@ Server::~Server() {
         unlink(pid_written_.c_str());
 }
 
-Status Server::write_pid() {
-    const std::string &path = cfg_.host->pid;
+Status write_pid_file(const std::string &path) {
     if (path.empty())
         return {};
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -41,7 +40,6 @@ Status Server::write_pid() {
     ::close(fd);
     if (!ok)
         return make_error("write() to \"" + path + "\" failed");
-    pid_written_ = path;
     return {};
 }
 
@@ -63,16 +61,41 @@ Status Server::start(Configuration cfg) {
     Status st = log_.open(cfg_.host->error_log, cfg_.host->error_log_level);
     if (!st)
         return st;
-    st = write_pid();
+    st = write_pid_file(cfg_.host->pid);
     if (!st)
         return st;
+    pid_written_ = cfg_.host->pid;
+    auto secret = credential_secret(*cfg_.host);
+    if (!secret)
+        return make_error(secret.error());
+    return start_loop(std::move(*secret), -1, "");
+}
 
+Status Server::start_worker(WorkerStart w) {
+    cfg_ = std::move(w.cfg);
+    worker_ = true;
+    Status st = log_.open(cfg_.host->error_log, cfg_.host->error_log_level);
+    if (!st)
+        return st;
+    services_.set_worker(w.index, w.count);
+    std::string what = " worker " + std::to_string(w.index);
+    st = start_loop(std::move(w.secret), w.admin_fd, what.c_str());
+    if (st && w.ready_fd >= 0 && ::write(w.ready_fd, "1", 1) != 1)
+        st = make_error("write() to the master failed (" + errno_text(errno) + ")");
+    if (w.ready_fd >= 0)
+        ::close(w.ready_fd);
+    return st;
+}
+
+Status Server::start_loop(std::string secret, int admin_fd, const char *what) {
     base_ = event_base_new();
     if (!base_)
         return make_error("event_base_new() failed");
     // The host owns process-wide signal dispositions: a peer closing mid-write must not kill us.
     signal(SIGPIPE, SIG_IGN);
     for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) {
+        if (worker_ && (sig == SIGINT || sig == SIGHUP))
+            continue; // the master's
         net::EventPtr ev(evsignal_new(base_, sig, on_signal, this));
         if (!ev || evsignal_add(ev.get(), nullptr) != 0)
             return make_error("evsignal_new() failed");
@@ -80,11 +103,8 @@ Status Server::start(Configuration cfg) {
     }
     force_exit_.reset(evtimer_new(base_, on_force_exit, this));
 
-    auto secret = credential_secret(*cfg_.host);
-    if (!secret)
-        return make_error(secret.error());
-    services_.set_credential_secret(*secret);
-    st = services_.open_store(*cfg_.host, base_);
+    services_.set_credential_secret(std::move(secret));
+    Status st = services_.open_store(*cfg_.host, base_);
     if (!st)
         return st;
     if (!plugins_.empty())
@@ -102,11 +122,11 @@ Status Server::start(Configuration cfg) {
         admin_ = std::make_unique<AdminServer>(base_, plugins_, log_);
         if (services_.store())
             add_group_routes(*admin_, services_.store());
-        st = admin_->open(*cfg_.host);
+        st = admin_->open(*cfg_.host, admin_fd);
         if (!st)
             return st;
     }
-    log_.log(GLIDE_LOG_NOTICE, "glided " GLIDE_VERSION_STRING " started, %zu module(s)",
+    log_.log(GLIDE_LOG_NOTICE, "glided " GLIDE_VERSION_STRING "%s started, %zu module(s)", what,
              plugins_.size());
     return {};
 }
@@ -174,62 +194,42 @@ void Server::on_force_exit(evutil_socket_t, short, void *self) {
     event_base_loopbreak(s->base_);
 }
 
-void Server::reload() {
-    if (stopping_)
-        return;
-    log_.log(GLIDE_LOG_NOTICE, "reloading the configuration from %s", cfg_.file.c_str());
+std::optional<Server::Reread> Server::reread(const Configuration &cur) {
+    log_.log(GLIDE_LOG_NOTICE, "reloading the configuration from %s", cur.file.c_str());
     std::vector<std::string> warnings;
-    auto next = load_configuration(cfg_.file, plugins_, services_.table(), &warnings);
-    if (!next) {
-        log_.log(GLIDE_LOG_EMERG, "%s", next.error().c_str());
+    auto next = load_configuration(cur.file, plugins_, services_.table(), &warnings);
+    Status st = next ? keep_restart_only(next.value(), cur, warnings) : make_error(next.error());
+    if (!st) {
+        log_.log(GLIDE_LOG_EMERG, "%s", st.error().c_str());
         log_.log(GLIDE_LOG_ERROR, "reload failed, the running configuration is kept");
-        return;
-    }
-    for (const std::string &name : conf::changed(*cfg_.applier, *next->applier)) {
-        const conf::Spec *s = cfg_.applier->find(name);
-        if (s && !(s->flags & conf::RELOADABLE) && name != "load_module")
-            warnings.push_back("\"" + name +
-                               "\" cannot be changed by a reload, the old value is kept until "
-                               "restart");
+        return std::nullopt;
     }
     for (const std::string &w : warnings)
         log_.log(GLIDE_LOG_WARN, "%s", w.c_str());
-
-    HostConf &h = *next->host;
-    if (h.error_log != log_.path() || h.error_log_level != log_.level()) {
-        Status st = log_.open(h.error_log, h.error_log_level);
-        if (!st)
-            log_.log(GLIDE_LOG_ERROR, "%s, the old log is kept", st.error().c_str());
-    }
-    // Keep what only a restart changes.
-    h.daemon = cfg_.host->daemon;
-    h.pid = cfg_.host->pid;
-    h.load_modules = cfg_.host->load_modules;
-    if (h.admin_listen.empty()) {
-        // The admin API stays as it runs until restart, token included.
-        h.admin_token = cfg_.host->admin_token;
-        h.admin_token_off = cfg_.host->admin_token_off;
-    }
-    h.admin_listen = cfg_.host->admin_listen;
-    h.admin_address = cfg_.host->admin_address;
-    h.store = cfg_.host->store;
-    h.store_path = cfg_.host->store_path;
-    h.store_sync_full = cfg_.host->store_sync_full;
-
+    log_.follow(next->host->error_log, next->host->error_log_level);
     auto secret = credential_secret(*next->host);
     if (!secret) {
         log_.log(GLIDE_LOG_ERROR, "reload: %s", secret.error().c_str());
-        return;
+        return std::nullopt;
     }
-    Status st = next->apply_modules();
+    return Reread{std::move(next.value()), std::move(*secret)};
+}
+
+void Server::reload() {
+    if (stopping_)
+        return;
+    auto next = reread(cfg_);
+    if (!next)
+        return;
+    Status st = next->cfg.apply_modules();
     if (!st) {
         log_.log(GLIDE_LOG_ERROR, "reload: %s", st.error().c_str());
         return;
     }
-    cfg_ = std::move(next.value());
+    cfg_ = std::move(next->cfg);
     if (admin_)
         admin_->configure(*cfg_.host);
-    services_.set_credential_secret(*secret);
+    services_.set_credential_secret(std::move(next->secret));
     log_.log(GLIDE_LOG_NOTICE, "configuration reloaded");
 }
 

@@ -114,13 +114,17 @@ static const Spec specs[] = {
      "glide.json or glide.protobuf (json when none is offered); tcp listeners carry one "
      "message per 4-byte big-endian length prefix in the codec given here. ssl adds TLS "
      "(glide_ssl_certificate). backlog is the listen(2) queue. May be repeated; with none, the "
-     "module serves nothing."},
+     "module serves nothing. Under several worker processes every worker opens the same "
+     "addresses with SO_REUSEPORT and the kernel spreads new connections among them (glided "
+     "refuses PORT 0 there: each worker would get a port of its own)."},
     {"glide_ws_path", conf::CTX_MAIN | conf::RELOADABLE, 1, 1, set_ws_path, 0, 0, nullptr, "/ws",
      "glide_ws_path PATH",
      "The request path of the WebSocket upgrade; other paths are answered 404."},
     {"glide_node_id", conf::CTX_MAIN, 1, 1, set_node_id, 0, 0, nullptr, "node1",
      "glide_node_id NAME",
-     "This node's name in the cluster and in presence events: letters, digits, '-' and '.'."},
+     "This node's name in the cluster and in presence events: letters, digits, '-' and '.'. "
+     "A host running several worker processes (glided's worker_processes) names each worker "
+     "NAME.INDEX, INDEX being a number no other running worker has."},
     {"glide_heartbeat_interval", conf::CTX_MAIN | conf::RELOADABLE, 1, 1,
      conf::set_time<&ModuleConf::heartbeat_interval_ms>, 1 * SEC, 1 * HOUR, nullptr, "30s",
      "glide_heartbeat_interval TIME",

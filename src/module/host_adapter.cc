@@ -39,6 +39,15 @@ int settle(glide_request *h, int rc) {
 
 } // namespace
 
+HostWorker host_worker(const glide_host *host) {
+    HostWorker w;
+    if (host && COVERS(host, glide_host, worker_count)) {
+        w.index = host->worker_index;
+        w.count = host->worker_count;
+    }
+    return w;
+}
+
 glide_auth_result to_glide_auth_result(const port::AuthResult &a) {
     glide_auth_result r{};
     r.size = sizeof r;

@@ -43,6 +43,15 @@ private:
     bool payload_busy_ = false;
 };
 
+// Which worker process of the host this instance is (glide_host.worker_index, .worker_count,
+// ABI 1.4): {0, 0} for a table too short to hold them (an older host: one process).
+struct HostWorker {
+    uint32_t index = 0;
+    uint32_t count = 0;
+    bool several() const { return count > 1; }
+};
+HostWorker host_worker(const glide_host *host);
+
 // A glide_message view of m (borrows m and payload), and the message a glide_message holds
 // (the fields its `size` covers). Shared with hosts built on the core (glided).
 glide_message to_glide_message(const codec::ChatMessage &m, std::string_view payload);

@@ -46,7 +46,7 @@ hub::HubConfig Module::hub_config() const {
     // A finished configuration holds every directive's value or default (conf::Applier::finish):
     // the defaults come from the directive records only.
     hub::HubConfig h;
-    h.node_id = c.node_id;
+    h.node_id = node_id_;
     h.server_version = "glide/" GLIDE_VERSION_STRING;
     h.heartbeat_interval_ms = c.heartbeat_interval_ms;
     h.heartbeat_lost = static_cast<uint32_t>(c.heartbeat_lost);
@@ -127,6 +127,9 @@ Status Module::start(event_base *base, int *code) {
     if (!reap_ || !drain_timer_ || !flush_->ok())
         return make_error("event_new() failed");
     const ModuleConf &c = current_->conf;
+    // Read at start, not at create: a host that forks its workers fills them in each child.
+    const HostWorker worker = host_worker(host_);
+    node_id_ = worker.several() ? c.node_id + "." + std::to_string(worker.index) : c.node_id;
     bool any_ssl = false;
     for (const ListenConf &lc : c.listens)
         any_ssl |= lc.ssl;
@@ -139,8 +142,10 @@ Status Module::start(event_base *base, int *code) {
     }
     for (size_t i = 0; i < c.listens.size(); i++) {
         const ListenConf &lc = c.listens[i];
-        auto l = net::Listener::open(base, lc.address, static_cast<int>(lc.backlog), on_accept,
-                                     this, &log_);
+        net::ListenOptions opts;
+        opts.backlog = static_cast<int>(lc.backlog);
+        opts.reuse_port = worker.several();
+        auto l = net::Listener::open(base, lc.address, opts, on_accept, this, &log_);
         if (!l) {
             rc = GLIDE_EADDR;
             listeners_.clear();
@@ -148,12 +153,16 @@ Status Module::start(event_base *base, int *code) {
             return make_error(l.error());
         }
         l.value()->index = i;
-        log_.log(GLIDE_LOG_NOTICE, "listening on %s (%s, %s%s)",
+        log_.log(GLIDE_LOG_NOTICE, "listening on %s (%s, %s%s%s)",
                  l.value()->bound().text().c_str(),
                  lc.transport == net::Transport::ws ? "ws" : "tcp",
-                 lc.codec == net::CodecKind::json ? "json" : "protobuf", lc.ssl ? ", ssl" : "");
+                 lc.codec == net::CodecKind::json ? "json" : "protobuf", lc.ssl ? ", ssl" : "",
+                 opts.reuse_port ? ", shared with the other workers" : "");
         listeners_.push_back(std::move(l.value()));
     }
+    if (worker.several())
+        log_.log(GLIDE_LOG_NOTICE, "one of %u worker processes, node id \"%s\"", worker.count,
+                 node_id_.c_str());
     rc = GLIDE_OK;
     base_ = base;
     build_settings();

@@ -85,6 +85,10 @@ public:
         return i < listeners_.size() ? listeners_[i].get() : nullptr;
     }
     const ModuleConf &conf() const { return current_->conf; }
+    // This instance's node id (presence, the cluster bus): glide_node_id, or
+    // "<glide_node_id>.<worker_index>" when the host runs several worker processes
+    // (glide_host.worker_count > 1). Set by start(); empty before.
+    const std::string &node_id() const { return node_id_; }
 
     // The layer above the transport for connections accepted from now on; nullptr restores
     // the default: the glide protocol (the hub). Connections are accepted only once started,
@@ -120,6 +124,7 @@ private:
     const glide_host *host_;
     Logger log_;
     std::unique_ptr<glide_conf> current_;
+    std::string node_id_; // see node_id()
     event_base *base_ = nullptr;
     std::vector<std::unique_ptr<net::Listener>> listeners_;
     // Per listener (same index): what its connections run with; rebuilt by a reload, while

@@ -13,9 +13,7 @@ namespace glide::net {
 
 static int open_reserve() { return ::open("/dev/null", O_RDONLY | O_CLOEXEC); }
 
-Result<std::unique_ptr<Listener>> Listener::open(event_base *base, const Address &addr,
-                                                 int backlog, AcceptFn fn, void *arg,
-                                                 Logger *log) {
+Result<int> listen_socket(const Address &addr, const ListenOptions &opts) {
     auto fail = [&](const char *call, int fd) -> Error {
         int err = errno;
         if (fd >= 0)
@@ -29,14 +27,29 @@ Result<std::unique_ptr<Listener>> Listener::open(event_base *base, const Address
     int one = 1;
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0)
         return fail("setsockopt(SO_REUSEADDR)", fd);
+    if (opts.reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+        return fail("setsockopt(SO_REUSEPORT)", fd);
     if (addr.family() == AF_INET6 &&
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) != 0)
         return fail("setsockopt(IPV6_V6ONLY)", fd);
     if (bind(fd, addr.sa(), addr.len) != 0)
         return fail("bind", fd);
-    if (::listen(fd, backlog) != 0)
+    if (::listen(fd, opts.backlog) != 0)
         return fail("listen", fd);
+    return fd;
+}
 
+Result<std::unique_ptr<Listener>> Listener::open(event_base *base, const Address &addr,
+                                                 const ListenOptions &opts, AcceptFn fn,
+                                                 void *arg, Logger *log) {
+    auto fd = listen_socket(addr, opts);
+    if (!fd)
+        return make_error(fd.error());
+    return adopt(base, *fd, fn, arg, log);
+}
+
+Result<std::unique_ptr<Listener>> Listener::adopt(event_base *base, int fd, AcceptFn fn,
+                                                  void *arg, Logger *log) {
     std::unique_ptr<Listener> l(new Listener);
     l->fn_ = fn;
     l->arg_ = arg;
@@ -47,7 +60,7 @@ Result<std::unique_ptr<Listener>> Listener::open(event_base *base, const Address
                                     LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd));
     if (!l->ev_) {
         ::close(fd);
-        return make_error("evconnlistener_new() for " + addr.text() + " failed");
+        return make_error("evconnlistener_new() for " + l->bound_.text() + " failed");
     }
     evconnlistener_set_error_cb(l->ev_.get(), on_error);
     l->resume_.reset(evtimer_new(base, on_resume, l.get()));

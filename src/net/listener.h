@@ -20,15 +20,31 @@
 
 namespace glide::net {
 
+struct ListenOptions {
+    int backlog = 511; // the listen(2) queue
+    // SO_REUSEPORT: several processes (glided's workers) bind the same address, each with a
+    // socket of its own, and the kernel spreads new connections among them.
+    bool reuse_port = false;
+};
+
+// Creates a listening socket (non-blocking, close-on-exec; SO_REUSEADDR; IPv6 sockets are
+// v6-only), binds and listens. Errors in nginx's words:
+//   bind() to 0.0.0.0:8083 failed (98: Address already in use)
+Result<int> listen_socket(const Address &addr, const ListenOptions &opts);
+
 class Listener {
 public:
     using AcceptFn = void (*)(void *arg, Listener &l, int fd);
 
-    // Creates the socket (SO_REUSEADDR; IPv6 sockets are v6-only), binds and listens. Errors in
-    // nginx's words: bind() to 0.0.0.0:8083 failed (98: Address already in use).
+    // listen_socket() then adopt(): a listener on a socket of its own.
     static Result<std::unique_ptr<Listener>> open(event_base *base, const Address &addr,
-                                                  int backlog, AcceptFn fn, void *arg,
-                                                  Logger *log);
+                                                  const ListenOptions &opts, AcceptFn fn,
+                                                  void *arg, Logger *log);
+    // Accepts on `fd`, a socket already listening (made by listen_socket(), perhaps in another
+    // process that handed it down by fork). The listener owns fd from the call on: it is
+    // closed on failure too. Other processes may accept on their copies of the same socket.
+    static Result<std::unique_ptr<Listener>> adopt(event_base *base, int fd, AcceptFn fn,
+                                                   void *arg, Logger *log);
     ~Listener();
 
     const Address &bound() const { return bound_; }

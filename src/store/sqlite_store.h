@@ -8,6 +8,10 @@
 // (the unique index finds a duplicate), its receipt one DELETE, all prepared once. A failed commit fails every call of its batch: nothing is answered as stored
 // that was not committed. Reads go through the same queue, so they see every earlier write.
 //
+// Several processes may share the file (glided's worker processes), each with its connection
+// and writer thread: BEGIN IMMEDIATE serializes their transactions, and a writer waiting for
+// another's looks again every millisecond, for up to 10 s, before its batch fails.
+//
 // The file: WAL journal; `synchronous` NORMAL (a commit survives a crash of the process) or FULL
 // (it also survives a power loss); a 32 MiB page cache. The schema carries its version in PRAGMA user_version and is
 // migrated step by step when an older glided wrote it; a newer one is refused.

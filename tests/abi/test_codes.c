@@ -11,6 +11,7 @@
 
 #include "glide/glide.h"
 #include "glide_cmocka.h"
+#include "host_kit.h"
 #include "load_module.h"
 
 static const glide_api *api;
@@ -26,19 +27,6 @@ static int unload(void **state) {
     return dlclose(so);
 }
 
-static int set(glide_conf *c, const char *name, const char *arg, char *err, size_t errlen) {
-    glide_str a = {arg, strlen(arg)};
-    glide_directive_call call;
-    memset(&call, 0, sizeof call);
-    call.size = sizeof call;
-    call.version = 1;
-    call.name.ptr = name;
-    call.name.len = strlen(name);
-    call.args = &a;
-    call.nargs = 1;
-    return api->conf_set(c, &call, err, errlen);
-}
-
 /* An instance with `listen` (NULL: none) applied, not started. */
 static glide_module *configured(const char *listen) {
     glide_module *m = NULL;
@@ -47,7 +35,7 @@ static glide_module *configured(const char *listen) {
     assert_int_equal(api->create(NULL, &m), GLIDE_OK);
     assert_int_equal(api->conf_new(m, &c), GLIDE_OK);
     if (listen)
-        assert_int_equal(set(c, "glide_listen", listen, err, sizeof err), GLIDE_OK);
+        assert_int_equal(set(api, c, "glide_listen", &listen, 1, err, sizeof err), GLIDE_OK);
     assert_int_equal(api->conf_finish(c, err, sizeof err), GLIDE_OK);
     assert_int_equal(api->apply(m, c, err, sizeof err), GLIDE_OK);
     return m;
@@ -124,7 +112,7 @@ static void test_host_table_versions(void **state) {
     memset(&h, 0, sizeof h);
     h.size = sizeof h;
     h.version = GLIDE_HOST_VERSION;
-    assert_int_equal(GLIDE_HOST_VERSION, 2);
+    assert_int_equal(GLIDE_HOST_VERSION, 3);
     assert_int_equal(api->create(&h, &m), GLIDE_OK);
     api->destroy(m);
     h.version = 0;
@@ -132,8 +120,13 @@ static void test_host_table_versions(void **state) {
     h.version = 1;
     h.size = offsetof(glide_host, log); /* ends before log */
     assert_int_equal(api->create(&h, &m), GLIDE_ESTRUCT);
-    /* A version-1 table (before flags) is still read. */
+    /* A version-1 table (before flags) and a version-2 one (before worker_index) are still
+     * read. */
     h.size = offsetof(glide_host, flags);
+    assert_int_equal(api->create(&h, &m), GLIDE_OK);
+    api->destroy(m);
+    h.version = 2;
+    h.size = offsetof(glide_host, worker_index);
     assert_int_equal(api->create(&h, &m), GLIDE_OK);
     api->destroy(m);
     memset(&big, 0xA5, sizeof big);

@@ -17,9 +17,9 @@
 #include "glide/glide.h"
 #include "abi/module_loader.h"
 #include "glide_cmocka.h"
+#include "host_kit.h"
 
 static glide_negotiate_fn negotiate;
-static char log_seen[8192];
 
 static int load(void **state) {
     (void)state;
@@ -27,17 +27,6 @@ static int load(void **state) {
         return -1;
     negotiate = (glide_negotiate_fn)dlsym(so, "glide_negotiate");
     return negotiate ? 0 : -1;
-}
-
-static void host_log(void *ud, glide_log_level level, const char *msg, size_t len) {
-    (void)ud;
-    (void)level;
-    size_t used = strlen(log_seen);
-    if (used + len + 2 < sizeof log_seen) {
-        memcpy(log_seen + used, msg, len);
-        log_seen[used + len] = '\n';
-        log_seen[used + len + 1] = '\0';
-    }
 }
 
 static const glide_api *negotiated(void) {
@@ -119,27 +108,6 @@ static void test_old_offer_refused(void **state) {
     offer.size = 8;
     assert_int_equal(negotiate(&offer, &api, why, sizeof why), GLIDE_ESTRUCT);
     assert_int_equal(negotiate(NULL, &api, why, sizeof why), GLIDE_EINVAL);
-}
-
-static int set(const glide_api *api, glide_conf *c, const char *name, const char **args,
-               uint32_t n, char *err, size_t errlen) {
-    glide_str sargs[8];
-    for (uint32_t i = 0; i < n; i++) {
-        sargs[i].ptr = args[i];
-        sargs[i].len = strlen(args[i]);
-    }
-    glide_directive_call call;
-    memset(&call, 0, sizeof call);
-    call.size = sizeof call;
-    call.version = 1;
-    call.name.ptr = name;
-    call.name.len = strlen(name);
-    call.args = sargs;
-    call.nargs = n;
-    call.file.ptr = "host.conf";
-    call.file.len = 9;
-    call.line = 7;
-    return api->conf_set(c, &call, err, errlen);
 }
 
 static void test_directive_table(void **state) {

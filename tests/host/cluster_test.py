@@ -1177,15 +1177,18 @@ def main(tmp):
         check("store: the shared SQLite file reads", False, str(e))
 
 
-def run():
+def run(scenarios_of=None, prefix="glide-cluster-test."):
+    """Runs scenarios_of(tmp) (this test's main by default; workers_test.py has its own) in a
+    new temporary directory, with the checks counted, the processes killed and the directory
+    removed at the end whatever happens."""
     if not shutil.which("redis-server"):
         print("skipped: no redis-server (apt-get install redis-server)")
         print("0 passed, 0 failed, 1 skipped")
         return 0
-    tmp = tempfile.mkdtemp(prefix="glide-cluster-test.")
+    tmp = tempfile.mkdtemp(prefix=prefix)
     t0 = time.monotonic()
     try:
-        main(tmp)
+        (scenarios_of or main)(tmp)
     except Exception:
         traceback.print_exc(file=sys.stdout)
         check("the test ran to its end", False)

@@ -44,6 +44,65 @@ void test_defaults(void **) {
     assert_string_equal(c.store_path.c_str(), "data/glide.db");
     assert_false(c.store_sync_full);
     assert_true(c.credential_secret.empty());
+    assert_int_equal(c.worker_processes, 1);
+}
+
+// worker_processes: a number in 1..64 or auto (the online CPUs); and what more than one needs
+// from the rest of the file (check_workers).
+void test_worker_processes(void **) {
+    for (const char *bad : {"0", "65", "two", "-1", ""}) {
+        HostConf c;
+        auto t = host_directives();
+        conf::Applier a(t.data(), t.size(), &c);
+        std::string want = std::string("invalid value \"") + bad +
+                           "\" in \"worker_processes\" directive, it must be \"auto\" or between 1 "
+                           "and 64 in h.conf:2";
+        assert_string_equal(apply(c, a, "worker_processes", {bad}).c_str(), want.c_str());
+    }
+    HostConf c;
+    auto t = host_directives();
+    conf::Applier a(t.data(), t.size(), &c);
+    assert_string_equal(apply(c, a, "worker_processes", {"auto"}).c_str(), "");
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    assert_int_equal(c.worker_processes, cpus < 1 ? 1 : cpus > 64 ? 64 : cpus);
+
+    auto dir = [](std::string name, std::vector<std::string> args, unsigned line) {
+        conf::Directive d;
+        d.name = std::move(name);
+        d.args = std::move(args);
+        d.file = "m.conf";
+        d.line = line;
+        return d;
+    };
+    HostConf w;
+    w.worker_processes = 4;
+    w.worker_processes_where = "w.conf:1";
+    w.store = "sqlite";
+    std::vector<conf::Directive> none;
+    std::vector<conf::Directive> off = {dir("glide_cluster", {"off"}, 3)};
+    std::vector<conf::Directive> bus = {dir("glide_listen", {"127.0.0.1:8083"}, 2),
+                                        dir("glide_cluster", {"redis://127.0.0.1:6379"}, 3)};
+    const char *needs = "\"worker_processes\" greater than 1 needs \"glide_cluster\": the workers "
+                        "are nodes of the cluster bus in w.conf:1";
+    assert_string_equal(check_workers(w, none).error().c_str(), needs);
+    assert_string_equal(check_workers(w, off).error().c_str(), needs);
+    assert_true(check_workers(w, bus).ok());
+    std::vector<conf::Directive> port0 = bus;
+    port0.push_back(dir("glide_listen", {"[::1]:0", "tcp"}, 4));
+    assert_string_equal(check_workers(w, port0).error().c_str(),
+                        "\"glide_listen\" port 0 cannot be shared by worker processes, each "
+                        "would listen on a port of its own, in m.conf:4");
+    w.store = "memory";
+    w.store_where = "w.conf:9";
+    assert_string_equal(check_workers(w, bus).error().c_str(),
+                        "store memory cannot be shared by worker processes in w.conf:9");
+    w.worker_processes = 1;
+    assert_string_equal(check_workers(w, bus).error().c_str(),
+                        "store memory cannot be shared by the nodes of a cluster in w.conf:9");
+    assert_true(check_workers(w, off).ok());
+    // One process may listen on port 0.
+    w.store = "sqlite";
+    assert_true(check_workers(w, port0).ok());
 }
 
 void test_store_directives(void **) {
@@ -190,6 +249,7 @@ int main() {
         cmocka_unit_test(test_defaults),    cmocka_unit_test(test_directives),
         cmocka_unit_test(test_errors),      cmocka_unit_test(test_resolve_path),
         cmocka_unit_test(test_error_log),   cmocka_unit_test(test_store_directives),
+        cmocka_unit_test(test_worker_processes),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
