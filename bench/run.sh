@@ -3,17 +3,28 @@
 # glided runs pinned to CPU 0 and the load generator to CPU 1 (taskset) when the machine has
 # two CPUs or more. Every figure goes to bench/results/<date>-<commit>.md with the command
 # that produced it; a summary against the targets of issue #7 is printed at the end.
+# BENCH_ONLY=single runs only the figures of one glided.
 set -u
 B=${B:-build}
 BIN=$(cd "$B" && pwd)
 DURATION=${BENCH_DURATION:-10s}
+ONLY=${BENCH_ONLY:-all}
 T=$(mktemp -d /tmp/glide-bench.XXXXXX)
-GLIDED_PID=
+GLIDED_PID=     # the single glided
+BG_PID=         # a glide-bench running in the background
+PG_STARTED=
 stop_glided() {
     [ -n "$GLIDED_PID" ] && kill "$GLIDED_PID" 2>/dev/null && wait "$GLIDED_PID" 2>/dev/null
     GLIDED_PID=
 }
-trap 'stop_glided; rm -rf "$T"' EXIT
+cleanup() {
+    [ -n "$BG_PID" ] && kill "$BG_PID" 2>/dev/null && wait "$BG_PID" 2>/dev/null
+    stop_glided
+    [ -n "$PG_STARTED" ] && pg_ctl_as -D "$T/pg/data" -m immediate stop >/dev/null 2>&1
+    rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 SERVER_CPU=
@@ -33,48 +44,77 @@ OUT=bench/results/$(date -u +%Y-%m-%d)-$commit.md
     echo "glided pinned with \`${SERVER_CPU:-no taskset}\`, glide-bench with \`${LOAD_CPU:-no taskset}\`."
 } >"$OUT"
 
-# start_glided STORE-DIRECTIVE: glided with credential_secret and, when the build has it, the
-# admin API; sets GLIDED_PID, URL and ADMIN.
-start_glided() {
-    stop_glided
-    : >"$T/glided.log"
-    {
-        echo "load_module $BIN/libglide.so;"
-        echo "error_log $T/glided.log notice;"
-        echo "$1"
-        echo 'credential_secret "bench-secret";'
-        echo "glide_listen 127.0.0.1:0;"
-        echo "glide_heartbeat_interval 60s;"
-    } >"$T/glided.conf"
-    ADMIN=
-    if printf 'admin_listen 127.0.0.1:0;\nadmin_token "bench-token";\n' >>"$T/glided.conf" &&
-        ! "$BIN/glided" -t -c "$T/glided.conf" >/dev/null 2>&1; then
-        # This glided has no admin API: drop the two lines.
-        sed -i '/^admin_/d' "$T/glided.conf"
-    fi
-    env LD_PRELOAD="${GLIDED_PRELOAD:-}" $SERVER_CPU "$BIN/glided" -c "$T/glided.conf" \
-        2>>"$T/glided.log" &
-    GLIDED_PID=$!
+# wait_log FILE TEXT PID: polls FILE for TEXT for up to 10 s; fails sooner when PID exits.
+wait_log() {
     i=0
-    while ! grep -q "listening on 127.0.0.1:" "$T/glided.log" && [ $i -lt 100 ]; do
+    while ! grep -qF -- "$2" "$1" 2>/dev/null; do
+        kill -0 "$3" 2>/dev/null && [ $i -lt 100 ] || return 1
         sleep 0.1
         i=$((i + 1))
     done
-    PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$T/glided.log" | head -1)
-    [ -n "$PORT" ] || { echo "make bench: glided did not start:"; cat "$T/glided.log"; exit 1; }
-    URL="ws://127.0.0.1:$PORT/ws"
-    APORT=$(sed -n 's/.*admin.*127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$T/glided.log" | head -1)
-    [ -n "$APORT" ] && ADMIN="http://127.0.0.1:$APORT"
 }
 
-# run NAME ARGS...: one glide-bench run, its figures appended to the results file.
-run() {
+# start_node NAME DIRECTIVES: a glided with credential_secret, DIRECTIVES (lines) and, when the
+# build has it, the admin API, logging to $T/NAME.log; sets NODE_PID, NODE_URL and NODE_ADMIN.
+start_node() {
+    : >"$T/$1.log"
+    {
+        echo "load_module $BIN/libglide.so;"
+        echo "error_log $T/$1.log notice;"
+        echo "$2"
+        echo 'credential_secret "bench-secret";'
+        echo "glide_listen 127.0.0.1:0;"
+        echo "glide_heartbeat_interval 60s;"
+    } >"$T/$1.conf"
+    NODE_ADMIN=
+    if printf 'admin_listen 127.0.0.1:0;\nadmin_token "bench-token";\n' >>"$T/$1.conf" &&
+        ! "$BIN/glided" -t -c "$T/$1.conf" >/dev/null 2>&1; then
+        # This glided has no admin API: drop the two lines.
+        sed -i '/^admin_/d' "$T/$1.conf"
+    fi
+    env LD_PRELOAD="${GLIDED_PRELOAD:-}" $SERVER_CPU "$BIN/glided" -c "$T/$1.conf" \
+        2>>"$T/$1.log" &
+    NODE_PID=$!
+    wait_log "$T/$1.log" "listening on 127.0.0.1:" "$NODE_PID"
+    port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$T/$1.log" | head -1)
+    if [ -z "$port" ]; then
+        echo "make bench: glided ($1) did not start:"
+        cat "$T/$1.log"
+        kill "$NODE_PID" 2>/dev/null
+        exit 1
+    fi
+    NODE_URL="ws://127.0.0.1:$port/ws"
+    aport=$(sed -n 's/.*admin.*127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$T/$1.log" | head -1)
+    [ -n "$aport" ] && NODE_ADMIN="http://127.0.0.1:$aport"
+}
+
+# start_glided STORE-DIRECTIVE: the single glided; sets GLIDED_PID, URL and ADMIN.
+start_glided() {
+    stop_glided
+    start_node glided "$1"
+    GLIDED_PID=$NODE_PID
+    URL=$NODE_URL
+    ADMIN=$NODE_ADMIN
+}
+
+# start_run NAME ARGS...: one glide-bench run in the background (BG_PID), its figures appended
+# to the results file; end_run waits for it and prints them. run NAME ARGS...: both.
+start_run() {
     name=$1; shift
     echo "== $name: glide-bench $*" >&2
-    $LOAD_CPU "$BIN/glide-bench" "$@" --report "$OUT" >"$T/$name.out" 2>"$T/$name.err"
+    $LOAD_CPU "$BIN/glide-bench" "$@" --report "$OUT" >"$T/$name.out" 2>"$T/$name.err" &
+    BG_PID=$!
+}
+end_run() {
+    wait "$BG_PID"
     rc=$?
-    cat "$T/$name.out"
-    [ $rc -eq 0 ] || { echo "   (exit $rc)"; tail -3 "$T/$name.err"; }
+    BG_PID=
+    cat "$T/$1.out"
+    [ $rc -eq 0 ] || { echo "   (exit $rc)"; tail -3 "$T/$1.err"; }
+}
+run() {
+    start_run "$@"
+    end_run "$1"
 }
 
 # fig NAME LABEL: the value column of LABEL in a run's output.
@@ -92,155 +132,161 @@ fresh_glided() {
     S="--secret bench-secret --server-pid $GLIDED_PID --duration $DURATION"
 }
 
-# The machine's speed drifts by tens of percent from one minute to the next (a shared VM): the
-# JSON and protobuf runs alternate, twice each, and each codec's figure is its lower CPU per
-# message, the run the neighbours disturbed least.
-run baseline chat --baseline --pairs 100 --duration "$DURATION" --server-cpu 0
-for k in 1 2; do
+if [ "$ONLY" != cluster ]; then
+    # The machine's speed drifts by tens of percent from one minute to the next (a shared VM): the
+    # JSON and protobuf runs alternate, twice each, and each codec's figure is its lower CPU per
+    # message, the run the neighbours disturbed least.
+    run baseline chat --baseline --pairs 100 --duration "$DURATION" --server-cpu 0
+    for k in 1 2; do
+        fresh_glided
+        run chat_json$k chat "$URL" $S --pairs 100 --codec json
+        fresh_glided
+        run chat_pb$k chat "$URL" $S --pairs 100 --codec protobuf
+    done
+    # min_fig LABEL RUN...: the lowest number in LABEL over the runs, and the run it came from.
+    min_fig() {
+        label=$1; shift
+        for r in "$@"; do echo "$(num "$(fig "$r" "$label")") $r"; done | awk '$1 != "" && (m == "" || $1 < m) { m = $1; r = $2 } END { print m, r }'
+    }
+    set -- $(min_fig 'server CPU per message' chat_json1 chat_json2); cpu_json=${1:-}; json_run=${2:-chat_json1}
+    set -- $(min_fig 'server CPU per message' chat_pb1 chat_pb2); cpu_pb=${1:-}
+    sat=$(num "$(fig "$json_run" messages | sed 's/.*acked \([0-9]*\)\/s.*/\1/')")
+    half=$(( ${sat:-2000} / 2 ))
+    [ "$half" -gt 0 ] || half=1000
     fresh_glided
-    run chat_json$k chat "$URL" $S --pairs 100 --codec json
+    run chat_half chat "$URL" $S --pairs 100 --codec json --rate "$half"
+    # The same open-loop rate against the bare echo: what the machine's sockets and scheduling
+    # alone give at that rate, the floor under the p99 above.
+    run baseline_half chat --baseline --pairs 100 --rate "$half" --duration "$DURATION" --server-cpu 0
     fresh_glided
-    run chat_pb$k chat "$URL" $S --pairs 100 --codec protobuf
-done
-# min_fig LABEL RUN...: the lowest number in LABEL over the runs, and the run it came from.
-min_fig() {
-    label=$1; shift
-    for r in "$@"; do echo "$(num "$(fig "$r" "$label")") $r"; done | awk '$1 != "" && (m == "" || $1 < m) { m = $1; r = $2 } END { print m, r }'
-}
-set -- $(min_fig 'server CPU per message' chat_json1 chat_json2); cpu_json=${1:-}; json_run=${2:-chat_json1}
-set -- $(min_fig 'server CPU per message' chat_pb1 chat_pb2); cpu_pb=${1:-}
-sat=$(num "$(fig "$json_run" messages | sed 's/.*acked \([0-9]*\)\/s.*/\1/')")
-half=$(( ${sat:-2000} / 2 ))
-[ "$half" -gt 0 ] || half=1000
-fresh_glided
-run chat_half chat "$URL" $S --pairs 100 --codec json --rate "$half"
-# The same open-loop rate against the bare echo: what the machine's sockets and scheduling
-# alone give at that rate, the floor under the p99 above.
-run baseline_half chat --baseline --pairs 100 --rate "$half" --duration "$DURATION" --server-cpu 0
-fresh_glided
-if [ -n "${ADMIN:-}" ]; then
-    run group group "$URL" $S --groups 10 --members 100 --admin "$ADMIN" --admin-token bench-token
-else
-    echo "== group: skipped (this glided has no admin API to create groups)" >&2
-    printf '\n### group\n\nskipped: this glided has no admin API (admin_listen) to create groups.\n' >>"$OUT"
-fi
-run connect connect "$URL" $S --concurrency 32
-run slow slow "$URL" $S --pairs 20
-# RSS per connection from a fresh glided: one that served the runs above keeps their freed heap
-# resident, and new connections reuse it without growing RSS (the figure would read low).
-fresh_glided
-run idle idle "$URL" --secret bench-secret --server-pid "$GLIDED_PID" --conns 15000 --procs 2 \
-    --duration 5s
-stop_glided
-
-if "$BIN/glided" -t -c /dev/null >/dev/null 2>&1 || true; then
-    printf 'load_module %s/libglide.so;\nstore sqlite %s/bench.db;\n' "$BIN" "$T" >"$T/probe.conf"
-    if "$BIN/glided" -t -c "$T/probe.conf" >/dev/null 2>&1; then
-        start_glided "store sqlite $T/bench.db;"
-        run chat_sqlite chat "$URL" --secret bench-secret --server-pid "$GLIDED_PID" \
-            --duration "$DURATION" --pairs 100 --window 32
-        stop_glided
+    if [ -n "${ADMIN:-}" ]; then
+        run group group "$URL" $S --groups 10 --members 100 --admin "$ADMIN" --admin-token bench-token
     else
-        echo "== chat_sqlite: skipped (this glided has no sqlite store)" >&2
-        printf '\n### chat (sqlite store)\n\nskipped: this glided has no `store sqlite`.\n' >>"$OUT"
+        echo "== group: skipped (this glided has no admin API to create groups)" >&2
+        printf '\n### group\n\nskipped: this glided has no admin API (admin_listen) to create groups.\n' >>"$OUT"
     fi
-fi
-
-# chat on store postgresql: a throwaway server (initdb in $T, unix socket only, fsync on as in
-# production; as root it runs as the postgres user), skipped when PostgreSQL is not installed.
-# The server's processes' CPU (utime + stime of the postmaster and its children) over the run is
-# divided by the messages acknowledged over the run (warm-up included).
-PGBIN=$(pg_config --bindir 2>/dev/null)
-pg_ctl_as() {
-    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$PGBIN/pg_ctl" "$@"; else "$PGBIN/pg_ctl" "$@"; fi
-}
-pg_cpu() {
-    pm=$(head -1 "$T/pg/data/postmaster.pid")
-    for p in $pm $(pgrep -P "$pm"); do cat "/proc/$p/stat" 2>/dev/null; done |
-        awk '{ s += $14 + $15 } END { print s + 0 }'
-}
-pg_cpu_us=
-if [ -n "$PGBIN" ] && [ -x "$PGBIN/initdb" ]; then
-    mkdir -p "$T/pg" && chmod 711 "$T"
-    [ "$(id -u)" = 0 ] && chown postgres:postgres "$T/pg"
-    if [ "$(id -u)" = 0 ]; then
-        runuser -u postgres -- "$PGBIN/initdb" -D "$T/pg/data" -U glide -A trust >"$T/initdb.log" 2>&1
-    else
-        "$PGBIN/initdb" -D "$T/pg/data" -U glide -A trust >"$T/initdb.log" 2>&1
-    fi
-    trap 'stop_glided; pg_ctl_as -D "$T/pg/data" -m immediate stop >/dev/null 2>&1; rm -rf "$T"' EXIT
-    if pg_ctl_as -D "$T/pg/data" -o "-k $T/pg -p 5432 -c listen_addresses=" -l "$T/pg/server.log" \
-        -w -t 120 start >/dev/null 2>&1 &&
-        "$PGBIN/psql" -X -q -h "$T/pg" -U glide -d postgres -c "CREATE DATABASE glide" >/dev/null; then
-        start_glided "store postgresql:///glide?host=$T/pg&user=glide;"
-        c0=$(pg_cpu)
-        run chat_pg chat "$URL" --secret bench-secret --server-pid "$GLIDED_PID" \
-            --duration "$DURATION" --pairs 100 --window 32
-        c1=$(pg_cpu)
-        stop_glided
-        acked=$("$PGBIN/psql" -X -At -h "$T/pg" -U glide -d glide -c \
-            "SELECT count(*) FROM glide_messages WHERE kind = 0")
-        pg_cpu_us=$(awk -v t=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v n="$acked" \
-            'BEGIN { if (n > 0) printf "%.1f", t / hz * 1e6 / n }')
-        printf '\nPostgreSQL server processes: %s CPU ticks (1/%s s) for %s acknowledged messages: %s µs per message.\n' \
-            $((c1 - c0)) "$(getconf CLK_TCK)" "$acked" "${pg_cpu_us:-n/a}" >>"$OUT"
-        pg_ctl_as -D "$T/pg/data" -m fast stop >/dev/null 2>&1
-    else
-        echo "== chat_pg: PostgreSQL did not start (see $T/pg/server.log)" >&2
-    fi
-else
-    echo "== chat_pg: skipped (no PostgreSQL: apt-get install postgresql)" >&2
-    printf '\n### chat (postgresql store)\n\nskipped: PostgreSQL is not installed.\n' >>"$OUT"
-fi
-
-# Heap allocations per acknowledged chat message: glided with a counting malloc, counted
-# between two signals 3 s apart in the middle of a 2,000 msg/s run (6,000 messages).
-allocs=
-if ${CC:-cc} -O2 -shared -fPIC -o "$T/malloc_count.so" bench/malloc_count.c 2>/dev/null; then
-    GLIDED_PRELOAD="$T/malloc_count.so" start_glided "store memory;"
-    echo "== allocs: glide-bench chat --pairs 5 --rate 2000 (glided with bench/malloc_count.c)" >&2
-    $LOAD_CPU "$BIN/glide-bench" chat "$URL" --secret bench-secret --pairs 5 --rate 2000 \
-        --duration 7s --warmup 0s >"$T/allocs.out" 2>&1 &
-    bp=$!
-    sleep 2; kill -USR2 "$GLIDED_PID"; sleep 3; kill -USR2 "$GLIDED_PID"
-    wait "$bp"
+    run connect connect "$URL" $S --concurrency 32
+    run slow slow "$URL" $S --pairs 20
+    # RSS per connection from a fresh glided: one that served the runs above keeps their freed heap
+    # resident, and new connections reuse it without growing RSS (the figure would read low).
+    fresh_glided
+    run idle idle "$URL" --secret bench-secret --server-pid "$GLIDED_PID" --conns 15000 --procs 2 \
+        --duration 5s
     stop_glided
-    allocs=$(grep '^MALLOCS ' "$T/glided.log" | awk '{ n[NR] = $2 } END { if (NR >= 2) printf "%.1f", (n[2] - n[1]) / 6000 }')
+
+    if "$BIN/glided" -t -c /dev/null >/dev/null 2>&1 || true; then
+        printf 'load_module %s/libglide.so;\nstore sqlite %s/bench.db;\n' "$BIN" "$T" >"$T/probe.conf"
+        if "$BIN/glided" -t -c "$T/probe.conf" >/dev/null 2>&1; then
+            start_glided "store sqlite $T/bench.db;"
+            run chat_sqlite chat "$URL" --secret bench-secret --server-pid "$GLIDED_PID" \
+                --duration "$DURATION" --pairs 100 --window 32
+            stop_glided
+        else
+            echo "== chat_sqlite: skipped (this glided has no sqlite store)" >&2
+            printf '\n### chat (sqlite store)\n\nskipped: this glided has no `store sqlite`.\n' >>"$OUT"
+        fi
+    fi
+
+    # chat on store postgresql: a throwaway server (initdb in $T, unix socket only, fsync on as in
+    # production; as root it runs as the postgres user), skipped when PostgreSQL is not installed.
+    # The server's processes' CPU (utime + stime of the postmaster and its children) over the run is
+    # divided by the messages acknowledged over the run (warm-up included).
+    PGBIN=$(pg_config --bindir 2>/dev/null)
+    pg_ctl_as() {
+        if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$PGBIN/pg_ctl" "$@"; else "$PGBIN/pg_ctl" "$@"; fi
+    }
+    pg_cpu() {
+        pm=$(head -1 "$T/pg/data/postmaster.pid")
+        for p in $pm $(pgrep -P "$pm"); do cat "/proc/$p/stat" 2>/dev/null; done |
+            awk '{ s += $14 + $15 } END { print s + 0 }'
+    }
+    pg_cpu_us=
+    if [ -n "$PGBIN" ] && [ -x "$PGBIN/initdb" ]; then
+        mkdir -p "$T/pg" && chmod 711 "$T"
+        [ "$(id -u)" = 0 ] && chown postgres:postgres "$T/pg"
+        if [ "$(id -u)" = 0 ]; then
+            runuser -u postgres -- "$PGBIN/initdb" -D "$T/pg/data" -U glide -A trust >"$T/initdb.log" 2>&1
+        else
+            "$PGBIN/initdb" -D "$T/pg/data" -U glide -A trust >"$T/initdb.log" 2>&1
+        fi
+        PG_STARTED=1
+        if pg_ctl_as -D "$T/pg/data" -o "-k $T/pg -p 5432 -c listen_addresses=" -l "$T/pg/server.log" \
+            -w -t 120 start >/dev/null 2>&1 &&
+            "$PGBIN/psql" -X -q -h "$T/pg" -U glide -d postgres -c "CREATE DATABASE glide" >/dev/null; then
+            start_glided "store postgresql:///glide?host=$T/pg&user=glide;"
+            c0=$(pg_cpu)
+            run chat_pg chat "$URL" --secret bench-secret --server-pid "$GLIDED_PID" \
+                --duration "$DURATION" --pairs 100 --window 32
+            c1=$(pg_cpu)
+            stop_glided
+            acked=$("$PGBIN/psql" -X -At -h "$T/pg" -U glide -d glide -c \
+                "SELECT count(*) FROM glide_messages WHERE kind = 0")
+            pg_cpu_us=$(awk -v t=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v n="$acked" \
+                'BEGIN { if (n > 0) printf "%.1f", t / hz * 1e6 / n }')
+            printf '\nPostgreSQL server processes: %s CPU ticks (1/%s s) for %s acknowledged messages: %s µs per message.\n' \
+                $((c1 - c0)) "$(getconf CLK_TCK)" "$acked" "${pg_cpu_us:-n/a}" >>"$OUT"
+            pg_ctl_as -D "$T/pg/data" -m fast stop >/dev/null 2>&1 && PG_STARTED=
+        else
+            echo "== chat_pg: PostgreSQL did not start (see $T/pg/server.log)" >&2
+        fi
+    else
+        echo "== chat_pg: skipped (no PostgreSQL: apt-get install postgresql)" >&2
+        printf '\n### chat (postgresql store)\n\nskipped: PostgreSQL is not installed.\n' >>"$OUT"
+    fi
+
+    # Heap allocations per acknowledged chat message: glided with a counting malloc, counted
+    # between two signals 3 s apart in the middle of a 2,000 msg/s run (6,000 messages).
+    allocs=
+    if ${CC:-cc} -O2 -shared -fPIC -o "$T/malloc_count.so" bench/malloc_count.c 2>/dev/null; then
+        GLIDED_PRELOAD="$T/malloc_count.so" start_glided "store memory;"
+        echo "== allocs: glide-bench chat --pairs 5 --rate 2000 (glided with bench/malloc_count.c)" >&2
+        $LOAD_CPU "$BIN/glide-bench" chat "$URL" --secret bench-secret --pairs 5 --rate 2000 \
+            --duration 7s --warmup 0s >"$T/allocs.out" 2>&1 &
+        bp=$!
+        sleep 2; kill -USR2 "$GLIDED_PID"; sleep 3; kill -USR2 "$GLIDED_PID"
+        wait "$bp"
+        stop_glided
+        allocs=$(grep '^MALLOCS ' "$T/glided.log" | awk '{ n[NR] = $2 } END { if (NR >= 2) printf "%.1f", (n[2] - n[1]) / 6000 }')
+        {
+            echo
+            echo "### heap allocations per chat message"
+            echo
+            echo "glided (store memory) preloaded with bench/malloc_count.c; \`glide-bench chat --pairs 5 --rate 2000\`;"
+            echo "malloc+calloc+realloc calls over 3 s (6,000 messages, JSON): ${allocs:-n/a} per message."
+        } >>"$OUT"
+    fi
+fi
+
+p99_of() { fig "$1" 'end-to-end latency' | sed -n 's/.*p99 \([0-9.]*\) µs.*/\1/p'; }
+: >"$T/summary.md"
+# Summary against issue #7's targets.
+if [ "$ONLY" != cluster ]; then
+    ratio=$(awk -v a="${cpu_pb:-0}" -v b="${cpu_json:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
     {
         echo
-        echo "### heap allocations per chat message"
+        echo "## Summary (targets of issue #7)"
         echo
-        echo "glided (store memory) preloaded with bench/malloc_count.c; \`glide-bench chat --pairs 5 --rate 2000\`;"
-        echo "malloc+calloc+realloc calls over 3 s (6,000 messages, JSON): ${allocs:-n/a} per message."
-    } >>"$OUT"
+        echo "| figure | measured | target |"
+        echo "| --- | --- | --- |"
+        echo "| idle: server RSS per connection (15,000 conns) | $(fig idle 'server RSS per connection' | sed 's/ *(.*//') | ≤ 2 KiB |"
+        echo "| chat JSON: server CPU per message (lower of two runs) | ${cpu_json:-n/a} µs (runs: $(fig chat_json1 'server CPU per message'), $(fig chat_json2 'server CPU per message')) | ≤ 6 µs |"
+        # When the load generator saturates first, the acked rate is its limit, not the server's:
+        # one server core's rate at the measured CPU per message says what the server would carry.
+        cap=$(awk -v c="${cpu_json:-0}" 'BEGIN { if (c > 0) printf "%d", 1000000 / c; else print "n/a" }')
+        echo "| chat JSON: saturation throughput | ${sat:-n/a} acked msg/s ($(fig "$json_run" saturated); server $(fig "$json_run" 'server CPU' | sed 's/ *(.*//'); one core at ${cpu_json:-n/a} µs/msg: $cap msg/s) | ≥ 150,000/s |"
+        echo "| chat JSON at half saturation ($half msg/s): p99 end to end | $(p99_of chat_half) µs (server $(fig chat_half 'server CPU per message'), $(fig chat_half 'server CPU' | sed 's/ *(.*//')) | < 1000 µs |"
+        echo "| bare echo (--baseline) at the same rate: p99 | $(p99_of baseline_half) µs (server $(fig baseline_half 'server CPU per message'), $(fig baseline_half 'server CPU' | sed 's/ *(.*//')) | — |"
+        echo "| group 10×100: server CPU per delivery | $(fig group 'server CPU per delivery') | ≤ 2 µs |"
+        echo "| protobuf / JSON server CPU per message | $ratio (protobuf runs: $(fig chat_pb1 'server CPU per message'), $(fig chat_pb2 'server CPU per message')) | ≤ 0.8 |"
+        echo "| sqlite store: acked messages/s (server CPU by thread: the store's share) | $(fig chat_sqlite messages | sed -n 's/.*acked \([0-9]*\/s\).*/\1/p') ($(fig chat_sqlite 'server CPU by thread')) | ≥ 50,000/s |"
+        echo "| postgresql store: acked messages/s (server CPU by thread; PostgreSQL's CPU per message) | $(fig chat_pg messages | sed -n 's/.*acked \([0-9]*\/s\).*/\1/p') ($(fig chat_pg 'server CPU by thread'); PostgreSQL ${pg_cpu_us:-n/a} µs/msg) | — |"
+        echo "| heap allocations per chat message (store, ack, delivery, ack.notify) | ${allocs:-n/a} | ≤ 2 |"
+        echo "| baseline echo: server CPU per message | $(fig baseline 'server CPU per message') | — |"
+        echo "| connect + authenticate rate | $(fig connect 'connect + authenticate') | — |"
+        echo "| slow receiver | $(fig slow 'slow receiver'); server RSS max $(fig slow 'server RSS max') | closed, bounded |"
+    } >>"$T/summary.md"
 fi
 
-# Summary against issue #7's targets.
-ratio=$(awk -v a="${cpu_pb:-0}" -v b="${cpu_json:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
-p99_of() { fig "$1" 'end-to-end latency' | sed -n 's/.*p99 \([0-9.]*\) µs.*/\1/p'; }
-{
-    echo
-    echo "## Summary (targets of issue #7)"
-    echo
-    echo "| figure | measured | target |"
-    echo "| --- | --- | --- |"
-    echo "| idle: server RSS per connection (15,000 conns) | $(fig idle 'server RSS per connection' | sed 's/ *(.*//') | ≤ 2 KiB |"
-    echo "| chat JSON: server CPU per message (lower of two runs) | ${cpu_json:-n/a} µs (runs: $(fig chat_json1 'server CPU per message'), $(fig chat_json2 'server CPU per message')) | ≤ 6 µs |"
-    # When the load generator saturates first, the acked rate is its limit, not the server's:
-    # one server core's rate at the measured CPU per message says what the server would carry.
-    cap=$(awk -v c="${cpu_json:-0}" 'BEGIN { if (c > 0) printf "%d", 1000000 / c; else print "n/a" }')
-    echo "| chat JSON: saturation throughput | ${sat:-n/a} acked msg/s ($(fig "$json_run" saturated); server $(fig "$json_run" 'server CPU' | sed 's/ *(.*//'); one core at ${cpu_json:-n/a} µs/msg: $cap msg/s) | ≥ 150,000/s |"
-    echo "| chat JSON at half saturation ($half msg/s): p99 end to end | $(p99_of chat_half) µs (server $(fig chat_half 'server CPU per message'), $(fig chat_half 'server CPU' | sed 's/ *(.*//')) | < 1000 µs |"
-    echo "| bare echo (--baseline) at the same rate: p99 | $(p99_of baseline_half) µs (server $(fig baseline_half 'server CPU per message'), $(fig baseline_half 'server CPU' | sed 's/ *(.*//')) | — |"
-    echo "| group 10×100: server CPU per delivery | $(fig group 'server CPU per delivery') | ≤ 2 µs |"
-    echo "| protobuf / JSON server CPU per message | $ratio (protobuf runs: $(fig chat_pb1 'server CPU per message'), $(fig chat_pb2 'server CPU per message')) | ≤ 0.8 |"
-    echo "| sqlite store: acked messages/s (server CPU by thread: the store's share) | $(fig chat_sqlite messages | sed -n 's/.*acked \([0-9]*\/s\).*/\1/p') ($(fig chat_sqlite 'server CPU by thread')) | ≥ 50,000/s |"
-    echo "| postgresql store: acked messages/s (server CPU by thread; PostgreSQL's CPU per message) | $(fig chat_pg messages | sed -n 's/.*acked \([0-9]*\/s\).*/\1/p') ($(fig chat_pg 'server CPU by thread'); PostgreSQL ${pg_cpu_us:-n/a} µs/msg) | — |"
-    echo "| heap allocations per chat message (store, ack, delivery, ack.notify) | ${allocs:-n/a} | ≤ 2 |"
-    echo "| baseline echo: server CPU per message | $(fig baseline 'server CPU per message') | — |"
-    echo "| connect + authenticate rate | $(fig connect 'connect + authenticate') | — |"
-    echo "| slow receiver | $(fig slow 'slow receiver'); server RSS max $(fig slow 'server RSS max') | closed, bounded |"
-} >"$T/summary.md"
 cat "$T/summary.md" >>"$OUT"
 echo
 cat "$T/summary.md"
