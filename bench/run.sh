@@ -2,8 +2,10 @@
 # make bench: the standard glide-bench suite against build/glided (< 10 minutes).
 # glided runs pinned to CPU 0 and the load generator to CPU 1 (taskset) when the machine has
 # two CPUs or more. Every figure goes to bench/results/<date>-<commit>.md with the command
-# that produced it; a summary against the targets of issue #7 is printed at the end.
-# BENCH_ONLY=single runs only the figures of one glided.
+# that produced it; a summary against the targets of issues #7 and #16 is printed at the end.
+# The cluster figures (issue #16) need redis-server; BENCH_100K=0 leaves out their heaviest run
+# (100,000 connections, about a minute and a half). BENCH_ONLY=single or BENCH_ONLY=cluster runs
+# only the figures of issue #7 (one glided) or only those of issue #16 (the cluster).
 set -u
 B=${B:-build}
 BIN=$(cd "$B" && pwd)
@@ -11,15 +13,29 @@ DURATION=${BENCH_DURATION:-10s}
 ONLY=${BENCH_ONLY:-all}
 T=$(mktemp -d /tmp/glide-bench.XXXXXX)
 GLIDED_PID=     # the single glided
+CLUSTER_PIDS=   # the cluster's glided nodes
+REDIS_PID=
 BG_PID=         # a glide-bench running in the background
+IDLE_PID=       # the one holding the 100,000 connections
 PG_STARTED=
 stop_glided() {
     [ -n "$GLIDED_PID" ] && kill "$GLIDED_PID" 2>/dev/null && wait "$GLIDED_PID" 2>/dev/null
     GLIDED_PID=
 }
+stop_nodes() {
+    for p in $CLUSTER_PIDS; do kill "$p" 2>/dev/null; done
+    for p in $CLUSTER_PIDS; do wait "$p" 2>/dev/null; done
+    CLUSTER_PIDS=
+}
+stop_redis() {
+    [ -n "$REDIS_PID" ] && kill "$REDIS_PID" 2>/dev/null && wait "$REDIS_PID" 2>/dev/null
+    REDIS_PID=
+}
 cleanup() {
-    [ -n "$BG_PID" ] && kill "$BG_PID" 2>/dev/null && wait "$BG_PID" 2>/dev/null
+    for p in $BG_PID $IDLE_PID; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
     stop_glided
+    stop_nodes
+    stop_redis
     [ -n "$PG_STARTED" ] && pg_ctl_as -D "$T/pg/data" -m immediate stop >/dev/null 2>&1
     rm -rf "$T"
 }
@@ -91,6 +107,7 @@ start_node() {
 # start_glided STORE-DIRECTIVE: the single glided; sets GLIDED_PID, URL and ADMIN.
 start_glided() {
     stop_glided
+    stop_nodes
     start_node glided "$1"
     GLIDED_PID=$NODE_PID
     URL=$NODE_URL
@@ -257,6 +274,168 @@ if [ "$ONLY" != cluster ]; then
     fi
 fi
 
+# The cluster (issue #16): glided nodes joined by the Redis bus, on one shared SQLite file (the
+# store kind of a cluster on one machine), each figure beside a single glided on the same store.
+# redis-server runs pinned with the nodes (the server side's CPU), and every server process is
+# given to --server-pid: its CPU and RSS figures are the sums over the nodes and redis-server,
+# and "server CPU by process" says which one the time went to (Redis' own CPU per message).
+# Worker processes (worker_processes) are not in this tree yet: separate glided processes stand
+# in for them.
+CLUSTER_RATE=${BENCH_CLUSTER_RATE:-5000}
+CLUSTER_USERS=${BENCH_CLUSTER_USERS:-20000}
+RPORT=
+# start_redis: a throwaway redis-server on a free port (RPORT): a random one, again on another
+# when it is taken (the server then exits), ready when its own log says so.
+start_redis() {
+    for try in 1 2 3 4 5 6 7 8; do
+        RPORT=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 30000))
+        : >"$T/redis.log"
+        $SERVER_CPU redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly no \
+            --logfile "$T/redis.log" --dir "$T" &
+        REDIS_PID=$!
+        if wait_log "$T/redis.log" "Ready to accept connections" "$REDIS_PID" &&
+            [ "$(redis-cli -p "$RPORT" ping 2>/dev/null)" = PONG ]; then
+            return 0
+        fi
+        stop_redis
+    done
+    return 1
+}
+# start_cluster N DB: nodes node1..nodeN on the redis-server and `store sqlite DB`, each up once
+# its log says the bus is connected; sets CLUSTER_URLS (comma-separated), CLUSTER_ADMIN (node1's
+# admin API) and CLUSTER_SPIDS (the nodes' pids and redis-server's).
+start_cluster() {
+    stop_nodes
+    stop_glided
+    redis-cli -p "$RPORT" flushall >/dev/null
+    CLUSTER_URLS=
+    CLUSTER_ADMIN=
+    k=1
+    while [ $k -le "$1" ]; do
+        start_node "node$k" "store sqlite $2;
+glide_node_id node$k;
+glide_cluster redis://127.0.0.1:$RPORT;"
+        CLUSTER_PIDS="$CLUSTER_PIDS $NODE_PID"
+        if ! wait_log "$T/node$k.log" "connected as node node$k" "$NODE_PID"; then
+            echo "make bench: node$k did not join the bus:"
+            cat "$T/node$k.log"
+            exit 1
+        fi
+        CLUSTER_URLS=${CLUSTER_URLS:+$CLUSTER_URLS,}$NODE_URL
+        [ $k -eq 1 ] && CLUSTER_ADMIN=$NODE_ADMIN
+        k=$((k + 1))
+    done
+    CLUSTER_SPIDS=$(echo $CLUSTER_PIDS $REDIS_PID | tr ' ' ',')
+}
+redis_memory() { redis-cli -p "$RPORT" info memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p'; }
+# directory_size N: how many uids the N nodes registered (glide:nu:NODE, one set per node).
+directory_size() {
+    n=0
+    k=1
+    while [ $k -le "$1" ]; do
+        c=$(redis-cli -p "$RPORT" scard "glide:nu:node$k" 2>/dev/null)
+        n=$((n + ${c:-0}))
+        k=$((k + 1))
+    done
+    echo $n
+}
+# note TEXT: a line of the results file before the next run, with the load average now.
+note() { printf '\n%s (load average %s).\n' "$1" "$(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT"; }
+# by_process RUN NAME: NAME's share in RUN's "server CPU by process" (its number only).
+by_process() { fig "$1" 'server CPU by process' | sed -n "s/.*$2\[[0-9]*\] \([0-9.]*\) µs.*/\1/p"; }
+
+cluster=
+if [ "$ONLY" = single ]; then
+    :
+elif ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1; then
+    echo "== cluster: skipped (no redis-server: apt-get install redis-server)" >&2
+    printf '\n## Cluster (issue #16)\n\nskipped: redis-server is not installed (apt-get install redis-server).\n' >>"$OUT"
+elif ! start_redis; then
+    echo "== cluster: skipped (redis-server did not start)" >&2
+    cat "$T/redis.log" >&2
+    printf '\n## Cluster (issue #16)\n\nskipped: redis-server did not start.\n' >>"$OUT"
+else
+    cluster=1
+    {
+        echo
+        echo "## Cluster (issue #16)"
+        echo
+        echo "$(redis-server --version | cut -d' ' -f1-3) on 127.0.0.1:$RPORT (\`--save '' --appendonly no\`), pinned"
+        echo "like glided (\`${SERVER_CPU:-no taskset}\`). Nodes: glided processes with \`glide_cluster redis://127.0.0.1:$RPORT;\`,"
+        echo "\`glide_node_id node1\`, \`node2\`, ... and one \`store sqlite\` file; each figure beside a single"
+        echo "glided on \`store sqlite\`. Server CPU and RSS are summed over every node and redis-server."
+        echo "\`worker_processes\` is not on main yet: the 4 workers of the group figure are 4 glided processes."
+    } >>"$OUT"
+    # Cross-node chat: each pair's sender on node1, its receiver on node2 (the URL list), at the
+    # same open-loop rate as the single glided on the same store.
+    note "Single glided, store sqlite, chat at $CLUSTER_RATE msg/s: the comparison for cross-node chat"
+    start_glided "store sqlite $T/single-chat.db;"
+    run chat_single chat "$URL" --secret bench-secret --server-pid "$GLIDED_PID" \
+        --duration "$DURATION" --pairs 100 --rate "$CLUSTER_RATE"
+    note "Cross-node chat: two nodes; every pair's sender on node1 and receiver on node2, so every message, receipt and ack.notify crosses the bus"
+    start_cluster 2 "$T/cluster-chat.db"
+    run chat_cluster chat "$CLUSTER_URLS" --secret bench-secret --server-pid "$CLUSTER_SPIDS" \
+        --duration "$DURATION" --pairs 100 --rate "$CLUSTER_RATE"
+    if [ -n "$ADMIN" ] && [ -n "$CLUSTER_ADMIN" ]; then
+        note "Single glided, store sqlite, group 10×100: the comparison for the fan-out over 4 nodes"
+        start_glided "store sqlite $T/single-group.db;"
+        run group_single group "$URL" --secret bench-secret --server-pid "$GLIDED_PID" \
+            --duration "$DURATION" --groups 10 --members 100 --admin "$ADMIN" --admin-token bench-token
+        note "Group fan-out over 4 nodes: the members of each group spread round-robin over node1..node4 (the senders on node1); groups created through node1's admin API"
+        start_cluster 4 "$T/cluster-group.db"
+        run group_cluster group "$CLUSTER_URLS" --secret bench-secret --server-pid "$CLUSTER_SPIDS" \
+            --duration "$DURATION" --groups 10 --members 100 --admin "$CLUSTER_ADMIN" \
+            --admin-token bench-token
+    fi
+    stop_glided
+    # The directory: Redis' used_memory before the users connect and once all of them are
+    # registered (the nodes' sets of uids hold them all), while they are still connected.
+    note "$CLUSTER_USERS idle users over 4 fresh nodes: server RSS per connection (nodes + redis-server) and Redis' memory per connected user"
+    start_cluster 4 "$T/cluster-idle.db"
+    mem0=$(redis_memory)
+    mem1=
+    start_run idle_cluster idle "$CLUSTER_URLS" --secret bench-secret --server-pid "$CLUSTER_SPIDS" \
+        --conns "$CLUSTER_USERS" --procs 2 --duration 5s
+    while kill -0 "$BG_PID" 2>/dev/null; do
+        if [ "$(directory_size 4)" -ge "$CLUSTER_USERS" ]; then
+            mem1=$(redis_memory)
+            break
+        fi
+        sleep 0.2
+    done
+    end_run idle_cluster
+    redis_per_user=$(awk -v a="${mem0:-}" -v b="${mem1:-}" -v n="$CLUSTER_USERS" \
+        'BEGIN { if (a != "" && b != "") printf "%.0f", (b - a) / n }')
+    printf '\nRedis used_memory (INFO memory): %s bytes before, %s with the %s users registered: %s bytes per connected user.\n' \
+        "${mem0:-n/a}" "${mem1:-n/a}" "$CLUSTER_USERS" "${redis_per_user:-n/a}" >>"$OUT"
+    stop_nodes
+    if [ "${BENCH_100K:-1}" = 1 ]; then
+        # 100,000 authenticated WebSocket connections over 6 nodes (about 16,700 each, under the
+        # 20,000 open files of a process), the load from 6 processes and 8 source addresses;
+        # while they are connected, a short chat among 10 pairs of other users.
+        note "100,000 idle connections over 6 nodes (nodes + redis-server counted), and a chat of 10 pairs at 1,000 msg/s across the nodes while they are connected"
+        t100k=$(date +%s)
+        start_cluster 6 "$T/cluster-100k.db"
+        secs=$(echo "$DURATION" | sed -n 's/^\([0-9]*\)s*$/\1/p')
+        start_run idle_100k idle "$CLUSTER_URLS" --secret bench-secret --server-pid "$CLUSTER_SPIDS" \
+            --conns 100000 --procs 6 --sources 8 --duration "$((${secs:-10} + 15))s"
+        IDLE_PID=$BG_PID
+        # Measuring starts once all are connected: its first progress line.
+        while kill -0 "$IDLE_PID" 2>/dev/null && ! grep -q '^idle .*s: sent' "$T/idle_100k.err"; do
+            sleep 0.5
+        done
+        run chat_100k chat "$CLUSTER_URLS" --secret bench-secret --uid-prefix chat100k \
+            --server-pid "$CLUSTER_SPIDS" --duration "$DURATION" --pairs 10 --rate 1000
+        BG_PID=$IDLE_PID
+        IDLE_PID=
+        end_run idle_100k
+        stop_nodes
+        printf '\nThe 100,000-connection part took %s s (BENCH_100K=0 leaves it out).\n' \
+            $(($(date +%s) - t100k)) >>"$OUT"
+    fi
+    stop_redis
+fi
+
 p99_of() { fig "$1" 'end-to-end latency' | sed -n 's/.*p99 \([0-9.]*\) µs.*/\1/p'; }
 : >"$T/summary.md"
 # Summary against issue #7's targets.
@@ -287,6 +466,42 @@ if [ "$ONLY" != cluster ]; then
     } >>"$T/summary.md"
 fi
 
+# Summary against issue #16's targets (the cluster).
+# verdict VALUE LIMIT: pass when VALUE <= LIMIT, n/a without a value.
+verdict() { awk -v v="$1" -v l="$2" 'BEGIN { if (v == "") print "n/a"; else if (v + 0 <= l + 0) print "pass"; else print "fail" }'; }
+if [ -n "$cluster" ]; then
+    c_single=$(num "$(fig chat_single 'server CPU per message')")
+    c_cluster=$(num "$(fig chat_cluster 'server CPU per message')")
+    c_ratio=$(awk -v a="$c_cluster" -v b="$c_single" 'BEGIN { if (a != "" && b > 0) printf "%.2f", a / b }')
+    g_cluster=$(num "$(fig group_cluster 'server CPU per delivery')")
+    rss_20k=$(num "$(fig idle_cluster 'server RSS per connection')")
+    rss_100k=$(num "$(fig idle_100k 'server RSS per connection')")
+    chat_100k=$(fig chat_100k messages | sed -n 's/.*acked \([0-9]*\/s\).*/\1/p')
+    if [ "${BENCH_100K:-1}" = 1 ]; then
+        flows=$(awk -v r="${chat_100k%/s}" 'BEGIN { print (r + 0 > 0) ? "pass" : "fail" }')
+    else
+        flows="not run"
+    fi
+    {
+        echo
+        echo "## Summary (targets of issue #16: the cluster)"
+        echo
+        echo "| figure | measured | target | |"
+        echo "| --- | --- | --- | --- |"
+        echo "| cross-node chat at $CLUSTER_RATE msg/s (2 nodes + redis-server) / single glided: server CPU per message | ${c_ratio:-n/a}× (${c_cluster:-n/a} µs vs ${c_single:-n/a} µs; $(fig chat_cluster 'server CPU by process')) | ≤ 2× | $(verdict "$c_ratio" 2) |"
+        echo "| cross-node chat: Redis' own CPU per message | $(by_process chat_cluster redis-server) µs | — | |"
+        echo "| cross-node chat: acked rate, p99 end to end (single glided: p99) | $(fig chat_cluster messages | sed -n 's/.*acked \([0-9]*\/s\).*/\1/p'), $(p99_of chat_cluster) µs ($(p99_of chat_single) µs) | — | |"
+        echo "| group 10×100 over 4 nodes (4 glided processes: worker_processes is not on main yet): server CPU per delivery, every process counted | ${g_cluster:-n/a} µs ($(fig group_cluster 'server CPU by process'); single glided on sqlite: $(fig group_single 'server CPU per delivery')) | ≤ 2 µs | $(verdict "$g_cluster" 2) |"
+        echo "| Redis memory per connected user (the directory; $CLUSTER_USERS users over 4 nodes) | ${redis_per_user:-n/a} bytes | — | |"
+        echo "| $CLUSTER_USERS connections over 4 nodes: server RSS per connection (nodes + redis-server) | ${rss_20k:-n/a} KiB ($(fig idle_cluster 'server RSS by process')) | — (the 1.5 KiB target is the 100,000 figure's) | |"
+        if [ "${BENCH_100K:-1}" = 1 ]; then
+            echo "| 100,000 connections over 6 nodes: server RSS per connection (nodes + redis-server) | ${rss_100k:-n/a} KiB ($(fig idle_100k connections); $(fig idle_100k 'server RSS by process')) | ≤ 1.5 KiB | $(verdict "$rss_100k" 1.5) |"
+            echo "| chat among the 100,000 (10 pairs at 1,000 msg/s): acked rate, p99 end to end | ${chat_100k:-n/a}, $(p99_of chat_100k) µs | flows | $flows |"
+        else
+            echo "| 100,000 connections over 6 nodes | not run (BENCH_100K=0) | ≤ 1.5 KiB per connection; chat flows | |"
+        fi
+    } >>"$T/summary.md"
+fi
 cat "$T/summary.md" >>"$OUT"
 echo
 cat "$T/summary.md"
