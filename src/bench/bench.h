@@ -17,11 +17,17 @@ namespace glide::bench {
 
 enum class Scenario : uint8_t { idle, chat, group, connect, slow };
 
-struct Config {
-    Scenario scenario = Scenario::chat;
+// One server (node) of the URL list.
+struct Target {
     std::string url;
     client::Endpoint endpoint;
     client::SockAddr address;
+};
+
+struct Config {
+    Scenario scenario = Scenario::chat;
+    std::string url;             // as given: one URL, or several separated by commas
+    std::vector<Target> targets; // the URLs, in order
     codec::Codec codec = codec::Codec::json;
     std::string secret;       // credential_secret of the server
     int64_t conns = 0;        // idle, connect: connections; chat/slow: 2 × pairs
@@ -39,7 +45,7 @@ struct Config {
     int64_t concurrency = 64; // connect: attempts in flight per worker
     std::string uid_prefix = "bench";
     std::string admin_url, admin_token;
-    pid_t server_pid = 0;
+    std::vector<pid_t> server_pids; // --server-pid: every process of the server side
     bool baseline = false;
     bool loopback = false;
     std::string command; // the command line, for the report
@@ -75,14 +81,19 @@ int run_echo_server(int fd);
 
 // The uid of user i.
 std::string user_uid(const Config &cfg, int64_t i);
+// The target (index into cfg.targets) user i connects to: in chat and slow, pair p's sender
+// goes to p % n and its receiver to (p + 1) % n (with two or more URLs every message crosses
+// nodes); in the other scenarios user i goes to i % n.
+size_t user_target(const Config &cfg, int64_t i);
 // Users of the scenario: how many connections it opens in all.
 int64_t scenario_users(const Config &cfg);
 // The group id of group g.
 std::string group_id(const Config &cfg, int64_t g);
 
-// /proc readings of a process: CPU time (user + system) in ns and VmRSS in bytes.
+// /proc readings of a process: CPU time (user + system) in ns, VmRSS in bytes, its name.
 uint64_t proc_cpu_ns(pid_t pid);
 uint64_t proc_rss_bytes(pid_t pid);
+std::string proc_name(pid_t pid);
 // The calling process' own CPU time in ns.
 uint64_t self_cpu_ns();
 

@@ -1,6 +1,6 @@
 // glide-bench — load generator and report writer for glide servers. See glide-bench(1).
 //
-//   glide-bench SCENARIO [URL] --secret S [options]
+//   glide-bench SCENARIO [URL[,URL...]] --secret S [options]
 //
 // The parent forks --procs workers (bench/worker.cc) that share counters and histograms with
 // it through anonymous shared memory, waits until every connection is authenticated, starts
@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
@@ -35,7 +36,7 @@ namespace {
 
 void usage(FILE *out) {
     fprintf(out,
-            "usage: glide-bench SCENARIO [URL] --secret S [options]\n"
+            "usage: glide-bench SCENARIO [URL[,URL...]] --secret S [options]\n"
             "\n"
             "scenarios:\n"
             "  idle     --conns N authenticated connections, heartbeats only\n"
@@ -52,12 +53,14 @@ void usage(FILE *out) {
             "  --duration T --warmup T measured time (10s) after a warm-up (1s)\n"
             "  --procs N               worker processes (default: one per 10,000 connections)\n"
             "  --sources N             source addresses 127.0.0.1..N on loopback (4)\n"
-            "  --server-pid PID        server process for CPU and RSS figures\n"
+            "  --server-pid PID[,...]  server process(es) for CPU and RSS figures (summed)\n"
             "  --baseline              run against a built-in WebSocket echo server instead\n"
             "  --server-cpu N          pin that echo server to CPU N\n"
             "  --report FILE           append the figures as a Markdown table to FILE\n"
             "  --uid-prefix P          user ids P-0, P-1, ... (bench)\n"
-            "URL: ws://HOST:PORT/ws or tcp://HOST:PORT (not needed with --baseline)\n");
+            "URL: ws://HOST:PORT/ws or tcp://HOST:PORT (not needed with --baseline); several,\n"
+            "separated by commas, are the nodes of a cluster: connections go round-robin over\n"
+            "them, and in chat each pair's receiver is on the node after its sender's\n");
 }
 
 int usage_error(const std::string &what) {
@@ -123,6 +126,68 @@ std::string latency_line(const Histogram &h) {
     return "p50 " + us(h.quantile(0.5)) + ", p99 " + us(h.quantile(0.99)) + ", p99.9 " +
            us(h.quantile(0.999)) + ", max " + us(h.max()) + fmt(" (%llu samples)",
                                                                static_cast<unsigned long long>(h.count()));
+}
+
+std::vector<std::string> split_commas(std::string_view s) {
+    std::vector<std::string> out;
+    for (;;) {
+        size_t comma = s.find(',');
+        out.emplace_back(s.substr(0, comma));
+        if (comma == std::string_view::npos)
+            return out;
+        s.remove_prefix(comma + 1);
+    }
+}
+
+// --server-pid PID[,PID...]
+Result<std::vector<pid_t>> parse_pids(const std::string &text) {
+    std::vector<pid_t> pids;
+    for (const std::string &p : split_commas(text)) {
+        char *end = nullptr;
+        errno = 0;
+        long v = p.empty() ? 0 : strtol(p.c_str(), &end, 10);
+        if (p.empty() || *end != '\0' || errno != 0 || v < 1 || v > 4194304)
+            return make_error("--server-pid takes process ids separated by commas, not \"" +
+                              text + "\"");
+        pids.push_back(static_cast<pid_t>(v));
+    }
+    return pids;
+}
+
+// The server side's figures: one reading per --server-pid process, and their sum.
+std::vector<uint64_t> each(const std::vector<pid_t> &pids, uint64_t (*read)(pid_t)) {
+    std::vector<uint64_t> v;
+    for (pid_t p : pids)
+        v.push_back(read(p));
+    return v;
+}
+
+uint64_t total(const std::vector<uint64_t> &v) {
+    uint64_t t = 0;
+    for (uint64_t x : v)
+        t += x;
+    return t;
+}
+
+// The CPUs the processes may run on, together (their affinity masks' union): server processes
+// pinned to one CPU saturate it together.
+int server_cpus(const std::vector<pid_t> &pids) {
+    cpu_set_t all;
+    CPU_ZERO(&all);
+    for (pid_t p : pids) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        if (sched_getaffinity(p, sizeof set, &set) == 0)
+            CPU_OR(&all, &all, &set);
+    }
+    return CPU_COUNT(&all);
+}
+
+std::string pid_list(const std::vector<pid_t> &pids) {
+    std::string s;
+    for (pid_t p : pids)
+        s += (s.empty() ? "" : ",") + std::to_string(p);
+    return s;
 }
 
 Result<int> listen_loopback(uint16_t *port) {
@@ -235,10 +300,12 @@ int main(int argc, char **argv) {
             return usage_error(v.error());
         *n.dst = *v;
     }
-    auto pid = o->number("server-pid", 0, 1, 4194304);
-    if (!pid)
-        return usage_error(pid.error());
-    cfg.server_pid = static_cast<pid_t>(*pid);
+    if (o->has("server-pid")) {
+        auto pids = parse_pids(o->get("server-pid"));
+        if (!pids)
+            return usage_error(pids.error());
+        cfg.server_pids = std::move(*pids);
+    }
     std::string codec_name = o->get("codec", "json");
     if (codec_name != "json" && codec_name != "protobuf")
         return usage_error("--codec is json or protobuf");
@@ -285,27 +352,32 @@ int main(int argc, char **argv) {
         }
         close(*fd);
         cfg.url = "ws://127.0.0.1:" + std::to_string(port) + "/ws";
-        cfg.server_pid = echo_pid;
+        cfg.server_pids = {echo_pid};
     } else {
         if (o->positional().size() != 1)
-            return usage_error("give one URL (ws://HOST:PORT/ws or tcp://HOST:PORT)");
+            return usage_error("give one URL (ws://HOST:PORT/ws or tcp://HOST:PORT), or several "
+                               "separated by commas");
         cfg.url = o->positional()[0];
         if (cfg.secret.empty())
             return usage_error("--secret S (the server's credential_secret) is required");
     }
-    auto ep = client::parse_endpoint(cfg.url);
-    if (!ep)
-        return usage_error(ep.error());
-    cfg.endpoint = *ep;
-    auto addr = client::resolve(ep->host, ep->port);
-    if (!addr) {
-        fprintf(stderr, "glide-bench: %s\n", addr.error().c_str());
-        return 1;
+    // Source addresses on loopback only when every target is on loopback.
+    cfg.loopback = true;
+    for (const std::string &url : split_commas(cfg.url)) {
+        auto ep = client::parse_endpoint(url);
+        if (!ep)
+            return usage_error(url.empty() ? "an empty URL in the list \"" + cfg.url + "\""
+                                           : ep.error());
+        auto addr = client::resolve(ep->host, ep->port);
+        if (!addr) {
+            fprintf(stderr, "glide-bench: %s\n", addr.error().c_str());
+            return 1;
+        }
+        cfg.loopback = cfg.loopback && addr->ss.ss_family == AF_INET &&
+                       (ntohl(reinterpret_cast<const sockaddr_in *>(&addr->ss)->sin_addr.s_addr) >>
+                        24) == 127;
+        cfg.targets.push_back({url, *ep, *addr});
     }
-    cfg.address = *addr;
-    cfg.loopback = addr->ss.ss_family == AF_INET &&
-                   (ntohl(reinterpret_cast<const sockaddr_in *>(&addr->ss)->sin_addr.s_addr) >>
-                    24) == 127;
     const int64_t users = scenario_users(cfg);
     if (!o->has("procs") && cfg.scenario != Scenario::connect)
         cfg.procs = std::max<int64_t>(1, (users + 9999) / 10000);
@@ -333,7 +405,10 @@ int main(int argc, char **argv) {
     for (int64_t i = 0; i < cfg.procs; i++)
         new (&ws[i]) WorkerShared;
 
-    const uint64_t rss0 = cfg.server_pid ? proc_rss_bytes(cfg.server_pid) : 0;
+    const std::vector<pid_t> &spids = cfg.server_pids;
+    const bool server = !spids.empty();
+    const std::vector<uint64_t> each_rss0 = each(spids, proc_rss_bytes);
+    const uint64_t rss0 = total(each_rss0);
     const bool tty = isatty(STDERR_FILENO);
     // Slices: whole pairs per worker for chat and slow (the slow pair goes to the last).
     std::vector<pid_t> workers;
@@ -375,7 +450,8 @@ int main(int argc, char **argv) {
     }
     const double setup_s = static_cast<double>(client::now_ns() - setup_start) / 1e9;
     Totals setup = sum(ws, nworkers);
-    const uint64_t rss1 = cfg.server_pid ? proc_rss_bytes(cfg.server_pid) : 0;
+    const std::vector<uint64_t> each_rss1 = each(spids, proc_rss_bytes);
+    const uint64_t rss1 = total(each_rss1);
     if (tty)
         fprintf(stderr, "\n");
 
@@ -390,10 +466,12 @@ int main(int argc, char **argv) {
         return c;
     };
     Totals t0 = sum(ws, nworkers);
-    uint64_t scpu0 = cfg.server_pid ? proc_cpu_ns(cfg.server_pid) : 0, wcpu0 = worker_cpu();
+    const std::vector<uint64_t> each0 = each(spids, proc_cpu_ns);
+    uint64_t scpu0 = total(each0), wcpu0 = worker_cpu();
+    // By thread only for one server process; several are split by process.
     std::vector<ThreadCpu> sthreads0;
-    if (cfg.server_pid)
-        sthreads0 = proc_thread_cpu(cfg.server_pid);
+    if (spids.size() == 1)
+        sthreads0 = proc_thread_cpu(spids[0]);
     uint64_t start = client::now_ns();
     uint64_t rss_max = rss1;
     Totals last = t0;
@@ -402,25 +480,26 @@ int main(int argc, char **argv) {
         int64_t left = cfg.duration_ms - static_cast<int64_t>((client::now_ns() - start) / 1000000);
         sleep_ms(std::min<int64_t>(1000, std::max<int64_t>(left, 1)));
         Totals t = sum(ws, nworkers);
-        uint64_t now = client::now_ns(), scpu = cfg.server_pid ? proc_cpu_ns(cfg.server_pid) : 0;
-        if (cfg.server_pid)
-            rss_max = std::max(rss_max, proc_rss_bytes(cfg.server_pid));
+        uint64_t now = client::now_ns(), scpu = total(each(spids, proc_cpu_ns));
+        if (server)
+            rss_max = std::max(rss_max, total(each(spids, proc_rss_bytes)));
         double dt = static_cast<double>(now - last_ns) / 1e9;
         fprintf(stderr, "%s%s %4.1fs: sent %.0f/s acked %.0f/s delivered %.0f/s server cpu %.0f%%%s",
                 tty ? "\r" : "", scenario_name(cfg.scenario),
                 static_cast<double>(now - start) / 1e9, (t.sent - last.sent) / dt,
                 (t.acked - last.acked) / dt, (t.delivered - last.delivered) / dt,
-                cfg.server_pid ? static_cast<double>(scpu - last_scpu) / 1e7 / dt : 0.0,
+                server ? static_cast<double>(scpu - last_scpu) / 1e7 / dt : 0.0,
                 tty ? "   " : "\n");
         last = t;
         last_ns = now;
         last_scpu = scpu;
     }
     Totals t1 = sum(ws, nworkers);
-    uint64_t scpu1 = cfg.server_pid ? proc_cpu_ns(cfg.server_pid) : 0, wcpu1 = worker_cpu();
+    const std::vector<uint64_t> each1 = each(spids, proc_cpu_ns);
+    uint64_t scpu1 = total(each1), wcpu1 = worker_cpu();
     std::vector<ThreadCpu> sthreads1;
-    if (cfg.server_pid)
-        sthreads1 = proc_thread_cpu(cfg.server_pid);
+    if (spids.size() == 1)
+        sthreads1 = proc_thread_cpu(spids[0]);
     const double window = static_cast<double>(client::now_ns() - start) / 1e9;
     if (tty)
         fprintf(stderr, "\n");
@@ -456,7 +535,15 @@ int main(int argc, char **argv) {
     auto row = [&](std::string k, std::string v) { rows.emplace_back(std::move(k), std::move(v)); };
     const double acked_rate = (t1.acked - t0.acked) / window;
     const double delivered_rate = (t1.delivered - t0.delivered) / window;
-    const double server_cores = cfg.server_pid ? (scpu1 - scpu0) / 1e9 / window : 0;
+    const double server_cores = server ? (scpu1 - scpu0) / 1e9 / window : 0;
+    // Several server processes saturate when one of them uses a whole core (the busiest one's
+    // share), or when together they use (nearly) all the CPUs they may run on.
+    double busiest_cores = 0;
+    for (size_t i = 0; i < spids.size(); i++)
+        busiest_cores = std::max(busiest_cores, (each1[i] - each0[i]) / 1e9 / window);
+    const bool server_saturated =
+        server && (busiest_cores >= 0.9 ||
+                   (spids.size() > 1 && server_cores >= 0.9 * std::max(1, server_cpus(spids))));
     const double bench_cores = (wcpu1 - wcpu0) / 1e9 / window;
     std::string mode = cfg.rate ? fmt("open loop %lld msg/s", static_cast<long long>(cfg.rate))
                                 : fmt("saturation, window %lld", static_cast<long long>(cfg.window));
@@ -468,19 +555,31 @@ int main(int argc, char **argv) {
         row("connections", fmt("%llu authenticated, %llu failed (setup %.1f s)",
                                static_cast<unsigned long long>(setup.connected),
                                static_cast<unsigned long long>(setup.failed), setup_s));
-    if (cfg.server_pid && cfg.scenario != Scenario::connect && setup.connected)
+    if (server && cfg.scenario != Scenario::connect && setup.connected)
         row("server RSS per connection",
-            fmt("%.2f KiB (%.1f MiB before, %.1f MiB with %llu connections)",
+            fmt("%.2f KiB (%.1f MiB before, %.1f MiB with %llu connections%s)",
                 (static_cast<double>(rss1) - static_cast<double>(rss0)) / 1024.0 / setup.connected,
                 rss0 / 1048576.0, rss1 / 1048576.0,
-                static_cast<unsigned long long>(setup.connected)));
+                static_cast<unsigned long long>(setup.connected),
+                spids.size() > 1 ? fmt(", summed over %zu processes", spids.size()).c_str()
+                                 : ""));
+    if (spids.size() > 1 && cfg.scenario != Scenario::connect && setup.connected) {
+        // Each process' part of that growth: the nodes' sessions beside Redis' directory.
+        std::string split;
+        for (size_t i = 0; i < spids.size(); i++)
+            split += fmt("%s%s[%d] %.2f KiB", i ? ", " : "", proc_name(spids[i]).c_str(),
+                         static_cast<int>(spids[i]),
+                         (static_cast<double>(each_rss1[i]) - static_cast<double>(each_rss0[i])) /
+                             1024.0 / setup.connected);
+        row("server RSS by process", split);
+    }
     row("measured", fmt("%.1f s after %.1f s warm-up", window, cfg.warmup_ms / 1000.0));
     switch (cfg.scenario) {
     case Scenario::connect:
         row("connect + authenticate", fmt("%.0f /s (%llu failed)", acked_rate,
                                           static_cast<unsigned long long>(t1.failed)));
         row("connect latency", latency_line(conn));
-        if (cfg.server_pid && acked_rate > 0)
+        if (server && acked_rate > 0)
             row("server CPU per connection", us(static_cast<uint64_t>((scpu1 - scpu0) / (t1.acked - t0.acked + 0.0))));
         break;
     case Scenario::idle:
@@ -490,9 +589,9 @@ int main(int argc, char **argv) {
                             (t1.sent - t0.sent) / window, acked_rate, delivered_rate));
         row("server ack latency", latency_line(ack));
         row("end-to-end latency", latency_line(e2e));
-        if (cfg.server_pid && acked_rate > 0)
+        if (server && acked_rate > 0)
             row("server CPU per message", us(static_cast<uint64_t>((scpu1 - scpu0) / (t1.acked - t0.acked + 0.0))));
-        if (cfg.server_pid && delivered_rate > 0 && cfg.scenario == Scenario::group)
+        if (server && delivered_rate > 0 && cfg.scenario == Scenario::group)
             row("server CPU per delivery",
                 us(static_cast<uint64_t>((scpu1 - scpu0) / (t1.delivered - t0.delivered + 0.0))));
         // A server with busy threads besides its loop (glided's SQLite writer, say): each
@@ -507,11 +606,31 @@ int main(int argc, char **argv) {
             row("server CPU by thread", split);
         break;
     }
-    if (cfg.server_pid)
-        row("server CPU", fmt("%.2f cores (pid %d)", server_cores, static_cast<int>(cfg.server_pid)));
+    if (spids.size() > 1) {
+        // Each process' share of the CPU per message (per delivery in group, per connection
+        // in connect), in the order given: which node, or Redis, the time goes to.
+        const uint64_t count = cfg.scenario == Scenario::group ? t1.delivered - t0.delivered
+                                                               : t1.acked - t0.acked;
+        const char *unit = cfg.scenario == Scenario::group     ? "/delivery"
+                           : cfg.scenario == Scenario::connect ? "/connection"
+                                                               : "/msg";
+        std::string split;
+        for (size_t i = 0; i < spids.size(); i++) {
+            const uint64_t d = each1[i] - each0[i];
+            split += fmt("%s%s[%d] ", i ? ", " : "", proc_name(spids[i]).c_str(),
+                         static_cast<int>(spids[i]));
+            if (count && cfg.scenario != Scenario::idle)
+                split += fmt("%.1f µs%s ", static_cast<double>(d) / 1e3 / count, unit);
+            split += fmt("(%.2f cores)", d / 1e9 / window);
+        }
+        row("server CPU by process", split);
+    }
+    if (server)
+        row("server CPU", fmt("%.2f cores (%s %s)", server_cores, spids.size() > 1 ? "pids" : "pid",
+                              pid_list(spids).c_str()));
     row("bench CPU", fmt("%.2f cores over %lld process(es)", bench_cores,
                          static_cast<long long>(nworkers)));
-    if (cfg.server_pid && cfg.scenario != Scenario::idle) {
+    if (server && cfg.scenario != Scenario::idle) {
         double load = 0;
         if (FILE *f = fopen("/proc/loadavg", "r")) {
             if (fscanf(f, "%lf", &load) != 1)
@@ -519,13 +638,13 @@ int main(int argc, char **argv) {
             fclose(f);
         }
         const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        std::string who = server_cores >= 0.9 ? "server saturated"
+        std::string who = server_saturated ? "server saturated"
                           : bench_cores / nworkers >= 0.9 ? "load generator saturated"
                           : cfg.rate ? "neither (open loop below saturation)"
                           : cfg.scenario == Scenario::connect
                               ? "neither (concurrency-limited: raise --concurrency)"
                               : "neither (window-limited: raise --window or --pairs)";
-        if (server_cores < 0.9 && bench_cores / nworkers < 0.9 && load > cpus)
+        if (!server_saturated && bench_cores / nworkers < 0.9 && load > cpus)
             who += fmt("; the machine is shared: load average %.1f on %ld CPUs", load, cpus);
         row("saturated", who);
     }
@@ -535,7 +654,7 @@ int main(int argc, char **argv) {
             : slow_code       ? fmt("closed by the server with %llu",
                                     static_cast<unsigned long long>(slow_code))
                               : std::string("still open"));
-        if (cfg.server_pid)
+        if (server)
             row("server RSS max", fmt("%.1f MiB", rss_max / 1048576.0));
     }
     if (tend.errors || tend.closed || first_error.size())

@@ -1,5 +1,5 @@
-// /proc readings for the report: a process' CPU time (in all, and by thread) and resident set
-// size.
+// /proc readings for the report: a process' CPU time (in all, and by thread), resident set
+// size and name.
 #include <dirent.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -122,6 +122,22 @@ uint64_t proc_rss_bytes(pid_t pid) {
     }
     fclose(f);
     return kb * 1024;
+}
+
+std::string proc_name(pid_t pid) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/comm", static_cast<int>(pid));
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return "?";
+    char buf[64] = {};
+    if (!fgets(buf, sizeof buf, f))
+        buf[0] = '\0';
+    fclose(f);
+    std::string name = buf;
+    while (!name.empty() && name.back() == '\n')
+        name.pop_back();
+    return name.empty() ? "?" : name;
 }
 
 uint64_t self_cpu_ns() {

@@ -254,12 +254,16 @@ void Worker::start_user(User &u) {
     u.authed = false;
     u.counted_done = false;
     client::ConnectOptions opt;
-    opt.endpoint = cfg_.endpoint;
-    opt.address = cfg_.address;
+    const Target &t = cfg_.targets[user_target(cfg_, u.index)];
+    opt.endpoint = t.endpoint;
+    opt.address = t.address;
     opt.codec = cfg_.codec;
     opt.flush = flush_.get();
+    // Every target gets every source address (user i's target is i % n, mostly): each
+    // (source, server) pair has its own range of ephemeral ports.
     if (!sources_.empty())
-        opt.source = &sources_[static_cast<size_t>(u.index) % sources_.size()];
+        opt.source = &sources_[static_cast<size_t>(u.index) / cfg_.targets.size() %
+                               sources_.size()];
     Status st = u.conn->connect(opt);
     if (!st) {
         // No callback will come: count it now.
@@ -539,6 +543,16 @@ int run_worker(const Config &cfg, int index, int64_t first, int64_t count, Share
 
 std::string user_uid(const Config &cfg, int64_t i) {
     return cfg.uid_prefix + "-" + std::to_string(i);
+}
+
+size_t user_target(const Config &cfg, int64_t i) {
+    const size_t n = cfg.targets.size();
+    if (n <= 1)
+        return 0;
+    const auto u = static_cast<size_t>(i);
+    if (cfg.scenario == Scenario::chat || cfg.scenario == Scenario::slow)
+        return (u / 2 + u % 2) % n; // pair u / 2: sender (even) on p % n, receiver on p + 1
+    return u % n;
 }
 
 std::string group_id(const Config &cfg, int64_t g) {

@@ -2,15 +2,18 @@
 # glidectl and glide-bench against a real glided (credential_secret, memory store), all on
 # loopback with port 0: two `glidectl chat` terminals (named pipes) exchange a message and its
 # acks, in JSON and protobuf, with tickets; glidectl's errors; a one-second glide-bench chat
-# that must acknowledge messages and report sane figures; the bench's --baseline echo.
+# that must acknowledge messages and report sane figures; its URL and --server-pid lists (over
+# a second glided, not in a cluster with the first); the bench's --baseline echo.
 set -u
 B=${B:-build}
 BIN=$(cd "$B" && pwd)
 T=$(mktemp -d /tmp/glide-tools-test.XXXXXX)
 GLIDED_PID=
+GLIDED2_PID=
+BENCH_PID=
 cleanup() {
     exec 3>&- 4>&- 2>/dev/null
-    [ -n "$GLIDED_PID" ] && kill "$GLIDED_PID" 2>/dev/null && wait "$GLIDED_PID" 2>/dev/null
+    for p in $BENCH_PID $GLIDED_PID $GLIDED2_PID; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
     rm -rf "$T"
 }
 trap cleanup EXIT
@@ -154,6 +157,60 @@ if [ $rc -eq 0 ] && [ "${sent:-0}" -ge 300 ] && [ "${sent:-0}" -le 500 ] &&
 else
     not_ok "glide-bench chat --rate 400" "rc=$rc; $(cat "$T/bench.out" "$T/bench.err")"
 fi
+# Lists: a second glided, on its own (no cluster): in chat each pair's receiver is on the other
+# node, so the first acknowledges every message and the second delivers none; idle users go
+# round-robin over the two; CPU and RSS are summed over both pids and split by process.
+sed -e "s#$T/glided.log#$T/glided2.log#" "$T/glided.conf" >"$T/glided2.conf"
+"$BIN/glided" -c "$T/glided2.conf" 2>>"$T/glided2.log" &
+GLIDED2_PID=$!
+if wait_for "$T/glided2.log" "listening on 127.0.0.1:"; then
+    PORT2=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$T/glided2.log" | head -1)
+    URL2="ws://127.0.0.1:$PORT2/ws"
+    ADMIN2="http://127.0.0.1:$(sed -n 's/.*admin API on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$T/glided2.log" | head -1)"
+    "$BIN/glide-bench" chat "$URL,$URL2" --secret tools-secret --pairs 2 --duration 1s \
+        --warmup 200ms --server-pid "$GLIDED_PID,$GLIDED2_PID" >"$T/bench.out" 2>"$T/bench.err"
+    rc=$?
+    acked=$(sed -n 's/.*acked \([0-9]*\)\/s.*/\1/p' "$T/bench.out")
+    if [ $rc -eq 0 ] && [ "${acked:-0}" -gt 0 ] && grep -q "delivered 0/s" "$T/bench.out" &&
+        grep -q "4 authenticated, 0 failed" "$T/bench.out" &&
+        grep -q "server CPU by process  *glided\[$GLIDED_PID\] [0-9.]* µs/msg .*, glided\[$GLIDED2_PID\] " "$T/bench.out" &&
+        grep -q "server RSS by process  *glided\[$GLIDED_PID\] .*, glided\[$GLIDED2_PID\] " "$T/bench.out" &&
+        grep -q "server CPU  *[0-9.]* cores (pids $GLIDED_PID,$GLIDED2_PID)" "$T/bench.out"; then
+        ok "glide-bench chat URL,URL2: receivers on the second node, figures over both pids"
+    else
+        not_ok "glide-bench chat URL,URL2 --server-pid P1,P2" "rc=$rc; $(cat "$T/bench.out" "$T/bench.err")"
+    fi
+    "$BIN/glide-bench" idle "$URL,$URL2" --secret tools-secret --conns 4 --duration 3s \
+        --warmup 0 >"$T/bench.out" 2>&1 &
+    BENCH_PID=$!
+    # sessions NODE-ADMIN UID: whether that node has a session of UID.
+    sessions() { "$BIN/glidectl" admin "$1" --token tools-token sessions "$2" 2>&1 | grep -q "\"uid\":\"$2\""; }
+    i=0
+    until sessions "$ADMIN2" bench-3 && sessions "$ADMIN" bench-2 || [ $i -ge 100 ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    if sessions "$ADMIN" bench-0 && sessions "$ADMIN2" bench-1 && ! sessions "$ADMIN" bench-1 &&
+        ! sessions "$ADMIN2" bench-2; then
+        ok "glide-bench idle URL,URL2: users round-robin over the two nodes"
+    else
+        not_ok "glide-bench idle URL,URL2: users round-robin over the two nodes" "$(cat "$T/bench.out")"
+    fi
+    wait "$BENCH_PID"
+    BENCH_PID=
+else
+    not_ok "a second glided starts" "$(cat "$T/glided2.log")"
+fi
+out=$("$BIN/glide-bench" chat "$URL" --secret tools-secret --server-pid "$GLIDED_PID,x" 2>&1)
+rc=$?
+[ $rc -eq 2 ] && echo "$out" | grep -q "server-pid takes process ids separated by commas" &&
+    ok "glide-bench --server-pid with a bad item: usage error" ||
+    not_ok "glide-bench --server-pid with a bad item: usage error" "rc=$rc; $out"
+out=$("$BIN/glide-bench" chat "$URL," --secret tools-secret 2>&1)
+rc=$?
+[ $rc -eq 2 ] && echo "$out" | grep -q "an empty URL in the list" &&
+    ok "glide-bench URL list with an empty item: usage error" ||
+    not_ok "glide-bench URL list with an empty item: usage error" "rc=$rc; $out"
 "$BIN/glide-bench" chat "$URL" --secret wrong --pairs 1 --duration 200ms --warmup 0 \
     >"$T/bench.out" 2>&1
 rc=$?
