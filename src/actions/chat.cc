@@ -20,9 +20,13 @@ namespace {
 void deliver_chat(Context &ctx, codec::ChatMessage &&msg, const Session *sender) {
     Outbound out(0, wire::chat, std::move(msg));
     const auto &m = std::get<codec::ChatMessage>(out.envelope().data);
-    to_other_nodes(ctx, m.to, out);
-    if (m.from != m.to)
-        to_other_nodes(ctx, m.from, out);
+    if (port::ClusterPort *bus = ctx.hub.cluster())
+        if (session::Encoded *json = out.encoded(codec::Codec::json)) {
+            if (m.from != m.to)
+                bus->to_users(m.to, m.from, json->bytes());
+            else
+                bus->to_user(m.to, json->bytes());
+        }
     ctx.hub.for_each_device(m.to, [&](Session &d) { d.send(out); });
     if (m.from != m.to)
         ctx.hub.for_each_device(m.from, [&](Session &d) {

@@ -23,7 +23,7 @@ constexpr std::string_view kNodes = "glide:nodes";
 
 // Payloads: one kind byte, then fields (append_field, common/strings.h); the last one is the
 // rest.
-//   inbox   'E' uid json | 'L' uid device name | 'K' uid device | 'A' query-id node body
+//   inbox   'E' uid json | 'D' uid uid2 json | 'L' uid device name | 'K' uid device | 'A' query-id node body
 //   groups  'G' origin gid seq json | 'I' origin gid | 'R' origin | 'Q' origin query-id what arg
 struct Script {
     const char *text;
@@ -567,18 +567,49 @@ void Bus::route(std::string_view uid, char kind, std::string_view a, std::string
         append_field(payload_, a);
         payload_ += b;
     }
+    send_route(sh, 1);
+}
+
+void Bus::send_route(Shard &sh, int keys) {
     constexpr std::string_view inbox_prefix = "glide:n:";
-    const char *argv[] = {"EVALSHA", g_scripts[kRoute].sha, "1",
-                          key_.data(), conf_.node_id.data(), inbox_prefix.data(),
-                          payload_.data()};
-    const size_t lens[] = {7, 40, 1, key_.size(), conf_.node_id.size(), inbox_prefix.size(),
-                           payload_.size()};
-    sh.command(7, argv, lens);
+    const char *argv[] = {"EVALSHA",           g_scripts[kRoute].sha, keys == 1 ? "1" : "2",
+                          key_.data(),         key2_.data(),          conf_.node_id.data(),
+                          inbox_prefix.data(), payload_.data()};
+    const size_t lens[] = {7, 40, 1, key_.size(), key2_.size(), conf_.node_id.size(),
+                           inbox_prefix.size(), payload_.size()};
+    if (keys == 1) { // no second key: shift the arguments down over it
+        const char *a1[] = {argv[0], argv[1], argv[2], argv[3], argv[5], argv[6], argv[7]};
+        const size_t l1[] = {lens[0], lens[1], lens[2], lens[3], lens[5], lens[6], lens[7]};
+        sh.command(7, a1, l1);
+    } else {
+        sh.command(8, argv, lens);
+    }
     counters_.published++;
 }
 
 void Bus::to_user(std::string_view uid, std::string_view json) {
     route(uid, 'E', json, {});
+}
+
+void Bus::to_users(std::string_view uid, std::string_view uid2, std::string_view json) {
+    Shard &sh = shard_for(uid);
+    if (&shard_for(uid2) != &sh) { // their keys live apart: one route each
+        to_user(uid, json);
+        to_user(uid2, json);
+        return;
+    }
+    if (stopping_ || !sh.up) {
+        counters_.not_sent++;
+        return;
+    }
+    // One script for both: half the Redis work of a chat's delivery and sender copies.
+    key_.assign(kPrefix).append("d:").append(uid);
+    key2_.assign(kPrefix).append("d:").append(uid2);
+    payload_.assign(1, 'D');
+    append_field(payload_, uid);
+    append_field(payload_, uid2);
+    payload_ += json;
+    send_route(sh, 2);
 }
 
 void Bus::kick(std::string_view uid, std::string_view device_id) {
@@ -741,6 +772,12 @@ void Bus::received(Shard &sh, std::string_view channel, std::string_view payload
         switch (kind) {
         case 'E':
             sink_->deliver(a, in);
+            return;
+        case 'D':
+            if (!take_field(in, &b))
+                goto bad;
+            sink_->deliver(a, in);
+            sink_->deliver(b, in);
             return;
         case 'L':
             if (!take_field(in, &b))

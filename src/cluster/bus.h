@@ -95,6 +95,7 @@ public:
                 std::function<void()> ready) override;
     void left(std::string_view uid, std::string_view device_id, bool last_here) override;
     void to_user(std::string_view uid, std::string_view json) override;
+    void to_users(std::string_view uid, std::string_view uid2, std::string_view json) override;
     void kick(std::string_view uid, std::string_view device_id) override;
     void to_group(std::string_view gid, int64_t seq, std::string_view json) override;
     void group_invalidate(std::string_view gid) override;
@@ -138,6 +139,8 @@ private:
     // check: a reply saying this node was not in the set registers its sessions again.
     void send_heartbeat(Shard &sh, bool reset_self, bool check);
     void route(std::string_view uid, char kind, std::string_view a, std::string_view b);
+    // The route script over key_ (and key2_ when keys is 2) with payload_.
+    void send_route(Shard &sh, int keys);
     void publish_groups(Shard &sh, char kind, std::string_view gid, std::string_view body);
     void subscribe_state(Shard &sh, const std::string &uid, bool on);
     void received(Shard &sh, std::string_view channel, std::string_view payload);

@@ -35,14 +35,16 @@ if ARGV[5] == '1' then redis.call('SREM', KEYS[2], ARGV[3]) end
 return 1
 )lua";
 
-// KEYS: d:UID. ARGV: origin node, inbox prefix, payload. Publishes the payload once to the
-// inbox of every node but the origin that holds a device of the uid.
+// KEYS: d:UID [d:UID2]. ARGV: origin node, inbox prefix, payload. Publishes the payload once to
+// the inbox of every node but the origin that holds a device of either uid.
 inline constexpr const char *route = R"lua(
 local seen = {}
-for _, n in ipairs(redis.call('HVALS', KEYS[1])) do
-  if n ~= ARGV[1] and not seen[n] then
-    seen[n] = true
-    redis.call('PUBLISH', ARGV[2] .. n, ARGV[3])
+for _, k in ipairs(KEYS) do
+  for _, n in ipairs(redis.call('HVALS', k)) do
+    if n ~= ARGV[1] and not seen[n] then
+      seen[n] = true
+      redis.call('PUBLISH', ARGV[2] .. n, ARGV[3])
+    end
   end
 end
 return 1

@@ -68,6 +68,9 @@ public:
 
     // The envelope (its JSON) for uid's devices on other nodes.
     virtual void to_user(std::string_view uid, std::string_view json) = 0;
+    // The same for the devices of two uids (a chat: the receiver's, and the sender's other
+    // devices), each node reached once.
+    virtual void to_users(std::string_view uid, std::string_view uid2, std::string_view json) = 0;
     // The control API's kick for uid's sessions on other nodes (device empty: all).
     virtual void kick(std::string_view uid, std::string_view device_id) = 0;
     // A group message (the envelope's JSON, its group sequence) for the members on other

@@ -463,6 +463,31 @@ void test_join_and_route(void **state) {
     assert_int_equal(a.bus->counters().reconnects, 0);
 }
 
+// to_users: one route for a chat's receiver and the sender's other devices. Each node holding
+// a device of either gets the envelope once, for both uids; the origin never; a node with
+// neither nothing.
+void test_route_two_uids(void **state) {
+    Fixture &f = fixture(state);
+    Node &a = add_node(f, "A");
+    Node &b = add_node(f, "B");
+    Node &c = add_node(f, "C");
+    Node &d = add_node(f, "D");
+    wait_up(f);
+    join(f, a, "from", "a");  // the sender's device on the origin
+    join(f, b, "to", "b");    // the receiver on B
+    join(f, b, "from", "b2"); // and the sender's other device on B too: one message for both
+    join(f, c, "from", "c");  // the sender's third device on C
+    a.bus->to_users("to", "from", "{\"m\":1}");
+    a.bus->to_user("to", "{\"fence\":1}");
+    assert_eventually(f, b.sink.has("deliver to {\"fence\":1}"));
+    assert_eventually(f, c.sink.has("deliver from {\"m\":1}"));
+    assert_str(b.sink.all(),
+               "deliver to {\"m\":1}\ndeliver from {\"m\":1}\ndeliver to {\"fence\":1}\n");
+    assert_str(c.sink.all(), "deliver to {\"m\":1}\ndeliver from {\"m\":1}\n");
+    assert_str(a.sink.all(), "");
+    assert_str(d.sink.all(), "");
+}
+
 // A login of (uid, device) on B kicks the one on A out, with B's device name; the directory
 // then routes to B; A's session closing afterwards changes nothing for B's.
 void test_kick_out(void **state) {
@@ -953,6 +978,7 @@ int main() {
         cmocka_unit_test(test_parse_redis_url),
         cmocka_unit_test(test_shard_of),
         cmocka_unit_test_setup_teardown(test_join_and_route, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_route_two_uids, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kick_out, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kick_and_group, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_and_query_online, setup, teardown),
