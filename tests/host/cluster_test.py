@@ -574,9 +574,12 @@ class Client:
                 pass
 
     async def wait(self, pred, what, timeout=TIMEOUT):
-        """The first received message that satisfies pred, or None after the timeout."""
+        """The first received message that satisfies pred, or None after the timeout or once
+        the connection is closed (nothing comes after that)."""
         self.waiting_for = what
-        return await self.until(lambda: next((m for m in self.msgs if pred(m)), None), timeout)
+        r = await self.until(lambda: next((m for m in self.msgs if pred(m)), None) or
+                             self.closed, timeout)
+        return r if isinstance(r, dict) else None
 
     async def wait_closed(self, timeout=TIMEOUT):
         return await self.until(lambda: self.closed, timeout)
