@@ -16,8 +16,12 @@ redis-server started here for the cluster bus and one SQLite file:
  8. SIGHUP under the same traffic: new workers start, the old ones drain (the sender's and the
     receiver's sessions are closed 1001) and exit 0; both clients log in again on new workers,
     the sender resends what was not acknowledged with the same cliMid; every message sent is
-    acknowledged under exactly one mid and every acknowledged one reaches the receiver.
-In 7 and 8 the sender sends at least FAULT_TOTAL messages, one every FAULT_PACE seconds, and
+    acknowledged under exactly one mid and every acknowledged one reaches the receiver;
+ 9. the same with redis-server stopped (SIGSTOP) from the SIGHUP until the two clients logged
+    in again on two different new workers and AFTER_FAULT more messages went out: new workers
+    serve before they are on the bus, and what one sent to the other while they were not is
+    replayed once they are.
+In 7, 8 and 9 the sender sends at least FAULT_TOTAL messages, one every FAULT_PACE seconds, and
 goes on until the fault is over and AFTER_FAULT more are sent; the receiver acknowledges each
 message with ack.request and counts duplicates (same mid) without failing on them. Then: no
 (sender, cliMid) is stored twice, every acknowledged message is stored under its mid; SIGTERM
@@ -73,13 +77,12 @@ def index_of(g, pid):
     return int(m.group(1)) if m else None
 
 
-class Worker:
-    """One worker of g as a node for cluster_test's scenarios: its name is the worker's node
-    id; a connection is its own only when this worker took it (the others are closed)."""
+class Landing:
+    """g as a node for cluster_test's Client: a connection counts only when the worker that
+    took it is one that want(pid) accepts (the others are closed and another is made)."""
 
-    def __init__(self, g, pid):
-        self.g, self.pid = g, pid
-        self.name = "%s.%d" % (g.name, index_of(g, pid))
+    def __init__(self, g, name, want):
+        self.g, self.name, self.want = g, name, want
         self.admin_port = g.admin_port
         self.tries = self.landed = 0
 
@@ -90,8 +93,17 @@ class Worker:
         self.tries += 1
         pid = wait_until("a worker to take the connection from port %d" % port,
                          lambda: self.g.holder(port))
-        self.landed += pid == self.pid
-        return pid == self.pid
+        ok = bool(self.want(pid))
+        self.landed += ok
+        return ok
+
+
+class Worker(Landing):
+    """One worker of g; its name is the worker's node id."""
+
+    def __init__(self, g, pid):
+        super().__init__(g, "%s.%d" % (g.name, index_of(g, pid)), lambda p: p == pid)
+        self.pid = pid
 
 
 def worker_of(g, client):
@@ -120,11 +132,12 @@ class Peer:
         self.uid, self.device, self.codec = uid, device, codec
         self.sessions = []
         self.failed_logins = []
+        self.rejoin = c.g  # where a new login goes: any worker
 
     async def connect(self, node=None):
         deadline = time.monotonic() + TIMEOUT
         while True:
-            cl = Client(node or self.g, self.uid, self.device, self.codec)
+            cl = Client(node or self.rejoin, self.uid, self.device, self.codec)
             self.c.clients.append(cl)
             try:
                 await cl.login()
@@ -252,8 +265,8 @@ async def traffic(c, tag, fault_fn):
     g = c.g
     wanted = [Worker(g, p) for p in sorted(g.workers(), key=lambda p: index_of(g, p))][:2]
     x, y = wanted
-    snd = Sender(c, tag + "s", "s", tag + "r")
-    rcv = Receiver(c, tag + "r", "r", "pb")
+    snd = Sender(c, tag + "-snd", "s", tag + "-rcv")
+    rcv = Receiver(c, tag + "-rcv", "r", "pb")
     await snd.connect(x)
     await rcv.connect(y)
     # Together: a node SIGKILLed in scenario 7 is asked (one second) until it is known dead.
@@ -359,29 +372,60 @@ async def worker_killed(c):
     tally(c, "kill", "worker %s SIGKILLed" % y.name, snd, rcv)
 
 
-async def reloaded(c):
-    g = c.g
+def node_of(g, pid):
+    return "%s.%s" % (g.name, index_of(g, pid))
+
+
+async def reloaded(c, frozen=False):
+    """SIGHUP under traffic; frozen: with redis-server stopped (SIGSTOP) from just before the
+    SIGHUP until both clients logged in again on new workers, different ones, and AFTER_FAULT
+    more messages went out: the new workers serve before they are on the bus, and the
+    messages between them are delivered by the replay once they are."""
+    g, r = c.g, c.redis[0]
+    tag = "frozen" if frozen else "reload"
     before = g.workers()
     reloads = g.count("configuration reloaded")
 
+    def on_bus(pid):
+        return ("connected as node %s\n" % node_of(g, pid)) in g.text()
+
     async def reload(snd, rcv, workers):
         acked = len(snd.acks())
-        g.write(c.lines)
-        os.kill(g.proc.pid, signal.SIGHUP)
-        t0 = time.monotonic()
-        await poll("the new workers to serve",
-                   lambda: g.count("configuration reloaded") > reloads)
+        off_bus = None
+        if frozen:
+            snd.rejoin = Landing(g, "an even new worker", lambda p: p not in before and
+                                 index_of(g, p) % 2 == 0)
+            rcv.rejoin = Landing(g, "an odd new worker", lambda p: p not in before and
+                                 index_of(g, p) % 2 == 1)
+            r.proc.send_signal(signal.SIGSTOP)
+        try:
+            g.write(c.lines)
+            os.kill(g.proc.pid, signal.SIGHUP)
+            t0 = time.monotonic()
+            await poll("the new workers to serve",
+                       lambda: g.count("configuration reloaded") > reloads)
+            if frozen:
+                await poll("both clients to log in again", lambda: all(
+                    len(p.sessions) > 1 and not p.sessions[-1].closed for p in (snd, rcv)))
+                n = len(snd.sent)
+                await poll("%d more messages" % AFTER_FAULT,
+                           lambda: len(snd.sent) >= n + AFTER_FAULT)
+                off_bus = [node_of(g, p.sessions[-1].worker) for p in (snd, rcv)
+                           if not on_bus(p.sessions[-1].worker)]
+        finally:
+            if frozen:
+                r.proc.send_signal(signal.SIGCONT)
         await poll("the old workers to exit", lambda: all(
             re.search(r"worker process %d \(index \d+\) exited with code 0" % p, g.text())
             for p in before))
-        return acked, time.monotonic() - t0
+        return acked, time.monotonic() - t0, off_bus
 
-    snd, rcv, result = await traffic(c, "reload", reload)
-    need("reload: the old workers were replaced", isinstance(result, tuple), str(result))
-    acked, took = result
+    snd, rcv, result = await traffic(c, tag, reload)
+    need("%s: the old workers were replaced" % tag, isinstance(result, tuple), str(result))
+    acked, took, off_bus = result
     now = g.workers()
-    check("reload: SIGHUP after %d acks; %d new workers serve, the %d old ones drained and "
-          "exited 0 in %.1f s, not restarted" % (acked, WORKERS, len(before), took),
+    check("%s: SIGHUP after %d acks; %d new workers serve, the %d old ones drained and exited 0 "
+          "in %.1f s, not restarted" % (tag, acked, WORKERS, len(before), took),
           len(now) == WORKERS and not set(now) & set(before) and
           not any(alive(p) for p in before) and g.count("in its place") == c.restarts,
           tail(g.log))
@@ -389,12 +433,26 @@ async def reloaded(c):
         # A new login may land on an old worker that has not drained yet, to be closed 1001
         # in its turn: only the last session must be on a new worker.
         last = p.sessions[-1]
-        check("reload: %s's sessions on old workers were closed 1001 (%s), it logged in again "
-              "on new worker %s.%s" % (p.uid, p.close_codes(), g.name, index_of(g, last.worker)),
+        check("%s: %s's sessions on old workers were closed 1001 (%s), it logged in again on "
+              "new worker %s" % (tag, p.uid, p.close_codes(), node_of(g, last.worker)),
               len(p.sessions) > 1 and set(p.close_codes()) == {1001} and not last.closed and
               last.worker in now, "workers %s, now %s; failed logins %s" % (
                   [s.worker for s in p.sessions], now, p.failed_logins[-3:]))
-    tally(c, "reload", "SIGHUP", snd, rcv)
+    if frozen:
+        check("%s: the sender and the receiver were on different new workers, %s, neither on "
+              "the bus, while %d messages went out" % (
+                  tag, " and ".join(off_bus), AFTER_FAULT), len(off_bus) == 2 and
+              off_bus[0] != off_bus[1], "off the bus: %s" % off_bus)
+        w = rcv.sessions[-1].worker
+        check("%s: the receiver's worker, once on the bus, replayed its undelivered messages "
+              "(logged)" % tag,
+              ("%s: cluster bus: replaying the undelivered messages" % w) in g.text(),
+              tail(g.log))
+    tally(c, tag, "SIGHUP" + (" with redis-server stopped" if frozen else ""), snd, rcv)
+
+
+async def reloaded_frozen(c):
+    await reloaded(c, frozen=True)
 
 
 # --- main ------------------------------------------------------------------------------------
@@ -421,7 +479,9 @@ def main(tmp):
     c.restarts = 1  # the master's restarts of a worker: the one killed in scenario 7
     asyncio.run(cluster_test.scenarios(c, cluster_test.ACROSS + (
         ("7 a worker SIGKILLed under traffic", worker_killed),
-        ("8 SIGHUP under traffic", reloaded))))
+        ("8 SIGHUP under traffic", reloaded),
+        ("9 SIGHUP under traffic, redis-server stopped until the clients are on new workers",
+         reloaded_frozen))))
     landed(c)
 
     last = g.workers()
