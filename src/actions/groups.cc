@@ -46,6 +46,7 @@ void Groups::publish(Context &ctx, Session &s, const Envelope &req, codec::ChatM
                 m->mid = r.store_result().mid;
                 m->seq = r.store_result().seq;
                 pp->seq = m->seq;
+                pp->mid = m->mid;
                 pp->env.data = *m;
                 // Other nodes deliver to their members (published in completion order, which
                 // is sequence order for this node's publishes).
@@ -128,8 +129,12 @@ void Groups::pump(Context &ctx, const std::string &gid) {
         std::shared_ptr<const std::vector<std::string>> uids = g.uids;
         g.pumping = true;
         Outbound out(std::move(p->env));
+        const bool receipts = p->mid > 0 && ctx.host.group_receipts();
         for (const std::string &uid : *uids)
-            ctx.hub.for_each_device(uid, [&](Session &d) { d.send(out); });
+            ctx.hub.for_each_device(uid, [&](Session &d) {
+                if (d.send(out) && receipts)
+                    written(ctx, d, gid, p->mid, p->seq);
+            });
         if (auto again = groups_.find(gid); again != groups_.end())
             again->second.pumping = false;
     }
@@ -172,6 +177,10 @@ void Groups::remote(Context &ctx, std::string_view gid, int64_t seq, codec::Enve
     p->sid = 0;
     p->done = p->ok = true;
     p->seq = seq;
+    // The mid, for the group receipts (0: none is sent for this message).
+    if (ctx.host.group_receipts())
+        if (auto m = codec::decode_payload<codec::ChatMessage>(env))
+            p->mid = m->mid;
     p->env = std::move(env);
     it->second.fifo.push_back(std::move(p));
     pump(ctx, std::string(gid)); // a copy: the pump may erase the entry
@@ -189,6 +198,89 @@ void Groups::invalidate(std::string_view gid) {
         it->second.members = Group::Members::unknown;
         it->second.uids.reset(); // a delivery walking them keeps its own reference
     }
+}
+
+// --- group receipts ---------------------------------------------------------------------------
+
+void Groups::written(Context &ctx, const Session &s, std::string_view gid, int64_t mid,
+                     int64_t seq) {
+    if (mid <= 0 || seq <= 0 || !ctx.host.group_receipts())
+        return;
+    auto [it, fresh] = runs_.try_emplace(s.id());
+    Runs &rs = it->second;
+    if (fresh) {
+        rs.uid = s.uid();
+        rs.device_id = s.device_id();
+    }
+    for (auto r = rs.runs.rbegin(); r != rs.runs.rend(); ++r) {
+        if (r->gid != gid)
+            continue;
+        if (seq == r->last_seq + 1 && mid > r->last_mid) {
+            r->last_seq = seq;
+            r->last_mid = mid;
+            return;
+        }
+        if (seq >= r->first_seq && seq <= r->last_seq)
+            return; // written again (the replay after a live delivery): covered already
+        break;
+    }
+    if (rs.runs.size() >= max_runs)
+        rs.runs.erase(rs.runs.begin());
+    rs.runs.push_back({std::string(gid), mid, seq, mid, seq});
+    arm_receipts(ctx);
+}
+
+void Groups::arm_receipts(Context &ctx) {
+    if (runs_.empty() || receipt_timer_)
+        return;
+    receipt_timer_ = ctx.timers.schedule(receipt_interval_ms, [c = &ctx] {
+        c->groups.receipt_timer_ = 0;
+        c->groups.send_receipts(*c);
+    });
+}
+
+size_t Groups::send_receipts(Context &ctx) {
+    // Taken out of runs_ first: the host calls below may call back (a completion that writes
+    // to a session again).
+    struct Receipt {
+        std::string uid, device_id;
+        Run run;
+    };
+    std::vector<Receipt> ready;
+    for (auto it = runs_.begin(); it != runs_.end();) {
+        Session *s = ctx.hub.find(it->first);
+        if (!s || !s->authenticated() || s->uid() != it->second.uid) {
+            it = runs_.erase(it); // closed before its output was seen empty: sent again later
+            continue;
+        }
+        if (s->link()->buffered() > 0) {
+            ++it;
+            continue;
+        }
+        for (Run &r : it->second.runs)
+            ready.push_back({it->second.uid, it->second.device_id, std::move(r)});
+        it = runs_.erase(it);
+    }
+    receipt_failure_logged_ = false;
+    for (const Receipt &rc : ready)
+        ctx.call(
+            port::HostRequest::Kind::mark_delivered,
+            [c = &ctx](port::HostRequest &r) {
+                if ((r.timed_out() || r.status() < 0) && !c->groups.receipt_failure_logged_) {
+                    c->groups.receipt_failure_logged_ = true;
+                    c->hub.log(GLIDE_LOG_WARN,
+                               "group receipts failed: " +
+                                   (r.timed_out() ? std::string("timed out") : r.error()) +
+                                   " (those messages are sent again at the member's next "
+                                   "login)");
+                }
+            },
+            [&](const port::RequestPtr &r) {
+                return ctx.host.group_delivered(r, rc.uid, rc.device_id, rc.run.first_mid,
+                                                rc.run.last_mid);
+            });
+    arm_receipts(ctx);
+    return ready.size();
 }
 
 } // namespace glide::actions

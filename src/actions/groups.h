@@ -1,6 +1,21 @@
 // message.group: the publish through the host (membership, sequence and store in one call),
 // the sender's ack, and delivery to every member device in sequence order; the membership
-// cache behind it, which the host invalidates through the control API.
+// cache behind it, which the host invalidates through the control API; and the group receipts
+// that move each member's delivery cursor in the host's store (GLIDE_HOST_GROUP_REPLAY).
+//
+// When a group message counts as delivered to a member: when it has been written to one of the
+// member's devices (live, or by the replay at login) and that connection's output buffer has
+// emptied since (the bytes went to the kernel: a session closed as a slow consumer with the
+// message still queued does not count). glide's clients acknowledge no group message (the
+// Dart SDK acks one-to-one chat only, the TypeScript SDK sends no ack.group.msg, and its gid
+// is an int64 that cannot name a string group id), so the module counts what it wrote.
+// Each session collects runs: consecutive sequences of one group written to it. Every
+// receipt_interval_ms the runs of sessions whose buffer is empty go to the host as group
+// receipts (first_mid, mid); a gap (a message not written to that session: a live message
+// during the replay, a cluster gap the order gave way to, a publish that timed out here but
+// was stored) starts a new run, and the host moves the cursor only over a run that follows
+// on, so a message is never skipped: at worst it is sent again at the next login. Runs of a
+// session that closed before its buffer was seen empty are dropped (sent again, too).
 #pragma once
 
 #include <cstdint>
@@ -8,6 +23,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "codec/message.h"
@@ -33,8 +49,22 @@ public:
     // Forgets the cached membership of gid (the control API, or the bus for another node's).
     void invalidate(std::string_view gid);
 
+    // How often the pending group receipts of sessions whose output emptied go to the host.
+    static constexpr uint64_t receipt_interval_ms = 200;
+    // A message of group gid (mid, its sequence seq) was written to session s: it joins the
+    // session's pending receipts (with a host that wants them).
+    void written(Context &ctx, const session::Session &s, std::string_view gid, int64_t mid,
+                 int64_t seq);
+    // Sends the group receipts of the sessions whose output buffer is empty now (the timer;
+    // tests call it to flush at once). Returns how many receipts went to the host.
+    size_t send_receipts(Context &ctx);
+    // Sessions with group receipts pending.
+    size_t receipts_pending() const { return runs_.size(); }
+
 private:
     void pump(Context &ctx, const std::string &gid);
+    // Schedules send_receipts when receipts are pending and it is not scheduled.
+    void arm_receipts(Context &ctx);
     void load_members(Context &ctx, const std::string &gid);
 
     struct Publish {
@@ -42,6 +72,7 @@ private:
         bool done = false;
         bool ok = false;
         int64_t seq = 0;
+        int64_t mid = 0;
         codec::Envelope env; // the delivery envelope, data filled at completion
     };
     struct Group {
@@ -58,6 +89,20 @@ private:
     };
     hub::StringMap<Group> groups_;
     std::string json_; // a publish's JSON for the cluster bus, reused
+
+    // A run: messages first..last of one group, consecutive sequences, written to a session.
+    struct Run {
+        std::string gid;
+        int64_t first_mid, first_seq, last_mid, last_seq;
+    };
+    struct Runs {
+        std::string uid, device_id; // the session's identity when they were written
+        std::vector<Run> runs;      // the newest last; at most max_runs
+    };
+    static constexpr size_t max_runs = 256; // per session: beyond, the oldest run is dropped
+    std::unordered_map<uint64_t, Runs> runs_; // by session id
+    session::TimerService::Handle receipt_timer_ = 0;
+    bool receipt_failure_logged_ = false; // one warning per round of receipts
 };
 
 void on_group(Context &ctx, session::Session &s, codec::Envelope &e);

@@ -1,5 +1,7 @@
 #include "store/memory_backend.h"
 
+#include <algorithm>
+#include <climits>
 #include <cstdlib>
 #include <functional>
 
@@ -217,16 +219,93 @@ void MemoryBackend::sweep() {
     empty_receivers_ = 0;
 }
 
+// --- groups ---------------------------------------------------------------------------------
+
+size_t MemoryBackend::Group::after(int64_t mid) const {
+    auto it = std::upper_bound(kept.begin(), kept.end(), mid,
+                               [](int64_t m, const Message &x) { return m < x.mid; });
+    return static_cast<size_t>(it - kept.begin());
+}
+
+// Drops the kept messages every member has been sent; the next trim waits until what remains
+// has doubled, so a publish costs O(1) amortized whatever the number of members.
+void MemoryBackend::Group::trim() {
+    int64_t low = INT64_MAX;
+    for (const auto &[uid, cursor] : members)
+        low = std::min(low, cursor);
+    kept.erase(kept.begin(), kept.begin() + static_cast<std::ptrdiff_t>(after(low)));
+    trim_at = std::max<size_t>(64, kept.size() * 2);
+}
+
 void MemoryBackend::load_undelivered(std::string_view uid, int64_t after_mid, uint32_t limit,
                                      PageDone done) {
-    std::vector<Message> page;
+    // The sources, each in mid order: the one-to-one queue and each group's messages past the
+    // uid's cursor. The page takes the lowest mid among them, `limit` times.
+    struct Source {
+        const Message *(*at)(const void *, size_t);
+        const void *src;
+        size_t i, end;
+        bool group;
+    };
+    std::vector<Source> sources;
     if (auto it = receivers_.find(uid); it != receivers_.end()) {
         const Queue &q = it->second;
-        for (size_t i = q.lower(after_mid + 1); i < q.tail && page.size() < limit; i++)
-            if (q.v[i].mid > 0)
-                page.push_back(q.v[i]);
+        sources.push_back({[](const void *p, size_t i) {
+                               return &static_cast<const Queue *>(p)->v[i];
+                           },
+                           &q, q.lower(after_mid + 1), q.tail, false});
+    }
+    if (auto it = groups_of_.find(uid); it != groups_of_.end())
+        for (const std::string &gid : it->second) {
+            const Group &g = groups_.find(gid)->second;
+            int64_t from = std::max(after_mid, g.members.find(uid)->second);
+            sources.push_back({[](const void *p, size_t i) {
+                                   return &static_cast<const Group *>(p)->kept[i];
+                               },
+                               &g, g.after(from), g.kept.size(), true});
+        }
+    std::vector<PageMessage> page;
+    while (page.size() < limit) {
+        Source *best = nullptr;
+        for (Source &s : sources) {
+            while (s.i < s.end && s.at(s.src, s.i)->mid < 0) // a hole of the one-to-one queue
+                s.i++;
+            if (s.i < s.end && (!best || s.at(s.src, s.i)->mid < best->at(best->src, best->i)->mid))
+                best = &s;
+        }
+        if (!best)
+            break;
+        page.push_back({*best->at(best->src, best->i), best->group});
+        best->i++;
     }
     done({}, std::move(page));
+}
+
+void MemoryBackend::mark_group_delivered(std::string_view uid, int64_t first_mid, int64_t mid,
+                                         Done done) {
+    auto groups = groups_of_.find(uid);
+    if (groups == groups_of_.end() || first_mid > mid) {
+        done({});
+        return;
+    }
+    for (const std::string &gid : groups->second) {
+        Group &g = groups_.find(gid)->second;
+        size_t last = g.after(mid - 1);
+        if (last == g.kept.size() || g.kept[last].mid != mid)
+            continue; // not this group's (or every member has it)
+        // first_mid must be a message of this group too (one trimmed, older than every
+        // cursor, cannot be told apart: the run then starts before the cursor anyway).
+        size_t first = g.after(first_mid - 1);
+        if (first < g.kept.size() && first_mid >= g.kept.front().mid &&
+            g.kept[first].mid != first_mid)
+            break;
+        int64_t &cursor = g.members.find(uid)->second;
+        // The run follows on when the first message past the cursor is not before first_mid.
+        if (cursor < mid && g.kept[g.after(cursor)].mid >= first_mid)
+            cursor = mid;
+        break;
+    }
+    done({});
 }
 
 void MemoryBackend::group_publish(const MessageView &msg, StoreDone done) {
@@ -239,9 +318,15 @@ void MemoryBackend::group_publish(const MessageView &msg, StoreDone done) {
         r.status = GLIDE_ENOTFOUND;
         r.error = not_member;
     } else {
+        Group &grp = g->second;
         r.mid = next_mid_++;
-        r.seq = g->second.next_seq++;
+        r.seq = grp.next_seq++;
         stored_++;
+        Message &m = grp.kept.emplace_back(msg.copy());
+        m.mid = r.mid;
+        m.seq = r.seq;
+        if (grp.kept.size() >= grp.trim_at)
+            grp.trim();
     }
     done(std::move(r));
 }
@@ -255,7 +340,22 @@ void MemoryBackend::create_group(std::string gid, Done done) {
 }
 
 void MemoryBackend::delete_group(std::string gid, Done done) {
-    done(groups_.erase(gid) ? Outcome{} : Outcome{GLIDE_ENOTFOUND, no_such_group});
+    auto g = groups_.find(gid);
+    if (g == groups_.end()) {
+        done({GLIDE_ENOTFOUND, no_such_group});
+        return;
+    }
+    for (const auto &[uid, cursor] : g->second.members)
+        forget_membership(uid, gid);
+    groups_.erase(g);
+    done({});
+}
+
+void MemoryBackend::forget_membership(const std::string &uid, const std::string &gid) {
+    auto it = groups_of_.find(uid);
+    it->second.erase(gid);
+    if (it->second.empty())
+        groups_of_.erase(it);
 }
 
 void MemoryBackend::add_member(std::string gid, std::string uid, Done done) {
@@ -264,7 +364,9 @@ void MemoryBackend::add_member(std::string gid, std::string uid, Done done) {
         done({GLIDE_ENOTFOUND, no_such_group});
         return;
     }
-    g->second.members.insert(std::move(uid));
+    // From the last mid assigned: nothing said before the member joined is owed to it.
+    if (g->second.members.try_emplace(uid, next_mid_ - 1).second)
+        groups_of_[uid].insert(std::move(gid));
     done({});
 }
 
@@ -274,7 +376,12 @@ void MemoryBackend::remove_member(std::string gid, std::string uid, Done done) {
         done({GLIDE_ENOTFOUND, no_such_group});
         return;
     }
-    done(g->second.members.erase(uid) ? Outcome{} : Outcome{GLIDE_ENOTFOUND, not_member});
+    if (!g->second.members.erase(uid)) {
+        done({GLIDE_ENOTFOUND, not_member});
+        return;
+    }
+    forget_membership(uid, gid);
+    done({});
 }
 
 void MemoryBackend::group_members(std::string gid, NamesDone done) {
@@ -283,7 +390,10 @@ void MemoryBackend::group_members(std::string gid, NamesDone done) {
         done({GLIDE_ENOTFOUND, no_such_group}, {});
         return;
     }
-    done({}, {g->second.members.begin(), g->second.members.end()});
+    std::vector<std::string> uids;
+    for (const auto &[uid, cursor] : g->second.members)
+        uids.push_back(uid);
+    done({}, std::move(uids));
 }
 
 void MemoryBackend::list_groups(NamesDone done) {
@@ -291,6 +401,21 @@ void MemoryBackend::list_groups(NamesDone done) {
     for (const auto &[gid, g] : groups_)
         ids.push_back(gid);
     done({}, std::move(ids));
+}
+
+size_t MemoryBackend::group_kept() const {
+    size_t n = 0;
+    for (const auto &[gid, g] : groups_)
+        n += g.kept.size();
+    return n;
+}
+
+int64_t MemoryBackend::cursor(std::string_view gid, std::string_view uid) const {
+    auto g = groups_.find(gid);
+    if (g == groups_.end())
+        return -1;
+    auto m = g->second.members.find(uid);
+    return m == g->second.members.end() ? -1 : m->second;
 }
 
 const Message *MemoryBackend::message(int64_t mid) const {
