@@ -39,10 +39,11 @@ bool replay_group(Context &ctx, Session &s, codec::ChatMessage &&m) {
     codec::Envelope e = make_message(0, wire::group, std::move(m));
     e.from = std::get<codec::ChatMessage>(e.data).from;
     e.to = gid;
+    const bool flushed = s.link()->buffered() == 0;
     bool sent;
     bool go_on = s.replay_send(std::move(e), mid, &sent);
     if (sent)
-        ctx.groups.written(ctx, s, gid, mid, seq);
+        ctx.groups.written(ctx, s, gid, mid, seq, flushed);
     return go_on;
 }
 

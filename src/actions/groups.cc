@@ -132,8 +132,9 @@ void Groups::pump(Context &ctx, const std::string &gid) {
         const bool receipts = p->mid > 0 && ctx.host.group_receipts();
         for (const std::string &uid : *uids)
             ctx.hub.for_each_device(uid, [&](Session &d) {
+                const bool flushed = receipts && d.open() && d.link()->buffered() == 0;
                 if (d.send(out) && receipts)
-                    written(ctx, d, gid, p->mid, p->seq);
+                    written(ctx, d, gid, p->mid, p->seq, flushed);
             });
         if (auto again = groups_.find(gid); again != groups_.end())
             again->second.pumping = false;
@@ -203,7 +204,7 @@ void Groups::invalidate(std::string_view gid) {
 // --- group receipts ---------------------------------------------------------------------------
 
 void Groups::written(Context &ctx, const Session &s, std::string_view gid, int64_t mid,
-                     int64_t seq) {
+                     int64_t seq, bool flushed) {
     if (mid <= 0 || seq <= 0 || !ctx.host.group_receipts())
         return;
     auto [it, fresh] = runs_.try_emplace(s.id());
@@ -212,10 +213,18 @@ void Groups::written(Context &ctx, const Session &s, std::string_view gid, int64
         rs.uid = s.uid();
         rs.device_id = s.device_id();
     }
+    if (flushed)
+        for (Run &r : rs.runs) {
+            r.sealed_mid = r.last_mid;
+            r.sealed_seq = r.last_seq;
+            r.after_seal_mid = 0;
+        }
     for (auto r = rs.runs.rbegin(); r != rs.runs.rend(); ++r) {
         if (r->gid != gid)
             continue;
         if (seq == r->last_seq + 1 && mid > r->last_mid) {
+            if (r->sealed_seq == r->last_seq)
+                r->after_seal_mid = mid;
             r->last_seq = seq;
             r->last_mid = mid;
             return;
@@ -244,22 +253,37 @@ size_t Groups::send_receipts(Context &ctx) {
     // to a session again).
     struct Receipt {
         std::string uid, device_id;
-        Run run;
+        int64_t first_mid, mid;
     };
     std::vector<Receipt> ready;
     for (auto it = runs_.begin(); it != runs_.end();) {
+        Runs &rs = it->second;
         Session *s = ctx.hub.find(it->first);
-        if (!s || !s->authenticated() || s->uid() != it->second.uid) {
-            it = runs_.erase(it); // closed before its output was seen empty: sent again later
-            continue;
+        const bool gone = !s || !s->authenticated() || s->uid() != rs.uid;
+        const bool empty = !gone && s->link()->buffered() == 0;
+        std::vector<Run> left;
+        for (Run &r : rs.runs) {
+            if (empty) {
+                ready.push_back({rs.uid, rs.device_id, r.first_mid, r.last_mid});
+                continue;
+            }
+            if (r.sealed_seq > 0) // the part that left the buffer
+                ready.push_back({rs.uid, rs.device_id, r.first_mid, r.sealed_mid});
+            if (gone || r.sealed_seq == r.last_seq)
+                continue; // the rest of a closed session's is dropped: sent again later
+            if (r.sealed_seq > 0) {
+                r.first_mid = r.after_seal_mid;
+                r.first_seq = r.sealed_seq + 1;
+                r.sealed_mid = r.sealed_seq = r.after_seal_mid = 0;
+            }
+            left.push_back(std::move(r));
         }
-        if (s->link()->buffered() > 0) {
+        if (left.empty()) {
+            it = runs_.erase(it);
+        } else {
+            rs.runs = std::move(left);
             ++it;
-            continue;
         }
-        for (Run &r : it->second.runs)
-            ready.push_back({it->second.uid, it->second.device_id, std::move(r)});
-        it = runs_.erase(it);
     }
     receipt_failure_logged_ = false;
     for (const Receipt &rc : ready)
@@ -276,8 +300,7 @@ size_t Groups::send_receipts(Context &ctx) {
                 }
             },
             [&](const port::RequestPtr &r) {
-                return ctx.host.group_delivered(r, rc.uid, rc.device_id, rc.run.first_mid,
-                                                rc.run.last_mid);
+                return ctx.host.group_delivered(r, rc.uid, rc.device_id, rc.first_mid, rc.mid);
             });
     arm_receipts(ctx);
     return ready.size();

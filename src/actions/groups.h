@@ -11,11 +11,14 @@
 // is an int64 that cannot name a string group id), so the module counts what it wrote.
 // Each session collects runs: consecutive sequences of one group written to it. Every
 // receipt_interval_ms the runs of sessions whose buffer is empty go to the host as group
-// receipts (first_mid, mid); a gap (a message not written to that session: a live message
+// receipts (first_mid, mid), and of the others the part known to have left the buffer (a
+// write that found the buffer empty seals what was written before it); a gap (a message not written to that session: a live message
 // during the replay, a cluster gap the order gave way to, a publish that timed out here but
 // was stored) starts a new run, and the host moves the cursor only over a run that follows
-// on, so a message is never skipped: at worst it is sent again at the next login. Runs of a
-// session that closed before its buffer was seen empty are dropped (sent again, too).
+// on, so a message is never skipped: at worst it is sent again at the next login. Of a
+// session that closed, only the sealed parts are sent; the rest is dropped (sent again, too):
+// when a connection ends, what it still held is gone from the transport, so nothing tells.
+// A member that leaves right after its replay thus gets at most about the last page again.
 #pragma once
 
 #include <cstdint>
@@ -52,9 +55,10 @@ public:
     // How often the pending group receipts of sessions whose output emptied go to the host.
     static constexpr uint64_t receipt_interval_ms = 200;
     // A message of group gid (mid, its sequence seq) was written to session s: it joins the
-    // session's pending receipts (with a host that wants them).
+    // session's pending receipts (with a host that wants them). `flushed`: s's output buffer
+    // was empty before this write, so everything written to it earlier has left it.
     void written(Context &ctx, const session::Session &s, std::string_view gid, int64_t mid,
-                 int64_t seq);
+                 int64_t seq, bool flushed);
     // Sends the group receipts of the sessions whose output buffer is empty now (the timer;
     // tests call it to flush at once). Returns how many receipts went to the host.
     size_t send_receipts(Context &ctx);
@@ -90,10 +94,13 @@ private:
     hub::StringMap<Group> groups_;
     std::string json_; // a publish's JSON for the cluster bus, reused
 
-    // A run: messages first..last of one group, consecutive sequences, written to a session.
+    // A run: messages first..last of one group, consecutive sequences, written to a session;
+    // first..sealed of them are known to have left its output buffer (sealed_seq 0: none), and
+    // after_seal_mid is the mid of the message after the sealed ones (0: none yet).
     struct Run {
         std::string gid;
         int64_t first_mid, first_seq, last_mid, last_seq;
+        int64_t sealed_mid = 0, sealed_seq = 0, after_seal_mid = 0;
     };
     struct Runs {
         std::string uid, device_id; // the session's identity when they were written
