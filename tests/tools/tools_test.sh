@@ -2,7 +2,8 @@
 # glidectl and glide-bench against a real glided (credential_secret, memory store), all on
 # loopback with port 0: two `glidectl chat` terminals (named pipes) exchange a message and its
 # acks, in JSON and protobuf, with tickets; glidectl's errors; a one-second glide-bench chat
-# that must acknowledge messages and report sane figures; the bench's --baseline echo.
+# that must acknowledge messages and report sane figures; a glide-bench group replay; the
+# bench's --baseline echo.
 set -u
 B=${B:-build}
 BIN=$(cd "$B" && pwd)
@@ -153,6 +154,18 @@ if [ $rc -eq 0 ] && [ "${sent:-0}" -ge 300 ] && [ "${sent:-0}" -le 500 ] &&
     ok "glide-bench chat --rate 400: sent $sent/s"
 else
     not_ok "glide-bench chat --rate 400" "rc=$rc; $(cat "$T/bench.out" "$T/bench.err")"
+fi
+# The group replay at login: a member who missed 500 group messages gets them all, in order.
+"$BIN/glide-bench" replay "$URL" --secret tools-secret --admin "$ADMIN" --admin-token tools-token \
+    --messages 500 --window 64 --server-pid "$GLIDED_PID" --report "$T/report.md" \
+    >"$T/bench.out" 2>"$T/bench.err"
+rc=$?
+if [ $rc -eq 0 ] && grep -q "group replay at login  *500 messages in [0-9.]* ms" "$T/bench.out" &&
+    grep -q "every message once, in sequence order" "$T/bench.out" &&
+    grep -q '^| group replay at login | 500 messages' "$T/report.md"; then
+    ok "glide-bench replay: $(sed -n 's/.*group replay at login  *//p' "$T/bench.out" | cut -d'(' -f1)"
+else
+    not_ok "glide-bench replay" "rc=$rc; $(cat "$T/bench.out" "$T/bench.err")"
 fi
 "$BIN/glide-bench" chat "$URL" --secret wrong --pairs 1 --duration 200ms --warmup 0 \
     >"$T/bench.out" 2>&1
