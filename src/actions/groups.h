@@ -9,16 +9,18 @@
 // message still queued does not count). glide's clients acknowledge no group message (the
 // Dart SDK acks one-to-one chat only, the TypeScript SDK sends no ack.group.msg, and its gid
 // is an int64 that cannot name a string group id), so the module counts what it wrote.
-// Each session collects runs: consecutive sequences of one group written to it. Every
-// receipt_interval_ms the runs of sessions whose buffer is empty go to the host as group
-// receipts (first_mid, mid), and of the others the part known to have left the buffer (a
-// write that found the buffer empty seals what was written before it); a gap (a message not written to that session: a live message
-// during the replay, a cluster gap the order gave way to, a publish that timed out here but
-// was stored) starts a new run, and the host moves the cursor only over a run that follows
-// on, so a message is never skipped: at worst it is sent again at the next login. Of a
-// session that closed, only the sealed parts are sent; the rest is dropped (sent again, too):
-// when a connection ends, what it still held is gone from the transport, so nothing tells.
-// A member that leaves right after its replay thus gets at most about the last page again.
+//
+// Each session collects runs: consecutive sequences of one group written to it. A write that
+// finds the session's buffer empty seals what was written to it before (it has left the
+// buffer). Every receipt_interval_ms the runs of sessions whose buffer is empty go to the host
+// as group receipts (first_mid, mid), and of the other sessions the sealed parts. A gap (a
+// message not written to that session: a live message during the replay, a cluster gap the
+// order gave way to, a publish that timed out here but was stored) starts a new run, and the
+// host moves the cursor only over a run that follows on, so a message is never skipped: at
+// worst it is sent again at the next login. Of a session that closed, only the sealed parts
+// are sent and the rest is dropped (sent again, too): when a connection ends, what it still
+// held is gone from the transport, so nothing tells. A member that leaves right after its
+// replay thus gets about the last page again at most.
 #pragma once
 
 #include <cstdint>
