@@ -31,11 +31,16 @@ void replay_next(Context &ctx, Session &s) {
 }
 
 // A group message the member was not sent, as live members got it (groups.cc): message.group
-// from the sender to the group, but with seq 0 and no extra (the request's are not stored).
-// Written, it joins the session's group receipts. Returns what replay_send does.
+// from the sender to the group, but with seq 0 and no extra (the request's are not stored);
+// not when this connection got it live already. Written, it joins the session's group
+// receipts. Returns what replay_send does.
 bool replay_group(Context &ctx, Session &s, codec::ChatMessage &&m) {
     const int64_t mid = m.mid, seq = m.seq;
     std::string gid = m.to;
+    if (ctx.groups.sent_before(s.id(), gid, mid, seq)) {
+        s.replay_skip(mid); // this connection got it live while the replay was loading
+        return true;
+    }
     codec::Envelope e = make_message(0, wire::group, std::move(m));
     e.from = std::get<codec::ChatMessage>(e.data).from;
     e.to = gid;

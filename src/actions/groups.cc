@@ -132,8 +132,14 @@ void Groups::pump(Context &ctx, const std::string &gid) {
         const bool receipts = p->mid > 0 && ctx.host.group_receipts();
         for (const std::string &uid : *uids)
             ctx.hub.for_each_device(uid, [&](Session &d) {
-                const bool flushed = receipts && d.open() && d.link()->buffered() == 0;
-                if (d.send(out) && receipts)
+                if (!receipts) {
+                    d.send(out);
+                    return;
+                }
+                if (!d.open() || sent_before(d.id(), gid, p->mid, p->seq))
+                    return; // the replay sent it to this connection already
+                const bool flushed = d.link()->buffered() == 0;
+                if (d.send(out))
                     written(ctx, d, gid, p->mid, p->seq, flushed);
             });
         if (auto again = groups_.find(gid); again != groups_.end())
@@ -188,6 +194,10 @@ void Groups::remote(Context &ctx, std::string_view gid, int64_t seq, codec::Enve
 }
 
 void Groups::invalidate(std::string_view gid) {
+    for (auto &[sid, rs] : runs_)
+        for (Run &r : rs.runs)
+            if (r.gid == gid)
+                r.closed = true;
     auto it = groups_.find(gid);
     if (it == groups_.end())
         return;
@@ -217,26 +227,61 @@ void Groups::written(Context &ctx, const Session &s, std::string_view gid, int64
         for (Run &r : rs.runs) {
             r.sealed_mid = r.last_mid;
             r.sealed_seq = r.last_seq;
-            r.after_seal_mid = 0;
         }
-    for (auto r = rs.runs.rbegin(); r != rs.runs.rend(); ++r) {
-        if (r->gid != gid)
+    size_t grown = rs.runs.size();
+    for (size_t i = 0; i < rs.runs.size(); i++) {
+        const Run &r = rs.runs[i];
+        if (r.gid != gid)
             continue;
-        if (seq == r->last_seq + 1 && mid > r->last_mid) {
-            if (r->sealed_seq == r->last_seq)
-                r->after_seal_mid = mid;
-            r->last_seq = seq;
-            r->last_mid = mid;
-            return;
-        }
-        if (seq >= r->first_seq && seq <= r->last_seq)
-            return; // written again (the replay after a live delivery): covered already
-        break;
+        if (r.has(mid, seq))
+            return; // written again (a replay of a connection that dropped): covered already
+        if (!r.closed && seq == r.last_seq + 1 && mid > r.last_mid)
+            grown = i;
     }
-    if (rs.runs.size() >= max_runs)
-        rs.runs.erase(rs.runs.begin());
-    rs.runs.push_back({std::string(gid), mid, seq, mid, seq});
+    if (grown < rs.runs.size()) {
+        rs.runs[grown].last_seq = seq;
+        rs.runs[grown].last_mid = mid;
+    } else {
+        if (rs.runs.size() >= max_runs)
+            rs.runs.erase(rs.runs.begin());
+        rs.runs.push_back({std::string(gid), mid, seq, mid, seq});
+        grown = rs.runs.size() - 1;
+    }
+    merge_following(rs, grown);
     arm_receipts(ctx);
+}
+
+void Groups::merge_following(Runs &rs, size_t i) {
+    for (size_t j = 0; j < rs.runs.size();) {
+        Run &r = rs.runs[i], &q = rs.runs[j];
+        if (j == i || q.gid != r.gid || r.closed || q.closed || q.first_seq != r.last_seq + 1 ||
+            q.first_mid <= r.last_mid) {
+            j++;
+            continue;
+        }
+        // The sealed part goes on into q when all of r is sealed; what was reported stays r's
+        // (q's receipts did not follow on: the merged run's will, from r's first message).
+        if (r.sealed_seq == r.last_seq && q.sealed_seq > 0) {
+            r.sealed_seq = q.sealed_seq;
+            r.sealed_mid = q.sealed_mid;
+        }
+        r.last_seq = q.last_seq;
+        r.last_mid = q.last_mid;
+        rs.runs.erase(rs.runs.begin() + static_cast<std::ptrdiff_t>(j));
+        if (j < i)
+            i--;
+        j = 0; // another may follow on from the longer run
+    }
+}
+
+bool Groups::sent_before(uint64_t sid, std::string_view gid, int64_t mid, int64_t seq) const {
+    auto it = runs_.find(sid);
+    if (it == runs_.end())
+        return false;
+    for (const Run &r : it->second.runs)
+        if (r.gid == gid && r.has(mid, seq))
+            return true;
+    return false;
 }
 
 void Groups::arm_receipts(Context &ctx) {
@@ -261,29 +306,22 @@ size_t Groups::send_receipts(Context &ctx) {
         Session *s = ctx.hub.find(it->first);
         const bool gone = !s || !s->authenticated() || s->uid() != rs.uid;
         const bool empty = !gone && s->link()->buffered() == 0;
-        std::vector<Run> left;
         for (Run &r : rs.runs) {
             if (empty) {
-                ready.push_back({rs.uid, rs.device_id, r.first_mid, r.last_mid});
-                continue;
+                r.sealed_mid = r.last_mid;
+                r.sealed_seq = r.last_seq;
             }
-            if (r.sealed_seq > 0) // the part that left the buffer
+            // From the run's first message again: the store takes a run that overlaps its
+            // cursor, and one whose earlier receipt failed follows on all the same.
+            if (r.sealed_seq > r.reported_seq) {
                 ready.push_back({rs.uid, rs.device_id, r.first_mid, r.sealed_mid});
-            if (gone || r.sealed_seq == r.last_seq)
-                continue; // the rest of a closed session's is dropped: sent again later
-            if (r.sealed_seq > 0) {
-                r.first_mid = r.after_seal_mid;
-                r.first_seq = r.sealed_seq + 1;
-                r.sealed_mid = r.sealed_seq = r.after_seal_mid = 0;
+                r.reported_seq = r.sealed_seq;
             }
-            left.push_back(std::move(r));
         }
-        if (left.empty()) {
-            it = runs_.erase(it);
-        } else {
-            rs.runs = std::move(left);
+        if (gone)
+            it = runs_.erase(it); // what was not sealed is not counted: sent again later
+        else
             ++it;
-        }
     }
     receipt_failure_logged_ = false;
     for (const Receipt &rc : ready)

@@ -10,17 +10,23 @@
 // Dart SDK acks one-to-one chat only, the TypeScript SDK sends no ack.group.msg, and its gid
 // is an int64 that cannot name a string group id), so the module counts what it wrote.
 //
-// Each session collects runs: consecutive sequences of one group written to it. A write that
-// finds the session's buffer empty seals what was written to it before (it has left the
-// buffer). Every receipt_interval_ms the runs of sessions whose buffer is empty go to the host
-// as group receipts (first_mid, mid), and of the other sessions the sealed parts. A gap (a
-// message not written to that session: a live message during the replay, a cluster gap the
-// order gave way to, a publish that timed out here but was stored) starts a new run, and the
-// host moves the cursor only over a run that follows on, so a message is never skipped: at
-// worst it is sent again at the next login. Of a session that closed, only the sealed parts
-// are sent and the rest is dropped (sent again, too): when a connection ends, what it still
-// held is gone from the transport, so nothing tells. A member that leaves right after its
-// replay thus gets about the last page again at most.
+// Each session keeps runs: consecutive sequences of one group written to it, for as long as it
+// lives. A write that finds the session's buffer empty seals what was written to it before
+// (it has left the buffer), and so does a round that finds the buffer empty. Every
+// receipt_interval_ms each run's sealed part, when it grew, goes to the host as a group receipt
+// (first_mid, sealed mid). A gap (a message not written to that session: a live message during
+// the replay, a cluster gap the order gave way to, a publish that timed out here but was
+// stored) starts a new run, and the host moves the cursor only over a run that follows on, so
+// a message is never skipped: at worst it is sent again at the next login. A run that grows up
+// to the next one takes it in (the replay reaching what came live meanwhile), so the cursor
+// moves on past a gap once it is filled. Of a session that
+// closed, what was not sealed is not counted (sent again, too): when a connection ends, what it
+// still held is gone from the transport, so nothing tells. A member that leaves right after
+// its replay thus gets about the last page again at most.
+//
+// The runs also tell what this connection was already sent: the replay does not send again a
+// group message the session got live while the replay was loading, nor does live delivery
+// send one the replay sent (each device gets a message once per connection).
 #pragma once
 
 #include <cstdint>
@@ -61,16 +67,19 @@ public:
     // was empty before this write, so everything written to it earlier has left it.
     void written(Context &ctx, const session::Session &s, std::string_view gid, int64_t mid,
                  int64_t seq, bool flushed);
-    // Sends the group receipts of the sessions whose output buffer is empty now (the timer;
-    // tests call it to flush at once). Returns how many receipts went to the host.
+    // Whether group gid's message (mid, seq) was written to session sid already.
+    bool sent_before(uint64_t sid, std::string_view gid, int64_t mid, int64_t seq) const;
+    // Sends the group receipts that grew since the last round (the timer; tests call it to
+    // send at once) and forgets the sessions gone. Returns how many receipts went to the host.
     size_t send_receipts(Context &ctx);
-    // Sessions with group receipts pending.
-    size_t receipts_pending() const { return runs_.size(); }
 
 private:
     void pump(Context &ctx, const std::string &gid);
     // Schedules send_receipts when receipts are pending and it is not scheduled.
     void arm_receipts(Context &ctx);
+    struct Runs;
+    // Merges into rs.runs[i] the runs of its group that follow on from it.
+    static void merge_following(Runs &rs, size_t i);
     void load_members(Context &ctx, const std::string &gid);
 
     struct Publish {
@@ -96,19 +105,26 @@ private:
     hub::StringMap<Group> groups_;
     std::string json_; // a publish's JSON for the cluster bus, reused
 
-    // A run: messages first..last of one group, consecutive sequences, written to a session;
-    // first..sealed of them are known to have left its output buffer (sealed_seq 0: none), and
-    // after_seal_mid is the mid of the message after the sealed ones (0: none yet).
+    // A run: messages first..last of one group, consecutive sequences (and growing mids),
+    // written to a session; first..sealed of them are known to have left its output buffer
+    // (sealed_seq 0: none), first..reported were in a receipt already.
     struct Run {
         std::string gid;
         int64_t first_mid, first_seq, last_mid, last_seq;
-        int64_t sealed_mid = 0, sealed_seq = 0, after_seal_mid = 0;
+        int64_t sealed_mid = 0, sealed_seq = 0, reported_seq = 0;
+        // The group changed (group_invalidate: it may have been deleted and made again, its
+        // sequence starting over): the run grows no more.
+        bool closed = false;
+        bool has(int64_t mid, int64_t seq) const {
+            return seq >= first_seq && seq <= last_seq && mid >= first_mid && mid <= last_mid;
+        }
     };
     struct Runs {
         std::string uid, device_id; // the session's identity when they were written
         std::vector<Run> runs;      // the newest last; at most max_runs
     };
-    static constexpr size_t max_runs = 256; // per session: beyond, the oldest run is dropped
+    // Per session: beyond, the oldest run is dropped (its messages may be sent again).
+    static constexpr size_t max_runs = 256;
     std::unordered_map<uint64_t, Runs> runs_; // by session id
     session::TimerService::Handle receipt_timer_ = 0;
     bool receipt_failure_logged_ = false; // one warning per round of receipts
