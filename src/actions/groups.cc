@@ -170,8 +170,7 @@ void Groups::load_members(Context &ctx, const std::string &gid) {
                 c->hub.log(GLIDE_LOG_ERROR, "group_members " + gid + " failed: " + r.error());
                 return;
             }
-            grp.uids =
-                std::make_shared<const std::vector<std::string>>(std::move(r.members()));
+            grp.uids = std::make_shared<const std::vector<std::string>>(std::move(r.members()));
             grp.members = Group::Members::ready;
             c->groups.pump(*c, gid);
         },
@@ -213,8 +212,8 @@ void Groups::invalidate(std::string_view gid) {
 
 // --- group receipts ---------------------------------------------------------------------------
 
-void Groups::written(Context &ctx, const Session &s, std::string_view gid, int64_t mid,
-                     int64_t seq, bool flushed) {
+void Groups::written(Context &ctx, const Session &s, std::string_view gid, int64_t mid, int64_t seq,
+                     bool flushed) {
     if (mid <= 0 || seq <= 0 || !ctx.host.group_receipts())
         return;
     auto [it, fresh] = runs_.try_emplace(s.id());
@@ -318,7 +317,11 @@ size_t Groups::send_receipts(Context &ctx) {
                 r.reported_seq = r.sealed_seq;
             }
         }
-        if (gone)
+        // A closed run fully reported has nothing more to say (it grows no more; what it
+        // was sent, the store has): only its memory would stay.
+        std::erase_if(rs.runs,
+                      [](const Run &r) { return r.closed && r.reported_seq == r.last_seq; });
+        if (gone || rs.runs.empty())
             it = runs_.erase(it); // what was not sealed is not counted: sent again later
         else
             ++it;

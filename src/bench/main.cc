@@ -205,8 +205,8 @@ int main(int argc, char **argv) {
 
     auto o = client::Options::parse(
         argc, argv, 2,
-        {"secret", "codec", "conns", "pairs", "groups", "members", "messages", "rate", "window", "size",
-         "duration", "warmup", "procs", "sources", "concurrency", "server-pid", "admin",
+        {"secret", "codec", "conns", "pairs", "groups", "members", "messages", "rate", "window",
+         "size", "duration", "warmup", "procs", "sources", "concurrency", "server-pid", "admin",
          "admin-token", "report", "uid-prefix", "heartbeat", "server-cpu"},
         {"baseline"});
     if (!o)

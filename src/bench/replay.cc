@@ -121,8 +121,8 @@ int run_replay(const Config &cfg, const std::string &codec_name, const std::stri
         m->credential = *sealed;
     }
     auto made = client::admin_call(cfg.admin_url, cfg.admin_token, "POST", "/v1/groups",
-                                   "{\"gid\":\"" + gid + "\",\"members\":[\"" + pub.uid +
-                                       "\",\"" + rd.uid + "\"]}");
+                                   "{\"gid\":\"" + gid + "\",\"members\":[\"" + pub.uid + "\",\"" +
+                                       rd.uid + "\"]}");
     if (!made || made->status != 201) {
         fprintf(stderr, "glide-bench: creating the group failed: %s\n",
                 made ? made->body.c_str() : made.error().c_str());
@@ -175,9 +175,9 @@ int run_replay(const Config &cfg, const std::string &codec_name, const std::stri
     auto row = [&](std::string k, std::string v) { rows.emplace_back(std::move(k), std::move(v)); };
     row("server", cfg.url);
     row("codec", codec_name);
-    row("published", std::to_string(pub.acked) + " group messages of " +
-                         std::to_string(cfg.size) + " bytes acknowledged in " + ms_text(pub_ns) +
-                         " (window " + std::to_string(cfg.window) + "), the reader offline");
+    row("published", std::to_string(pub.acked) + " group messages of " + std::to_string(cfg.size) +
+                         " bytes acknowledged in " + ms_text(pub_ns) + " (window " +
+                         std::to_string(cfg.window) + "), the reader offline");
     const uint64_t total = rd.last_ns > rd.auth_sent_ns ? rd.last_ns - rd.auth_sent_ns : 0;
     row("group replay at login",
         std::to_string(rd.received) + " messages in " + ms_text(total) +
@@ -199,7 +199,7 @@ int run_replay(const Config &cfg, const std::string &codec_name, const std::stri
         row("server CPU per replay msg", b);
     }
     if (!ok)
-        row("errors", !pub.error.empty() ? "publisher: " + pub.error
+        row("errors", !pub.error.empty()  ? "publisher: " + pub.error
                       : !rd.error.empty() ? "reader: " + rd.error
                                           : std::string("timed out"));
     if (!write_report(cfg, "replay", codec_name, rows, report))

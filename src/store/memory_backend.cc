@@ -239,45 +239,31 @@ void MemoryBackend::Group::trim() {
 
 void MemoryBackend::load_undelivered(std::string_view uid, int64_t after_mid, uint32_t limit,
                                      PageDone done) {
-    // The sources, each in mid order: the one-to-one queue and each group's messages past the
-    // uid's cursor. The page takes the lowest mid among them, `limit` times.
-    struct Source {
-        const Message *(*at)(const void *, size_t);
-        const void *src;
-        size_t i, end;
-        bool group;
-    };
-    std::vector<Source> sources;
+    // The first `limit` messages past after_mid of each source (the one-to-one queue, each
+    // group's past the uid's cursor), then the `limit` lowest mids among them.
+    std::vector<std::pair<const Message *, bool>> owed; // (message, group)
     if (auto it = receivers_.find(uid); it != receivers_.end()) {
         const Queue &q = it->second;
-        sources.push_back({[](const void *p, size_t i) {
-                               return &static_cast<const Queue *>(p)->v[i];
-                           },
-                           &q, q.lower(after_mid + 1), q.tail, false});
+        for (size_t i = q.lower(after_mid + 1), n = 0; i < q.tail && n < limit; i++)
+            if (q.v[i].mid > 0) { // not a hole
+                owed.emplace_back(&q.v[i], false);
+                n++;
+            }
     }
     if (auto it = groups_of_.find(uid); it != groups_of_.end())
         for (const std::string &gid : it->second) {
             const Group &g = groups_.find(gid)->second;
-            int64_t from = std::max(after_mid, g.members.find(uid)->second);
-            sources.push_back({[](const void *p, size_t i) {
-                                   return &static_cast<const Group *>(p)->kept[i];
-                               },
-                               &g, g.after(from), g.kept.size(), true});
+            size_t i = g.after(std::max(after_mid, g.members.find(uid)->second));
+            for (size_t n = 0; i < g.kept.size() && n < limit; i++, n++)
+                owed.emplace_back(&g.kept[i], true);
         }
+    const size_t n = std::min<size_t>(limit, owed.size());
+    std::partial_sort(owed.begin(), owed.begin() + static_cast<std::ptrdiff_t>(n), owed.end(),
+                      [](const auto &a, const auto &b) { return a.first->mid < b.first->mid; });
     std::vector<PageMessage> page;
-    while (page.size() < limit) {
-        Source *best = nullptr;
-        for (Source &s : sources) {
-            while (s.i < s.end && s.at(s.src, s.i)->mid < 0) // a hole of the one-to-one queue
-                s.i++;
-            if (s.i < s.end && (!best || s.at(s.src, s.i)->mid < best->at(best->src, best->i)->mid))
-                best = &s;
-        }
-        if (!best)
-            break;
-        page.push_back({*best->at(best->src, best->i), best->group});
-        best->i++;
-    }
+    page.reserve(n);
+    for (size_t i = 0; i < n; i++)
+        page.push_back({*owed[i].first, owed[i].second});
     done({}, std::move(page));
 }
 

@@ -137,7 +137,8 @@ async def scenario(tmp, name, store, cursor):
                           for line in conf.split("\n")))
     node.start()
     mids = {}
-    st, r = ct.admin(node, "POST", "/v1/groups", {"gid": "team", "members": ["A", "B", "C", "E", "P"]})
+    st, r = ct.admin(node, "POST", "/v1/groups",
+                     {"gid": "team", "members": ["A", "B", "C", "E", "P"]})
     check("the group is created through the admin API", st == 201, "%s %s" % (st, r))
 
     a = await ct.Client(node, "A", "pc", "json").login()

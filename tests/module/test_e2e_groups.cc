@@ -323,7 +323,9 @@ void test_group_live_during_replay(void **state) {
     std::vector<int64_t> mids = publish(a, "g1", 1, 20);
     send_receipts(f); // A's own
     int64_t joined = cursor(f, "g1", "B");
-    f.with_store([](store::MemoryStore &s) { s.set_delay(Kind::load_undelivered, store::MemoryStore::hold); });
+    f.with_store([](store::MemoryStore &s) {
+        s.set_delay(Kind::load_undelivered, store::MemoryStore::hold);
+    });
     Client b(f.port, w);
     login(b, "B", "pc");
     b.sync(); // the replay's first page is held now
@@ -361,7 +363,9 @@ void test_group_replay_then_live_once(void **state) {
     Client a(f.port, w);
     login(a, "A", "pc");
     std::vector<int64_t> mids = publish(a, "g1", 1, 3);
-    f.with_store([](store::MemoryStore &s) { s.set_delay(Kind::group_publish, store::MemoryStore::hold); });
+    f.with_store([](store::MemoryStore &s) {
+        s.set_delay(Kind::group_publish, store::MemoryStore::hold);
+    });
     assert_true(a.send(chat_env(4, "g1", "g-4", "m 4", 0, action::group)));
     a.sync(); // stored (the memory store takes the sequence at the call), not answered
     assert_int_equal(f.with_store([](auto &s) { return s.held(); }), 1);

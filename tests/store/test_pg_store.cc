@@ -1,9 +1,10 @@
 // The PostgreSQL store's own cases (the Store interface's shared ones run in
 // test_store_backends), on a throwaway server (tests/support/pg_server.h): the schema's version
-// and a newer one refused, the migration from version 1, the start errors (unreachable server, malformed URI, the password
-// never shown), a burst split into transactions of 4096 calls, two stores on one database (mids never shared, group sequences without gap or
-// repeat however the two interleave), and the server killed under a store: calls fail promptly
-// with GLIDE_EIO, then the store reconnects by itself and nothing is stored twice.
+// and a newer one refused, the migration from version 1, the start errors (unreachable server,
+// malformed URI, the password never shown), a burst split into transactions of 4096 calls, two
+// stores on one database (mids never shared, group sequences without gap or repeat however the
+// two interleave), and the server killed under a store: calls fail promptly with GLIDE_EIO,
+// then the store reconnects by itself and nothing is stored twice.
 // Skipped, and says so, when PostgreSQL is not installed.
 #include <cstring>
 #include <set>
