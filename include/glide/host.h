@@ -179,8 +179,10 @@ typedef struct glide_presence {
  *     a group mids must grow with the sequence), which the module replays as `message.group`;
  *   - the module reports what it wrote to each device with group receipts (mark_delivered with
  *     glide_delivery.first_mid, see there), shortly after the connection took it (its output
- *     buffer emptied), one per run of messages of one group, never across a gap; the host
- *     moves uid's cursor in that group to `mid` only when the run starts right after it.
+ *     buffer emptied): runs of one group's messages, never across a gap (a run that grew is
+ *     reported again from its first message); the host moves uid's cursor in that group to
+ *     `mid` only when no message of the group lies between the cursor and first_mid (the run
+ *     follows on from it, or overlaps it), and never backwards.
  * Without it the module sends no group receipt (a page's GLIDE_MESSAGE_GROUP messages are
  * still replayed as `message.group`). */
 #define GLIDE_HOST_GROUP_REPLAY 0x2u
