@@ -182,6 +182,13 @@ if [ "$ONLY" != cluster ]; then
         echo "== group: skipped (this glided has no admin API to create groups)" >&2
         printf '\n### group\n\nskipped: this glided has no admin API (admin_listen) to create groups.\n' >>"$OUT"
     fi
+    # Group replay at login: a member who missed 10,000 group messages (the memory store here,
+    # SQLite and PostgreSQL below).
+    if [ -n "${ADMIN:-}" ]; then
+        fresh_glided
+        run replay_memory replay "$URL" --secret bench-secret --server-pid "$GLIDED_PID" \
+            --admin "$ADMIN" --admin-token bench-token --window 256
+    fi
     run connect connect "$URL" $S --concurrency 32
     run slow slow "$URL" $S --pairs 20
     # RSS per connection from a fresh glided: one that served the runs above keeps their freed heap
@@ -197,6 +204,12 @@ if [ "$ONLY" != cluster ]; then
             start_glided "store sqlite $T/bench.db;"
             run chat_sqlite chat "$URL" --secret bench-secret --server-pid "$GLIDED_PID" \
                 --duration "$DURATION" --pairs 100 --window 32
+            if [ -n "${ADMIN:-}" ]; then
+                run replay_sqlite replay "$URL" --secret bench-secret --server-pid "$GLIDED_PID" \
+                    --admin "$ADMIN" --admin-token bench-token --window 256
+                run replay_sqlite_pb replay "$URL" --secret bench-secret --server-pid "$GLIDED_PID" \
+                    --admin "$ADMIN" --admin-token bench-token --window 256 --codec protobuf
+            fi
             stop_glided
         else
             echo "== chat_sqlite: skipped (this glided has no sqlite store)" >&2
@@ -235,6 +248,10 @@ if [ "$ONLY" != cluster ]; then
             run chat_pg chat "$URL" --secret bench-secret --server-pid "$GLIDED_PID" \
                 --duration "$DURATION" --pairs 100 --window 32
             c1=$(pg_cpu)
+            if [ -n "${ADMIN:-}" ]; then
+                run replay_pg replay "$URL" --secret bench-secret --server-pid "$GLIDED_PID" \
+                    --admin "$ADMIN" --admin-token bench-token --window 256
+            fi
             stop_glided
             acked=$("$PGBIN/psql" -X -At -h "$T/pg" -U glide -d glide -c \
                 "SELECT count(*) FROM glide_messages WHERE kind = 0")
@@ -490,6 +507,10 @@ if [ "$ONLY" != cluster ]; then
         echo "| sqlite store: acked messages/s (server CPU by thread: the store's share) | $(fig chat_sqlite messages | sed -n 's/.*acked \([0-9]*\/s\).*/\1/p') ($(fig chat_sqlite 'server CPU by thread')) | ≥ 50,000/s |"
         echo "| postgresql store: acked messages/s (server CPU by thread; PostgreSQL's CPU per message) | $(fig chat_pg messages | sed -n 's/.*acked \([0-9]*\/s\).*/\1/p') ($(fig chat_pg 'server CPU by thread'); PostgreSQL ${pg_cpu_us:-n/a} µs/msg) | — |"
         echo "| heap allocations per chat message (store, ack, delivery, ack.notify) | ${allocs:-n/a} | ≤ 2 |"
+        for r in replay_memory replay_sqlite replay_sqlite_pb replay_pg; do
+            [ -s "$T/$r.out" ] || continue
+            echo "| group replay at login, 10,000 missed ($r) | $(fig "$r" 'group replay at login' | sed 's/ (.*//') ($(fig "$r" 'replay order'); server $(fig "$r" 'server CPU per replay msg' | sed 's/ (.*//')/msg) | < 2 s (issue 18) |"
+        done
         echo "| baseline echo: server CPU per message | $(fig baseline 'server CPU per message') | — |"
         echo "| connect + authenticate rate | $(fig connect 'connect + authenticate') | — |"
         echo "| slow receiver | $(fig slow 'slow receiver'); server RSS max $(fig slow 'server RSS max') | closed, bounded |"

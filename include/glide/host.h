@@ -96,7 +96,16 @@ typedef struct glide_message {
     /* The message as the receiver gets it: the encoded `data` payload (JSON), so a store can
      * replay it byte for byte. Empty when the host set GLIDE_HOST_NO_PAYLOAD. */
     glide_str payload;
+    /* GLIDE_MESSAGE_* bits (ABI 1.6; a struct whose size ends above counts as 0). */
+    uint32_t flags;
 } glide_message;
+
+/* glide_message.flags (ABI 1.6). */
+/* A group message: `to` is the group id and `seq` the message's sequence in the group. The
+ * module sets it on the messages it gives group_publish; a host sets it on a group message it
+ * gives page_add, which the module then replays as `message.group` (see
+ * GLIDE_HOST_GROUP_REPLAY). */
+#define GLIDE_MESSAGE_GROUP 0x1u
 
 /* Result of store_message and group_publish, given to glide_api.store_done. */
 typedef struct glide_store_result {
@@ -108,15 +117,21 @@ typedef struct glide_store_result {
     int duplicate; /* non-zero: (from, cli_mid) was stored before; mid is the earlier one */
 } glide_store_result;
 
-/* A delivery receipt: the receiver acknowledged `mid` on `device`. */
+/* A delivery receipt: the receiver acknowledged `mid` on `device`. With first_mid non-zero
+ * (ABI 1.6, only to a host that set GLIDE_HOST_GROUP_REPLAY) it is a group receipt instead:
+ * the module wrote to a connection of (uid, device) every message of one group from first_mid
+ * through mid (both messages of that group, first_mid <= mid), in sequence, without a gap, and
+ * the connection took them (glide's clients acknowledge no group message). */
 typedef struct glide_delivery {
     uint32_t size, version;
     glide_str uid;
     glide_str device_id;
     int64_t mid;
+    int64_t first_mid; /* ABI 1.6: 0 for a one-to-one receipt */
 } glide_delivery;
 
-/* A page query for messages not yet acknowledged by (uid, device), oldest first. */
+/* A page query for messages not yet acknowledged by (uid, device), oldest first; with
+ * GLIDE_HOST_GROUP_REPLAY also the group messages uid was not sent, interleaved by mid. */
 typedef struct glide_undelivered_query {
     uint32_t size, version;
     glide_str uid;
@@ -159,6 +174,19 @@ typedef struct glide_presence {
 /* The host never reads glide_message.payload: the module leaves it empty rather than encode
  * every message once more (store_message and group_publish). */
 #define GLIDE_HOST_NO_PAYLOAD 0x1u
+/* (ABI 1.6) The host keeps a delivery cursor per group member and replays group messages:
+ *   - its load_undelivered pages carry, interleaved by mid with the one-to-one messages, the
+ *     messages of uid's groups it was not sent (glide_message.flags GLIDE_MESSAGE_GROUP; within
+ *     a group mids must grow with the sequence), which the module replays as `message.group`;
+ *   - the module reports what it wrote to each device with group receipts (mark_delivered with
+ *     glide_delivery.first_mid, see there), shortly after the connection took it (its output
+ *     buffer emptied): runs of one group's messages, never across a gap (a run that grew is
+ *     reported again from its first message); the host moves uid's cursor in that group to
+ *     `mid` only when no message of the group lies between the cursor and first_mid (the run
+ *     follows on from it, or overlaps it), and never backwards.
+ * Without it the module sends no group receipt (a page's GLIDE_MESSAGE_GROUP messages are
+ * still replayed as `message.group`). */
+#define GLIDE_HOST_GROUP_REPLAY 0x2u
 
 /*
  * Re-entrancy: what a callback may call. Inside any callback of this table, and inside the
@@ -224,11 +252,14 @@ typedef struct glide_host {
      * Complete with glide_api.store_done. The sender is acknowledged only after success. */
     int (*store_message)(void *user_data, glide_request *req, const glide_message *msg);
 
-    /* Record a delivery receipt. Complete with glide_api.request_done. */
+    /* Record a delivery receipt, or a group receipt (glide_delivery.first_mid non-zero).
+     * Complete with glide_api.request_done. */
     int (*mark_delivered)(void *user_data, glide_request *req, const glide_delivery *d);
 
-    /* Load a page of unacknowledged messages for a device that just logged in. Complete with
-     * glide_api.page_add for each message, then glide_api.request_done. */
+    /* Load a page of unacknowledged messages for a device that just logged in (with
+     * GLIDE_HOST_GROUP_REPLAY, and of group messages it was not sent). Complete with
+     * glide_api.page_add for each message, then glide_api.request_done. A page shorter than
+     * `limit` ends the replay. */
     int (*load_undelivered)(void *user_data, glide_request *req,
                             const glide_undelivered_query *q);
 

@@ -30,6 +30,28 @@ void replay_next(Context &ctx, Session &s) {
         });
 }
 
+// A group message the member was not sent, as live members got it (groups.cc): message.group
+// from the sender to the group, but with seq 0 and no extra (the request's are not stored);
+// not when this connection got it live already. Written, it joins the session's group
+// receipts. Returns what replay_send does.
+bool replay_group(Context &ctx, Session &s, codec::ChatMessage &&m) {
+    const int64_t mid = m.mid, seq = m.seq;
+    std::string gid = m.to;
+    if (ctx.groups.sent_before(s.id(), gid, mid, seq)) {
+        s.replay_skip(mid); // this connection got it live while the replay was loading
+        return true;
+    }
+    codec::Envelope e = make_message(0, wire::group, std::move(m));
+    e.from = std::get<codec::ChatMessage>(e.data).from;
+    e.to = gid;
+    const bool flushed = s.link()->buffered() == 0;
+    bool sent;
+    bool go_on = s.replay_send(std::move(e), mid, &sent);
+    if (sent)
+        ctx.groups.written(ctx, s, gid, mid, seq, flushed);
+    return go_on;
+}
+
 // Replay is paced by the send buffer: messages are sent until the transport answers a send
 // above its soft mark (half of glide_send_buffer_limit, so the transport's limit is never
 // reached by the replay itself), then the replay waits for the link to report it drained and
@@ -45,8 +67,8 @@ void replay_page(Context &ctx, uint64_t sid, HostRequest &r) {
     }
     const bool more = r.page().size() >= ctx.conf().replay_page;
     s->replay_loaded(true);
-    for (codec::ChatMessage &m : r.page())
-        if (!s->replay_send(std::move(m)))
+    for (port::PageMessage &p : r.page())
+        if (!(p.group ? replay_group(ctx, *s, std::move(p.msg)) : s->replay_send(std::move(p.msg))))
             return;
     if (!more) {
         s->replay_loaded(false);

@@ -46,6 +46,7 @@ void Groups::publish(Context &ctx, Session &s, const Envelope &req, codec::ChatM
                 m->mid = r.store_result().mid;
                 m->seq = r.store_result().seq;
                 pp->seq = m->seq;
+                pp->mid = m->mid;
                 pp->env.data = *m;
                 // Other nodes deliver to their members (published in completion order, which
                 // is sequence order for this node's publishes).
@@ -128,8 +129,19 @@ void Groups::pump(Context &ctx, const std::string &gid) {
         std::shared_ptr<const std::vector<std::string>> uids = g.uids;
         g.pumping = true;
         Outbound out(std::move(p->env));
+        const bool receipts = p->mid > 0 && ctx.host.group_receipts();
         for (const std::string &uid : *uids)
-            ctx.hub.for_each_device(uid, [&](Session &d) { d.send(out); });
+            ctx.hub.for_each_device(uid, [&](Session &d) {
+                if (!receipts) {
+                    d.send(out);
+                    return;
+                }
+                if (!d.open() || sent_before(d.id(), gid, p->mid, p->seq))
+                    return; // the replay sent it to this connection already
+                const bool flushed = d.link()->buffered() == 0;
+                if (d.send(out))
+                    written(ctx, d, gid, p->mid, p->seq, flushed);
+            });
         if (auto again = groups_.find(gid); again != groups_.end())
             again->second.pumping = false;
     }
@@ -158,8 +170,7 @@ void Groups::load_members(Context &ctx, const std::string &gid) {
                 c->hub.log(GLIDE_LOG_ERROR, "group_members " + gid + " failed: " + r.error());
                 return;
             }
-            grp.uids =
-                std::make_shared<const std::vector<std::string>>(std::move(r.members()));
+            grp.uids = std::make_shared<const std::vector<std::string>>(std::move(r.members()));
             grp.members = Group::Members::ready;
             c->groups.pump(*c, gid);
         },
@@ -172,12 +183,20 @@ void Groups::remote(Context &ctx, std::string_view gid, int64_t seq, codec::Enve
     p->sid = 0;
     p->done = p->ok = true;
     p->seq = seq;
+    // The mid, for the group receipts (0: none is sent for this message).
+    if (ctx.host.group_receipts())
+        if (auto m = codec::decode_payload<codec::ChatMessage>(env))
+            p->mid = m->mid;
     p->env = std::move(env);
     it->second.fifo.push_back(std::move(p));
     pump(ctx, std::string(gid)); // a copy: the pump may erase the entry
 }
 
 void Groups::invalidate(std::string_view gid) {
+    for (auto &[sid, rs] : runs_)
+        for (Run &r : rs.runs)
+            if (r.gid == gid)
+                r.closed = true;
     auto it = groups_.find(gid);
     if (it == groups_.end())
         return;
@@ -189,6 +208,143 @@ void Groups::invalidate(std::string_view gid) {
         it->second.members = Group::Members::unknown;
         it->second.uids.reset(); // a delivery walking them keeps its own reference
     }
+}
+
+// --- group receipts ---------------------------------------------------------------------------
+
+void Groups::written(Context &ctx, const Session &s, std::string_view gid, int64_t mid, int64_t seq,
+                     bool flushed) {
+    if (mid <= 0 || seq <= 0 || !ctx.host.group_receipts())
+        return;
+    auto [it, fresh] = runs_.try_emplace(s.id());
+    Runs &rs = it->second;
+    if (fresh) {
+        rs.uid = s.uid();
+        rs.device_id = s.device_id();
+    }
+    if (flushed)
+        for (Run &r : rs.runs) {
+            r.sealed_mid = r.last_mid;
+            r.sealed_seq = r.last_seq;
+        }
+    size_t grown = rs.runs.size();
+    for (size_t i = 0; i < rs.runs.size(); i++) {
+        const Run &r = rs.runs[i];
+        if (r.gid != gid)
+            continue;
+        if (r.has(mid, seq))
+            return; // written again (a replay of a connection that dropped): covered already
+        if (!r.closed && seq == r.last_seq + 1 && mid > r.last_mid)
+            grown = i;
+    }
+    if (grown < rs.runs.size()) {
+        rs.runs[grown].last_seq = seq;
+        rs.runs[grown].last_mid = mid;
+    } else {
+        if (rs.runs.size() >= max_runs)
+            rs.runs.erase(rs.runs.begin());
+        rs.runs.push_back({std::string(gid), mid, seq, mid, seq});
+        grown = rs.runs.size() - 1;
+    }
+    merge_following(rs, grown);
+    arm_receipts(ctx);
+}
+
+void Groups::merge_following(Runs &rs, size_t i) {
+    for (size_t j = 0; j < rs.runs.size();) {
+        Run &r = rs.runs[i], &q = rs.runs[j];
+        if (j == i || q.gid != r.gid || r.closed || q.closed || q.first_seq != r.last_seq + 1 ||
+            q.first_mid <= r.last_mid) {
+            j++;
+            continue;
+        }
+        // The sealed part goes on into q when all of r is sealed; what was reported stays r's
+        // (q's receipts did not follow on: the merged run's will, from r's first message).
+        if (r.sealed_seq == r.last_seq && q.sealed_seq > 0) {
+            r.sealed_seq = q.sealed_seq;
+            r.sealed_mid = q.sealed_mid;
+        }
+        r.last_seq = q.last_seq;
+        r.last_mid = q.last_mid;
+        rs.runs.erase(rs.runs.begin() + static_cast<std::ptrdiff_t>(j));
+        if (j < i)
+            i--;
+        j = 0; // another may follow on from the longer run
+    }
+}
+
+bool Groups::sent_before(uint64_t sid, std::string_view gid, int64_t mid, int64_t seq) const {
+    auto it = runs_.find(sid);
+    if (it == runs_.end())
+        return false;
+    for (const Run &r : it->second.runs)
+        if (r.gid == gid && r.has(mid, seq))
+            return true;
+    return false;
+}
+
+void Groups::arm_receipts(Context &ctx) {
+    if (runs_.empty() || receipt_timer_)
+        return;
+    receipt_timer_ = ctx.timers.schedule(receipt_interval_ms, [c = &ctx] {
+        c->groups.receipt_timer_ = 0;
+        c->groups.send_receipts(*c);
+    });
+}
+
+size_t Groups::send_receipts(Context &ctx) {
+    // Taken out of runs_ first: the host calls below may call back (a completion that writes
+    // to a session again).
+    struct Receipt {
+        std::string uid, device_id;
+        int64_t first_mid, mid;
+    };
+    std::vector<Receipt> ready;
+    for (auto it = runs_.begin(); it != runs_.end();) {
+        Runs &rs = it->second;
+        Session *s = ctx.hub.find(it->first);
+        const bool gone = !s || !s->authenticated() || s->uid() != rs.uid;
+        const bool empty = !gone && s->link()->buffered() == 0;
+        for (Run &r : rs.runs) {
+            if (empty) {
+                r.sealed_mid = r.last_mid;
+                r.sealed_seq = r.last_seq;
+            }
+            // From the run's first message again: the store takes a run that overlaps its
+            // cursor, and one whose earlier receipt failed follows on all the same.
+            if (r.sealed_seq > r.reported_seq) {
+                ready.push_back({rs.uid, rs.device_id, r.first_mid, r.sealed_mid});
+                r.reported_seq = r.sealed_seq;
+            }
+        }
+        // A closed run fully reported has nothing more to say (it grows no more; what it
+        // was sent, the store has): only its memory would stay.
+        std::erase_if(rs.runs,
+                      [](const Run &r) { return r.closed && r.reported_seq == r.last_seq; });
+        if (gone || rs.runs.empty())
+            it = runs_.erase(it); // what was not sealed is not counted: sent again later
+        else
+            ++it;
+    }
+    receipt_failure_logged_ = false;
+    for (const Receipt &rc : ready)
+        ctx.call(
+            port::HostRequest::Kind::mark_delivered,
+            [c = &ctx](port::HostRequest &r) {
+                if ((r.timed_out() || r.status() < 0) && !c->groups.receipt_failure_logged_) {
+                    c->groups.receipt_failure_logged_ = true;
+                    c->hub.log(GLIDE_LOG_WARN,
+                               "group receipts failed: " +
+                                   (r.timed_out() ? std::string("timed out") : r.error()) +
+                                   " (those messages are sent again at the member's next "
+                                   "login)");
+                }
+            },
+            [&](const port::RequestPtr &r) {
+                return ctx.host.group_delivered(r, rc.uid, rc.device_id, rc.first_mid, rc.mid);
+            });
+    arm_receipts(ctx);
+    return ready.size();
 }
 
 } // namespace glide::actions

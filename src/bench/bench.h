@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bench/histogram.h"
@@ -15,7 +16,7 @@
 
 namespace glide::bench {
 
-enum class Scenario : uint8_t { idle, chat, group, connect, slow };
+enum class Scenario : uint8_t { idle, chat, group, connect, slow, replay };
 
 // One server (node) of the URL list.
 struct Target {
@@ -34,6 +35,7 @@ struct Config {
     int64_t pairs = 100;      // chat, slow
     int64_t groups = 10;      // group
     int64_t members = 100;    // group
+    int64_t messages = 10000; // replay: group messages the offline member missed
     int64_t rate = 0;         // messages/s over all senders; 0: saturation (window)
     int64_t window = 8;       // in-flight messages per sender in saturation mode
     int64_t size = 150;       // content bytes per message
@@ -75,6 +77,16 @@ struct Shared {
 // the parent says stop; returns the exit code.
 int run_worker(const Config &cfg, int index, int64_t first, int64_t count, Shared *shared,
                WorkerShared *out);
+
+// The replay scenario (bench/replay.cc), run in this process; returns the exit code.
+int run_replay(const Config &cfg, const std::string &codec_name, const std::string &report);
+
+// A report: (figure, value) rows, printed as "  figure  value" and, with a --report FILE,
+// appended to it as a Markdown table under the scenario's name and the command line. False
+// when the file cannot be written.
+using Rows = std::vector<std::pair<std::string, std::string>>;
+bool write_report(const Config &cfg, const char *scenario, const std::string &codec_name,
+                  const Rows &rows, const std::string &report);
 
 // Serves the --baseline WebSocket echo on `fd` (a listening socket) until SIGTERM.
 int run_echo_server(int fd);

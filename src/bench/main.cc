@@ -44,6 +44,8 @@ void usage(FILE *out) {
             "  group    --groups G of --members M (created through --admin URL --admin-token T)\n"
             "  connect  connect + authenticate + close, --concurrency N in flight per worker\n"
             "  slow     chat plus one receiver that never reads\n"
+            "  replay   a member logs in after --messages N group messages (10000) were published\n"
+            "           to it and a publisher (a group made through --admin): the wait for them\n"
             "\n"
             "options:\n"
             "  --codec json|protobuf   wire codec (default json)\n"
@@ -75,6 +77,7 @@ const char *scenario_name(Scenario s) {
     case Scenario::group: return "group";
     case Scenario::connect: return "connect";
     case Scenario::slow: return "slow";
+    case Scenario::replay: return "replay";
     }
     return "?";
 }
@@ -260,13 +263,15 @@ int main(int argc, char **argv) {
         cfg.scenario = Scenario::connect;
     else if (sc == "slow")
         cfg.scenario = Scenario::slow;
+    else if (sc == "replay")
+        cfg.scenario = Scenario::replay;
     else
         return usage_error("unknown scenario \"" + sc + "\"");
 
     auto o = client::Options::parse(
         argc, argv, 2,
-        {"secret", "codec", "conns", "pairs", "groups", "members", "rate", "window", "size",
-         "duration", "warmup", "procs", "sources", "concurrency", "server-pid", "admin",
+        {"secret", "codec", "conns", "pairs", "groups", "members", "messages", "rate", "window",
+         "size", "duration", "warmup", "procs", "sources", "concurrency", "server-pid", "admin",
          "admin-token", "report", "uid-prefix", "heartbeat", "server-cpu"},
         {"baseline"});
     if (!o)
@@ -282,6 +287,7 @@ int main(int argc, char **argv) {
         {"pairs", &cfg.pairs, 1, 500000, false},
         {"groups", &cfg.groups, 1, 100000, false},
         {"members", &cfg.members, 1, 100000, false},
+        {"messages", &cfg.messages, 1, 10000000, false},
         {"rate", &cfg.rate, 0, 100000000, false},
         {"window", &cfg.window, 1, 4096, false},
         {"size", &cfg.size, 0, 1 << 20, false},
@@ -321,6 +327,8 @@ int main(int argc, char **argv) {
         return usage_error("--baseline runs the chat, idle and connect scenarios");
     if (cfg.scenario == Scenario::group && cfg.admin_url.empty() && !cfg.baseline)
         return usage_error("group needs --admin URL (and --admin-token T) to create its groups");
+    if (cfg.scenario == Scenario::replay && cfg.admin_url.empty())
+        return usage_error("replay needs --admin URL (and --admin-token T) to create its group");
 
     signal(SIGPIPE, SIG_IGN);
     pid_t echo_pid = 0;
@@ -378,6 +386,8 @@ int main(int argc, char **argv) {
                         24) == 127;
         cfg.targets.push_back({url, *ep, *addr});
     }
+    if (cfg.scenario == Scenario::replay)
+        return run_replay(cfg, codec_name, o->get("report"));
     const int64_t users = scenario_users(cfg);
     if (!o->has("procs") && cfg.scenario != Scenario::connect)
         cfg.procs = std::max<int64_t>(1, (users + 9999) / 10000);
@@ -531,7 +541,7 @@ int main(int argc, char **argv) {
     }
 
     // The report.
-    std::vector<std::pair<std::string, std::string>> rows;
+    Rows rows;
     auto row = [&](std::string k, std::string v) { rows.emplace_back(std::move(k), std::move(v)); };
     const double acked_rate = (t1.acked - t0.acked) / window;
     const double delivered_rate = (t1.delivered - t0.delivered) / window;
@@ -663,24 +673,8 @@ int main(int argc, char **argv) {
                           static_cast<unsigned long long>(tend.closed),
                           first_error.empty() ? "" : "; first: ", first_error.c_str()));
 
-    printf("glide-bench %s\n", scenario_name(cfg.scenario));
-    for (auto &[k, v] : rows)
-        printf("  %-26s %s\n", k.c_str(), v.c_str());
-    fflush(stdout);
-    if (o->has("report")) {
-        FILE *f = fopen(o->get("report").c_str(), "a");
-        if (!f) {
-            fprintf(stderr, "glide-bench: cannot open %s: %s\n", o->get("report").c_str(),
-                    strerror(errno));
-            return 1;
-        }
-        fprintf(f, "\n### %s (%s%s)\n\n```\n%s\n```\n\n| figure | value |\n| --- | --- |\n",
-                scenario_name(cfg.scenario), codec_name.c_str(), cfg.baseline ? ", baseline" : "",
-                cfg.command.c_str());
-        for (auto &[k, v] : rows)
-            fprintf(f, "| %s | %s |\n", k.c_str(), v.c_str());
-        fclose(f);
-    }
+    if (!write_report(cfg, scenario_name(cfg.scenario), codec_name, rows, o->get("report")))
+        return 1;
     // Failure when nothing worked: no connection, or messages sent and none acknowledged.
     if (cfg.scenario != Scenario::connect && setup.connected == 0)
         return 1;

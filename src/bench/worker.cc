@@ -218,6 +218,7 @@ void Worker::make_user(int64_t i, User &u) {
     u.uid = user_uid(cfg_, i);
     switch (cfg_.scenario) {
     case Scenario::idle:
+    case Scenario::replay: // runs in the parent (bench/replay.cc), never in a worker
         u.role = Role::idle;
         break;
     case Scenario::connect:
@@ -566,6 +567,7 @@ int64_t scenario_users(const Config &cfg) {
     case Scenario::chat: return cfg.pairs * 2;
     case Scenario::slow: return cfg.pairs * 2 + 2;
     case Scenario::group: return cfg.groups * cfg.members;
+    case Scenario::replay: return 2;
     }
     return 0;
 }

@@ -153,7 +153,8 @@ static const Spec specs[] = {
      "memory) and glide_listen ports other than 0. Changing it needs a restart."},
     {"store", conf::CTX_MAIN, 1, 2, set_store, 0, 0, nullptr, "sqlite data/glide.db",
      "store sqlite PATH | postgresql://USER[:PASSWORD]@HOST[:PORT]/DB[?PARAM=VALUE&...] | memory",
-     "Where messages, undelivered state, groups, members and group sequences are kept. A "
+     "Where messages, undelivered state, groups, members (with what each has been sent of "
+     "its groups) and group sequences are kept. A "
      "message is acknowledged to its sender only after its transaction has committed, and a "
      "retry with the same (from, cliMid) is never stored twice. sqlite: a SQLite database in "
      "WAL mode, written on a thread of its own (the event loop never waits for the disk); "
@@ -172,7 +173,8 @@ static const Spec specs[] = {
      "at once (a chat message gets notify.error, no ack) while glided reconnects with "
      "back-off; both changes are logged. glided -t checks the URI's syntax without "
      "connecting. memory: nothing survives the process; a one-to-one message is kept only "
-     "until its receiver acknowledges it, group messages are not kept, and a retry with the "
+     "until its receiver acknowledges it, a group message only until every member of its "
+     "group has been sent it, and a retry with the "
      "same (from, cliMid) is recognized among the most recent 65,536 such messages "
      "server-wide (a later retry is stored and delivered again); it cannot be shared, so it is "
      "refused with worker_processes greater than 1 or with glide_cluster. The worker processes "

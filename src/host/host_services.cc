@@ -155,7 +155,9 @@ Status HostServices::open_store(const HostConf &conf, event_base *base) {
     table_.load_undelivered = on_load_undelivered;
     table_.group_publish = on_group_publish;
     table_.group_members = on_group_members;
-    table_.flags = GLIDE_HOST_NO_PAYLOAD; // the embedded stores keep the fields, not the payload
+    // The embedded stores keep the fields, not the payload, and every one keeps group delivery
+    // cursors.
+    table_.flags = GLIDE_HOST_NO_PAYLOAD | GLIDE_HOST_GROUP_REPLAY;
     return {};
 }
 
@@ -236,10 +238,17 @@ int HostServices::on_group_publish(void *self, glide_request *req, const glide_m
 int HostServices::on_mark_delivered(void *self, glide_request *req, const glide_delivery *d) {
     auto *s = static_cast<HostServices *>(self);
     Call call(s, req);
-    s->store_->mark_delivered(sv(d->uid), d->mid, [s, req](store::Outcome o) {
+    auto done = [s, req](store::Outcome o) {
         s->completed(req);
         s->api_->request_done(req, o.status, gs(o.error));
-    });
+    };
+    int64_t first = d->size >= offsetof(glide_delivery, first_mid) + sizeof d->first_mid
+                        ? d->first_mid
+                        : 0;
+    if (first)
+        s->store_->mark_group_delivered(sv(d->uid), first, d->mid, std::move(done));
+    else
+        s->store_->mark_delivered(sv(d->uid), d->mid, std::move(done));
     return call.result();
 }
 
@@ -248,10 +257,11 @@ int HostServices::on_load_undelivered(void *self, glide_request *req,
     auto *s = static_cast<HostServices *>(self);
     Call call(s, req);
     s->store_->load_undelivered(sv(q->uid), q->after_mid, q->limit,
-                                [s, req](store::Outcome o, std::vector<store::Message> page) {
+                                [s, req](store::Outcome o, std::vector<store::PageMessage> page) {
                                     s->completed(req);
-                                    for (const store::Message &m : page) {
-                                        glide_message g = to_glide_message(m, {});
+                                    for (const store::PageMessage &m : page) {
+                                        glide_message g = to_glide_message(
+                                            m.msg, {}, m.group ? GLIDE_MESSAGE_GROUP : 0);
                                         s->api_->page_add(req, &g);
                                     }
                                     s->api_->request_done(req, o.status, gs(o.error));

@@ -63,7 +63,8 @@ glide_auth_result to_glide_auth_result(const port::AuthResult &a) {
     return r;
 }
 
-glide_message to_glide_message(const codec::ChatMessage &m, std::string_view payload) {
+glide_message to_glide_message(const codec::ChatMessage &m, std::string_view payload,
+                               uint32_t flags) {
     glide_message g{};
     g.size = sizeof g;
     g.version = 1;
@@ -76,6 +77,7 @@ glide_message to_glide_message(const codec::ChatMessage &m, std::string_view pay
     g.content = gs(m.content);
     g.send_at = m.send_at;
     g.payload = gs(payload);
+    g.flags = flags;
     return g;
 }
 
@@ -106,11 +108,26 @@ int HostAdapter::auth(const RequestPtr &req, const port::AuthInput &in) {
 
 int HostAdapter::store_message(const RequestPtr &req, const codec::ChatMessage &msg) {
     return send_message(req, msg, HOST_HAS(host_, store_message) ? host_->store_message : nullptr,
-                        "message store is not configured");
+                        "message store is not configured", 0);
 }
 
 int HostAdapter::mark_delivered(const RequestPtr &req, std::string_view uid,
                                 std::string_view device_id, int64_t mid) {
+    return delivery(req, uid, device_id, 0, mid);
+}
+
+int HostAdapter::group_delivered(const RequestPtr &req, std::string_view uid,
+                                 std::string_view device_id, int64_t first_mid, int64_t mid) {
+    return delivery(req, uid, device_id, first_mid, mid);
+}
+
+bool HostAdapter::group_receipts() const {
+    return COVERS(host_, glide_host, flags) && (host_->flags & GLIDE_HOST_GROUP_REPLAY) &&
+           HOST_HAS(host_, mark_delivered);
+}
+
+int HostAdapter::delivery(const RequestPtr &req, std::string_view uid, std::string_view device_id,
+                          int64_t first_mid, int64_t mid) {
     if (!HOST_HAS(host_, mark_delivered)) {
         req->request_done(GLIDE_OK); // forwarded, not recorded
         return GLIDE_OK;
@@ -121,6 +138,7 @@ int HostAdapter::mark_delivered(const RequestPtr &req, std::string_view uid,
     d.uid = gs(uid);
     d.device_id = gs(device_id);
     d.mid = mid;
+    d.first_mid = first_mid;
     glide_request *h = handle(req);
     return settle(h, host_->mark_delivered(host_->user_data, h, &d));
 }
@@ -145,12 +163,12 @@ int HostAdapter::load_undelivered(const RequestPtr &req, std::string_view uid,
 
 int HostAdapter::group_publish(const RequestPtr &req, const codec::ChatMessage &msg) {
     return send_message(req, msg, HOST_HAS(host_, group_publish) ? host_->group_publish : nullptr,
-                        "group messages are not configured");
+                        "group messages are not configured", GLIDE_MESSAGE_GROUP);
 }
 
 // store_message and group_publish: the same conversion to glide_message, another callback.
 int HostAdapter::send_message(const RequestPtr &req, const codec::ChatMessage &msg,
-                              MessageCall call, const char *absent) {
+                              MessageCall call, const char *absent, uint32_t flags) {
     if (!call) {
         port::StoreResult r;
         r.status = GLIDE_ENOCALLBACK;
@@ -168,7 +186,7 @@ int HostAdapter::send_message(const RequestPtr &req, const codec::ChatMessage &m
     payload.clear();
     if (!(COVERS(host_, glide_host, flags) && (host_->flags & GLIDE_HOST_NO_PAYLOAD)))
         codec::encode_json_payload(msg, &payload);
-    glide_message m = to_glide_message(msg, payload);
+    glide_message m = to_glide_message(msg, payload, flags);
     glide_request *h = handle(req);
     int rc = settle(h, call(host_->user_data, h, &m));
     if (outer)
@@ -265,7 +283,8 @@ int request_page_add(glide_request *req, const glide_message *m) {
     HostRequest *p = unhandle(req);
     if (p->kind() != Kind::load_undelivered)
         return GLIDE_EINVAL;
-    p->page_add(from_glide_message(m));
+    p->page_add(from_glide_message(m),
+                COVERS(m, glide_message, flags) && (m->flags & GLIDE_MESSAGE_GROUP));
     return GLIDE_OK;
 }
 

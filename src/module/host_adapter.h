@@ -24,6 +24,9 @@ public:
     int store_message(const port::RequestPtr &req, const codec::ChatMessage &msg) override;
     int mark_delivered(const port::RequestPtr &req, std::string_view uid,
                        std::string_view device_id, int64_t mid) override;
+    int group_delivered(const port::RequestPtr &req, std::string_view uid,
+                        std::string_view device_id, int64_t first_mid, int64_t mid) override;
+    bool group_receipts() const override;
     int load_undelivered(const port::RequestPtr &req, std::string_view uid,
                          std::string_view device_id, int64_t after_mid, uint32_t limit) override;
     int group_publish(const port::RequestPtr &req, const codec::ChatMessage &msg) override;
@@ -35,7 +38,9 @@ public:
 private:
     using MessageCall = int (*)(void *, glide_request *, const glide_message *);
     int send_message(const port::RequestPtr &req, const codec::ChatMessage &msg, MessageCall call,
-                     const char *absent);
+                     const char *absent, uint32_t flags);
+    int delivery(const port::RequestPtr &req, std::string_view uid, std::string_view device_id,
+                 int64_t first_mid, int64_t mid);
 
     const glide_host *host_;
     Logger &log_;
@@ -52,9 +57,11 @@ struct HostWorker {
 };
 HostWorker host_worker(const glide_host *host);
 
-// A glide_message view of m (borrows m and payload), and the message a glide_message holds
-// (the fields its `size` covers). Shared with hosts built on the core (glided).
-glide_message to_glide_message(const codec::ChatMessage &m, std::string_view payload);
+// A glide_message view of m (borrows m and payload) with GLIDE_MESSAGE_* `flags`, and the
+// message a glide_message holds (the fields its `size` covers). Shared with hosts built on the
+// core (glided).
+glide_message to_glide_message(const codec::ChatMessage &m, std::string_view payload,
+                               uint32_t flags = 0);
 codec::ChatMessage from_glide_message(const glide_message *m);
 
 // The fields of m that its `size` covers (all but mid and payload) into `out` — a

@@ -65,6 +65,14 @@ struct StoreResult {
     bool duplicate = false; // (from, cliMid) was stored before; mid is the earlier one
 };
 
+// One message of a load_undelivered page: a one-to-one message to the uid, or (group) a message
+// of the group `msg.to` that the uid, a member, has not been sent yet (msg.seq: its sequence in
+// the group). A page is in mid order, one-to-one and group messages interleaved.
+struct PageMessage {
+    codec::ChatMessage msg;
+    bool group = false;
+};
+
 class HostRequest {
 public:
     enum class Kind : uint8_t {
@@ -84,10 +92,12 @@ public:
     // finished (late completion: ignored safely) or the call does not fit the request's kind.
     bool auth_done(AuthResult r);
     bool store_done(StoreResult r);
-    bool page_add(codec::ChatMessage m); // load_undelivered: one message, oldest first
+    // load_undelivered: one message, oldest first (group: a group message, see PageMessage).
+    bool page_add(codec::ChatMessage m, bool group = false);
     bool member_add(std::string uid);    // group_members: one member
     bool request_done(int status, std::string error = {}); // mark_delivered, load_undelivered,
-                                                           // group_members
+                                                           // group_members (group receipts are
+                                                           // mark_delivered requests)
 
     // -- the results, read by the continuation --
     bool timed_out() const { return timed_out_; }
@@ -95,7 +105,7 @@ public:
     const std::string &error() const { return error_; }
     AuthResult &auth_result() { return auth_; }
     StoreResult &store_result() { return store_; }
-    std::vector<codec::ChatMessage> &page() { return page_; }
+    std::vector<PageMessage> &page() { return page_; }
     std::vector<std::string> &members() { return members_; }
 
     // -- context the caller keeps with the request, so a continuation captures one pointer
@@ -135,7 +145,7 @@ private:
     std::string error_;
     AuthResult auth_;
     StoreResult store_;
-    std::vector<codec::ChatMessage> page_;
+    std::vector<PageMessage> page_;
     std::vector<std::string> members_;
 };
 
@@ -150,7 +160,17 @@ public:
     virtual int store_message(const RequestPtr &req, const codec::ChatMessage &msg) = 0;
     virtual int mark_delivered(const RequestPtr &req, std::string_view uid,
                                std::string_view device_id, int64_t mid) = 0;
-    // Messages to uid not yet acknowledged, mid > after_mid, oldest first, at most `limit`.
+    // A group receipt (only when group_receipts()): uid's device was sent every message of one
+    // group from first_mid through mid, in sequence and without a gap, and the connection took
+    // them. The host moves uid's delivery cursor in that group to mid when the run starts right
+    // after it. A request of kind mark_delivered.
+    virtual int group_delivered(const RequestPtr &req, std::string_view uid,
+                                std::string_view device_id, int64_t first_mid, int64_t mid) = 0;
+    // The host keeps a delivery cursor per group member (GLIDE_HOST_GROUP_REPLAY): its pages
+    // carry the group messages a member was not sent, and it wants group receipts.
+    virtual bool group_receipts() const = 0;
+    // Messages to uid not yet acknowledged, mid > after_mid, oldest first, at most `limit`; with
+    // group_receipts(), interleaved (by mid) with the group messages uid was not sent.
     virtual int load_undelivered(const RequestPtr &req, std::string_view uid,
                                  std::string_view device_id, int64_t after_mid, uint32_t limit) = 0;
     // Membership check, next group sequence and store: one call. msg.to is the group id.

@@ -24,10 +24,10 @@ bool HostRequest::store_done(StoreResult r) {
     return true;
 }
 
-bool HostRequest::page_add(codec::ChatMessage m) {
+bool HostRequest::page_add(codec::ChatMessage m, bool group) {
     if (finished_ || kind_ != Kind::load_undelivered)
         return false;
-    page_.push_back(std::move(m));
+    page_.push_back({std::move(m), group});
     return true;
 }
 

@@ -204,11 +204,18 @@ void Session::replay_loaded(bool more) {
 }
 
 bool Session::replay_send(codec::ChatMessage &&m) {
-    if (m.mid <= replay_.cursor)
-        return true;
     const int64_t mid = m.mid;
-    if (!send(codec::make_message(0, codec::action::chat, std::move(m)), SendClass::replay))
+    bool sent;
+    return replay_send(codec::make_message(0, codec::action::chat, std::move(m)), mid, &sent);
+}
+
+bool Session::replay_send(codec::Envelope &&e, int64_t mid, bool *sent) {
+    *sent = false;
+    if (mid <= replay_.cursor)
+        return true;
+    if (!send(std::move(e), SendClass::replay))
         return false;
+    *sent = true;
     replay_.cursor = mid;
     if (backpressured_) {
         replay_.waiting_drain = true;

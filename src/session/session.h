@@ -133,6 +133,14 @@ public:
     // this page (the session closed, or the buffer passed its soft mark and the replay now
     // waits for drained()).
     bool replay_send(codec::ChatMessage &&m);
+    // The same for a replayed envelope `e` (a message.group) whose message has `mid`; *sent
+    // tells whether it went out.
+    bool replay_send(codec::Envelope &&e, int64_t mid, bool *sent);
+    // A replayed message not sent (the connection had it): the replay goes on after its mid.
+    void replay_skip(int64_t mid) {
+        if (mid > replay_.cursor)
+            replay_.cursor = mid;
+    }
     // A send was answered above_soft: the transport owes a drained report; optional traffic
     // (the replay) waits for it.
     bool backpressured() const { return backpressured_; }

@@ -1,5 +1,7 @@
 #include "store/memory_backend.h"
 
+#include <algorithm>
+#include <climits>
 #include <cstdlib>
 #include <functional>
 
@@ -217,16 +219,79 @@ void MemoryBackend::sweep() {
     empty_receivers_ = 0;
 }
 
+// --- groups ---------------------------------------------------------------------------------
+
+size_t MemoryBackend::Group::after(int64_t mid) const {
+    auto it = std::upper_bound(kept.begin(), kept.end(), mid,
+                               [](int64_t m, const Message &x) { return m < x.mid; });
+    return static_cast<size_t>(it - kept.begin());
+}
+
+// Drops the kept messages every member has been sent; the next trim waits until what remains
+// has doubled, so a publish costs O(1) amortized whatever the number of members.
+void MemoryBackend::Group::trim() {
+    int64_t low = INT64_MAX;
+    for (const auto &[uid, cursor] : members)
+        low = std::min(low, cursor);
+    kept.erase(kept.begin(), kept.begin() + static_cast<std::ptrdiff_t>(after(low)));
+    trim_at = std::max<size_t>(64, kept.size() * 2);
+}
+
 void MemoryBackend::load_undelivered(std::string_view uid, int64_t after_mid, uint32_t limit,
                                      PageDone done) {
-    std::vector<Message> page;
+    // The first `limit` messages past after_mid of each source (the one-to-one queue, each
+    // group's past the uid's cursor), then the `limit` lowest mids among them.
+    std::vector<std::pair<const Message *, bool>> owed; // (message, group)
     if (auto it = receivers_.find(uid); it != receivers_.end()) {
         const Queue &q = it->second;
-        for (size_t i = q.lower(after_mid + 1); i < q.tail && page.size() < limit; i++)
-            if (q.v[i].mid > 0)
-                page.push_back(q.v[i]);
+        for (size_t i = q.lower(after_mid + 1), n = 0; i < q.tail && n < limit; i++)
+            if (q.v[i].mid > 0) { // not a hole
+                owed.emplace_back(&q.v[i], false);
+                n++;
+            }
     }
+    if (auto it = groups_of_.find(uid); it != groups_of_.end())
+        for (const std::string &gid : it->second) {
+            const Group &g = groups_.find(gid)->second;
+            size_t i = g.after(std::max(after_mid, g.members.find(uid)->second));
+            for (size_t n = 0; i < g.kept.size() && n < limit; i++, n++)
+                owed.emplace_back(&g.kept[i], true);
+        }
+    const size_t n = std::min<size_t>(limit, owed.size());
+    std::partial_sort(owed.begin(), owed.begin() + static_cast<std::ptrdiff_t>(n), owed.end(),
+                      [](const auto &a, const auto &b) { return a.first->mid < b.first->mid; });
+    std::vector<PageMessage> page;
+    page.reserve(n);
+    for (size_t i = 0; i < n; i++)
+        page.push_back({*owed[i].first, owed[i].second});
     done({}, std::move(page));
+}
+
+void MemoryBackend::mark_group_delivered(std::string_view uid, int64_t first_mid, int64_t mid,
+                                         Done done) {
+    auto groups = groups_of_.find(uid);
+    if (groups == groups_of_.end() || first_mid > mid) {
+        done({});
+        return;
+    }
+    for (const std::string &gid : groups->second) {
+        Group &g = groups_.find(gid)->second;
+        size_t last = g.after(mid - 1);
+        if (last == g.kept.size() || g.kept[last].mid != mid)
+            continue; // not this group's (or every member has it)
+        // first_mid must be a message of this group too (one trimmed, older than every
+        // cursor, cannot be told apart: the run then starts before the cursor anyway).
+        size_t first = g.after(first_mid - 1);
+        if (first < g.kept.size() && first_mid >= g.kept.front().mid &&
+            g.kept[first].mid != first_mid)
+            break;
+        int64_t &cursor = g.members.find(uid)->second;
+        // The run follows on when the first message past the cursor is not before first_mid.
+        if (cursor < mid && g.kept[g.after(cursor)].mid >= first_mid)
+            cursor = mid;
+        break;
+    }
+    done({});
 }
 
 void MemoryBackend::group_publish(const MessageView &msg, StoreDone done) {
@@ -239,9 +304,15 @@ void MemoryBackend::group_publish(const MessageView &msg, StoreDone done) {
         r.status = GLIDE_ENOTFOUND;
         r.error = not_member;
     } else {
+        Group &grp = g->second;
         r.mid = next_mid_++;
-        r.seq = g->second.next_seq++;
+        r.seq = grp.next_seq++;
         stored_++;
+        Message &m = grp.kept.emplace_back(msg.copy());
+        m.mid = r.mid;
+        m.seq = r.seq;
+        if (grp.kept.size() >= grp.trim_at)
+            grp.trim();
     }
     done(std::move(r));
 }
@@ -255,7 +326,22 @@ void MemoryBackend::create_group(std::string gid, Done done) {
 }
 
 void MemoryBackend::delete_group(std::string gid, Done done) {
-    done(groups_.erase(gid) ? Outcome{} : Outcome{GLIDE_ENOTFOUND, no_such_group});
+    auto g = groups_.find(gid);
+    if (g == groups_.end()) {
+        done({GLIDE_ENOTFOUND, no_such_group});
+        return;
+    }
+    for (const auto &[uid, cursor] : g->second.members)
+        forget_membership(uid, gid);
+    groups_.erase(g);
+    done({});
+}
+
+void MemoryBackend::forget_membership(const std::string &uid, const std::string &gid) {
+    auto it = groups_of_.find(uid);
+    it->second.erase(gid);
+    if (it->second.empty())
+        groups_of_.erase(it);
 }
 
 void MemoryBackend::add_member(std::string gid, std::string uid, Done done) {
@@ -264,7 +350,9 @@ void MemoryBackend::add_member(std::string gid, std::string uid, Done done) {
         done({GLIDE_ENOTFOUND, no_such_group});
         return;
     }
-    g->second.members.insert(std::move(uid));
+    // From the last mid assigned: nothing said before the member joined is owed to it.
+    if (g->second.members.try_emplace(uid, next_mid_ - 1).second)
+        groups_of_[uid].insert(std::move(gid));
     done({});
 }
 
@@ -274,7 +362,12 @@ void MemoryBackend::remove_member(std::string gid, std::string uid, Done done) {
         done({GLIDE_ENOTFOUND, no_such_group});
         return;
     }
-    done(g->second.members.erase(uid) ? Outcome{} : Outcome{GLIDE_ENOTFOUND, not_member});
+    if (!g->second.members.erase(uid)) {
+        done({GLIDE_ENOTFOUND, not_member});
+        return;
+    }
+    forget_membership(uid, gid);
+    done({});
 }
 
 void MemoryBackend::group_members(std::string gid, NamesDone done) {
@@ -283,7 +376,10 @@ void MemoryBackend::group_members(std::string gid, NamesDone done) {
         done({GLIDE_ENOTFOUND, no_such_group}, {});
         return;
     }
-    done({}, {g->second.members.begin(), g->second.members.end()});
+    std::vector<std::string> uids;
+    for (const auto &[uid, cursor] : g->second.members)
+        uids.push_back(uid);
+    done({}, std::move(uids));
 }
 
 void MemoryBackend::list_groups(NamesDone done) {
@@ -291,6 +387,21 @@ void MemoryBackend::list_groups(NamesDone done) {
     for (const auto &[gid, g] : groups_)
         ids.push_back(gid);
     done({}, std::move(ids));
+}
+
+size_t MemoryBackend::group_kept() const {
+    size_t n = 0;
+    for (const auto &[gid, g] : groups_)
+        n += g.kept.size();
+    return n;
+}
+
+int64_t MemoryBackend::cursor(std::string_view gid, std::string_view uid) const {
+    auto g = groups_.find(gid);
+    if (g == groups_.end())
+        return -1;
+    auto m = g->second.members.find(uid);
+    return m == g->second.members.end() ? -1 : m->second;
 }
 
 const Message *MemoryBackend::message(int64_t mid) const {

@@ -4,7 +4,9 @@
 // Memory stays bounded by what is still owed, not by what went through:
 //  - a one-to-one message is kept only while its receiver has not marked it delivered; the
 //    receipt frees it (there is no history to read back);
-//  - group messages are not kept at all: they take a sequence and a mid and are answered;
+//  - a group message is kept while a member of its group has not been sent it (its cursor is
+//    below it); once every member's cursor passed it, it goes with the next trim of the group
+//    (a group trims when its kept messages have doubled since the last one);
 //  - the (from, cli_mid) duplicate check remembers the most recent dedup_window pairs, server
 //    wide, oldest forgotten first: a retry within that window answers the first mid with
 //    duplicate set, a retry after it is stored (and delivered) again as a new message.
@@ -16,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <set>
 #include <string>
@@ -36,6 +39,8 @@ public:
 
     void store_message(const MessageView &msg, StoreDone done) override;
     void mark_delivered(std::string_view uid, int64_t mid, Done done) override;
+    void mark_group_delivered(std::string_view uid, int64_t first_mid, int64_t mid,
+                              Done done) override;
     void load_undelivered(std::string_view uid, int64_t after_mid, uint32_t limit,
                           PageDone done) override;
     void group_publish(const MessageView &msg, StoreDone done) override;
@@ -47,6 +52,10 @@ public:
     void list_groups(NamesDone done) override;
 
     // -- inspection (tests) --
+    // Group messages kept (some member has not been sent them), over every group.
+    size_t group_kept() const;
+    // uid's cursor in gid (the mid of the last message it was sent), or -1: not a member.
+    int64_t cursor(std::string_view gid, std::string_view uid) const;
     // Messages stored since the start (one-to-one and group; duplicates not counted).
     size_t stored() const { return stored_; }
     // One-to-one messages kept: those not yet marked delivered.
@@ -95,8 +104,16 @@ private:
         void assign(std::string_view f, std::string_view c);
     };
     struct Group {
-        std::set<std::string, std::less<>> members;
+        // Each member's cursor: the mid of the last message of the group it was sent.
+        std::map<std::string, int64_t, std::less<>> members;
         int64_t next_seq = 1;
+        // The messages some member may still be owed, in mid (= sequence) order; trimmed of
+        // those every cursor passed when it reaches trim_at.
+        std::deque<Message> kept;
+        size_t trim_at = 64;
+        // The first kept message with mid > after, or kept.size().
+        size_t after(int64_t mid) const;
+        void trim();
     };
 
     // The duplicate check: the mid stored for (from, cli_mid), or 0.
@@ -106,6 +123,8 @@ private:
     void index_erase(uint32_t slot);
     // Drops the entries of receivers without undelivered messages once they are many.
     void sweep();
+    // gid leaves uid's groups.
+    void forget_membership(const std::string &uid, const std::string &gid);
 
     int64_t next_mid_ = 1;
     size_t stored_ = 0, retained_ = 0;
@@ -125,6 +144,9 @@ private:
     std::vector<Entry> index_;
 
     std::map<std::string, Group, std::less<>> groups_;
+    // uid → the groups it is a member of.
+    std::unordered_map<std::string, std::set<std::string, std::less<>>, Hash, std::equal_to<>>
+        groups_of_;
 };
 
 } // namespace glide::store

@@ -111,14 +111,23 @@ int MemoryStore::mark_delivered(const RequestPtr &req, std::string_view uid, std
     });
 }
 
+int MemoryStore::group_delivered(const RequestPtr &req, std::string_view uid, std::string_view,
+                                 int64_t first_mid, int64_t mid) {
+    std::string u(uid);
+    return complete(Kind::mark_delivered, req, [this, req, u, first_mid, mid] {
+        backend_.mark_group_delivered(
+            u, first_mid, mid, [req](Outcome o) { req->request_done(o.status, o.error); });
+    });
+}
+
 int MemoryStore::load_undelivered(const RequestPtr &req, std::string_view uid, std::string_view,
                                   int64_t after_mid, uint32_t limit) {
     std::string u(uid);
     return complete(Kind::load_undelivered, req, [this, req, u, after_mid, limit] {
         backend_.load_undelivered(u, after_mid, limit,
-                                  [req](Outcome o, std::vector<codec::ChatMessage> page) {
-                                      for (codec::ChatMessage &m : page)
-                                          req->page_add(std::move(m));
+                                  [req](Outcome o, std::vector<PageMessage> page) {
+                                      for (PageMessage &m : page)
+                                          req->page_add(std::move(m.msg), m.group);
                                       req->request_done(o.status, o.error);
                                   });
     });

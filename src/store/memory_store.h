@@ -7,7 +7,8 @@
 //  - Every stored one-to-one message waits in its receiver's undelivered set until a receipt
 //    (mark_delivered) from any device of the receiver; load_undelivered pages through it.
 //  - Groups have members and a persistent per-group sequence starting at 1, taken in call
-//    order (a delay postpones only the completion).
+//    order (a delay postpones only the completion), and a delivery cursor per member: pages
+//    carry the group messages a member was not sent, group receipts move the cursors.
 //  - Test knobs per call kind: a delay (0 completes before returning), `hold` (completions
 //    wait for release_held()), and injected failures.
 //
@@ -70,6 +71,9 @@ public:
     int store_message(const port::RequestPtr &req, const codec::ChatMessage &msg) override;
     int mark_delivered(const port::RequestPtr &req, std::string_view uid, std::string_view device_id,
                        int64_t mid) override;
+    int group_delivered(const port::RequestPtr &req, std::string_view uid,
+                        std::string_view device_id, int64_t first_mid, int64_t mid) override;
+    bool group_receipts() const override { return true; }
     int load_undelivered(const port::RequestPtr &req, std::string_view uid,
                          std::string_view device_id, int64_t after_mid, uint32_t limit) override;
     int group_publish(const port::RequestPtr &req, const codec::ChatMessage &msg) override;

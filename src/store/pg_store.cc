@@ -86,6 +86,15 @@ BEGIN
     r_status := 0;
 END $f$;
 )sql",
+    // 1 → 2: each member's group delivery cursor (the mid of the last group message it was
+    // sent). Members from before start at the newest mid: what was said before the upgrade is
+    // not replayed (no earlier version delivered group messages later either).
+    R"sql(
+ALTER TABLE glide_members ADD COLUMN delivered_mid bigint NOT NULL DEFAULT 0;
+UPDATE glide_members SET delivered_mid = (SELECT coalesce(max(mid), 0) FROM glide_messages);
+CREATE INDEX glide_members_uid ON glide_members (uid);
+CREATE INDEX glide_messages_group ON glide_messages (receiver, mid) WHERE kind = 1;
+)sql",
 };
 
 // The prepared statements, by PgStore::Stmt. Parameters are sent and results read in binary.
@@ -109,19 +118,30 @@ const char *const statements[PgStore::s_count] = {
     "$4::int4, $5::bytea, $6::int8)",
     // s_delivered: uid, mid
     "DELETE FROM glide_undelivered WHERE receiver = $1::bytea AND mid = $2::int8",
-    // s_page: uid, after_mid, limit
+    // s_page: uid, after_mid, limit → (mid, ..., group). The undelivered one-to-one messages
+    // and, for each group of uid's, up to `limit` of its messages past the cursor (an index
+    // range on (receiver, mid) each), merged by mid.
+    "SELECT * FROM ("
+    "(SELECT m.mid, m.seq, m.cli_mid, m.sender, m.receiver, m.type, m.content, m.send_at, "
+    "false AS grp FROM glide_undelivered u JOIN glide_messages m ON m.mid = u.mid "
+    "WHERE u.receiver = $1::bytea AND u.mid > $2::int8 ORDER BY u.mid LIMIT $3::int8) "
+    "UNION ALL "
+    "(SELECT g.*, true FROM glide_members b CROSS JOIN LATERAL ("
     "SELECT m.mid, m.seq, m.cli_mid, m.sender, m.receiver, m.type, m.content, m.send_at "
-    "FROM glide_undelivered u JOIN glide_messages m ON m.mid = u.mid "
-    "WHERE u.receiver = $1::bytea AND u.mid > $2::int8 ORDER BY u.mid LIMIT $3::int8",
+    "FROM glide_messages m WHERE m.kind = 1 AND m.receiver = b.gid "
+    "AND m.mid > greatest(b.delivered_mid, $2::int8) ORDER BY m.mid LIMIT $3::int8) g "
+    "WHERE b.uid = $1::bytea)) p ORDER BY mid LIMIT $3::int8",
     // s_create_group: gid, created_at
     "INSERT INTO glide_groups (gid, next_seq, created_at) VALUES ($1::bytea, 1, $2::int8) "
     "ON CONFLICT DO NOTHING",
     // s_delete_group: gid → how many groups went
     "WITH g AS (DELETE FROM glide_groups WHERE gid = $1::bytea RETURNING gid), "
     "m AS (DELETE FROM glide_members WHERE gid = $1::bytea) SELECT count(*) FROM g",
-    // s_add_member: gid, uid, added_at → whether the group exists
+    // s_add_member: gid, uid, added_at → whether the group exists. A new member's cursor: the
+    // newest mid committed (a message being published meanwhile may reach the new member).
     "WITH g AS (SELECT gid FROM glide_groups WHERE gid = $1::bytea), "
-    "i AS (INSERT INTO glide_members (gid, uid, added_at) SELECT gid, $2::bytea, $3::int8 "
+    "i AS (INSERT INTO glide_members (gid, uid, added_at, delivered_mid) "
+    "SELECT gid, $2::bytea, $3::int8, (SELECT coalesce(max(mid), 0) FROM glide_messages) "
     "FROM g ON CONFLICT DO NOTHING) SELECT count(*) FROM g",
     // s_remove_member: gid, uid → whether the group exists, whether uid was a member
     "WITH g AS (SELECT gid FROM glide_groups WHERE gid = $1::bytea), "
@@ -134,6 +154,15 @@ const char *const statements[PgStore::s_count] = {
     "ORDER BY m.uid",
     // s_groups
     "SELECT gid FROM glide_groups ORDER BY gid",
+    // s_group_delivered: uid, first_mid, mid. The cursor moves to mid when both are messages of
+    // one group of uid's and none of that group lies between the cursor and first_mid.
+    "UPDATE glide_members b SET delivered_mid = l.mid "
+    "FROM glide_messages l, glide_messages f "
+    "WHERE l.mid = $3::int8 AND l.kind = 1 AND f.mid = $2::int8 AND f.kind = 1 "
+    "AND f.receiver = l.receiver AND f.mid <= l.mid "
+    "AND b.gid = l.receiver AND b.uid = $1::bytea AND b.delivered_mid < l.mid "
+    "AND NOT EXISTS (SELECT 1 FROM glide_messages m WHERE m.kind = 1 AND m.receiver = b.gid "
+    "AND m.mid > b.delivered_mid AND m.mid < f.mid)",
 };
 
 std::string stmt_name(int i) {
@@ -431,6 +460,9 @@ void params_of(const PgStore::Op &op, Params &p) {
     case PgStore::s_delivered:
         p.str(m.to), p.i64(op.num);
         break;
+    case PgStore::s_group_delivered:
+        p.str(m.to), p.i64(op.limit), p.i64(op.num);
+        break;
     case PgStore::s_page:
         p.str(m.to), p.i64(op.num), p.i64(op.limit);
         break;
@@ -703,7 +735,9 @@ void PgStore::Op::read(Reader &r) {
     case s_page:
         page.clear();
         for (int i = 0; i < r.rows(); i++) {
-            Message m;
+            PageMessage &p = page.emplace_back();
+            p.group = r.flag(i, 8);
+            Message &m = p.msg;
             m.mid = r.i64(i, 0);
             m.seq = r.i64(i, 1);
             m.cli_mid = r.str(i, 2);
@@ -712,7 +746,6 @@ void PgStore::Op::read(Reader &r) {
             m.type = r.i32(i, 5);
             m.content = r.str(i, 6);
             m.send_at = r.i64(i, 7);
-            page.push_back(std::move(m));
         }
         break;
     case s_create_group:
@@ -744,6 +777,7 @@ void PgStore::Op::read(Reader &r) {
             names.push_back(r.str(i, 0));
         break;
     case s_delivered:
+    case s_group_delivered:
     case s_count:
         break;
     }
@@ -799,6 +833,13 @@ void PgStore::group_publish(const MessageView &view, StoreDone done) {
 
 void PgStore::mark_delivered(std::string_view uid, int64_t mid, Done done) {
     push_done(call(s_delivered, std::string(uid), {}, mid), std::move(done));
+}
+
+void PgStore::mark_group_delivered(std::string_view uid, int64_t first_mid, int64_t mid,
+                                   Done done) {
+    Op op = call(s_group_delivered, std::string(uid), {}, mid);
+    op.limit = first_mid;
+    push_done(std::move(op), std::move(done));
 }
 
 void PgStore::load_undelivered(std::string_view uid, int64_t after_mid, uint32_t limit,

@@ -23,10 +23,11 @@
 //   glide_mid    the sequence of mids: 1, 2, … up to 2^53 - 1, shared by every node
 //   messages     mid, kind (0 one-to-one, 1 group), sender, receiver (uid or gid), cli_mid, seq,
 //                type, content, send_at; unique (sender, cli_mid) for one-to-one messages with a
-//                cli_mid
+//                cli_mid; indexed by (receiver, mid) for group messages
 //   undelivered  (receiver, mid): one-to-one messages not yet acknowledged by their receiver
 //   groups       gid, next_seq, created_at (ms)
-//   members      (gid, uid), added_at (ms)
+//   members      (gid, uid), added_at (ms), delivered_mid (the member's group delivery cursor,
+//                store.h); indexed by uid
 //   glide_group_publish()  a group message's statements, run in the server
 #pragma once
 
@@ -52,7 +53,7 @@ std::string pg_redact(const std::string &uri);
 
 class PgStore final : public Store {
 public:
-    static constexpr int schema_version = 1;
+    static constexpr int schema_version = 2;
     // Log lines about the connection's state; runs on the loop thread.
     using Log = std::function<void(glide_log_level, const std::string &)>;
 
@@ -69,6 +70,8 @@ public:
 
     void store_message(const MessageView &msg, StoreDone done) override;
     void mark_delivered(std::string_view uid, int64_t mid, Done done) override;
+    void mark_group_delivered(std::string_view uid, int64_t first_mid, int64_t mid,
+                              Done done) override;
     void load_undelivered(std::string_view uid, int64_t after_mid, uint32_t limit,
                           PageDone done) override;
     void group_publish(const MessageView &msg, StoreDone done) override;
@@ -88,20 +91,20 @@ public:
     // is read by the writer thread into the Op, and the loop thread runs the callback.
     enum Stmt : int {
         s_message, s_group, s_delivered, s_page, s_create_group, s_delete_group, s_add_member,
-        s_remove_member, s_members, s_groups, s_count
+        s_remove_member, s_members, s_groups, s_group_delivered, s_count
     };
     struct Op {
         Stmt stmt = s_count;
         Message msg;     // the parameters: msg.from, msg.to … (see params())
         int64_t num = 0; // mid (delivered), after_mid (page), created/added time
-        int64_t limit = 0;
+        int64_t limit = 0; // page: its limit; group_delivered: first_mid
         StoreDone stored;  // s_message, s_group
         Done done;         // the calls answered with an Outcome
         PageDone paged;    // s_page
         NamesDone named;   // s_members, s_groups
         port::StoreResult result;
         Outcome outcome;
-        std::vector<Message> page;
+        std::vector<PageMessage> page;
         std::vector<std::string> names;
         std::function<void()> note; // stmt s_count: a log line from the writer thread
 

@@ -1,5 +1,6 @@
 #include "store/sqlite_store.h"
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -52,6 +53,13 @@ const char *const migrations[SqliteStore::schema_version] = {
     // 1 → 2: when groups were created and members added (milliseconds; 0 for older rows).
     "ALTER TABLE groups ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE members ADD COLUMN added_at INTEGER NOT NULL DEFAULT 0;",
+    // 2 → 3: each member's group delivery cursor (the mid of the last group message it was
+    // sent). Members from before start at the newest mid: what was said before the upgrade is
+    // not replayed (no earlier version delivered group messages later either).
+    "ALTER TABLE members ADD COLUMN delivered_mid INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE members SET delivered_mid = (SELECT coalesce(max(mid), 0) FROM messages);"
+    "CREATE INDEX members_uid ON members (uid);"
+    "CREATE INDEX messages_group ON messages (receiver, mid) WHERE kind = 1;",
 };
 
 struct StmtFree {
@@ -127,10 +135,12 @@ struct SqliteStore::Db {
     Stmt find_cli_mid, insert_message, insert_undelivered, delete_undelivered, page;
     Stmt group_seq, bump_seq, is_member, insert_group, delete_group, delete_members, insert_member,
         delete_member, members, groups;
+    Stmt group_delivered, memberships, group_page;
 
     ~Db() {
         begin.reset(), commit.reset(), rollback.reset(), find_cli_mid.reset();
         insert_message.reset(), insert_undelivered.reset(), delete_undelivered.reset();
+        group_delivered.reset(), memberships.reset(), group_page.reset();
         page.reset(), group_seq.reset(), bump_seq.reset(), is_member.reset();
         insert_group.reset(), delete_group.reset(), delete_members.reset();
         insert_member.reset(), delete_member.reset(), members.reset(), groups.reset();
@@ -296,11 +306,25 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(event_base *base, const s
                           "VALUES (?1, 1, ?2)"},
         {&d.delete_group, "DELETE FROM groups WHERE gid = ?1"},
         {&d.delete_members, "DELETE FROM members WHERE gid = ?1"},
-        {&d.insert_member, "INSERT OR IGNORE INTO members (gid, uid, added_at) "
-                           "VALUES (?1, ?2, ?3)"},
+        // A new member's cursor: the newest mid (mids only grow: AUTOINCREMENT).
+        {&d.insert_member, "INSERT OR IGNORE INTO members (gid, uid, added_at, delivered_mid) "
+                           "VALUES (?1, ?2, ?3, (SELECT coalesce(max(mid), 0) FROM messages))"},
         {&d.delete_member, "DELETE FROM members WHERE gid = ?1 AND uid = ?2"},
         {&d.members, "SELECT uid FROM members WHERE gid = ?1 ORDER BY uid"},
         {&d.groups, "SELECT gid FROM groups ORDER BY gid"},
+        // A group receipt (uid, first_mid, mid): the cursor moves to mid when both are messages
+        // of one group of uid's and none of that group lies between the cursor and first_mid.
+        {&d.group_delivered,
+         "UPDATE members SET delivered_mid = ?3 WHERE uid = ?1 AND delivered_mid < ?3 "
+         "AND gid = (SELECT receiver FROM messages WHERE mid = ?3 AND kind = 1) "
+         "AND EXISTS (SELECT 1 FROM messages WHERE mid = ?2 AND kind = 1 "
+         "AND receiver = members.gid AND mid <= ?3) "
+         "AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.kind = 1 AND m.receiver = members.gid "
+         "AND m.mid > members.delivered_mid AND m.mid < ?2)"},
+        {&d.memberships, "SELECT gid, delivered_mid FROM members WHERE uid = ?1"},
+        {&d.group_page, "SELECT mid, seq, cli_mid, sender, receiver, type, content, send_at "
+                        "FROM messages WHERE kind = 1 AND receiver = ?1 AND mid > ?2 "
+                        "ORDER BY mid LIMIT ?3"},
     };
     for (auto &p : stmts) {
         st = d.prepare(*p.st, p.sql);
@@ -406,9 +430,15 @@ void SqliteStore::Op::execute(Db &d) {
         break;
     }
     case Kind::delivered: {
-        Use u(d.delete_undelivered);
-        u.text(1, msg.to).num(2, mid);
-        d.exec(u);
+        if (first_mid) {
+            Use u(d.group_delivered);
+            u.text(1, msg.to).num(2, first_mid).num(3, mid);
+            d.exec(u);
+        } else {
+            Use u(d.delete_undelivered);
+            u.text(1, msg.to).num(2, mid);
+            d.exec(u);
+        }
         break;
     }
     case Kind::generic:
@@ -466,9 +496,20 @@ void SqliteStore::group_publish(const MessageView &view, StoreDone done) {
 }
 
 void SqliteStore::mark_delivered(std::string_view uid, int64_t mid, Done done) {
+    enqueue_delivered(uid, 0, mid, std::move(done));
+}
+
+void SqliteStore::mark_group_delivered(std::string_view uid, int64_t first_mid, int64_t mid,
+                                       Done done) {
+    enqueue_delivered(uid, first_mid, mid, std::move(done));
+}
+
+void SqliteStore::enqueue_delivered(std::string_view uid, int64_t first_mid, int64_t mid,
+                                    Done done) {
     Op op;
     op.kind = Op::Kind::delivered;
     op.msg.to.assign(uid);
+    op.first_mid = first_mid;
     op.mid = mid;
     op.done = std::move(done);
     enqueue(std::move(op));
@@ -498,24 +539,62 @@ void SqliteStore::enqueue_names(NamesDone done,
              list_fail(cb)});
 }
 
+namespace {
+
+// The page's columns: mid, seq, cli_mid, sender, receiver, type, content, send_at.
+PageMessage page_row(Use &u, bool group) {
+    PageMessage p;
+    p.group = group;
+    Message &m = p.msg;
+    m.mid = u.col_int(0);
+    m.seq = u.col_int(1);
+    m.cli_mid = u.col_str(2);
+    m.from = u.col_str(3);
+    m.to = u.col_str(4);
+    m.type = static_cast<int32_t>(u.col_int(5));
+    m.content = u.col_str(6);
+    m.send_at = u.col_int(7);
+    return p;
+}
+
+} // namespace
+
+// The one-to-one page, and up to `limit` messages of each of uid's groups past its cursor (an
+// index range each: (receiver, mid) for kind 1), merged by mid and cut at `limit`.
 void SqliteStore::load_undelivered(std::string_view uid, int64_t after_mid, uint32_t limit,
                                    PageDone done) {
     auto cb = std::make_shared<PageDone>(std::move(done));
     enqueue({[cb, uid = std::string(uid), after_mid, limit](Db &d) -> Answer {
-                 auto page = std::make_shared<std::vector<Message>>();
-                 Use u(d.page);
-                 u.text(1, uid).num(2, after_mid).num(3, limit);
-                 while (d.row(u)) {
-                     Message m;
-                     m.mid = u.col_int(0);
-                     m.seq = u.col_int(1);
-                     m.cli_mid = u.col_str(2);
-                     m.from = u.col_str(3);
-                     m.to = u.col_str(4);
-                     m.type = static_cast<int32_t>(u.col_int(5));
-                     m.content = u.col_str(6);
-                     m.send_at = u.col_int(7);
-                     page->push_back(std::move(m));
+                 auto page = std::make_shared<std::vector<PageMessage>>();
+                 {
+                     Use u(d.page);
+                     u.text(1, uid).num(2, after_mid).num(3, limit);
+                     while (d.row(u))
+                         page->push_back(page_row(u, false));
+                 }
+                 std::vector<std::pair<std::string, int64_t>> groups;
+                 {
+                     Use m(d.memberships);
+                     m.text(1, uid);
+                     while (d.row(m))
+                         groups.emplace_back(m.col_str(0), m.col_int(1));
+                 }
+                 bool merged = false;
+                 for (const auto &[gid, cursor] : groups) {
+                     Use g(d.group_page);
+                     g.text(1, gid).num(2, std::max(after_mid, cursor)).num(3, limit);
+                     while (d.row(g)) {
+                         page->push_back(page_row(g, true));
+                         merged = true;
+                     }
+                 }
+                 if (merged) {
+                     std::sort(page->begin(), page->end(),
+                               [](const PageMessage &a, const PageMessage &b) {
+                                   return a.msg.mid < b.msg.mid;
+                               });
+                     if (page->size() > limit)
+                         page->resize(limit);
                  }
                  return [cb, page] { (*cb)({}, std::move(*page)); };
              },

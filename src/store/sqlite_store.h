@@ -5,8 +5,10 @@
 // COMMIT, so a burst of messages costs one commit) and only after the commit hands the answers
 // back to the loop thread (an eventfd watched by a libevent event), where the completion
 // callbacks run. A one-to-one message costs one INSERT into messages and one into undelivered
-// (the unique index finds a duplicate), its receipt one DELETE, all prepared once. A failed commit fails every call of its batch: nothing is answered as stored
-// that was not committed. Reads go through the same queue, so they see every earlier write.
+// (the unique index finds a duplicate), its receipt one DELETE, a group receipt one UPDATE of
+// the member's cursor, all prepared once. A failed commit fails every call of its batch:
+// nothing is answered as stored that was not committed. Reads go through the same queue, so
+// they see every earlier write.
 //
 // Several processes may share the file (glided's worker processes), each with its connection
 // and writer thread: BEGIN IMMEDIATE serializes their transactions, and a writer waiting for
@@ -17,10 +19,12 @@
 // migrated step by step when an older glided wrote it; a newer one is refused.
 //   messages     mid (AUTOINCREMENT: increasing, never reused), kind (0 one-to-one, 1 group),
 //                sender, receiver (uid or gid), cli_mid, seq, type, content, send_at;
-//                unique (sender, cli_mid) for one-to-one messages with a cli_mid
+//                unique (sender, cli_mid) for one-to-one messages with a cli_mid; indexed by
+//                (receiver, mid) for group messages
 //   undelivered  (receiver, mid): one-to-one messages not yet acknowledged by their receiver
 //   groups       gid, next_seq, created_at (ms)
-//   members      (gid, uid), added_at (ms)
+//   members      (gid, uid), added_at (ms), delivered_mid (the member's group delivery
+//                cursor, store.h); indexed by uid
 #pragma once
 
 #include <sqlite3.h>
@@ -39,7 +43,7 @@ namespace glide::store {
 class SqliteStore final : public Store {
 public:
     enum class Sync { normal, full };
-    static constexpr int schema_version = 2;
+    static constexpr int schema_version = 3;
 
     // Opens (creating) the database, migrates its schema and proves it writable on the calling
     // thread, then starts the writer thread; answers are delivered on `base`'s loop. Errors
@@ -53,6 +57,8 @@ public:
 
     void store_message(const MessageView &msg, StoreDone done) override;
     void mark_delivered(std::string_view uid, int64_t mid, Done done) override;
+    void mark_group_delivered(std::string_view uid, int64_t first_mid, int64_t mid,
+                              Done done) override;
     void load_undelivered(std::string_view uid, int64_t after_mid, uint32_t limit,
                           PageDone done) override;
     void group_publish(const MessageView &msg, StoreDone done) override;
@@ -78,6 +84,7 @@ private:
         enum class Kind { message, group, delivered, generic } kind = Kind::generic;
         Message msg;     // message, group: what to store; delivered: msg.to is the uid
         int64_t mid = 0; // delivered
+        int64_t first_mid = 0; // delivered: 0 a one-to-one receipt, else a group receipt's run
         StoreDone stored;
         Done done;
         port::StoreResult result; // message, group: the writer's answer
@@ -97,6 +104,7 @@ private:
     SqliteStore() = default;
     void enqueue(Op op) { writer_.push(std::move(op)); }
     void enqueue_message(bool group, const MessageView &view, StoreDone done);
+    void enqueue_delivered(std::string_view uid, int64_t first_mid, int64_t mid, Done done);
     // Calls answered with an Outcome (and a list of names): `body` runs on the writer thread.
     void enqueue_outcome(Done done, std::function<Outcome(Db &)> body);
     void enqueue_names(NamesDone done,

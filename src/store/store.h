@@ -1,6 +1,7 @@
-// The host's storage as one interface with two backends: MemoryBackend (store/memory_backend.h,
-// `store memory;` and the module tests' MemoryStore) and SqliteStore (store/sqlite_store.h,
-// `store sqlite PATH;`). glided's host services (src/host/host_services.h) answer the module's
+// The host's storage as one interface with three backends: MemoryBackend
+// (store/memory_backend.h, `store memory;` and the module tests' MemoryStore), SqliteStore
+// (store/sqlite_store.h, `store sqlite PATH;`) and PgStore (store/pg_store.h,
+// `store postgresql://...`). glided's host services (src/host/host_services.h) answer the module's
 // glide_host calls over it; the admin API manages groups through it.
 //
 // Calls take plain data (views are read during the call only: a backend copies what it keeps)
@@ -19,8 +20,21 @@
 //  - every one-to-one message waits in its receiver's undelivered set until mark_delivered by
 //    the receiver (any device); load_undelivered pages through that set, oldest first;
 //  - a group has members and a sequence starting at 1; group_publish checks membership, assigns
-//    the next sequence and a mid, and stores the message (SQLite keeps it; memory keeps only
-//    undelivered one-to-one messages, and group messages are not undelivered state).
+//    the next sequence and a mid, and stores the message. Within a group mids grow with the
+//    sequence (both are taken in one step, in call order);
+//  - group delivery: each member has a cursor in each of its groups, the mid of the last group
+//    message it was sent (a group message counts as delivered to a member once a device of the
+//    member was sent it: glide's clients acknowledge none). Adding a member sets its cursor to
+//    the last mid assigned so far, so a member never gets what was said before it joined (also
+//    in a group deleted and created again: the old messages are older than the cursor);
+//    removing it drops the cursor, and with it every replay. load_undelivered's page holds,
+//    interleaved in mid order with the one-to-one messages, the messages of the uid's groups
+//    past its cursor (PageMessage::group set), so each group's come in sequence order.
+//    mark_group_delivered moves a cursor forward over a run of messages the module wrote to a
+//    device without a gap, only when the run starts right after the cursor: a message is never
+//    skipped, a lost or late receipt only means it is sent again (at least once).
+//    A group's messages are kept at least while a member's cursor is below them (memory only
+//    about those, the durable backends every message).
 // Errors use glide's texts where the client sees them: "channel does not exist", "not member of
 // channel"; a backend failure is GLIDE_EIO with the backend's message.
 #pragma once
@@ -37,6 +51,7 @@
 namespace glide::store {
 
 using Message = codec::ChatMessage;
+using port::PageMessage;
 
 // A message handed to the store: views of the caller's strings, valid only during the call (the
 // store copies what it keeps). mid is not part of it: the store assigns one.
@@ -79,7 +94,7 @@ class Store {
 public:
     using StoreDone = std::function<void(port::StoreResult)>;
     using Done = std::function<void(Outcome)>;
-    using PageDone = std::function<void(Outcome, std::vector<Message>)>;
+    using PageDone = std::function<void(Outcome, std::vector<PageMessage>)>;
     using NamesDone = std::function<void(Outcome, std::vector<std::string>)>;
 
     virtual ~Store() = default;
@@ -91,7 +106,15 @@ public:
     // The receiver `uid` acknowledged `mid`: it leaves uid's undelivered set. Acknowledging a
     // message that is not (or no longer) undelivered for uid is not an error.
     virtual void mark_delivered(std::string_view uid, int64_t mid, Done done) = 0;
-    // Undelivered messages to uid with mid > after_mid, oldest first, at most `limit`.
+    // A device of uid was sent every message of one group from first_mid through mid (both
+    // messages of that group, first_mid <= mid), in sequence, without a gap. uid's cursor in
+    // that group moves to mid when no message of the group lies between the cursor and
+    // first_mid; otherwise (a run that does not follow on, not a member, not a group message)
+    // nothing changes, and that is not an error.
+    virtual void mark_group_delivered(std::string_view uid, int64_t first_mid, int64_t mid,
+                                      Done done) = 0;
+    // What uid is owed with mid > after_mid, oldest first, at most `limit`: its undelivered
+    // one-to-one messages and the messages of its groups past its cursors, by mid.
     virtual void load_undelivered(std::string_view uid, int64_t after_mid, uint32_t limit,
                                   PageDone done) = 0;
     // msg.to is the group id: membership check, next sequence, store. Answers mid and seq.
@@ -103,9 +126,10 @@ public:
     virtual void create_group(std::string gid, Done done) = 0;
     // Removes the group, its members and its sequence (its stored messages stay).
     virtual void delete_group(std::string gid, Done done) = 0;
-    // Adding a member twice is not an error; the group must exist.
+    // Adding a member twice is not an error (its cursor stays); the group must exist. A new
+    // member's cursor is the last mid assigned so far.
     virtual void add_member(std::string gid, std::string uid, Done done) = 0;
-    // GLIDE_ENOTFOUND "not member of channel" when uid is not a member.
+    // GLIDE_ENOTFOUND "not member of channel" when uid is not a member. Its cursor goes too.
     virtual void remove_member(std::string gid, std::string uid, Done done) = 0;
     // Members in uid order; GLIDE_ENOTFOUND "channel does not exist".
     virtual void group_members(std::string gid, NamesDone done) = 0;

@@ -343,15 +343,19 @@ async def main(tmp):
           p.stderr.strip())
 
 
-def run():
-    tmp = tempfile.mkdtemp(prefix="glide-store-test.")
+def run_test(main, tmp_prefix, children=()):
+    """Runs main(tmp) in a temporary directory (mode 0711: a server run as another user reaches
+    inside), then kills what is left of `running` and of `children` (lists of processes) and
+    removes the directory whatever happened; prints the counts. The exit status."""
+    tmp = tempfile.mkdtemp(prefix=tmp_prefix)
+    os.chmod(tmp, 0o711)
     try:
         asyncio.run(main(tmp))
     except Exception:
         traceback.print_exc()
         check("the test ran to its end", False)
     finally:
-        for p in running:
+        for p in running + [c for group in children for c in group]:
             if p.poll() is None:
                 p.kill()
                 p.wait()
@@ -361,4 +365,4 @@ def run():
 
 
 if __name__ == "__main__":
-    sys.exit(run())
+    sys.exit(run_test(main, "glide-store-test."))

@@ -48,6 +48,7 @@ struct TestHost {
     std::unique_ptr<port::Requests> relay;
     glide_host table{};
     std::atomic<int> auths{0}, stores{0}, marks{0}, loads{0}, publishes{0}, presences{0};
+    std::atomic<int> group_marks{0}; // group receipts (mark_delivered with first_mid), in marks
     std::vector<PresenceEvent> presence_log; // loop thread only (read it through loop.run)
     std::string last_payload; // glide_message.payload of the last store_message (loop thread)
 };
@@ -141,11 +142,16 @@ inline int host_group_members(void *ud, glide_request *req, glide_str gid) {
 inline int host_mark(void *ud, glide_request *req, const glide_delivery *d) {
     auto *h = static_cast<TestHost *>(ud);
     h->marks++;
+    if (d->first_mid)
+        h->group_marks++;
     std::string uid(d->uid.ptr, d->uid.len), dev(d->device_id.ptr, d->device_id.len);
     auto r = h->relay->call(
         Kind::mark_delivered, kRelayTimeoutMs,
         [h, req](port::HostRequest &q) { h->api->request_done(req, q.status(), gs(q.error())); },
-        [&](const port::RequestPtr &p) { return h->store->mark_delivered(p, uid, dev, d->mid); });
+        [&](const port::RequestPtr &p) {
+            return d->first_mid ? h->store->group_delivered(p, uid, dev, d->first_mid, d->mid)
+                                : h->store->mark_delivered(p, uid, dev, d->mid);
+        });
     return r->finished() ? GLIDE_OK : GLIDE_PENDING;
 }
 
@@ -157,7 +163,8 @@ inline int host_load(void *ud, glide_request *req, const glide_undelivered_query
     auto r = h->relay->call(
         Kind::load_undelivered, kRelayTimeoutMs,
         [h, req](port::HostRequest &q) {
-            for (const codec::ChatMessage &c : q.page()) {
+            for (const port::PageMessage &pm : q.page()) {
+                const codec::ChatMessage &c = pm.msg;
                 std::string payload;
                 codec::encode_json_payload(c, &payload);
                 glide_message m{};
@@ -172,6 +179,7 @@ inline int host_load(void *ud, glide_request *req, const glide_undelivered_query
                 m.content = gs(c.content);
                 m.send_at = c.send_at;
                 m.payload = gs(payload);
+                m.flags = pm.group ? GLIDE_MESSAGE_GROUP : 0;
                 h->api->page_add(req, &m);
             }
             h->api->request_done(req, q.status(), gs(q.error()));
@@ -219,6 +227,7 @@ struct Fixture {
         t.group_publish = host_group_publish;
         t.group_members = host_group_members;
         t.presence = host_presence;
+        t.flags = GLIDE_HOST_GROUP_REPLAY; // MemoryStore keeps group cursors
         std::string err;
         Directives dirs = {{"glide_listen", {"127.0.0.1:0"}},
                            {"glide_listen", {"127.0.0.1:0", "tcp", "json"}},

@@ -68,12 +68,13 @@ void test_undelivered_pages_and_receipts(void **) {
     assert_int_equal(s.load_undelivered(p, "B", "d1", 0, 3), GLIDE_OK);
     assert_int_equal(p->status(), GLIDE_OK);
     assert_int_equal(p->page().size(), 3);
-    assert_int_equal(p->page()[0].mid, 1);
-    assert_str(p->page()[2].content, "c-2");
+    assert_int_equal(p->page()[0].msg.mid, 1);
+    assert_false(p->page()[0].group);
+    assert_str(p->page()[2].msg.content, "c-2");
     auto p2 = req(Kind::load_undelivered);
     (void)s.load_undelivered(p2, "B", "d1", 3, 100);
     assert_int_equal(p2->page().size(), 4);
-    assert_int_equal(p2->page()[0].mid, 4);
+    assert_int_equal(p2->page()[0].msg.mid, 4);
     auto d = req(Kind::mark_delivered);
     (void)s.mark_delivered(d, "B", "d1", 4);
     assert_int_equal(d->status(), GLIDE_OK);
@@ -245,9 +246,10 @@ void deliver(store::MemoryBackend &b, const std::string &uid, int64_t mid) {
 std::vector<codec::ChatMessage> page(store::MemoryBackend &b, const std::string &uid,
                                      int64_t after, uint32_t limit) {
     std::vector<codec::ChatMessage> out;
-    b.load_undelivered(uid, after, limit, [&](store::Outcome o, std::vector<codec::ChatMessage> p) {
+    b.load_undelivered(uid, after, limit, [&](store::Outcome o, std::vector<store::PageMessage> p) {
         assert_true(o.ok());
-        out = std::move(p);
+        for (store::PageMessage &m : p)
+            out.push_back(std::move(m.msg));
     });
     return out;
 }
@@ -275,16 +277,52 @@ void test_backend_memory_bounded(void **) {
     assert_int_equal(b.retained(), 0);
     assert_null(b.message(2));
     assert_true(b.receivers() <= 1024); // the emptied ones beyond the kept number went
-    // A group message is answered, not kept.
+    // A group message is kept while a member has not been sent it.
     b.create_group("g", [](store::Outcome) {});
     b.add_member("g", "s1", [](store::Outcome) {});
+    b.add_member("g", "s2", [](store::Outcome) {});
     port::StoreResult g;
     b.group_publish(msg("s1", "g", "x"), [&](port::StoreResult x) { g = x; });
     assert_int_equal(g.mid, 5001);
     assert_int_equal(g.seq, 1);
     assert_int_equal(b.stored(), 5001);
     assert_int_equal(b.retained(), 0);
-    assert_null(b.message(5001));
+    assert_null(b.message(5001)); // not a one-to-one message
+    assert_int_equal(b.group_kept(), 1);
+    assert_int_equal(b.cursor("g", "s1"), 5000); // joined when 5000 was the last mid
+    assert_int_equal(b.cursor("g", "nobody"), -1);
+    // Members sent every message: what is kept stays bounded (trimmed when it doubled).
+    auto receipt = [&](const char *uid, int64_t first, int64_t last) {
+        b.mark_group_delivered(uid, first, last, [](store::Outcome o) { assert_true(o.ok()); });
+    };
+    receipt("s1", 5001, 5001);
+    receipt("s2", 5001, 5001);
+    for (int round = 0; round < 50; round++) {
+        int64_t first = 0, last = 0;
+        for (int i = 0; i < 100; i++)
+            b.group_publish(msg("s1", "g", ""), [&](port::StoreResult x) {
+                first = first ? first : x.mid;
+                last = x.mid;
+            });
+        receipt("s1", first, last);
+        receipt("s2", first, last);
+        assert_true(b.group_kept() <= 264);
+    }
+    assert_int_equal(b.cursor("g", "s2"), 10001);
+    // A member never sent anything holds every message back, until it leaves.
+    b.add_member("g", "s3", [](store::Outcome) {});
+    for (int i = 0; i < 1000; i++)
+        b.group_publish(msg("s1", "g", ""), [](port::StoreResult) {});
+    assert_true(b.group_kept() >= 1000);
+    b.remove_member("g", "s3", [](store::Outcome) {});
+    receipt("s1", 10002, 11001);
+    receipt("s2", 10002, 11001);
+    for (int i = 0; i < 1000; i++)
+        b.group_publish(msg("s1", "g", ""), [](port::StoreResult) {});
+    assert_true(b.group_kept() <= 1000 + 64);
+    // A deleted group keeps nothing.
+    b.delete_group("g", [](store::Outcome) {});
+    assert_int_equal(b.group_kept(), 0);
 }
 
 // A retry within the window answers the first mid (delivered or not); one after the window is

@@ -1,9 +1,10 @@
 // The PostgreSQL store's own cases (the Store interface's shared ones run in
 // test_store_backends), on a throwaway server (tests/support/pg_server.h): the schema's version
-// and a newer one refused, the start errors (unreachable server, malformed URI, the password
-// never shown), a burst split into transactions of 4096 calls, two stores on one database (mids never shared, group sequences without gap or
-// repeat however the two interleave), and the server killed under a store: calls fail promptly
-// with GLIDE_EIO, then the store reconnects by itself and nothing is stored twice.
+// and a newer one refused, the migration from version 1, the start errors (unreachable server,
+// malformed URI, the password never shown), a burst split into transactions of 4096 calls, two
+// stores on one database (mids never shared, group sequences without gap or repeat however the
+// two interleave), and the server killed under a store: calls fail promptly with GLIDE_EIO,
+// then the store reconnects by itself and nothing is stored twice.
 // Skipped, and says so, when PostgreSQL is not installed.
 #include <cstring>
 #include <set>
@@ -43,7 +44,7 @@ void test_schema_version_and_newer_refused(void **state) {
     Fixture f(state);
     assert_int_equal(f.put("A", "B", "1").mid, 1);
     f.s.reset();
-    // Opening again finds version 1 and migrates nothing: the data stays.
+    // Opening again finds the current version and migrates nothing: the data stays.
     f.reopen();
     assert_true(f.put("A", "B", "1").duplicate);
     f.s.reset();
@@ -51,8 +52,28 @@ void test_schema_version_and_newer_refused(void **state) {
     auto r = PgStore::open(f.base, pg->uri(db_name));
     assert_false(r.ok());
     assert_non_null(strstr(r.error().c_str(), "schema version 99 was written by a newer glided "
-                                              "(this one knows up to 1)"));
+                                              "(this one knows up to 2)"));
     assert_non_null(strstr(r.error().c_str(), ("database \"" + db_name + "\"").c_str()));
+}
+
+// A database as the glided of schema version 1 left it (no group delivery cursors) is migrated:
+// its members start at the newest mid, so what was said before is not replayed.
+void test_migrates_version_1(void **state) {
+    Fixture f(state);
+    f.group(&store::Store::create_group, "g");
+    f.done(&store::Store::add_member, "g", "A");
+    f.publish("A", "g");
+    f.s.reset();
+    assert_true(pg->exec(db_name, "DROP INDEX glide_members_uid; DROP INDEX glide_messages_group; "
+                                  "ALTER TABLE glide_members DROP COLUMN delivered_mid; "
+                                  "UPDATE glide_schema SET version = 1"));
+    f.reopen();
+    assert_int_equal(f.entries("A", 0, 10).size(), 0);
+    auto next = f.publish("A", "g");
+    assert_int_equal(next.seq, 2);
+    auto owed = f.entries("A", 0, 10);
+    assert_int_equal(owed.size(), 1);
+    assert_int_equal(owed[0].msg.mid, next.mid);
 }
 
 void test_start_errors(void **) {
@@ -188,6 +209,7 @@ int main() {
     pg = &server;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_prestate(test_schema_version_and_newer_refused, &backend),
+        cmocka_unit_test_prestate(test_migrates_version_1, &backend),
         cmocka_unit_test(test_start_errors),
         cmocka_unit_test_prestate(test_two_stores_share_mids_and_sequences, &backend),
         cmocka_unit_test_prestate(test_large_burst_in_chunks, &backend),

@@ -3,7 +3,8 @@
 # loopback with port 0: two `glidectl chat` terminals (named pipes) exchange a message and its
 # acks, in JSON and protobuf, with tickets; glidectl's errors; a one-second glide-bench chat
 # that must acknowledge messages and report sane figures; its URL and --server-pid lists (over
-# a second glided, not in a cluster with the first); the bench's --baseline echo.
+# a second glided, not in a cluster with the first); a glide-bench group replay; the bench's
+# --baseline echo.
 set -u
 B=${B:-build}
 BIN=$(cd "$B" && pwd)
@@ -211,6 +212,18 @@ rc=$?
 [ $rc -eq 2 ] && echo "$out" | grep -q "an empty URL in the list" &&
     ok "glide-bench URL list with an empty item: usage error" ||
     not_ok "glide-bench URL list with an empty item: usage error" "rc=$rc; $out"
+# The group replay at login: a member who missed 500 group messages gets them all, in order.
+"$BIN/glide-bench" replay "$URL" --secret tools-secret --admin "$ADMIN" --admin-token tools-token \
+    --messages 500 --window 64 --server-pid "$GLIDED_PID" --report "$T/report.md" \
+    >"$T/bench.out" 2>"$T/bench.err"
+rc=$?
+if [ $rc -eq 0 ] && grep -q "group replay at login  *500 messages in [0-9.]* ms" "$T/bench.out" &&
+    grep -q "every message once, in sequence order" "$T/bench.out" &&
+    grep -q '^| group replay at login | 500 messages' "$T/report.md"; then
+    ok "glide-bench replay: $(sed -n 's/.*group replay at login  *//p' "$T/bench.out" | cut -d'(' -f1)"
+else
+    not_ok "glide-bench replay" "rc=$rc; $(cat "$T/bench.out" "$T/bench.err")"
+fi
 "$BIN/glide-bench" chat "$URL" --secret wrong --pairs 1 --duration 200ms --warmup 0 \
     >"$T/bench.out" 2>&1
 rc=$?
