@@ -188,12 +188,16 @@ typedef enum glide_stat_kind {
     GLIDE_STAT_MESSAGES_IN = 1,  /* frames received, label: the action ("other" for actions the
                                   * module does not know, "invalid" for undecodable frames) */
     GLIDE_STAT_MESSAGES_OUT = 2, /* frames sent, label: the action */
-    GLIDE_STAT_CLOSES = 3        /* sessions ended, label: the WebSocket close code in decimal
+    GLIDE_STAT_CLOSES = 3,       /* sessions ended, label: the WebSocket close code in decimal
                                   * (1006: the socket went away without a close handshake) */
+    /* ABI 1.5: what the limits of glided.conf(5) refused, label: the limit ("rate",
+     * "user_rate", "rate_close", "auth_failures", "auth_failures_per_address",
+     * "connections_per_address", "max_connections"); see glide(7) */
+    GLIDE_STAT_LIMITED = 4
 } glide_stat_kind;
 
 /* One labelled counter; label is borrowed for the call only. At most 64 labels per kind (more
- * count under "other"). */
+ * count under "other"). A host ignores kinds it does not know: a newer module may report more. */
 typedef void (*glide_stat_fn)(void *arg, glide_stat_kind kind, glide_str label, uint64_t value);
 
 /* One authenticated session, as glide_api.sessions lists it. Strings are borrowed for the call

@@ -16,7 +16,8 @@
  *           GLIDE_ESTRUCT for structs too small or of version 0; GLIDE_HOST_VERSION 2 (the
  *           number of the table with `flags`, left at 1 by 1.2);
  *      1.4  glide_api.cluster_stats and .cluster_sessions (the control API across the nodes of
- *           a cluster).
+ *           a cluster);
+ *      1.5  GLIDE_STAT_LIMITED: stats_each reports what the limits refused.
  */
 #ifndef GLIDE_VERSION_H
 #define GLIDE_VERSION_H
@@ -31,7 +32,7 @@
 
 /* The plugin ABI this header describes. */
 #define GLIDE_ABI_MAJOR 1
-#define GLIDE_ABI_MINOR 4
+#define GLIDE_ABI_MINOR 5
 
 /* The glide protocol version the module speaks on the wire (glide v1.6 JSON). */
 #define GLIDE_PROTOCOL_VERSION "1.6"

@@ -58,6 +58,30 @@ void replay_page(Context &ctx, uint64_t sid, HostRequest &r) {
     });
 }
 
+// A failed authentication of s, answered already: counted against the connection
+// (glide_limit_auth_failures: the last one allowed closes it) and, when the host refused it,
+// against the source address (glide_limit_auth_failures_per_address; logged once when the
+// address runs out).
+void auth_failed(Context &ctx, Session &s, const std::string &source, bool by_host) {
+    const hub::Limits &l = ctx.conf().limits;
+    if (by_host && l.auth_failures_per_address.on() && !source.empty()) {
+        const int64_t now = ctx.timers.now_ms();
+        if (ctx.auth_failures.take(source, now, l.auth_failures_per_address) &&
+            !ctx.auth_failures.available(source, now, l.auth_failures_per_address))
+            ctx.hub.log(GLIDE_LOG_NOTICE,
+                        "authentications from " + source + " are refused for now: " +
+                            std::to_string(l.auth_failures_per_address.count) +
+                            " failed within a minute (glide_limit_auth_failures_per_address)");
+    }
+    if (l.auth_failures && s.open() && s.auth_failed() >= l.auth_failures) {
+        ctx.stats.limited.add("auth_failures");
+        ctx.hub.log(GLIDE_LOG_INFO, "closing " + std::string(s.link()->peer()) + ": " +
+                                        std::to_string(l.auth_failures) +
+                                        " failed authentications (glide_limit_auth_failures)");
+        s.close(session::close_code::policy_violation, text_auth_limited);
+    }
+}
+
 // Starts the session's offline replay; with the cluster bus, once the directory routes the
 // uid's messages here (port::ClusterPort::joined), so nothing stored after the replay's first
 // page can miss the session.
@@ -99,7 +123,20 @@ void on_authenticate(Context &ctx, Session &s, Envelope &e) {
     auto cred = codec::decode_payload<codec::EncryptedCredential>(e);
     if (!cred || cred->credential.size() < 5) {
         reply_text(s, e.seq, wire::notify_error, "invalid authenticate message");
+        auth_failed(ctx, s, {}, false);
         return;
+    }
+    const hub::Limits &limits = ctx.conf().limits;
+    std::string source;
+    if (limits.auth_failures_per_address.on()) {
+        source = s.link()->source();
+        if (!ctx.auth_failures.available(source, ctx.timers.now_ms(),
+                                         limits.auth_failures_per_address)) {
+            ctx.stats.limited.add("auth_failures_per_address");
+            reply_text(s, e.seq, wire::notify_error, std::string(text_auth_limited));
+            auth_failed(ctx, s, source, false);
+            return;
+        }
     }
     const int64_t seq = e.seq;
     s.set_auth_pending(true);
@@ -107,7 +144,7 @@ void on_authenticate(Context &ctx, Session &s, Envelope &e) {
     port::AuthInput in{cred->credential, cred->version, s.link()->peer(), s.temp_id()};
     ctx.call(
         HostRequest::Kind::auth,
-        [c = &ctx, sid, seq](HostRequest &r) {
+        [c = &ctx, sid, seq, source = std::move(source)](HostRequest &r) {
             hub::Hub &hub = c->hub;
             Session *t = hub.find(sid);
             if (!t)
@@ -119,6 +156,7 @@ void on_authenticate(Context &ctx, Session &s, Envelope &e) {
             } else if (r.status() < 0 || !a.accepted || a.uid.empty()) {
                 std::string why = a.error.empty() ? "invalid authenticate message" : a.error;
                 t->send(make_message(seq, wire::notify_error, Text{std::move(why)}));
+                auth_failed(*c, *t, source, true);
             } else {
                 hub.register_identity(*t, a);
                 t->send(make_message(seq, wire::notify_success, codec::Null{}));

@@ -196,6 +196,15 @@ Connection::Head Connection::parse_head(const char *p, size_t n, size_t *consume
         return Head::need_more;
 
     char out[frame::kMaxUpgradeResponse];
+    if (refuse_status_ != 0) {
+        // A limit of the owner's: the request is answered, whatever it was, and not upgraded.
+        size_t m = frame::write_error_response(refuse_status_, refuse_reason_, out, sizeof out);
+        if (m && append(out, m))
+            bytes_out += m;
+        if (state_ != State::closed)
+            close_politely();
+        return Head::refused;
+    }
     if (r.status == frame::HandshakeStatus::error) {
         log(GLIDE_LOG_INFO, "WebSocket upgrade refused: %d %.*s", r.http_status,
             static_cast<int>(r.reason.size()), r.reason.data());

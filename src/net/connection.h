@@ -179,6 +179,14 @@ public:
     // The most frames (control frames included) one connection handles per loop turn.
     static constexpr unsigned kFrameBudget = 64;
 
+    // Before start(): the owner refuses this connection. A WebSocket upgrade request is
+    // answered with `http_status` and `reason` (static text) instead of 101, then the
+    // connection closes politely; on_open never runs. Plain TCP has nothing to answer with:
+    // the owner drops those without a Connection.
+    void refuse(uint16_t http_status, const char *reason) {
+        refuse_status_ = http_status;
+        refuse_reason_ = reason;
+    }
 
     // Server-initiated close: a WebSocket close frame with `code` and `reason` (cut to 123
     // bytes), then the polite close; on_close(code) runs now. TCP: the polite close. During the
@@ -194,6 +202,8 @@ public:
 
     // The session's pointer; the connection never looks at it.
     void *user_data = nullptr;
+    // The owner's bits (what it counted this connection under); never looked at either.
+    uint8_t owner_flags = 0;
 
     uint64_t bytes_in = 0;
     uint64_t bytes_out = 0;
@@ -296,6 +306,8 @@ private:
     bool writing_ = false;    // plain: the socket would block; EV_WRITE writes the rest
     bool resuming_ = false;   // the budget ran out with input left: the timer resumes it
     unsigned budget_ = kFrameBudget; // frames left this turn
+    uint16_t refuse_status_ = 0;     // refuse(): the upgrade's answer
+    const char *refuse_reason_ = "";
     // The decoder, from on_open on: one of the two, in place.
     std::variant<std::monostate, frame::FrameDecoder, frame::TcpDecoder> decoder_;
     bool ws() const { return std::holds_alternative<frame::FrameDecoder>(decoder_); }

@@ -226,6 +226,13 @@ bool Session::drained() {
     return true;
 }
 
+int64_t Session::refused(int64_t now_ms) {
+    if (refused_since_ms_ < 0 || now_ms - refused_last_ms_ >= 1000)
+        refused_since_ms_ = now_ms;
+    refused_last_ms_ = now_ms;
+    return now_ms - refused_since_ms_;
+}
+
 void Session::set_auth_pending(bool pending) {
     if (auth_pending_ == pending)
         return;

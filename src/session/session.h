@@ -2,7 +2,8 @@
 //
 // The session owns the per-connection rules that need no knowledge of other sessions:
 // heartbeats, the slow-consumer limit, pausing reads while auth is pending (and the frames
-// parsed meanwhile), the paced offline replay's cursor. Routing between sessions is the hub's
+// parsed meanwhile), the paced offline replay's cursor, and the connection's state for the
+// limits (its message bucket, its refusals, its failed authentications). Routing between sessions is the hub's
 // job (hub/hub.h); what an action does, actions/'s.
 //
 // Lifetime: the hub owns sessions. A session is never freed inside one of its own callbacks:
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "codec/credential.h"
+#include "common/rate.h"
 #include "session/link.h"
 #include "session/outbound.h"
 #include "session/timer.h"
@@ -140,6 +142,15 @@ public:
     // waiting for it and should load its next page now.
     bool drained();
 
+    // -- limits (glide_limit_*; dispatch and actions/auth.cc apply them) --
+    // The connection's message bucket (glide_limit_message_rate).
+    TokenBucket &message_bucket() { return messages_; }
+    // A frame was refused at now_ms: for how long (ms) refusals have followed each other without
+    // a pause of a second or more (glide_limit_message_rate_close).
+    int64_t refused(int64_t now_ms);
+    // A failed authentication: how many this connection has had (glide_limit_auth_failures).
+    uint32_t auth_failed() { return ++auth_failures_; }
+
     // uids this session watches (api.state.sub), to unsubscribe at close.
     const std::vector<std::string> &watching() const { return watching_; }
     void watch(std::string uid) { watching_.push_back(std::move(uid)); }
@@ -166,6 +177,10 @@ private:
     bool auth_pending_ = false;
     bool backpressured_ = false;
     uint32_t lost_ = 0;
+    uint32_t auth_failures_ = 0;
+    TokenBucket messages_;
+    int64_t refused_since_ms_ = -1; // -1: nothing refused lately
+    int64_t refused_last_ms_ = 0;
     int64_t last_read_ms_ = 0;
     int64_t last_write_ms_ = 0;
     int64_t started_ms_ = 0;
