@@ -15,10 +15,8 @@ namespace {
 
 void replay_page(Context &ctx, uint64_t sid, HostRequest &r);
 
-// Loads the next page of the session's replay, unless one is loading or the replay is over.
-void replay_next(Context &ctx, Session &s) {
-    if (!s.replay_load())
-        return;
+// Loads the page after the replay's cursor (the session has claimed the load: replay_load).
+void load_page(Context &ctx, Session &s) {
     uint64_t sid = s.id();
     std::string uid = s.uid(), dev = s.device_id();
     int64_t after = s.replay_cursor();
@@ -30,6 +28,17 @@ void replay_next(Context &ctx, Session &s) {
         });
 }
 
+// Loads the next page of the session's replay, unless one is loading or the replay is over.
+void replay_next(Context &ctx, Session &s) {
+    if (s.replay_load())
+        load_page(ctx, s);
+}
+
+// The wait before the n-th retry of a failed page load: 100 ms, doubling up to 5 s.
+uint64_t replay_backoff_ms(uint32_t n) {
+    return n >= 7 ? 5000 : uint64_t{100} << (n - 1);
+}
+
 // Replay is paced by the send buffer: messages are sent until the transport answers a send
 // above its soft mark (half of glide_send_buffer_limit, so the transport's limit is never
 // reached by the replay itself), then the replay waits for the link to report it drained and
@@ -39,10 +48,26 @@ void replay_page(Context &ctx, uint64_t sid, HostRequest &r) {
     if (!s)
         return;
     if (r.status() < 0) {
-        s->replay_loaded(false);
-        ctx.hub.log(GLIDE_LOG_WARN, "offline replay for " + s->uid() + " stopped: " + r.error());
+        // A store fault (a full disk, a lost database connection, a timeout): the replay stays
+        // and loads the same page again with back-off while the session does, so what was
+        // acknowledged to its senders reaches the device once the store recovers. Logged once
+        // when it starts failing, once when it recovers.
+        const uint32_t n = s->replay_failed();
+        if (n == 1)
+            ctx.hub.log(GLIDE_LOG_WARN, "offline replay for " + s->uid() + " (" +
+                                            s->device_id() + ") failed: " +
+                                            store_failure(r) +
+                                            "; retrying while the session stays");
+        ctx.timers.schedule(replay_backoff_ms(n), [c = &ctx, sid] {
+            if (Session *t = c->hub.find(sid))
+                load_page(*c, *t);
+        });
         return;
     }
+    if (const uint32_t n = s->replay_failures())
+        ctx.hub.log(GLIDE_LOG_NOTICE, "offline replay for " + s->uid() + " (" + s->device_id() +
+                                          ") resumed after " + std::to_string(n) +
+                                          " failed attempt" + (n == 1 ? "" : "s"));
     const bool more = r.page().size() >= ctx.conf().replay_page;
     s->replay_loaded(true);
     for (codec::ChatMessage &m : r.page())

@@ -199,6 +199,7 @@ bool Session::replay_load() {
 
 void Session::replay_loaded(bool more) {
     replay_.loading = false;
+    replay_.failures = 0;
     if (!more)
         replay_.active = false;
 }

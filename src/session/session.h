@@ -129,8 +129,13 @@ public:
     // flight; the page starts after replay_cursor().
     bool replay_load();
     int64_t replay_cursor() const { return replay_.cursor; }
-    // The page load answered: loading ends; `more` false ends the replay too.
+    // The page load answered: loading ends; `more` false ends the replay too. The failures in
+    // a row before it are forgotten.
     void replay_loaded(bool more);
+    // The page load failed (a store fault): the replay stays, and stays loading, so that only
+    // its retry loads again. Returns the failures in a row, this one included.
+    uint32_t replay_failed() { return ++replay_.failures; }
+    uint32_t replay_failures() const { return replay_.failures; }
     // Sends one replayed message unless its mid is not past the cursor. False: stop sending
     // this page (the session closed, or the buffer passed its soft mark and the replay now
     // waits for drained()).
@@ -194,6 +199,7 @@ private:
         bool active = false;        // a replay is running for this login
         bool loading = false;       // a page request is in flight
         bool waiting_drain = false; // the last page filled the buffer: wait for drained()
+        uint32_t failures = 0;      // page loads failed in a row (retried with back-off)
         int64_t cursor = 0;         // the last mid replayed
         size_t inflight_bytes = 0;  // replay bytes sent since the buffer was last seen empty
     };

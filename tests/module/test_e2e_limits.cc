@@ -1,5 +1,5 @@
 // End to end over real sockets: the limits (glided.conf(5) glide_limit_*, glide_max_connections)
-// as a client sees them. Harness: e2e_harness.h.
+// as a client sees them, and a replay that meets a store fault. Harness: e2e_harness.h.
 //
 // Under a limit nothing changes (the clients below the limits log in and chat); over it, the
 // documented answer: 429 or 503 for an upgrade, an immediate close for TCP, notify.error with
@@ -178,6 +178,49 @@ void test_auth_failures(void **state) {
     assert_int_equal(l["auth_failures_per_address"], 1);
 }
 
+// A login's offline replay of more than two pages (300 messages, 64 a page) meets a store fault
+// at its first page (twice) and in the middle (three times): it retries while the session stays,
+// and the device gets every acknowledged message, once and in order, without logging in again.
+// The host holds each load until the test releases it, so the faults fall where they should.
+void test_replay_store_fault(void **state) {
+    Wire w = wire_of(state);
+    Fixture f(true, {{"glide_limit_message_rate", {"off"}},
+                     {"glide_limit_user_message_rate", {"off"}}});
+    Client a(f.port, w);
+    login(a, "A", "pc");
+    std::vector<int64_t> mids;
+    for (int i = 0; i < 300; i++) {
+        std::string cli = "o-" + std::to_string(i);
+        assert_true(a.send(chat_env(i, "B", cli, "offline " + std::to_string(i))));
+        mids.push_back(wait_ack_mid(a, cli));
+    }
+    f.with_store([](store::MemoryStore &s) {
+        s.set_delay(Kind::load_undelivered, s.hold);
+        s.fail_next(Kind::load_undelivered, GLIDE_EIO, "database or disk is full", 2);
+    });
+    Client b(f.port, w);
+    login(b, "B", "pc");
+    // Loads: 2 failures, 2 pages, 3 failures, 3 pages (the last one short).
+    for (int i = 0; i < 10; i++) {
+        assert_true(wait_for([&] { return f.with_store([](auto &s) { return s.held(); }) == 1; }));
+        f.with_store([&](store::MemoryStore &s) {
+            if (i == 3) // the load after this one fails three times
+                s.fail_next(Kind::load_undelivered, GLIDE_EIO, "database or disk is full", 3);
+            s.release_held();
+        });
+    }
+    std::vector<int64_t> got;
+    while (got.size() < mids.size()) {
+        Envelope e;
+        assert_true(b.wait(action::chat, &e));
+        got.push_back(data_of<codec::ChatMessage>(e).mid);
+    }
+    assert_true(got == mids);
+    assert_int_equal(f.host.loads.load(), 1 + 10); // A's login loaded once too
+    assert_int_equal(Client::count(b.sync(), action::chat), 0);
+    assert_false(b.closed);
+}
+
 } // namespace
 
 int main(void) {
@@ -187,6 +230,7 @@ int main(void) {
         cmocka_unit_test(test_max_connections),
         E2E_BOTH(test_message_rate),
         E2E_BOTH(test_auth_failures),
+        E2E_BOTH(test_replay_store_fault),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
