@@ -1,8 +1,10 @@
 #!/bin/sh
-# make bench: the standard glide-bench suite against build/glided (< 10 minutes).
+# make bench: the standard glide-bench suite against build/glided (< 12 minutes).
 # glided runs pinned to CPU 0 and the load generator to CPU 1 (taskset) when the machine has
 # two CPUs or more. Every figure goes to bench/results/<date>-<commit>.md with the command
-# that produced it; a summary against the targets of issue #7 is printed at the end.
+# that produced it; a summary against the targets of issues #7 and #19 is printed at the end.
+# BENCH_DURATION sets each run's measured time (10s); BENCH_ONLY=flood runs only the fairness
+# section.
 set -u
 B=${B:-build}
 BIN=$(cd "$B" && pwd)
@@ -18,6 +20,7 @@ ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 SERVER_CPU=
 LOAD_CPU=
+PRIO= # the flood section's: nice -n -10 where allowed
 if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
     SERVER_CPU="taskset -c 0"
     LOAD_CPU="taskset -c 1"
@@ -33,8 +36,16 @@ OUT=bench/results/$(date -u +%Y-%m-%d)-$commit.md
     echo "glided pinned with \`${SERVER_CPU:-no taskset}\`, glide-bench with \`${LOAD_CPU:-no taskset}\`."
 } >"$OUT"
 
-# start_glided STORE-DIRECTIVE: glided with credential_secret and, when the build has it, the
-# admin API; sets GLIDED_PID, URL and ADMIN.
+# The limits of glided.conf(5) the runs turn off: the throughput runs send far above what a
+# person sends (the rate limits' defaults), and idle opens 15,000 connections from four
+# addresses. LIMITS="" keeps the defaults.
+LIMITS_OFF='glide_limit_message_rate off;
+glide_limit_user_message_rate off;
+glide_limit_connections_per_address off;'
+LIMITS=$LIMITS_OFF
+
+# start_glided STORE-DIRECTIVE: glided with credential_secret, $LIMITS and, when the build has
+# it, the admin API; sets GLIDED_PID, URL and ADMIN.
 start_glided() {
     stop_glided
     : >"$T/glided.log"
@@ -45,6 +56,7 @@ start_glided() {
         echo 'credential_secret "bench-secret";'
         echo "glide_listen 127.0.0.1:0;"
         echo "glide_heartbeat_interval 60s;"
+        printf '%s\n' "$LIMITS"
     } >"$T/glided.conf"
     ADMIN=
     if printf 'admin_listen 127.0.0.1:0;\nadmin_token "bench-token";\n' >>"$T/glided.conf" &&
@@ -52,7 +64,7 @@ start_glided() {
         # This glided has no admin API: drop the two lines.
         sed -i '/^admin_/d' "$T/glided.conf"
     fi
-    env LD_PRELOAD="${GLIDED_PRELOAD:-}" $SERVER_CPU "$BIN/glided" -c "$T/glided.conf" \
+    $PRIO env LD_PRELOAD="${GLIDED_PRELOAD:-}" $SERVER_CPU "$BIN/glided" -c "$T/glided.conf" \
         2>>"$T/glided.log" &
     GLIDED_PID=$!
     i=0
@@ -71,7 +83,7 @@ start_glided() {
 run() {
     name=$1; shift
     echo "== $name: glide-bench $*" >&2
-    $LOAD_CPU "$BIN/glide-bench" "$@" --report "$OUT" >"$T/$name.out" 2>"$T/$name.err"
+    $PRIO $LOAD_CPU "$BIN/glide-bench" "$@" --report "$OUT" >"$T/$name.out" 2>"$T/$name.err"
     rc=$?
     cat "$T/$name.out"
     [ $rc -eq 0 ] || { echo "   (exit $rc)"; tail -3 "$T/$name.err"; }
@@ -91,6 +103,70 @@ fresh_glided() {
     start_glided "store memory;"
     S="--secret bench-secret --server-pid $GLIDED_PID --duration $DURATION"
 }
+
+# Fairness (issue #19): 10 pairs chat at 100 msg/s in all (each pair 10 a second, as people do)
+# while one connection sends as fast as the server answers it, 4096 messages in flight, to a
+# receiver that acknowledges each (glide-bench flood; the flooder's worker process niced, so that
+# it never takes the load generator's CPU from the pairs). With the rate limits off only the
+# loop's fairness protects the pairs (each connection handles at most 64 frames per loop turn,
+# net/connection.h), so the pairs' latency with the flooder is compared with the same chat
+# without it (glide-bench chat). A server kept busy by the flooder shares its CPU with whatever
+# else runs there, and on a shared machine the neighbours' time slices (4 ms each) decide the
+# p99: glided and the load run at nice -10 where that is allowed, the two runs alternate three
+# times and the lowest p99 of each counts. One more run keeps the default limits: the flooder
+# is refused (notify.error), then closed (1008).
+flood_section() {
+    if nice -n -10 true 2>/dev/null; then PRIO="nice -n -10"; fi
+    for k in 1 2 3; do
+        fresh_glided
+        run flood_base$k chat "$URL" $S --pairs 10 --rate 100
+        fresh_glided
+        run flood$k flood "$URL" $S --pairs 10 --rate 100 --flood-window 4096
+    done
+    LIMITS=
+    fresh_glided
+    LIMITS=$LIMITS_OFF
+    run flood_limited flood "$URL" $S --pairs 10 --rate 100
+    stop_glided
+    PRIO=
+}
+p99_of() { fig "$1" 'end-to-end latency' | sed -n 's/.*p99 \([0-9.]*\) µs.*/\1/p'; }
+p50_of() { fig "$1" 'end-to-end latency' | sed -n 's/.*p50 \([0-9.]*\) µs.*/\1/p'; }
+# min_p99 RUN...: the lowest end-to-end p99 over the runs (µs).
+min_p99() {
+    for r in "$@"; do p99_of "$r"; done | awk '$1 != "" && (m == "" || $1 < m) { m = $1 } END { print m }'
+}
+flood_summary() {
+    base=$(min_p99 flood_base1 flood_base2 flood_base3)
+    with=$(min_p99 flood1 flood2 flood3)
+    delta=$(awk -v a="${with:-0}" -v b="${base:-0}" 'BEGIN { if (a != "" && b != "") printf "%.2f", (a - b) / 1000 }')
+    echo "| flood: pairs' end-to-end p50 / p99 without the flooder (3 runs) | $(for k in 1 2 3; do printf '%s / %s µs; ' "$(p50_of flood_base$k)" "$(p99_of flood_base$k)"; done)lowest p99 ${base:-n/a} µs | — |"
+    echo "| flood: the same with the flooder, limits off (3 runs) | $(for k in 1 2 3; do printf '%s / %s µs; ' "$(p50_of flood$k)" "$(p99_of flood$k)"; done)lowest p99 ${with:-n/a} µs; flooder: $(fig flood1 flooder) | p99 within 5 ms of the run without: +${delta:-n/a} ms |"
+    echo "| flood with the default limits: pairs' p50 / p99; the flooder | $(p50_of flood_limited) / $(p99_of flood_limited) µs; $(fig flood_limited flooder) | refused, then closed 1008 |"
+}
+# print_summary: $T/summary.md appended to the results file and printed.
+print_summary() {
+    cat "$T/summary.md" >>"$OUT"
+    echo
+    cat "$T/summary.md"
+    echo
+    echo "wrote $OUT"
+}
+if [ "${BENCH_ONLY:-}" = flood ]; then
+    flood_section
+    {
+        echo
+        echo "## Summary (fairness, issue #19)"
+        echo
+        echo "Load average after the runs: $(cut -d' ' -f1-3 /proc/loadavg)."
+        echo
+        echo "| figure | measured | target |"
+        echo "| --- | --- | --- |"
+        flood_summary
+    } >"$T/summary.md"
+    print_summary
+    exit 0
+fi
 
 # The machine's speed drifts by tens of percent from one minute to the next (a shared VM): the
 # JSON and protobuf runs alternate, twice each, and each codec's figure is its lower CPU per
@@ -126,6 +202,7 @@ else
 fi
 run connect connect "$URL" $S --concurrency 32
 run slow slow "$URL" $S --pairs 20
+flood_section
 # RSS per connection from a fresh glided: one that served the runs above keeps their freed heap
 # resident, and new connections reuse it without growing RSS (the figure would read low).
 fresh_glided
@@ -215,12 +292,11 @@ if ${CC:-cc} -O2 -shared -fPIC -o "$T/malloc_count.so" bench/malloc_count.c 2>/d
     } >>"$OUT"
 fi
 
-# Summary against issue #7's targets.
+# Summary against the targets of issues #7 and #19.
 ratio=$(awk -v a="${cpu_pb:-0}" -v b="${cpu_json:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
-p99_of() { fig "$1" 'end-to-end latency' | sed -n 's/.*p99 \([0-9.]*\) µs.*/\1/p'; }
 {
     echo
-    echo "## Summary (targets of issue #7)"
+    echo "## Summary (targets of issues #7 and #19)"
     echo
     echo "| figure | measured | target |"
     echo "| --- | --- | --- |"
@@ -240,9 +316,6 @@ p99_of() { fig "$1" 'end-to-end latency' | sed -n 's/.*p99 \([0-9.]*\) µs.*/\1/
     echo "| baseline echo: server CPU per message | $(fig baseline 'server CPU per message') | — |"
     echo "| connect + authenticate rate | $(fig connect 'connect + authenticate') | — |"
     echo "| slow receiver | $(fig slow 'slow receiver'); server RSS max $(fig slow 'server RSS max') | closed, bounded |"
+    flood_summary
 } >"$T/summary.md"
-cat "$T/summary.md" >>"$OUT"
-echo
-cat "$T/summary.md"
-echo
-echo "wrote $OUT"
+print_summary
