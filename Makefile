@@ -186,8 +186,8 @@ uninstall:
 		rm -f $(DESTDIR)$(PREFIX)/share/man/man$$s/$${m##*/}; done
 	-rmdir $(DESTDIR)$(PREFIX)/lib/glide $(DESTDIR)$(PREFIX)/lib/pkgconfig 2>/dev/null
 
-## bench: the standard benchmark suite (< 10 min): glided on CPU 0, load on CPU 1; writes
-## bench/results/<date>-<commit>.md and prints a summary
+## bench: the standard benchmark suite (< 12 min): glided on CPU 0, load on CPU 1; writes
+## bench/results/<date>-<commit>.md and prints a summary (BENCH_ONLY=flood: fairness only)
 bench: $(CONFIG)
 	@$(SUBMAKE) programs $(BENCH_BINS)
 	@B=$(B) sh bench/run.sh

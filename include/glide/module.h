@@ -188,12 +188,18 @@ typedef enum glide_stat_kind {
     GLIDE_STAT_MESSAGES_IN = 1,  /* frames received, label: the action ("other" for actions the
                                   * module does not know, "invalid" for undecodable frames) */
     GLIDE_STAT_MESSAGES_OUT = 2, /* frames sent, label: the action */
-    GLIDE_STAT_CLOSES = 3        /* sessions ended, label: the WebSocket close code in decimal
+    GLIDE_STAT_CLOSES = 3,       /* sessions ended, label: the WebSocket close code in decimal
                                   * (1006: the socket went away without a close handshake) */
+    /* ABI 1.5: what the limits of glided.conf(5) refused, label: the limit, its directive's
+     * name without "glide_limit_" or "glide_": "message_rate", "user_message_rate" (frames),
+     * "message_rate_close" (connections closed for it), "auth_failures" (connections closed),
+     * "auth_failures_per_address" (authentications), "connections_per_address",
+     * "max_connections" (connections); see glide(7) "Limits" */
+    GLIDE_STAT_LIMITED = 4
 } glide_stat_kind;
 
 /* One labelled counter; label is borrowed for the call only. At most 64 labels per kind (more
- * count under "other"). */
+ * count under "other"). A host ignores kinds it does not know: a newer module may report more. */
 typedef void (*glide_stat_fn)(void *arg, glide_stat_kind kind, glide_str label, uint64_t value);
 
 /* One authenticated session, as glide_api.sessions lists it. Strings are borrowed for the call
@@ -396,7 +402,10 @@ struct glide_api {
      * subprotocol picks the codec) except its path: the host routed it, so glide_ws_path is
      * not compared. The module makes fd non-blocking and sets TCP_NODELAY on a TCP socket.
      * h->input is handled on a later turn of the loop, never inside this call: apart from
-     * log, no host callback runs before handoff returns.
+     * log, no host callback runs before handoff returns. Over glide_max_connections or
+     * glide_limit_connections_per_address the module refuses it as a listener would (a ws
+     * upgrade answered 503 or 429, a tcp socket closed at once) and returns GLIDE_OK: the
+     * refusal is the module's answer to the client, and the socket is the module's.
      *
      * TLS: the module takes plain sockets only. A host that accepts TLS terminates it itself and
      * hands over a plain socket (e.g. one end of a socketpair it relays to); `glide_listen ...

@@ -20,7 +20,8 @@
  *      1.5  glide_host.worker_index and .worker_count, GLIDE_HOST_VERSION 3 (worker processes:
  *           a node id per worker, listeners with SO_REUSEPORT);
  *      1.6  group replay: GLIDE_HOST_GROUP_REPLAY, glide_message.flags (GLIDE_MESSAGE_GROUP),
- *           glide_delivery.first_mid (group receipts).
+ *           glide_delivery.first_mid (group receipts);
+ *      1.7  GLIDE_STAT_LIMITED: stats_each reports what the limits refused.
  */
 #ifndef GLIDE_VERSION_H
 #define GLIDE_VERSION_H
@@ -35,7 +36,7 @@
 
 /* The plugin ABI this header describes. */
 #define GLIDE_ABI_MAJOR 1
-#define GLIDE_ABI_MINOR 6
+#define GLIDE_ABI_MINOR 7
 
 /* The glide protocol version the module speaks on the wire (glide v1.6 JSON). */
 #define GLIDE_PROTOCOL_VERSION "1.6"

@@ -338,14 +338,10 @@ int api_stats_each(glide_module *m, glide_stat_fn fn, void *arg) {
         glide::hub::Hub *hub = as_module(m)->hub();
         if (!hub)
             return GLIDE_ESTATE;
-        glide::Stats st = hub->stats();
-        auto each = [&](glide_stat_kind kind, const glide::LabelCounts &c) {
-            for (const auto &[label, n] : c.all())
-                fn(arg, kind, gs(label), n);
-        };
-        each(GLIDE_STAT_MESSAGES_IN, st.messages_in_by_action);
-        each(GLIDE_STAT_MESSAGES_OUT, st.messages_out_by_action);
-        each(GLIDE_STAT_CLOSES, st.closes_by_code);
+        hub->stats().each_labelled([&](glide_stat_kind kind, std::string_view label,
+                                       uint64_t n) {
+            fn(arg, kind, glide_str{label.data(), label.size()}, n);
+        });
         return GLIDE_OK;
     });
 }

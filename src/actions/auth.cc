@@ -15,10 +15,8 @@ namespace {
 
 void replay_page(Context &ctx, uint64_t sid, HostRequest &r);
 
-// Loads the next page of the session's replay, unless one is loading or the replay is over.
-void replay_next(Context &ctx, Session &s) {
-    if (!s.replay_load())
-        return;
+// Loads the page after the replay's cursor (the session has claimed the load: replay_load).
+void load_page(Context &ctx, Session &s) {
     uint64_t sid = s.id();
     std::string uid = s.uid(), dev = s.device_id();
     int64_t after = s.replay_cursor();
@@ -52,6 +50,17 @@ bool replay_group(Context &ctx, Session &s, codec::ChatMessage &&m) {
     return go_on;
 }
 
+// Loads the next page of the session's replay, unless one is loading or the replay is over.
+void replay_next(Context &ctx, Session &s) {
+    if (s.replay_load())
+        load_page(ctx, s);
+}
+
+// The wait before the n-th retry of a failed page load: 100 ms, doubling up to 5 s.
+uint64_t replay_backoff_ms(uint32_t n) {
+    return n >= 7 ? 5000 : uint64_t{100} << (n - 1);
+}
+
 // Replay is paced by the send buffer: messages are sent until the transport answers a send
 // above its soft mark (half of glide_send_buffer_limit, so the transport's limit is never
 // reached by the replay itself), then the replay waits for the link to report it drained and
@@ -61,10 +70,26 @@ void replay_page(Context &ctx, uint64_t sid, HostRequest &r) {
     if (!s)
         return;
     if (r.status() < 0) {
-        s->replay_loaded(false);
-        ctx.hub.log(GLIDE_LOG_WARN, "offline replay for " + s->uid() + " stopped: " + r.error());
+        // A store fault (a full disk, a lost database connection, a timeout): the replay stays
+        // and loads the same page again with back-off while the session does, so what was
+        // acknowledged to its senders reaches the device once the store recovers. Logged once
+        // when it starts failing, once when it recovers.
+        const uint32_t n = s->replay_failed();
+        if (n == 1)
+            ctx.hub.log(GLIDE_LOG_WARN, "offline replay for " + s->uid() + " (" +
+                                            s->device_id() + ") failed: " +
+                                            store_failure(r) +
+                                            "; retrying while the session stays");
+        ctx.timers.schedule(replay_backoff_ms(n), [c = &ctx, sid] {
+            if (Session *t = c->hub.find(sid))
+                load_page(*c, *t);
+        });
         return;
     }
+    if (const uint32_t n = s->replay_failures())
+        ctx.hub.log(GLIDE_LOG_NOTICE, "offline replay for " + s->uid() + " (" + s->device_id() +
+                                          ") resumed after " + std::to_string(n) +
+                                          " failed attempt" + (n == 1 ? "" : "s"));
     const bool more = r.page().size() >= ctx.conf().replay_page;
     s->replay_loaded(true);
     for (port::PageMessage &p : r.page())
@@ -78,6 +103,30 @@ void replay_page(Context &ctx, uint64_t sid, HostRequest &r) {
         if (Session *t = c->hub.find(sid))
             replay_next(*c, *t);
     });
+}
+
+// A failed authentication of s, answered already: counted against the connection
+// (glide_limit_auth_failures: the last one allowed closes it) and, when the host refused it,
+// against the source address (glide_limit_auth_failures_per_address; logged once when the
+// address runs out).
+void auth_failed(Context &ctx, Session &s, const std::string &source, bool by_host) {
+    const hub::Limits &l = ctx.conf().limits;
+    if (by_host && l.auth_failures_per_address.on() && !source.empty()) {
+        const int64_t now = ctx.timers.now_ms();
+        if (ctx.auth_failures.take(source, now, l.auth_failures_per_address) &&
+            !ctx.auth_failures.available(source, now, l.auth_failures_per_address))
+            ctx.hub.log(GLIDE_LOG_NOTICE,
+                        "authentications from " + source + " are refused for now: " +
+                            std::to_string(l.auth_failures_per_address.count) +
+                            " failed within a minute (glide_limit_auth_failures_per_address)");
+    }
+    if (l.auth_failures && s.open() && s.auth_failed() >= l.auth_failures) {
+        ctx.stats.limited.add("auth_failures");
+        ctx.hub.log(GLIDE_LOG_INFO, "closing " + std::string(s.link()->peer()) + ": " +
+                                        std::to_string(l.auth_failures) +
+                                        " failed authentications (glide_limit_auth_failures)");
+        s.close(session::close_code::policy_violation, text_auth_limited);
+    }
 }
 
 // Starts the session's offline replay; with the cluster bus, once the directory routes the
@@ -121,7 +170,20 @@ void on_authenticate(Context &ctx, Session &s, Envelope &e) {
     auto cred = codec::decode_payload<codec::EncryptedCredential>(e);
     if (!cred || cred->credential.size() < 5) {
         reply_text(s, e.seq, wire::notify_error, "invalid authenticate message");
+        auth_failed(ctx, s, {}, false);
         return;
+    }
+    const hub::Limits &limits = ctx.conf().limits;
+    std::string source;
+    if (limits.auth_failures_per_address.on()) {
+        source = s.link()->source();
+        if (!ctx.auth_failures.available(source, ctx.timers.now_ms(),
+                                         limits.auth_failures_per_address)) {
+            ctx.stats.limited.add("auth_failures_per_address");
+            reply_text(s, e.seq, wire::notify_error, std::string(text_auth_limited));
+            auth_failed(ctx, s, source, false);
+            return;
+        }
     }
     const int64_t seq = e.seq;
     s.set_auth_pending(true);
@@ -129,7 +191,7 @@ void on_authenticate(Context &ctx, Session &s, Envelope &e) {
     port::AuthInput in{cred->credential, cred->version, s.link()->peer(), s.temp_id()};
     ctx.call(
         HostRequest::Kind::auth,
-        [c = &ctx, sid, seq](HostRequest &r) {
+        [c = &ctx, sid, seq, source = std::move(source)](HostRequest &r) {
             hub::Hub &hub = c->hub;
             Session *t = hub.find(sid);
             if (!t)
@@ -141,6 +203,7 @@ void on_authenticate(Context &ctx, Session &s, Envelope &e) {
             } else if (r.status() < 0 || !a.accepted || a.uid.empty()) {
                 std::string why = a.error.empty() ? "invalid authenticate message" : a.error;
                 t->send(make_message(seq, wire::notify_error, Text{std::move(why)}));
+                auth_failed(*c, *t, source, true);
             } else {
                 hub.register_identity(*t, a);
                 t->send(make_message(seq, wire::notify_success, codec::Null{}));

@@ -12,6 +12,7 @@
 #include "codec/json.h"
 #include "codec/message.h"
 #include "codec/payload.h"
+#include "common/rate.h"
 #include "common/stats.h"
 #include "hub/hub.h"
 #include "port/requests.h"
@@ -25,17 +26,20 @@ using ResumeDeferred = std::function<void(uint64_t session_id)>;
 
 class Context {
 public:
-    Context(hub::Hub &hub_, Stats &stats, ResumeDeferred resume)
-        : hub(hub_), host(*hub_.host()), timers(*hub_.timers()),
-          requests(*hub_.timers(), stats.store_latency), resume_deferred(std::move(resume)) {}
+    Context(hub::Hub &hub_, Stats &stats_, ResumeDeferred resume)
+        : hub(hub_), host(*hub_.host()), timers(*hub_.timers()), stats(stats_),
+          requests(*hub_.timers(), stats_.store_latency), resume_deferred(std::move(resume)) {}
     Context(const Context &) = delete;
     Context &operator=(const Context &) = delete;
 
     hub::Hub &hub;
     port::HostPort &host;
     session::TimerService &timers;
+    Stats &stats; // the instance's counters (the limits count what they refused)
     port::Requests requests;
     Groups groups;
+    // Failed authentications by source address (glide_limit_auth_failures_per_address).
+    KeyedBuckets auth_failures{65536};
     ResumeDeferred resume_deferred;
 
     const hub::HubConfig &conf() const { return hub.conf(); }

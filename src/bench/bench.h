@@ -16,7 +16,7 @@
 
 namespace glide::bench {
 
-enum class Scenario : uint8_t { idle, chat, group, connect, slow, replay };
+enum class Scenario : uint8_t { idle, chat, group, connect, slow, replay, flood };
 
 // One server (node) of the URL list.
 struct Target {
@@ -38,6 +38,7 @@ struct Config {
     int64_t messages = 10000; // replay: group messages the offline member missed
     int64_t rate = 0;         // messages/s over all senders; 0: saturation (window)
     int64_t window = 8;       // in-flight messages per sender in saturation mode
+    int64_t flood_window = 4096; // flood: the flooder's in-flight messages
     int64_t size = 150;       // content bytes per message
     int64_t duration_ms = 10000;
     int64_t warmup_ms = 1000;
@@ -59,6 +60,10 @@ struct WorkerShared {
     std::atomic<uint64_t> connected{0}, authenticated{0}, failed{0}, closed{0};
     std::atomic<uint64_t> sent{0}, acked{0}, delivered{0}, notified{0}, errors{0};
     std::atomic<uint64_t> slow_closed_code{0};
+    // flood: the flooder's own figures (its notify.error answers and close are expected)
+    std::atomic<uint64_t> flood_sent{0}, flood_acked{0}, flood_refused{0};
+    std::atomic<uint64_t> flood_closed_code{0}, flood_closed_ns{0};
+    std::atomic<bool> flood_closed_receiver{false}; // the receiver was closed, not the flooder
     std::atomic<int> ready{0}; // 1: every connection is up (or failed); 2: finished
     uint64_t cpu_ns = 0;       // the worker's own CPU time during the measured window
     Histogram ack, e2e, connect;

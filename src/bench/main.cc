@@ -46,11 +46,14 @@ void usage(FILE *out) {
             "  slow     chat plus one receiver that never reads\n"
             "  replay   a member logs in after --messages N group messages (10000) were published\n"
             "           to it and a publisher (a group made through --admin): the wait for them\n"
+            "  flood    chat (at --rate) plus one connection that sends as fast as the server\n"
+            "           answers (--flood-window in flight; its worker process niced)\n"
             "\n"
             "options:\n"
             "  --codec json|protobuf   wire codec (default json)\n"
             "  --rate R                messages/s over all senders (default: saturation)\n"
             "  --window W              in-flight messages per sender at saturation (8)\n"
+            "  --flood-window W        flood: the flooder's in-flight messages (4096)\n"
             "  --size B                content bytes per message (150)\n"
             "  --duration T --warmup T measured time (10s) after a warm-up (1s)\n"
             "  --procs N               worker processes (default: one per 10,000 connections)\n"
@@ -78,6 +81,7 @@ const char *scenario_name(Scenario s) {
     case Scenario::connect: return "connect";
     case Scenario::slow: return "slow";
     case Scenario::replay: return "replay";
+    case Scenario::flood: return "flood";
     }
     return "?";
 }
@@ -85,6 +89,7 @@ const char *scenario_name(Scenario s) {
 struct Totals {
     uint64_t connected = 0, authenticated = 0, failed = 0, closed = 0;
     uint64_t sent = 0, acked = 0, delivered = 0, notified = 0, errors = 0;
+    uint64_t flood_sent = 0, flood_acked = 0, flood_refused = 0;
 };
 
 Totals sum(WorkerShared *ws, int64_t n) {
@@ -99,6 +104,9 @@ Totals sum(WorkerShared *ws, int64_t n) {
         t.delivered += ws[i].delivered;
         t.notified += ws[i].notified;
         t.errors += ws[i].errors;
+        t.flood_sent += ws[i].flood_sent;
+        t.flood_acked += ws[i].flood_acked;
+        t.flood_refused += ws[i].flood_refused;
     }
     return t;
 }
@@ -265,6 +273,8 @@ int main(int argc, char **argv) {
         cfg.scenario = Scenario::slow;
     else if (sc == "replay")
         cfg.scenario = Scenario::replay;
+    else if (sc == "flood")
+        cfg.scenario = Scenario::flood;
     else
         return usage_error("unknown scenario \"" + sc + "\"");
 
@@ -272,7 +282,7 @@ int main(int argc, char **argv) {
         argc, argv, 2,
         {"secret", "codec", "conns", "pairs", "groups", "members", "messages", "rate", "window",
          "size", "duration", "warmup", "procs", "sources", "concurrency", "server-pid", "admin",
-         "admin-token", "report", "uid-prefix", "heartbeat", "server-cpu"},
+         "admin-token", "report", "uid-prefix", "heartbeat", "server-cpu", "flood-window"},
         {"baseline"});
     if (!o)
         return usage_error(o.error());
@@ -290,6 +300,7 @@ int main(int argc, char **argv) {
         {"messages", &cfg.messages, 1, 10000000, false},
         {"rate", &cfg.rate, 0, 100000000, false},
         {"window", &cfg.window, 1, 4096, false},
+        {"flood-window", &cfg.flood_window, 1, 65536, false},
         {"size", &cfg.size, 0, 1 << 20, false},
         {"duration", &cfg.duration_ms, 100, 86400000, true},
         {"warmup", &cfg.warmup_ms, 0, 3600000, true},
@@ -391,6 +402,11 @@ int main(int argc, char **argv) {
     const int64_t users = scenario_users(cfg);
     if (!o->has("procs") && cfg.scenario != Scenario::connect)
         cfg.procs = std::max<int64_t>(1, (users + 9999) / 10000);
+    // flood: the pairs in the first worker(s), then the flooder and its receiver in a worker
+    // each (a receiver sharing the flooder's CPU-bound loop would fall behind, be closed as a
+    // slow consumer, and leave the server a backlog growing by the hundred megabytes).
+    if (cfg.scenario == Scenario::flood)
+        cfg.procs = std::max<int64_t>(cfg.procs, 1) + 2;
     if (users / cfg.procs > 19000)
         return usage_error(fmt("%lld connections per worker exceed the 20,000-fd limit: raise --procs",
                                static_cast<long long>(users / cfg.procs)));
@@ -425,10 +441,20 @@ int main(int argc, char **argv) {
     int64_t per = (users + cfg.procs - 1) / cfg.procs;
     if ((cfg.scenario == Scenario::chat || cfg.scenario == Scenario::slow) && per % 2)
         per++;
+    const int64_t sliced = cfg.scenario == Scenario::flood ? users - 2 : users;
+    const int64_t slices = cfg.scenario == Scenario::flood ? cfg.procs - 2 : cfg.procs;
+    if (cfg.scenario == Scenario::flood) {
+        per = (sliced + slices - 1) / slices;
+        per += per % 2;
+    }
     for (int64_t i = 0; i < cfg.procs; i++) {
-        int64_t first = i * per, count = std::min(per, users - first);
+        int64_t first = i * per, count = std::min(per, sliced - first);
         if (count < 0)
             count = 0;
+        if (cfg.scenario == Scenario::flood && i >= cfg.procs - 2) {
+            first = sliced + (i - (cfg.procs - 2)); // the flooder, then its receiver
+            count = 1;
+        }
         pid_t p = fork();
         if (p < 0) {
             perror("glide-bench: fork");
@@ -599,7 +625,28 @@ int main(int argc, char **argv) {
                             (t1.sent - t0.sent) / window, acked_rate, delivered_rate));
         row("server ack latency", latency_line(ack));
         row("end-to-end latency", latency_line(e2e));
-        if (server && acked_rate > 0)
+        if (cfg.scenario == Scenario::flood) {
+            uint64_t code = 0, closed_ns = 0;
+            bool receiver = false;
+            for (int64_t i = 0; i < nworkers; i++)
+                if (ws[i].flood_closed_code) {
+                    code = ws[i].flood_closed_code;
+                    closed_ns = ws[i].flood_closed_ns;
+                    receiver = ws[i].flood_closed_receiver;
+                }
+            std::string f = fmt("sent %.0f/s, acked %.0f/s, refused %.0f/s (window %lld)",
+                                (t1.flood_sent - t0.flood_sent) / window,
+                                (t1.flood_acked - t0.flood_acked) / window,
+                                (t1.flood_refused - t0.flood_refused) / window,
+                                static_cast<long long>(cfg.flood_window));
+            if (code)
+                f += fmt("; %s by the server with %llu after %.1f s",
+                         receiver ? "its receiver closed" : "closed",
+                         static_cast<unsigned long long>(code),
+                         static_cast<double>(closed_ns - shared->go_ns.load()) / 1e9);
+            row("flooder", f);
+        }
+        if (server && acked_rate > 0 && cfg.scenario != Scenario::flood)
             row("server CPU per message", us(static_cast<uint64_t>((scpu1 - scpu0) / (t1.acked - t0.acked + 0.0))));
         if (server && delivered_rate > 0 && cfg.scenario == Scenario::group)
             row("server CPU per delivery",

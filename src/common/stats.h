@@ -8,8 +8,11 @@
 #include <cstdint>
 #include <iterator>
 #include <map>
+#include <utility>
 #include <string>
 #include <string_view>
+
+#include "glide/module.h"
 
 namespace glide {
 
@@ -75,8 +78,24 @@ struct Stats {
     // -- dispatch's: decoded inbound frames by action (actions the module does not know:
     //    "other"; frames that do not decode: "invalid") --
     LabelCounts messages_in_by_action;
+    // -- what the limits refused, by limit (glided.conf(5); labels in glide/module.h,
+    //    GLIDE_STAT_LIMITED): the module counts connections, dispatch frames, actions auths --
+    LabelCounts limited;
     // -- the host-request queue's (port/requests.h) --
     Latency store_latency;
+
+    // Calls fn(glide_stat_kind, label, count) for every labelled counter, in kind then label
+    // order (glide_api.stats_each and the cluster's answers).
+    template <typename F> void each_labelled(F &&fn) const {
+        const std::pair<glide_stat_kind, const LabelCounts *> kinds[] = {
+            {GLIDE_STAT_MESSAGES_IN, &messages_in_by_action},
+            {GLIDE_STAT_MESSAGES_OUT, &messages_out_by_action},
+            {GLIDE_STAT_CLOSES, &closes_by_code},
+            {GLIDE_STAT_LIMITED, &limited}};
+        for (const auto &[kind, counts] : kinds)
+            for (const auto &[label, n] : counts->all())
+                fn(kind, std::string_view(label), n);
+    }
 };
 
 } // namespace glide

@@ -74,10 +74,13 @@ void Dispatcher::on_frame(Session *s, std::string_view bytes) {
     const ActionSpec *spec = st ? find_action(e.action) : nullptr;
     stats_.messages_in_by_action.add(!st ? "invalid" : spec ? e.action : "other");
     if (!st) {
-        s->send(codec::make_message(0, wire::notify_error, codec::Text{st.error()}));
+        if (admit(*s, {}, 0))
+            s->send(codec::make_message(0, wire::notify_error, codec::Text{st.error()}));
         return;
     }
     s->touch_read();
+    if (!admit(*s, e.action, e.seq))
+        return;
     ctx_.pre_decoded_for = &e;
     dispatch(ctx_, *s, e, spec);
     ctx_.pre_decoded_for = nullptr;
@@ -87,6 +90,43 @@ void Dispatcher::on_frame(Session *s, std::string_view bytes) {
         raw && raw->bytes.capacity() > raw_spare_.capacity() &&
         raw->bytes.capacity() <= max_raw_spare)
         raw_spare_ = std::move(raw->bytes);
+}
+
+bool Dispatcher::admit(Session &s, std::string_view action, int64_t seq) {
+    const hub::Limits &l = ctx_.conf().limits;
+    if ((!l.message_rate.on() && !l.user_message_rate.on()) || action == wire::heartbeat ||
+        action.starts_with("ack."))
+        return true;
+    const int64_t now = ctx_.timers.now_ms();
+    TokenBucket *user = l.user_message_rate.on() && s.authenticated()
+                            ? ctx_.hub.user_bucket(s.uid())
+                            : nullptr;
+    // Both must have a token before either gives one: a refused frame costs nothing.
+    const bool conn_ok = !l.message_rate.on() || s.message_bucket().available(now, l.message_rate);
+    const bool user_ok = !user || user->available(now, l.user_message_rate);
+    if (conn_ok && user_ok) {
+        if (l.message_rate.on())
+            s.message_bucket().take(l.message_rate);
+        if (user)
+            user->take(l.user_message_rate);
+        return true;
+    }
+    stats_.limited.add(conn_ok ? "user_message_rate" : "message_rate");
+    const uint32_t n = conn_ok ? l.user_message_rate.count : l.message_rate.count;
+    actions::reply_text(s, seq, wire::notify_error,
+                        "rate limit exceeded: " + std::to_string(n) + " messages per second" +
+                            (conn_ok ? " per user" : ""));
+    if (l.message_rate_close_ms && s.open() &&
+        static_cast<uint64_t>(s.refused(now)) >= l.message_rate_close_ms) {
+        stats_.limited.add("message_rate_close");
+        ctx_.hub.log(GLIDE_LOG_NOTICE,
+                     "closing " + std::string(s.link()->peer()) +
+                         (s.authenticated() ? " (" + s.uid() + ")" : std::string()) +
+                         ": over its rate limit for " +
+                         std::to_string(l.message_rate_close_ms / 1000) + " s");
+        s.close(session::close_code::policy_violation, "rate limit exceeded");
+    }
+    return false;
 }
 
 void Dispatcher::process_deferred(uint64_t sid) {

@@ -19,6 +19,15 @@
 // A frame that does not decode: notify.error "message decode error: ...", the session stays
 // (design.md §5.2). Frames parsed while an auth is pending wait in the session and run after
 // it, in order (session::Session::defer).
+//
+// Before all of these, the rate limits (glide_limit_message_rate per connection,
+// glide_limit_user_message_rate per uid on this node; token buckets): every frame counts but
+// heartbeats and receipts (ack.*), so that heartbeats never trip a limit and a client may
+// acknowledge a long offline replay as fast as it arrives. A frame over a limit is not handled:
+//   notify.error (request seq) "rate limit exceeded: N messages per second"
+//                              "rate limit exceeded: N messages per second per user"
+// and a connection whose frames keep being refused, without a pause of a second, for
+// glide_limit_message_rate_close is closed with 1008 "rate limit exceeded".
 #pragma once
 
 #include <span>
@@ -72,6 +81,9 @@ public:
 
 private:
     void process_deferred(uint64_t sid);
+    // The rate limits for one frame of `action` (empty: it did not decode); false when it was
+    // refused (answered, maybe closed).
+    bool admit(session::Session &s, std::string_view action, int64_t seq);
 
     Stats &stats_;
     actions::Context ctx_;

@@ -187,6 +187,8 @@ std::string_view status_text(int status) {
         return "Method Not Allowed";
     case 426:
         return "Upgrade Required";
+    case 429:
+        return "Too Many Requests";
     case 431:
         return "Request Header Fields Too Large";
     case 500:

@@ -108,6 +108,9 @@ std::string format_metrics(const MetricsInput &in) {
           "Messages dropped (always 0: a slow consumer is closed instead).", s.drops);
     w.labelled("session_closes_total", "Sessions ended, by WebSocket close code.", "code",
                in.series, GLIDE_STAT_CLOSES);
+    w.labelled("limited_total",
+               "Frames, authentications and connections refused by the limits, by limit.",
+               "limit", in.series, GLIDE_STAT_LIMITED);
 
     static const uint64_t bounds[] = GLIDE_STATS_LATENCY_BOUNDS_MS;
     static_assert(std::size(bounds) + 1 == GLIDE_STATS_LATENCY_BUCKETS);

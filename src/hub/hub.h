@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "codec/message.h"
+#include "common/rate.h"
 #include "common/stats.h"
 #include "common/strings.h"
 #include "port/cluster_port.h"
@@ -46,7 +47,7 @@ using glide::StringHash;
 
 // The sessions of one uid, in login order. Most users have one device: that one is held inline,
 // so an online user costs its users_ node and no separate allocation; more go to a heap array.
-// A small subset of std::vector's interface, what the hub needs.
+// A small subset of std::vector's interface, what the hub needs, and the uid's message bucket.
 class DeviceList {
 public:
     using Session = session::Session;
@@ -67,6 +68,10 @@ public:
     // Removes the element at `pos` (from begin()..end()), keeping the order of the others.
     void erase(Session *const *pos);
 
+    // The uid's message bucket on this node (glide_limit_user_message_rate): it lives as long
+    // as the uid has a session here.
+    TokenBucket messages;
+
 private:
     Session **data() { return cap_ > 1 ? many_ : &one_; }
     Session *const *data() const { return cap_ > 1 ? many_ : &one_; }
@@ -79,6 +84,17 @@ private:
     uint32_t cap_ = 1;
 };
 
+// Limits on what clients send (glide_limit_*): a RateLimit of count 0, or a 0, is off. The
+// dispatcher applies the message rates, the auth action the failure limits (their texts and
+// answers: dispatch/dispatch.h, actions/auth.h).
+struct Limits {
+    RateLimit message_rate;              // glide_limit_message_rate: per connection
+    RateLimit user_message_rate;         // glide_limit_user_message_rate: per uid on this node
+    uint64_t message_rate_close_ms;      // glide_limit_message_rate_close
+    uint32_t auth_failures;              // glide_limit_auth_failures: per connection
+    RateLimit auth_failures_per_address; // glide_limit_auth_failures_per_address (per minute)
+};
+
 // What the hub and the actions run with. The directive-backed values have no defaults here:
 // the module sets them from its directives (module/directives.cc, the one source of the
 // defaults); tests set them explicitly.
@@ -89,6 +105,7 @@ struct HubConfig {
     uint32_t heartbeat_lost;        // glide_heartbeat_lost
     uint64_t send_buffer_limit;     // glide_send_buffer_limit
     uint64_t callback_timeout_ms;   // glide_callback_timeout
+    Limits limits;                  // glide_limit_*
     uint32_t replay_page = 64;      // messages per load_undelivered call (no directive)
 };
 
@@ -157,6 +174,11 @@ public:
     session::Session *find(uint64_t id) const;
     // The authenticated sessions of uid (empty when offline).
     const DeviceList &devices(std::string_view uid) const;
+    // uid's message bucket (DeviceList::messages); null when uid has no session here.
+    TokenBucket *user_bucket(std::string_view uid) {
+        auto it = users_.find(uid);
+        return it == users_.end() ? nullptr : &it->second.messages;
+    }
     // Calls fn(Session &) for each authenticated session of uid. Safe when fn closes sessions
     // (a slow consumer; its presence report lets the host kick more), which edits the list: it
     // walks a snapshot, on the stack for the usual handful of devices. Sessions are freed only

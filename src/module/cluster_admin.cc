@@ -86,14 +86,10 @@ Module::NodeStats Module::node_stats() const {
     ns.stats.version = 2;
     stats(ns.stats);
     if (hub_) {
-        Stats st = hub_->stats();
-        auto each = [&](glide_stat_kind kind, const LabelCounts &c) {
-            for (const auto &[label, n] : c.all())
-                ns.series.emplace_back(kind, std::string(label), n);
-        };
-        each(GLIDE_STAT_MESSAGES_IN, st.messages_in_by_action);
-        each(GLIDE_STAT_MESSAGES_OUT, st.messages_out_by_action);
-        each(GLIDE_STAT_CLOSES, st.closes_by_code);
+        hub_->stats().each_labelled([&](glide_stat_kind kind, std::string_view label,
+                                        uint64_t n) {
+            ns.series.emplace_back(kind, std::string(label), n);
+        });
     }
     return ns;
 }

@@ -102,6 +102,62 @@ static Status set_node_id(const Spec &spec, void *conf, const std::vector<std::s
     return {};
 }
 
+// "off" (0), else the generic setter (N, TIME) with the record's bounds.
+template <auto Member, conf::Setter Set>
+static Status or_off(const Spec &spec, void *conf, const std::vector<std::string> &args) {
+    if (args.size() == 1 && args[0] == "off") {
+        static_cast<ModuleConf *>(conf)->*Member = 0;
+        return {};
+    }
+    return Set(spec, conf, args);
+}
+
+// "RATE [burst=N] | off": RATE messages a second (the record's bounds), a burst of N (RATE
+// when not given; 1 up to the record's maximum).
+template <auto Member>
+static Status set_rate(const Spec &spec, void *conf, const std::vector<std::string> &args) {
+    RateLimit &r = static_cast<ModuleConf *>(conf)->*Member;
+    if (args[0] == "off") {
+        if (args.size() != 1)
+            return make_error("invalid parameter \"" + args[1] + "\" in \"" + spec.name +
+                              "\" directive");
+        r = {};
+        return {};
+    }
+    uint64_t rate, burst;
+    if (Status st = conf::detail::parse_bounded(spec, {args[0]}, conf::parse_uint,
+                                                conf::detail::format_uint, UINT32_MAX, rate);
+        !st)
+        return st;
+    burst = rate;
+    for (size_t i = 1; i < args.size(); i++) {
+        const std::string &a = args[i];
+        if (a.rfind("burst=", 0) != 0 || i != 1)
+            return make_error("invalid parameter \"" + a + "\" in \"" + spec.name +
+                              "\" directive");
+        if (!conf::parse_uint(std::string_view(a).substr(6), burst) || burst < 1 ||
+            burst > spec.max)
+            return make_error("invalid burst \"" + a + "\" in \"" + spec.name +
+                              "\" directive, it must be between 1 and " +
+                              std::to_string(spec.max));
+    }
+    r = {static_cast<uint32_t>(rate), static_cast<uint32_t>(burst), 1000};
+    return {};
+}
+
+// "N | auto | off".
+static Status set_max_connections(const Spec &spec, void *conf,
+                                  const std::vector<std::string> &args) {
+    auto &c = *static_cast<ModuleConf *>(conf);
+    c.max_connections_auto = args[0] == "auto";
+    if (c.max_connections_auto) {
+        c.max_connections = 0;
+        return {};
+    }
+    return or_off<&ModuleConf::max_connections, conf::set_uint<&ModuleConf::max_connections>>(
+        spec, conf, args);
+}
+
 constexpr uint64_t KiB = 1024, MiB = 1024 * KiB, GiB = 1024 * MiB;
 constexpr uint64_t SEC = 1000, MIN = 60 * SEC, HOUR = 60 * MIN;
 
@@ -182,6 +238,81 @@ static const Spec specs[] = {
      "a message is acknowledged once stored, whatever the bus does; while Redis is "
      "unreachable, remote deliveries wait in the store, and when it returns every node replays "
      "its sessions' undelivered messages. A node silent for 5 s leaves the directory."},
+    {"glide_limit_message_rate", conf::CTX_MAIN | conf::RELOADABLE, 1, 2,
+     set_rate<&ModuleConf::limit_message_rate>, 1, 1000000, nullptr, "100 burst=200",
+     "glide_limit_message_rate RATE [burst=N] | off",
+     "Frames one connection may send per second, with a burst of N (a token bucket that holds N "
+     "and refills at RATE a second; N is RATE when not given). Every frame counts but "
+     "heartbeats and receipts (ack.request and the other ack.* actions): a client's heartbeat "
+     "can never trip it, and a client may acknowledge a long offline replay as fast as it "
+     "arrives. A frame over the limit is not handled: the client gets notify.error \"rate limit "
+     "exceeded: RATE messages per second\" with the request's seq, and "
+     "glide_limit_message_rate_close closes a client that keeps on. A person types a few "
+     "messages a second at most, and a chat application's own traffic (state subscriptions, "
+     "resends after a reconnect) comes in short bursts: 100 a second with a burst of 200 never "
+     "touches them, while one runaway or hostile connection can no longer take the server's "
+     "time from everyone else (a loop serves on the order of 100,000 messages a second). Bots "
+     "and bulk senders that need more get a connection of their own with a higher value, or "
+     "off."},
+    {"glide_limit_user_message_rate", conf::CTX_MAIN | conf::RELOADABLE, 1, 2,
+     set_rate<&ModuleConf::limit_user_message_rate>, 1, 1000000, nullptr, "200 burst=400",
+     "glide_limit_user_message_rate RATE [burst=N] | off",
+     "The same limit for all the sessions of one uid on this node together (a user's devices), "
+     "counted as glide_limit_message_rate counts; over it the client gets notify.error \"rate "
+     "limit exceeded: RATE messages per second per user\". Guests are not counted here (they "
+     "have no uid yet). Twice the connection's default: a user's phone and desktop together "
+     "get more than one connection, not one connection's worth each, so opening more "
+     "connections does not multiply what one account may send. The bucket starts full at the "
+     "uid's first login on this node."},
+    {"glide_limit_message_rate_close", conf::CTX_MAIN | conf::RELOADABLE, 1, 1,
+     or_off<&ModuleConf::limit_message_rate_close_ms,
+            conf::set_time<&ModuleConf::limit_message_rate_close_ms>>,
+     1 * SEC, 1 * HOUR, nullptr, "10s", "glide_limit_message_rate_close TIME | off",
+     "A connection whose frames a rate limit keeps refusing, without a pause of a second or "
+     "more, for TIME is closed with 1008 \"rate limit exceeded\": a client that does not slow "
+     "down when told is abusive or broken. 10 s lets a client that reacts to its notify.error "
+     "answers settle below the limit. off: refused frames are answered, never closed for."},
+    {"glide_limit_auth_failures", conf::CTX_MAIN | conf::RELOADABLE, 1, 1,
+     or_off<&ModuleConf::limit_auth_failures, conf::set_uint<&ModuleConf::limit_auth_failures>>,
+     1, 1000, nullptr, "5", "glide_limit_auth_failures N | off",
+     "Failed authentications one connection may have: the Nth is answered, then the connection "
+     "is closed with 1008 \"too many failed authentications\". A failure is a refusal of the "
+     "credential (not a host that timed out), a malformed authenticate, or a refusal by "
+     "glide_limit_auth_failures_per_address. A client whose credential expired fails once and "
+     "fetches a new one; five in a row on one connection is a bug or a guess."},
+    {"glide_limit_auth_failures_per_address", conf::CTX_MAIN | conf::RELOADABLE, 1, 1,
+     or_off<&ModuleConf::limit_auth_failures_per_address,
+            conf::set_uint<&ModuleConf::limit_auth_failures_per_address>>,
+     1, 1000000, nullptr, "60", "glide_limit_auth_failures_per_address N | off",
+     "Failed authentications per minute from one source address (an IPv4 address, or an IPv6 "
+     "address's /64), over all its connections: once N have failed (a token bucket of N "
+     "refilled over a minute), authenticate from that address is refused with notify.error "
+     "\"too many failed authentications\" without asking the host's authentication (glided's "
+     "credential check, or the host's own, which may be a remote call), until tokens have "
+     "come back (one every 60/N s). The address runs out once and is logged once. Legitimate "
+     "failures are rare, since a client that fails fetches a new credential, so even a large "
+     "NAT stays far below 60 a minute, while a guesser or a misconfigured fleet gets 60 tries "
+     "a minute instead of thousands a second."},
+    {"glide_limit_connections_per_address", conf::CTX_MAIN | conf::RELOADABLE, 1, 1,
+     or_off<&ModuleConf::limit_connections_per_address,
+            conf::set_uint<&ModuleConf::limit_connections_per_address>>,
+     1, 10000000, nullptr, "256", "glide_limit_connections_per_address N | off",
+     "Connections open at once from one source address (an IPv4 address, or an IPv6 address's "
+     "/64) on this instance (each worker process counts its own). Past it a WebSocket upgrade "
+     "is answered 429 Too Many Requests and closed, a TCP connection is closed at once. 256 "
+     "covers an office or a home behind NAT, a few devices per person. Behind a reverse proxy "
+     "or a load balancer every connection comes from the proxy's address: raise it there, or "
+     "set off."},
+    {"glide_max_connections", conf::CTX_MAIN | conf::RELOADABLE, 1, 1, set_max_connections, 1,
+     100000000, nullptr, "auto", "glide_max_connections N | auto | off",
+     "Connections this instance (each worker process) holds at once, those being opened or "
+     "closed included. Past it a WebSocket upgrade is answered 503 Service Unavailable and "
+     "closed, a TCP connection is closed at once, instead of waiting in the listen backlog "
+     "until a client gives up. auto: the open-file limit (RLIMIT_NOFILE, read at start and at "
+     "each reload) less what the process needs besides its clients (the store, logs, the "
+     "admin API, the cluster bus): a sixteenth of it, at least 256, or half of a limit of 512 "
+     "or less; with 20000 descriptors that is 18750. Should descriptors run out all the same, "
+     "each listener's reserve descriptor refuses what it cannot accept."},
 };
 
 std::span<const Spec> module_directives() { return specs; }

@@ -1,5 +1,6 @@
 #include "module/module.h"
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -52,7 +53,23 @@ hub::HubConfig Module::hub_config() const {
     h.heartbeat_lost = static_cast<uint32_t>(c.heartbeat_lost);
     h.send_buffer_limit = c.send_buffer_limit;
     h.callback_timeout_ms = c.callback_timeout_ms;
+    h.limits.message_rate = c.limit_message_rate;
+    h.limits.user_message_rate = c.limit_user_message_rate;
+    h.limits.message_rate_close_ms = c.limit_message_rate_close_ms;
+    h.limits.auth_failures = static_cast<uint32_t>(c.limit_auth_failures);
+    const auto per_address = static_cast<uint32_t>(c.limit_auth_failures_per_address);
+    h.limits.auth_failures_per_address = {per_address, per_address, 60 * 1000};
     return h;
+}
+
+// glide_max_connections auto: the open-file limit less what the process needs besides its
+// clients (directives.cc says how much).
+static uint64_t auto_max_connections() {
+    rlimit rl{};
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return 0; // no limit to keep below
+    const uint64_t n = rl.rlim_cur;
+    return n <= 512 ? n / 2 : n - std::max<uint64_t>(256, n / 16);
 }
 
 // Directives a reload cannot change: keep the running values and say so.
@@ -79,6 +96,8 @@ Status Module::apply(std::unique_ptr<glide_conf> c) {
         keep_restart_only(c->conf, current_->conf);
     }
     current_ = std::move(c);
+    const ModuleConf &mc = current_->conf;
+    max_connections_ = mc.max_connections_auto ? auto_max_connections() : mc.max_connections;
     if (base_)
         build_settings();
     if (hub_)
@@ -165,6 +184,11 @@ Status Module::start(event_base *base, int *code) {
                  node_id_.c_str());
     rc = GLIDE_OK;
     base_ = base;
+    if (c.max_connections_auto) {
+        max_connections_ = auto_max_connections();
+        log_.log(GLIDE_LOG_INFO, "glide_max_connections auto: %llu",
+                 static_cast<unsigned long long>(max_connections_));
+    }
     build_settings();
     timers_ = std::make_unique<EventTimers>(base);
     host_port_ = std::make_unique<HostAdapter>(host_, log_);
@@ -200,6 +224,52 @@ void Module::on_accept(void *self, net::Listener &l, int fd) {
     m->adopt(fd, m->settings_[l.index], {}, ("on " + l.bound().text()).c_str(), nullptr);
 }
 
+// The connection limits for a new connection: glide_max_connections, then
+// glide_limit_connections_per_address. A refused WebSocket gets its answer from the connection;
+// a refused TCP connection is dropped at once.
+bool Module::admit(net::Connection &c) {
+    const ModuleConf &mc = current_->conf;
+    uint16_t status = 0;
+    const char *label = nullptr, *reason = nullptr;
+    std::string source;
+    if (max_connections_ && conns_.size() >= max_connections_) {
+        status = 503;
+        label = "max_connections";
+        reason = "too many connections";
+    } else if (mc.limit_connections_per_address) {
+        source = c.peer().source();
+        uint64_t &n = per_address_[source];
+        if (n < mc.limit_connections_per_address) {
+            n++;
+            c.owner_flags |= kCountedByAddress;
+            return true;
+        }
+        status = 429;
+        label = "connections_per_address";
+        reason = "too many connections from this address";
+    } else {
+        return true;
+    }
+    stats_.limited.add(label);
+    // One line per 10 s at most: a flood of refusals must not flood the log too.
+    const int64_t now = timers_ ? timers_->clock_ms() : 0;
+    if (now >= refusal_log_next_ms_) {
+        std::string more;
+        if (refusals_unlogged_)
+            more = "; " + std::to_string(refusals_unlogged_) + " more refused since the last line";
+        log_.log(GLIDE_LOG_NOTICE, "connection from %s refused (%u %s: glide_%s%s)%s",
+                 c.peer().text().c_str(), status, reason,
+                 status == 503 ? "" : "limit_", label, more.c_str());
+        refusal_log_next_ms_ = now + 10000;
+        refusals_unlogged_ = 0;
+    } else {
+        refusals_unlogged_++;
+    }
+    if (c.transport() == net::Transport::ws)
+        c.refuse(status, reason);
+    return c.transport() == net::Transport::ws;
+}
+
 int Module::adopt(int fd, std::shared_ptr<const net::ConnectionSettings> settings,
                   std::string input, const char *where, std::string *why) {
     auto *c = new (std::nothrow) net::Connection(base_, fd, *this, *handler_, *flush_,
@@ -223,6 +293,12 @@ int Module::adopt(int fd, std::shared_ptr<const net::ConnectionSettings> setting
         return GLIDE_EIO;
     }
     stats_.connections_accepted++;
+    if (!admit(*c)) {
+        // Closed at once (the socket is the module's now, handed over or not).
+        stats_.connections_closed++;
+        delete c;
+        return GLIDE_OK;
+    }
     conns_.push_front(*c);
     stats_.connections++;
     if (why)
@@ -262,6 +338,11 @@ int Module::handoff(int fd, net::Transport t, net::CodecKind codec, std::string_
 
 void Module::connection_closed(net::Connection &c) {
     conns_.remove(c);
+    if (c.owner_flags & kCountedByAddress) {
+        auto it = per_address_.find(c.peer().source());
+        if (it != per_address_.end() && --it->second == 0)
+            per_address_.erase(it);
+    }
     stats_.connections--;
     stats_.connections_closed++;
     stats_.bytes_in += c.bytes_in;

@@ -114,6 +114,9 @@ private:
     // left open on failure with the reason in *why.
     int adopt(int fd, std::shared_ptr<const net::ConnectionSettings> settings, std::string input,
               const char *where, std::string *why);
+    // glide_max_connections and glide_limit_connections_per_address for a new connection:
+    // true to go on (a refused WebSocket answers the refusal itself), false to drop it now.
+    bool admit(net::Connection &c);
     static void on_reap(evutil_socket_t, short, void *self);
     static void on_drain_timeout(evutil_socket_t, short, void *self);
     void connection_closed(net::Connection &c) override;
@@ -156,6 +159,14 @@ private:
     using Connections = IntrusiveList<net::Connection, &net::Connection::owner_hook>;
     Connections conns_;
     std::vector<net::Connection *> dead_;
+    // The limits on connections: glide_max_connections as it applies now (auto resolved; 0:
+    // off), the open connections counted per source address (those with kCountedByAddress), and
+    // the pacing of the refusals' log lines.
+    uint64_t max_connections_ = 0;
+    static constexpr uint8_t kCountedByAddress = 1; // net::Connection::owner_flags
+    StringMap<uint64_t> per_address_;
+    int64_t refusal_log_next_ms_ = 0;
+    uint64_t refusals_unlogged_ = 0;
     net::EventPtr reap_;
 
     bool draining_ = false;

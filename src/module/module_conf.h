@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cluster/redis_url.h"
+#include "common/rate.h"
 #include "conf/conf.h"
 #include "net/address.h"
 #include "net/settings.h"
@@ -40,6 +41,15 @@ struct ModuleConf {
     std::string ssl_certificate;
     std::string ssl_certificate_key;
     std::vector<cluster::RedisUrl> cluster; // glide_cluster: empty when off
+    // The limits (glide_limit_*, glide_max_connections): a RateLimit of count 0, or a 0, is off.
+    RateLimit limit_message_rate;      // per second
+    RateLimit limit_user_message_rate; // per second
+    uint64_t limit_message_rate_close_ms = 0;
+    uint64_t limit_auth_failures = 0;
+    uint64_t limit_auth_failures_per_address = 0; // per minute
+    uint64_t limit_connections_per_address = 0;
+    uint64_t max_connections = 0;
+    bool max_connections_auto = false; // from the open-file limit (module.cc)
 };
 
 // The directive table of the module (the single source of truth for code, man page and the

@@ -96,6 +96,7 @@ public:
     void close(uint16_t code, std::string_view reason) override;
     void pause_reading(bool paused) override;
     std::string_view peer() const override { return peer_; }
+    std::string source() const override { return conn_ ? conn_->peer().source() : std::string(); }
 
     void detach() { conn_ = nullptr; }
     net::Connection *conn() const { return conn_; }

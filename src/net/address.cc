@@ -32,6 +32,24 @@ std::string Address::text() const {
     return "unknown";
 }
 
+std::string Address::source() const {
+    char host[INET6_ADDRSTRLEN + 4] = "unknown";
+    if (ss.sa.sa_family == AF_INET) {
+        inet_ntop(AF_INET, &ss.in.sin_addr, host, sizeof host);
+    } else if (ss.sa.sa_family == AF_INET6) {
+        in6_addr a = ss.in6.sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(&a)) {
+            inet_ntop(AF_INET, &a.s6_addr[12], host, sizeof host);
+        } else {
+            // One site or host gets a /64: the address within it is the holder's to pick.
+            memset(&a.s6_addr[8], 0, 8);
+            inet_ntop(AF_INET6, &a, host, INET6_ADDRSTRLEN);
+            strcat(host, "/64");
+        }
+    }
+    return host;
+}
+
 bool Address::operator==(const Address &o) const {
     return len == o.len && memcmp(&ss, &o.ss, len) == 0;
 }

@@ -28,6 +28,9 @@ struct Address {
     uint16_t port() const;
     // "127.0.0.1:8083", "[::1]:8083"
     std::string text() const;
+    // What per-address limits count by: the IPv4 address ("192.0.2.7", an IPv4-mapped IPv6
+    // address too), or an IPv6 address's /64 ("2001:db8:1:2::/64"), which one holder has.
+    std::string source() const;
     bool operator==(const Address &o) const;
 };
 

@@ -121,6 +121,7 @@ void Connection::start() {
 }
 
 void Connection::start(std::string input) {
+    bytes_in += input.size();
     input_ = std::move(input);
     start();
     // update_events made the read callback active if the connection reads now; else it does
@@ -195,6 +196,15 @@ Connection::Head Connection::parse_head(const char *p, size_t n, size_t *consume
         return Head::need_more;
 
     char out[frame::kMaxUpgradeResponse];
+    if (refuse_status_ != 0) {
+        // A limit of the owner's: the request is answered, whatever it was, and not upgraded.
+        size_t m = frame::write_error_response(refuse_status_, refuse_reason_, out, sizeof out);
+        if (m && append(out, m))
+            bytes_out += m;
+        if (state_ != State::closed)
+            close_politely();
+        return Head::refused;
+    }
     if (r.status == frame::HandshakeStatus::error) {
         log(GLIDE_LOG_INFO, "WebSocket upgrade refused: %d %.*s", r.http_status,
             static_cast<int>(r.reason.size()), r.reason.data());
@@ -275,7 +285,7 @@ void Connection::read_handshake_plain(uint8_t *p, size_t n) {
             return;
         }
         if (h == Head::opened)
-            decode(p, n, consumed); // frames the client sent right behind its request
+            decode_plain(p, n, consumed); // frames the client sent right behind its request
         return;
     }
     const size_t before = head_.size();
@@ -291,10 +301,8 @@ void Connection::read_handshake_plain(uint8_t *p, size_t n) {
         return;
     std::string().swap(head_);
     // The head did not end within `before` (that parse said need_more): it ends in p.
-    if (h == Head::opened && consumed >= before) {
-        size_t off = consumed - before;
-        decode(p, n, off);
-    }
+    if (h == Head::opened && consumed >= before)
+        decode_plain(p, n, consumed - before);
 }
 
 // --- reading --------------------------------------------------------------------------------
@@ -321,13 +329,56 @@ bool decode_events(Decoder &dec, uint8_t *p, size_t n, size_t &off, OnEvent on_e
 } // namespace
 
 bool Connection::decode(uint8_t *p, size_t n, size_t &off) {
-    if (state_ != State::open)
+    if (state_ != State::open || budget_ == 0)
         return false;
+    // Each frame spends one of this turn's budget; the last one stops the decoding with the
+    // rest of the bytes unconsumed (the caller keeps them for a later turn).
     if (ws())
-        return decode_events<frame::FrameEvent>(std::get<frame::FrameDecoder>(decoder_), p, n, off,
-                                                [this](const auto &ev) { return handle_frame(ev); });
-    return decode_events<frame::TcpEvent>(std::get<frame::TcpDecoder>(decoder_), p, n, off,
-                                          [this](const auto &ev) { return handle_tcp(ev); });
+        return decode_events<frame::FrameEvent>(
+            std::get<frame::FrameDecoder>(decoder_), p, n, off,
+            [this](const auto &ev) { return handle_frame(ev) && --budget_ > 0; });
+    return decode_events<frame::TcpEvent>(
+        std::get<frame::TcpDecoder>(decoder_), p, n, off,
+        [this](const auto &ev) { return handle_tcp(ev) && --budget_ > 0; });
+}
+
+void Connection::decode_plain(uint8_t *p, size_t n, size_t off) {
+    decode(p, n, off);
+    if (state_ != State::open || off >= n)
+        return;
+    // The budget ran out inside this read: the rest waits for a later turn, in input_ (which
+    // read_plain handles before reading the socket again).
+    try {
+        input_.assign(reinterpret_cast<const char *>(p + off), n - off);
+    } catch (const std::bad_alloc &) {
+        log(GLIDE_LOG_ERROR, "out of memory keeping %zu bytes of input", n - off);
+        return abort();
+    }
+    resume_later();
+}
+
+void Connection::resume_later() {
+    if (resuming_)
+        return;
+    resuming_ = true;
+    // A timer of 0 runs on the next loop turn, after the I/O callbacks that turn's poll
+    // reported: every other connection is served before this one reads again. (An event made
+    // active now would run in this very turn, before the loop polls again.)
+    if (!arm_timer(0)) {
+        resuming_ = false;
+        abort();
+    }
+}
+
+void Connection::resume() {
+    resuming_ = false;
+    if (state_ != State::open || paused_)
+        return; // closing: the input is discarded; paused: pause_reading(false) resumes
+    budget_ = kFrameBudget;
+    if (tls())
+        read_chains(bufferevent_get_input(bev_.get()));
+    else
+        read_plain();
 }
 
 bool Connection::handle_tcp(const frame::TcpEvent &ev) {
@@ -366,8 +417,13 @@ void Connection::read_chains(evbuffer *in) {
             return; // the input went with the socket
         bytes_in += off;
         evbuffer_drain(in, off);
-        if (!go_on)
+        if (!go_on) {
+            // The budget ran out: the rest stays in the input buffer for a later turn
+            // (bufferevent stops reading the socket at its high watermark meanwhile).
+            if (state_ == State::open && evbuffer_get_length(in))
+                resume_later();
             return;
+        }
     }
 }
 
@@ -420,14 +476,18 @@ bool Connection::handle_frame(const frame::FrameEvent &ev) {
 void Connection::pause_reading(bool paused) {
     if (state_ != State::open)
         return;
+    paused_ = paused;
     if (tls()) {
-        if (paused)
+        if (paused) {
             bufferevent_disable(bev_.get(), EV_READ);
-        else
-            bufferevent_enable(bev_.get(), EV_READ);
+            return;
+        }
+        bufferevent_enable(bev_.get(), EV_READ);
+        // Frames the budget left in the input buffer: bufferevent calls back only for new ones.
+        if (evbuffer_get_length(bufferevent_get_input(bev_.get())))
+            resume_later();
         return;
     }
-    paused_ = paused;
     watch();
 }
 
@@ -479,7 +539,9 @@ bool Connection::watch() {
 
 void Connection::on_io(evutil_socket_t, short what, void *self) {
     auto *c = static_cast<Connection *>(self);
-    if (what & EV_READ) {
+    // While frames of an earlier turn wait (resuming_), the timer reads, after the others.
+    if ((what & EV_READ) && !(c->resuming_ && c->state_ == State::open)) {
+        c->budget_ = kFrameBudget;
         c->read_plain();
         if (c->state_ == State::closed)
             return;
@@ -496,25 +558,29 @@ void Connection::on_io(evutil_socket_t, short what, void *self) {
     }
 }
 
-// One read(2) per call while the socket fills the buffer, up to kReadBudget; a short read
-// means the socket is drained for now.
+// One read(2) per call while the socket fills the buffer, up to kReadBudget bytes and
+// kFrameBudget frames; a short read means the socket is drained for now. Bytes the frame budget
+// left over wait in input_ for resume(); unread bytes wait in the socket (epoll is
+// level-triggered: it reports them on the next turn).
 void Connection::read_plain() {
     if (!input_.empty() && reading_plain()) {
-        // Handed over with bytes already read: they come first. Decoded in place, as a read.
+        // Bytes read before (left by the budget, or handed over): they come first. Decoded in
+        // place, as a read.
         std::string input;
         input.swap(input_);
-        bytes_in += input.size();
         take_plain(reinterpret_cast<uint8_t *>(input.data()), input.size());
+        if (!input_.empty() || budget_ == 0)
+            return;
     }
     uint8_t *buf = flush_.read_buffer();
     size_t total = 0;
-    while (reading_plain() && total < kReadBudget) {
+    while (reading_plain() && total < kReadBudget && budget_ > 0) {
         const ssize_t n = ::read(fd_, buf, FlushQueue::kReadBuffer);
         if (n > 0) {
             bytes_in += static_cast<size_t>(n);
             total += static_cast<size_t>(n);
             take_plain(buf, static_cast<size_t>(n));
-            if (static_cast<size_t>(n) < FlushQueue::kReadBuffer)
+            if (static_cast<size_t>(n) < FlushQueue::kReadBuffer || !input_.empty())
                 return;
             continue;
         }
@@ -532,11 +598,9 @@ void Connection::take_plain(uint8_t *p, size_t n) {
     case State::handshake:
         read_handshake_plain(p, n);
         return;
-    case State::open: {
-        size_t off = 0;
-        decode(p, n, off);
+    case State::open:
+        decode_plain(p, n, 0);
         return;
-    }
     case State::closing:
     case State::lingering:
     case State::closed:
@@ -550,12 +614,16 @@ void Connection::on_read(bufferevent *bev, void *self) {
     switch (c->state_) {
     case State::handshake:
         if (c->settings_->transport == Transport::ws) {
+            c->budget_ = kFrameBudget; // for frames right behind the request
             c->read_handshake(in);
             return;
         }
         break;
     case State::open:
-        c->read_chains(in);
+        if (!c->resuming_) { // else the timer reads, after the others
+            c->budget_ = kFrameBudget;
+            c->read_chains(in);
+        }
         return;
     case State::closing:
     case State::lingering:
@@ -806,6 +874,7 @@ void Connection::close_politely() {
     if (state_ != State::handshake && state_ != State::open)
         return;
     state_ = State::closing;
+    resuming_ = false; // the timer bounds the linger from now on
     if (tls()) {
         bufferevent_disable(bev_.get(), EV_READ);
         // The write callback must now run when the output is empty, not at the soft mark.
@@ -883,6 +952,10 @@ void Connection::on_event(bufferevent *bev, short what, void *self) {
 
 void Connection::on_timer(evutil_socket_t, short, void *self) {
     auto *c = static_cast<Connection *>(self);
+    if (c->state_ == State::open) {
+        c->resume(); // an open connection's timer is the resume of its budget
+        return;
+    }
     if (c->state_ == State::handshake)
         c->log(GLIDE_LOG_INFO, "handshake timed out");
     c->finish();

@@ -29,6 +29,15 @@
 // short read ends the callback (the socket is drained; level-triggered epoll reports more);
 // otherwise reading goes on up to kReadBudget bytes per callback.
 //
+// Fairness: one connection handles at most kFrameBudget frames per loop turn, however fast its
+// peer sends. When the budget runs out inside a read, the rest of that read is kept (input_, a
+// copy: only a connection that floods pays it) and a timer of 0 ms resumes it on the next loop
+// turn, after the I/O callbacks of every other connection that turn's poll reported; bytes not
+// read yet stay in the socket, and level-triggered epoll reports them again. While a resume is
+// due the read event does nothing. TLS keeps the rest in the bufferevent's input buffer (which
+// stops reading at its high watermark) and resumes the same way. The connection's timer is the
+// resume while it is open (it is the handshake's before and the linger's after).
+//
 // Writing (plain): a send only appends to the connection's OutQueue (no memory while empty;
 // chunks from the base's ChunkPool) and puts the connection on its owner's FlushQueue; once
 // per loop turn, after the I/O callbacks, the queue writes each connection's output with one
@@ -167,6 +176,17 @@ public:
     static constexpr size_t kShareAbove = 1024;
     // Plain sockets: the most bytes one read callback takes from the socket (fairness).
     static constexpr size_t kReadBudget = 256 * 1024;
+    // The most frames (control frames included) one connection handles per loop turn.
+    static constexpr unsigned kFrameBudget = 64;
+
+    // Before start(): the owner refuses this connection. A WebSocket upgrade request is
+    // answered with `http_status` and `reason` (static text) instead of 101, then the
+    // connection closes politely; on_open never runs. Plain TCP has nothing to answer with:
+    // the owner drops those without a Connection.
+    void refuse(uint16_t http_status, const char *reason) {
+        refuse_status_ = http_status;
+        refuse_reason_ = reason;
+    }
 
     // Server-initiated close: a WebSocket close frame with `code` and `reason` (cut to 123
     // bytes), then the polite close; on_close(code) runs now. TCP: the polite close. During the
@@ -176,11 +196,14 @@ public:
     void abort();
     // Stops (true) or resumes (false) reading while open (the session layer pauses a session
     // whose authentication is pending). Frames already read are still delivered, in order:
-    // the rest of the current read, even after pause_reading(true) from on_message.
+    // the rest of the current read up to the turn's frame budget, even after
+    // pause_reading(true) from on_message; what the budget left waits for pause_reading(false).
     void pause_reading(bool paused);
 
     // The session's pointer; the connection never looks at it.
     void *user_data = nullptr;
+    // The owner's bits (what it counted this connection under); never looked at either.
+    uint8_t owner_flags = 0;
 
     uint64_t bytes_in = 0;
     uint64_t bytes_out = 0;
@@ -211,6 +234,11 @@ private:
     // Decodes frames or TCP messages from p + off on; advances off past what was consumed and
     // says whether reading goes on. p must be writable (unmasked in place).
     bool decode(uint8_t *p, size_t n, size_t &off);
+    // Plain: decode(p, n, off), keeping the bytes the frame budget left for resume().
+    void decode_plain(uint8_t *p, size_t n, size_t off);
+    // Handles the input the budget left over on the next loop turn (the timer).
+    void resume_later();
+    void resume();
     void read_chains(evbuffer *in);
     // Plain: reads the socket (see the file comment) and handles what came.
     void read_plain();
@@ -254,12 +282,16 @@ private:
     event_base *base_;
     int fd_ = -1;
     short ev_flags_ = 0; // what ev_ is added with; 0: not added
-    bool paused_ = false;
+    bool paused_ = false; // pause_reading (TLS too)
     event ev_;
     OutQueue out_;
     std::string head_; // the start of an unfinished upgrade request
-    std::string input_; // plain, handed over: bytes read before; handled by the next read_plain
-    EventPtr timer_; // handshake timeout, the linger bound of the polite close; none while open
+    // Plain: bytes read before (handed over, or left by the frame budget); handled first by the
+    // next read_plain.
+    std::string input_;
+    // The handshake timeout, the linger bound of the polite close, and while open the resume of
+    // the frame budget (created when first needed: most open connections never carry one).
+    EventPtr timer_;
     ConnectionOwner &owner_;
     MessageHandler &handler_;
     FlushQueue &flush_;
@@ -272,6 +304,10 @@ private:
     bool close_reported_ = false;
     bool want_ready_ = false; // a send answered above_soft_mark; on_send_ready is owed
     bool writing_ = false;    // plain: the socket would block; EV_WRITE writes the rest
+    bool resuming_ = false;   // the budget ran out with input left: the timer resumes it
+    unsigned budget_ = kFrameBudget; // frames left this turn
+    uint16_t refuse_status_ = 0;     // refuse(): the upgrade's answer
+    const char *refuse_reason_ = "";
     // The decoder, from on_open on: one of the two, in place.
     std::variant<std::monostate, frame::FrameDecoder, frame::TcpDecoder> decoder_;
     bool ws() const { return std::holds_alternative<frame::FrameDecoder>(decoder_); }

@@ -73,6 +73,10 @@ public:
 
     // "ip:port" of the peer, for logs and the auth request.
     virtual std::string_view peer() const = 0;
+
+    // What per-address limits count the peer by: its IPv4 address, or its IPv6 address's /64
+    // ("2001:db8:1:2::/64"); empty once the connection is gone.
+    virtual std::string source() const = 0;
 };
 
 // WebSocket close codes the core uses (design.md §5.12).

@@ -199,6 +199,7 @@ bool Session::replay_load() {
 
 void Session::replay_loaded(bool more) {
     replay_.loading = false;
+    replay_.failures = 0;
     if (!more)
         replay_.active = false;
 }
@@ -231,6 +232,13 @@ bool Session::drained() {
         return false;
     replay_.waiting_drain = false;
     return true;
+}
+
+int64_t Session::refused(int64_t now_ms) {
+    if (refused_since_ms_ < 0 || now_ms - refused_last_ms_ >= 1000)
+        refused_since_ms_ = now_ms;
+    refused_last_ms_ = now_ms;
+    return now_ms - refused_since_ms_;
 }
 
 void Session::set_auth_pending(bool pending) {

@@ -2,7 +2,8 @@
 //
 // The session owns the per-connection rules that need no knowledge of other sessions:
 // heartbeats, the slow-consumer limit, pausing reads while auth is pending (and the frames
-// parsed meanwhile), the paced offline replay's cursor. Routing between sessions is the hub's
+// parsed meanwhile), the paced offline replay's cursor, and the connection's state for the
+// limits (its message bucket, its refusals, its failed authentications). Routing between sessions is the hub's
 // job (hub/hub.h); what an action does, actions/'s.
 //
 // Lifetime: the hub owns sessions. A session is never freed inside one of its own callbacks:
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "codec/credential.h"
+#include "common/rate.h"
 #include "session/link.h"
 #include "session/outbound.h"
 #include "session/timer.h"
@@ -127,8 +129,13 @@ public:
     // flight; the page starts after replay_cursor().
     bool replay_load();
     int64_t replay_cursor() const { return replay_.cursor; }
-    // The page load answered: loading ends; `more` false ends the replay too.
+    // The page load answered: loading ends; `more` false ends the replay too. The failures in
+    // a row before it are forgotten.
     void replay_loaded(bool more);
+    // The page load failed (a store fault): the replay stays, and stays loading, so that only
+    // its retry loads again. Returns the failures in a row, this one included.
+    uint32_t replay_failed() { return ++replay_.failures; }
+    uint32_t replay_failures() const { return replay_.failures; }
     // Sends one replayed message unless its mid is not past the cursor. False: stop sending
     // this page (the session closed, or the buffer passed its soft mark and the replay now
     // waits for drained()).
@@ -147,6 +154,15 @@ public:
     // The transport's output buffer drained (below its soft mark). True when a replay was
     // waiting for it and should load its next page now.
     bool drained();
+
+    // -- limits (glide_limit_*; dispatch and actions/auth.cc apply them) --
+    // The connection's message bucket (glide_limit_message_rate).
+    TokenBucket &message_bucket() { return messages_; }
+    // A frame was refused at now_ms: for how long (ms) refusals have followed each other without
+    // a pause of a second or more (glide_limit_message_rate_close).
+    int64_t refused(int64_t now_ms);
+    // A failed authentication: how many this connection has had (glide_limit_auth_failures).
+    uint32_t auth_failed() { return ++auth_failures_; }
 
     // uids this session watches (api.state.sub), to unsubscribe at close.
     const std::vector<std::string> &watching() const { return watching_; }
@@ -174,6 +190,10 @@ private:
     bool auth_pending_ = false;
     bool backpressured_ = false;
     uint32_t lost_ = 0;
+    uint32_t auth_failures_ = 0;
+    TokenBucket messages_;
+    int64_t refused_since_ms_ = -1; // -1: nothing refused lately
+    int64_t refused_last_ms_ = 0;
     int64_t last_read_ms_ = 0;
     int64_t last_write_ms_ = 0;
     int64_t started_ms_ = 0;
@@ -187,6 +207,7 @@ private:
         bool active = false;        // a replay is running for this login
         bool loading = false;       // a page request is in flight
         bool waiting_drain = false; // the last page filled the buffer: wait for drained()
+        uint32_t failures = 0;      // page loads failed in a row (retried with back-off)
         int64_t cursor = 0;         // the last mid replayed
         size_t inflight_bytes = 0;  // replay bytes sent since the buffer was last seen empty
     };

@@ -4,8 +4,9 @@
  * with those bytes to the module, which goes on as if it had accepted it. Two clients chat
  * through connections handed over that way: alice's upgrade request cut in the middle (the
  * rest comes after the hand-off), bob's whole request plus his first frame (authenticate)
- * already read by the host. Also: a TCP-framed hand-off, and the refusals with their codes,
- * after each of which the socket is still the host's.
+ * already read by the host. Also: a TCP-framed hand-off, the connection limits (a refusal the
+ * module answers itself), and the refusals with their codes, after each of which the socket is
+ * still the host's.
  */
 #include <arpa/inet.h>
 #include <dlfcn.h>
@@ -96,17 +97,34 @@ static glide_host host_table(void) {
     return h;
 }
 
-/* A started module without listeners of its own: every connection comes by hand-off. */
-static glide_module *started(struct event_base *base, const glide_host *host) {
+/* A started module without listeners of its own: every connection comes by hand-off. With
+ * `name` (may be NULL), the directive `name arg;`. */
+static glide_module *started_with(struct event_base *base, const glide_host *host,
+                                  const char *name, const char *arg) {
     glide_module *m = NULL;
     glide_conf *c = NULL;
     char err[256];
     assert_int_equal(api->create(host, &m), GLIDE_OK);
     assert_int_equal(api->conf_new(m, &c), GLIDE_OK);
+    if (name) {
+        glide_str a = {arg, strlen(arg)};
+        glide_directive_call call;
+        memset(&call, 0, sizeof call);
+        call.size = sizeof call;
+        call.version = 1;
+        call.name = str(name);
+        call.args = &a;
+        call.nargs = 1;
+        assert_int_equal(api->conf_set(c, &call, err, sizeof err), GLIDE_OK);
+    }
     assert_int_equal(api->conf_finish(c, err, sizeof err), GLIDE_OK);
     assert_int_equal(api->apply(m, c, err, sizeof err), GLIDE_OK);
     assert_int_equal(api->start(m, base, err, sizeof err), GLIDE_OK);
     return m;
+}
+
+static glide_module *started(struct event_base *base, const glide_host *host) {
+    return started_with(base, host, NULL, NULL);
 }
 
 /* --- sockets ---------------------------------------------------------------------------------- */
@@ -338,6 +356,43 @@ static void test_tcp_handoff(void **state) {
     event_base_free(base);
 }
 
+/* Over glide_max_connections a handed-over connection is refused as a listener's would be (the
+ * upgrade answered 503, a TCP socket closed at once), and handoff returns GLIDE_OK: the socket
+ * was the module's to answer and close. */
+static void test_limits_apply_to_handed_over_sockets(void **state) {
+    (void)state;
+    struct event_base *base = event_base_new();
+    glide_host host = host_table();
+    glide_module *m = started_with(base, &host, "glide_max_connections", "1");
+    char err[256], req[512], buf[256];
+
+    struct pair one = connected();
+    snprintf(req, sizeof req, kRequest, "/ws", "");
+    glide_handoff h = handoff_of(one.server, GLIDE_TRANSPORT_WS, req, strlen(req));
+    assert_int_equal(api->handoff(m, &h, err, sizeof err), GLIDE_OK);
+    struct client c1 = {one.client, "", 0};
+    assert_true(received(base, &c1, "101 Switching Protocols"));
+
+    struct pair two = connected();
+    h = handoff_of(two.server, GLIDE_TRANSPORT_WS, req, strlen(req));
+    assert_int_equal(api->handoff(m, &h, err, sizeof err), GLIDE_OK);
+    struct client c2 = {two.client, "", 0};
+    assert_true(received(base, &c2, "HTTP/1.1 503 Service Unavailable"));
+    assert_true(received(base, &c2, "too many connections"));
+
+    struct pair three = connected();
+    h = handoff_of(three.server, GLIDE_TRANSPORT_TCP, NULL, 0);
+    assert_int_equal(api->handoff(m, &h, err, sizeof err), GLIDE_OK);
+    assert_false(fd_open(three.server)); /* closed at once, by the module */
+    assert_int_equal(recv(three.client, buf, sizeof buf, 0), 0);
+
+    close(one.client);
+    close(two.client);
+    close(three.client);
+    api->destroy(m);
+    event_base_free(base);
+}
+
 /* Every refusal leaves the socket open and the host's. */
 static void test_refusals_leave_the_socket_to_the_host(void **state) {
     (void)state;
@@ -401,6 +456,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_chat_over_handed_over_sockets),
         cmocka_unit_test(test_tcp_handoff),
+        cmocka_unit_test(test_limits_apply_to_handed_over_sockets),
         cmocka_unit_test(test_refusals_leave_the_socket_to_the_host),
     };
     return cmocka_run_group_tests(tests, load, unload);

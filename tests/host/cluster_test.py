@@ -256,6 +256,11 @@ class Node:
                     ("glide_cluster %s;\n" % cluster_url if cluster_url else "") +
                     "store sqlite %s;\n" % db +
                     'credential_secret "%s";\n' % SECRET +
+                    # The fault scenarios send 200 messages a second from one connection and
+                    # the group replay test a thousand at once: above a person's rate, which
+                    # the defaults of glide_limit_*message_rate are for.
+                    "glide_limit_message_rate off;\n" +
+                    "glide_limit_user_message_rate off;\n" +
                     "admin_listen 127.0.0.1:0;\n" +
                     'admin_token "%s";\n' % TOKEN)
         self.proc = None

@@ -71,8 +71,10 @@ tmp = tempfile.mkdtemp(prefix="glided-fdlimit.")
 log = os.path.join(tmp, "glided.log")
 conf = os.path.join(tmp, "glided.conf")
 with open(conf, "w") as f:
+    # The descriptors themselves are the limit here, not glide_max_connections (whose auto
+    # value would stop glided well before it runs out).
     f.write(f"load_module {MODULE};\nstore memory;\nerror_log {log} info;\n"
-            "glide_listen 127.0.0.1:0 tcp json;\n")
+            "glide_listen 127.0.0.1:0 tcp json;\nglide_max_connections off;\n")
 proc = subprocess.Popen(["prlimit", f"--nofile={NOFILE}:{NOFILE}", GLIDED, "-c", conf],
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 conns = []

@@ -292,8 +292,11 @@ async def main(tmp):
     conf = os.path.join(tmp, "glided.conf")
     log = os.path.join(tmp, "error.log")
     with open(conf, "w") as f:
+        # The crash test pipelines its messages as fast as the server takes them: far above
+        # the rate limits' defaults.
         f.write("load_module %s;\nglide_listen 127.0.0.1:0;\nerror_log %s info;\n"
-                "credential_secret \"%s\";\n" % (MODULE, log, SECRET))
+                "credential_secret \"%s\";\nglide_limit_message_rate off;\n"
+                "glide_limit_user_message_rate off;\n" % (MODULE, log, SECRET))
     # The default store: sqlite data/glide.db next to the configuration.
     db = os.path.join(tmp, "data", "glide.db")
 

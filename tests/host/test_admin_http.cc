@@ -153,7 +153,8 @@ void test_metrics_text(void **) {
                  {GLIDE_STAT_MESSAGES_IN, "authenticate", 1},
                  {GLIDE_STAT_MESSAGES_IN, "authenticate", 2}, // a second module
                  {GLIDE_STAT_MESSAGES_OUT, "we\"ird\\\n", 1},
-                 {GLIDE_STAT_CLOSES, "4001", 2}};
+                 {GLIDE_STAT_CLOSES, "4001", 2},
+                 {GLIDE_STAT_LIMITED, "rate", 5}};
     std::string t = format_metrics(in);
     auto has = [&](const char *line) {
         if (t.find(std::string(line) + "\n") == std::string::npos) {
@@ -170,6 +171,7 @@ void test_metrics_text(void **) {
     has("glide_messages_received_total{action=\"message.chat\"} 4");
     has("glide_messages_sent_total{action=\"we\\\"ird\\\\\\n\"} 1");
     has("glide_session_closes_total{code=\"4001\"} 2");
+    has("glide_limited_total{limit=\"rate\"} 5");
     has("glide_received_bytes_total 10");
     has("# TYPE glide_store_latency_seconds histogram");
     has("glide_store_latency_seconds_bucket{le=\"0.001\"} 1");

@@ -318,6 +318,80 @@ void test_replay_paced_never_closed(void **) {
     assert_int_equal(b->link.count("message.chat"), 36 + 1); // 35 + live, live replayed too
 }
 
+// A replay whose page load fails (a store fault: a full disk) stays and loads the same page
+// again after 100 ms, 200 ms, 400 ms ... while the session stays, logged once when it starts
+// failing and once when it recovers; the device gets every message once, in order, without a
+// new login. A failure in the middle of the replay (after a drain) resumes at the cursor.
+void test_replay_retries_store_fault(void **) {
+    auto conf = fakes::test_conf();
+    conf.send_buffer_limit = 8192;
+    conf.replay_page = 10;
+    World w(conf);
+    w.token("tok-A", "A", "d1");
+    w.token("tok-B", "B", "d1");
+    auto a = w.login("tok-A");
+    std::string content(200, 'z');
+    for (int i = 0; i < 35; i++)
+        w.send(*a, chat_json("B", "f" + std::to_string(i), 0, ",\"content\":\"" + content + "\""));
+    w.store.fail_next(Kind::load_undelivered, GLIDE_EIO, "database or disk is full", 3);
+    w.store.log_lines().clear();
+    const uint64_t base = w.store.calls(Kind::load_undelivered); // A's login loaded too
+    auto loads = [&] { return w.store.calls(Kind::load_undelivered) - base; };
+    auto b = w.connect();
+    b->link.stalled = true;
+    b->link.soft_mark = 2048; // the replay pauses within each page, until drained
+    w.send(*b, "{\"seq\":1,\"action\":\"authenticate\",\"data\":{\"version\":1,\"credential\":"
+               "\"tok-B\"}}");
+    w.timers.turn();
+    assert_int_equal(loads(), 1);
+    assert_int_equal(b->link.count("message.chat"), 0);
+    w.timers.advance(99);
+    assert_int_equal(loads(), 1);
+    w.timers.advance(1); // 100 ms: the second attempt fails too
+    assert_int_equal(loads(), 2);
+    w.timers.advance(200);
+    assert_int_equal(loads(), 3);
+    w.timers.advance(400); // the store is back
+    assert_int_equal(loads(), 4);
+    const size_t first = b->link.count("message.chat");
+    assert_true(first > 0 && first < 10);
+    // The next load fails twice, after a drain.
+    w.store.fail_next(Kind::load_undelivered, GLIDE_EIO, "database or disk is full", 2);
+    for (int i = 0; i < 40 && b->link.count("message.chat") < 35; i++) {
+        w.drained(*b);
+        w.timers.advance(1000);
+    }
+    assert_false(b->link.closed);
+    assert_int_equal(b->link.count("message.chat"), 35);
+    int64_t last = 0;
+    for (size_t i : b->link.find("message.chat")) {
+        int64_t mid = chat_of(b->link, i).mid;
+        assert_true(mid > last);
+        last = mid;
+    }
+    int failed = 0, resumed = 0;
+    for (const std::string &l : w.store.log_lines()) {
+        failed += l.find("offline replay for B (d1) failed: database or disk is full") !=
+                  std::string::npos;
+        resumed += l.find("offline replay for B (d1) resumed after") != std::string::npos;
+    }
+    assert_int_equal(failed, 2);  // once per episode
+    assert_int_equal(resumed, 2);
+    // A session that goes away while its replay waits to retry: nothing more is loaded.
+    auto b2 = w.login("tok-B"); // kicks b, replays again from the start
+    (void)b2;
+    w.store.fail_next(Kind::load_undelivered, GLIDE_EIO, "gone", 1);
+    auto c = w.connect();
+    w.token("tok-C", "C", "d1");
+    w.send(*c, "{\"seq\":1,\"action\":\"authenticate\",\"data\":{\"version\":1,\"credential\":"
+               "\"tok-C\"}}");
+    w.timers.turn();
+    const uint64_t before_close = loads();
+    w.close(*c);
+    w.timers.advance(10000);
+    assert_int_equal(loads(), before_close);
+}
+
 // Below the soft mark (half the send buffer limit) the transport owes no drain report: the
 // replay goes on page after page while bytes are still queued, e.g. behind an asynchronous store.
 void test_replay_continues_below_soft_mark(void **) {
@@ -671,6 +745,7 @@ int main() {
         cmocka_unit_test(test_offline_receiver_delivered_at_next_login),
         cmocka_unit_test(test_replay_paced_never_closed),
         cmocka_unit_test(test_replay_continues_below_soft_mark),
+        cmocka_unit_test(test_replay_retries_store_fault),
         cmocka_unit_test(test_group_seq_order_and_non_member),
         cmocka_unit_test(test_group_completions_out_of_order),
         cmocka_unit_test(test_group_members_failure_retried),

@@ -49,6 +49,17 @@ void test_defaults(void **) {
     assert_int_equal(f.conf.linger_timeout_ms, 2000);
     assert_true(f.conf.allowed_origins.empty());
     assert_true(f.conf.cluster.empty());
+    // The limits, on by default.
+    assert_int_equal(f.conf.limit_message_rate.count, 100);
+    assert_int_equal(f.conf.limit_message_rate.burst, 200);
+    assert_int_equal(f.conf.limit_message_rate.per_ms, 1000);
+    assert_int_equal(f.conf.limit_user_message_rate.count, 200);
+    assert_int_equal(f.conf.limit_user_message_rate.burst, 400);
+    assert_int_equal(f.conf.limit_message_rate_close_ms, 10000);
+    assert_int_equal(f.conf.limit_auth_failures, 5);
+    assert_int_equal(f.conf.limit_auth_failures_per_address, 60);
+    assert_int_equal(f.conf.limit_connections_per_address, 256);
+    assert_true(f.conf.max_connections_auto);
 }
 
 void test_listen_forms(void **) {
@@ -173,6 +184,72 @@ void test_bounds(void **) {
     assert_int_equal(f.conf.max_message_size, 1024 * 1024);
     assert_int_equal(f.conf.heartbeat_interval_ms, 90000);
     assert_int_equal(f.conf.send_buffer_limit, 8 * 1024 * 1024);
+}
+
+// The limits' forms: RATE [burst=N] | off, N | off, TIME | off, N | auto | off; bad values are
+// configuration errors with their location.
+void test_limits(void **) {
+    Fixture f;
+    assert_string_equal(f.set("glide_limit_message_rate", {"1000", "burst=5000"}).c_str(), "");
+    assert_string_equal(f.set("glide_limit_user_message_rate", {"50"}).c_str(), "");
+    assert_string_equal(f.set("glide_limit_message_rate_close", {"off"}).c_str(), "");
+    assert_string_equal(f.set("glide_limit_auth_failures", {"off"}).c_str(), "");
+    assert_string_equal(f.set("glide_limit_auth_failures_per_address", {"10"}).c_str(), "");
+    assert_string_equal(f.set("glide_limit_connections_per_address", {"off"}).c_str(), "");
+    assert_string_equal(f.set("glide_max_connections", {"5000"}).c_str(), "");
+    assert_string_equal(f.finish().c_str(), "");
+    assert_int_equal(f.conf.limit_message_rate.count, 1000);
+    assert_int_equal(f.conf.limit_message_rate.burst, 5000);
+    assert_int_equal(f.conf.limit_user_message_rate.count, 50);
+    assert_int_equal(f.conf.limit_user_message_rate.burst, 50); // burst: RATE when not given
+    assert_int_equal(f.conf.limit_message_rate_close_ms, 0);
+    assert_int_equal(f.conf.limit_auth_failures, 0);
+    assert_int_equal(f.conf.limit_auth_failures_per_address, 10);
+    assert_int_equal(f.conf.limit_connections_per_address, 0);
+    assert_int_equal(f.conf.max_connections, 5000);
+    assert_false(f.conf.max_connections_auto);
+
+    Fixture g;
+    assert_string_equal(g.set("glide_limit_message_rate", {"off"}).c_str(), "");
+    assert_string_equal(g.set("glide_max_connections", {"off"}).c_str(), "");
+    assert_string_equal(g.finish().c_str(), "");
+    assert_false(g.conf.limit_message_rate.on());
+    assert_int_equal(g.conf.max_connections, 0);
+    assert_false(g.conf.max_connections_auto);
+
+    struct {
+        const char *name;
+        std::vector<std::string> args;
+        const char *error;
+    } cases[] = {
+        {"glide_limit_message_rate", {"0"},
+         "invalid value \"0\" in \"glide_limit_message_rate\" directive, it must be between 1 "
+         "and 1000000 in m.conf:7"},
+        {"glide_limit_message_rate", {"fast"},
+         "invalid value \"fast\" in \"glide_limit_message_rate\" directive in m.conf:7"},
+        {"glide_limit_message_rate", {"10", "burst=0"},
+         "invalid burst \"burst=0\" in \"glide_limit_message_rate\" directive, it must be "
+         "between 1 and 1000000 in m.conf:7"},
+        {"glide_limit_message_rate", {"10", "bust=3"},
+         "invalid parameter \"bust=3\" in \"glide_limit_message_rate\" directive in m.conf:7"},
+        {"glide_limit_user_message_rate", {"off", "burst=3"},
+         "invalid parameter \"burst=3\" in \"glide_limit_user_message_rate\" directive in "
+         "m.conf:7"},
+        {"glide_limit_message_rate_close", {"500ms"},
+         "invalid value \"500ms\" in \"glide_limit_message_rate_close\" directive, it must be "
+         "between 1s and 1h in m.conf:7"},
+        {"glide_limit_auth_failures", {"-1"},
+         "invalid value \"-1\" in \"glide_limit_auth_failures\" directive in m.conf:7"},
+        {"glide_limit_connections_per_address", {"0"},
+         "invalid value \"0\" in \"glide_limit_connections_per_address\" directive, it must be "
+         "between 1 and 10000000 in m.conf:7"},
+        {"glide_max_connections", {"lots"},
+         "invalid value \"lots\" in \"glide_max_connections\" directive in m.conf:7"},
+    };
+    for (auto &c : cases) {
+        Fixture h;
+        assert_string_equal(h.set(c.name, c.args, 7).c_str(), c.error);
+    }
 }
 
 void test_ws_path_node_id(void **) {
@@ -334,6 +411,7 @@ int main() {
         cmocka_unit_test(test_listen_errors),
         cmocka_unit_test(test_listen_finish_checks),
         cmocka_unit_test(test_bounds),
+        cmocka_unit_test(test_limits),
         cmocka_unit_test(test_ws_path_node_id),
         cmocka_unit_test(test_origins),
         cmocka_unit_test(test_cluster),

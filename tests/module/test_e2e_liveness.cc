@@ -149,7 +149,10 @@ void test_heartbeat_client_keeps_alive(void **state) {
 // closes the replaying session.
 void test_slow_consumer_then_replay(void **state) {
     Wire w = wire_of(state);
-    Fixture f(true, {{"glide_send_buffer_limit", {"16k"}}});
+    // A sends as fast as the acks come: over the default rate limits.
+    Fixture f(true, {{"glide_send_buffer_limit", {"16k"}},
+                     {"glide_limit_message_rate", {"off"}},
+                     {"glide_limit_user_message_rate", {"off"}}});
     Client a(f.port, w);
     login(a, "A", "pc");
     auto b = std::make_unique<Client>(f.port, w, 4096);

@@ -1,12 +1,13 @@
 // The transport over real sockets: the WebSocket upgrade and its refusals, the handshake
 // timeout, subprotocol and codec selection, TCP framing, backpressure (soft mark, slow
 // consumer), one write per connection per loop turn (and a socket that would block), the
-// zero-copy fan-out path, server-initiated close, drain, the default handler, and TLS setup
-// errors. The server runs on a loop thread; the client is blocking with long
+// zero-copy fan-out path, fairness (the frame budget per loop turn), server-initiated close,
+// drain, the default handler, and TLS setup errors. The server runs on a loop thread; the client is blocking with long
 // timeouts, and every wait is for a condition, never for a fixed time.
 #include <openssl/err.h>
 
 #include <csignal>
+#include <map>
 
 #include "net/net_test_util.h"
 // cmocka last: its macros clash with the standard library's headers.
@@ -728,23 +729,31 @@ void test_large_message(void **) {
     assert_true(wait_for([&] { return h.closed.load() == 2; }));
 }
 
-// pause_reading from on_message: the frames already read behind it are still delivered, in
-// order; nothing more is read until reading resumes, then the rest arrives.
-void test_pause_with_buffered_frames(void **) {
-    ScriptHandler h;
-    std::vector<std::string> got; // loop thread
-    h.message = [&](Connection &c, MessageKind, std::string_view p) {
-        got.emplace_back(p);
-        if (p == "pause")
+// A WebSocket server whose handler records every message in *got (loop thread) and pauses
+// reading at the message `trigger`, the loop started, and one client whose on_open has run.
+int connect_pausing(TestServer &s, ScriptHandler &h, std::vector<std::string> *got,
+                    std::string trigger) {
+    h.message = [got, trigger](Connection &c, MessageKind, std::string_view p) {
+        got->emplace_back(p);
+        if (p == trigger)
             c.pause_reading(true);
     };
-    TestServer s;
     Module *m = s.add(kWs, &h);
     assert_non_null(m);
     s.loop.start();
     int fd = ws_connect(TestServer::port(m));
     assert_true(fd >= 0);
     assert_true(wait_for([&] { return h.opened.load() == 1; }));
+    return fd;
+}
+
+// pause_reading from on_message: the frames already read behind it are still delivered, in
+// order; nothing more is read until reading resumes, then the rest arrives.
+void test_pause_with_buffered_frames(void **) {
+    ScriptHandler h;
+    std::vector<std::string> got; // loop thread
+    TestServer s;
+    int fd = connect_pausing(s, h, &got, "pause");
     assert_true(write_all(fd, client_frame(1, "pause") + client_frame(1, "two") +
                                   client_frame(1, "three")));
     assert_true(wait_for([&] { return h.received.load() == 3; }));
@@ -762,6 +771,127 @@ void test_pause_with_buffered_frames(void **) {
     assert_string_equal(seen[1].c_str(), "two");
     assert_string_equal(seen[2].c_str(), "three");
     assert_string_equal(seen[3].c_str(), "four");
+    ::close(fd);
+    assert_true(wait_for([&] { return h.closed.load() == 1; }));
+}
+
+// --- fairness --------------------------------------------------------------------------------
+
+// Counts the loop's turns: a timer of 0 ms, armed again whenever it runs, runs once per turn.
+// Created and destroyed on the loop thread.
+struct TurnCounter {
+    explicit TurnCounter(event_base *base) : ev(event_new(base, -1, 0, on_timer, this)) {
+        arm();
+    }
+    ~TurnCounter() { event_free(ev); }
+    void arm() {
+        timeval zero{0, 0};
+        event_add(ev, &zero);
+    }
+    static void on_timer(evutil_socket_t, short, void *self) {
+        auto *t = static_cast<TurnCounter *>(self);
+        t->turn++;
+        t->arm();
+    }
+    event *ev;
+    uint64_t turn = 0; // loop thread
+};
+
+// Connection::kFrameBudget: a peer whose 1000 frames arrive at once gets at most that many
+// handled per loop turn (the turn counter may fall between the two halves of a turn: twice the
+// budget at most per counted turn); every frame arrives, in order, although no byte comes
+// after them (the rest of the read resumes on the next turns); and another connection's frame
+// that arrived with them is handled long before the flood's end.
+void frame_budget(net::Transport transport) {
+    const bool ws = transport == net::Transport::ws;
+    constexpr int kFlood = 1000;
+    ScriptHandler h;
+    std::vector<std::pair<Connection *, uint64_t>> got; // (connection, turn), loop thread
+    TestServer s;
+    std::unique_ptr<TurnCounter> turns;
+    h.message = [&](Connection &c, MessageKind, std::string_view) {
+        got.emplace_back(&c, turns->turn);
+    };
+    Module *m = s.add({{"glide_listen", {"127.0.0.1:0", ws ? "ws" : "tcp"}}}, &h);
+    assert_non_null(m);
+    s.loop.start();
+    auto connect = [&] {
+        return ws ? ws_connect(TestServer::port(m)) : tcp_connect(TestServer::port(m));
+    };
+    int flooder = connect(), other = connect();
+    assert_true(flooder >= 0 && other >= 0);
+    assert_true(wait_for([&] { return h.opened.load() == 2; }));
+    Connection *flood_conn = nullptr;
+    s.loop.run([&] {
+        flood_conn = h.conns.size() == 2 ? h.conns[0] : nullptr;
+        turns = std::make_unique<TurnCounter>(s.loop.base());
+    });
+    std::string flood;
+    for (int i = 0; i < kFlood; i++)
+        flood += ws ? client_frame(1, "f" + std::to_string(i))
+                    : tcp_message("f" + std::to_string(i));
+    assert_true(flood.size() < net::FlushQueue::kReadBuffer); // one read takes it all
+    // Both arrive while the loop is held, so that its next poll reports both.
+    std::atomic<bool> go{false};
+    s.loop.post([&] {
+        while (!go.load())
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    });
+    assert_true(write_all(flooder, flood));
+    assert_true(write_all(other, ws ? client_frame(1, "other") : tcp_message("other")));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    go = true;
+    assert_true(wait_for([&] { return h.received.load() == kFlood + 1; }));
+    std::vector<std::pair<Connection *, uint64_t>> seen;
+    s.loop.run([&] {
+        seen = got;
+        turns.reset();
+    });
+    size_t other_at = seen.size(), most = 0;
+    std::map<uint64_t, size_t> per_turn;
+    for (size_t i = 0; i < seen.size(); i++) {
+        if (seen[i].first != flood_conn)
+            other_at = i;
+        else
+            most = std::max(most, ++per_turn[seen[i].second]);
+    }
+    assert_true(most <= 2 * Connection::kFrameBudget && most < kFlood / 4);
+    assert_true(per_turn.size() >= kFlood / (2 * Connection::kFrameBudget));
+    assert_true(other_at <= Connection::kFrameBudget && other_at < kFlood / 4);
+    ::close(flooder);
+    ::close(other);
+    assert_true(wait_for([&] { return h.closed.load() == 2; }));
+}
+
+void test_frame_budget_ws(void **) {
+    frame_budget(net::Transport::ws);
+}
+
+void test_frame_budget_tcp(void **) {
+    frame_budget(net::Transport::tcp);
+}
+
+// A pause inside a flood: frames of the same read keep coming up to the turn's budget, the
+// rest waits (no byte arrives after them) until reading resumes, then comes in order.
+void test_pause_with_budget_left(void **) {
+    constexpr int kFlood = 300;
+    ScriptHandler h;
+    std::vector<std::string> got; // loop thread
+    TestServer s;
+    int fd = connect_pausing(s, h, &got, "10");
+    std::string flood;
+    for (int i = 0; i < kFlood; i++)
+        flood += client_frame(1, std::to_string(i));
+    assert_true(write_all(fd, flood));
+    assert_true(wait_for([&] { return h.received.load() >= 11; }));
+    assert_true(settled(s.loop, fd));
+    assert_int_equal(h.received.load(), Connection::kFrameBudget);
+    s.loop.run([&] { h.conns.front()->pause_reading(false); });
+    assert_true(wait_for([&] { return h.received.load() == kFlood; }));
+    std::vector<std::string> seen;
+    s.loop.run([&] { seen = got; });
+    for (int i = 0; i < kFlood; i++)
+        assert_string_equal(seen[static_cast<size_t>(i)].c_str(), std::to_string(i).c_str());
     ::close(fd);
     assert_true(wait_for([&] { return h.closed.load() == 1; }));
 }
@@ -1001,6 +1131,9 @@ int main() {
         cmocka_unit_test(test_split_reads),
         cmocka_unit_test(test_large_message),
         cmocka_unit_test(test_pause_with_buffered_frames),
+        cmocka_unit_test(test_frame_budget_ws),
+        cmocka_unit_test(test_frame_budget_tcp),
+        cmocka_unit_test(test_pause_with_budget_left),
         cmocka_unit_test(test_peer_eof_with_remainder),
         cmocka_unit_test(test_shared_would_block),
         cmocka_unit_test(test_drain),

@@ -100,6 +100,7 @@ public:
     }
     void pause_reading(bool p) override { paused = p; }
     std::string_view peer() const override { return "127.0.0.1:5555"; }
+    std::string source() const override { return source_address; }
 
     // The peer reads everything: the buffer empties.
     void drain() { buffered_ = 0; }
@@ -148,6 +149,7 @@ public:
     size_t soft_mark = SIZE_MAX; // sends answer above_soft past it (the transport's half limit)
     size_t buffered_ = 0;
     glide::Stats *stats = nullptr; // where a transport counts frames and bytes out
+    std::string source_address = "127.0.0.1"; // source(): per-address limits
 };
 
 // One client connection.
@@ -166,6 +168,11 @@ inline glide::hub::HubConfig test_conf() {
     c.heartbeat_lost = 3;
     c.send_buffer_limit = 1 << 20;
     c.callback_timeout_ms = 5000;
+    c.limits.message_rate = {100, 200, 1000};
+    c.limits.user_message_rate = {200, 400, 1000};
+    c.limits.message_rate_close_ms = 10000;
+    c.limits.auth_failures = 5;
+    c.limits.auth_failures_per_address = {60, 60, 60000};
     return c;
 }
 
