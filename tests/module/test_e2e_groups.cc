@@ -32,6 +32,11 @@ std::vector<Envelope> group_messages(Client &c, size_t n) {
     return v;
 }
 
+// The replay tests publish a thousand messages at once, far above a person's rate: the rate
+// limits (glide_limit_*message_rate, tests/module/test_e2e_limits.cc) are off there.
+const Directives kNoRateLimit = {{"glide_limit_message_rate", {"off"}},
+                                 {"glide_limit_user_message_rate", {"off"}}};
+
 // A member's messages: ack.message carries the group seq; every member device (the sender's
 // own, the sending one included) receives them in seq order, from forced to the sender; a
 // non-member online gets nothing. Publishes complete late (a store delay), the membership is
@@ -260,7 +265,7 @@ void expect_group(Client &c, const std::string &gid, const std::vector<int64_t> 
 // member whose receipts went to the store (B's second device, C).
 void test_group_replay_at_login(void **state) {
     Wire w = wire_of(state);
-    Fixture f(true, {{"glide_send_buffer_limit", {"16k"}}});
+    Fixture f(true, {{"glide_send_buffer_limit", {"16k"}}, kNoRateLimit[0], kNoRateLimit[1]});
     make_group(f, "g1", {"A", "B", "C", "E"});
     Client a(f.port, w);
     login(a, "A", "pc");
@@ -388,7 +393,7 @@ void test_group_replay_then_live_once(void **state) {
 // first message it did not read, in sequence order, to the last.
 void test_group_slow_consumer_replay(void **state) {
     Wire w = wire_of(state);
-    Fixture f(true, {{"glide_send_buffer_limit", {"16k"}}});
+    Fixture f(true, {{"glide_send_buffer_limit", {"16k"}}, kNoRateLimit[0], kNoRateLimit[1]});
     make_group(f, "g1", {"A", "B"});
     Client a(f.port, w);
     login(a, "A", "pc");
@@ -447,7 +452,7 @@ void test_group_slow_consumer_replay(void **state) {
 // not counted to the last, without a gap.
 void test_group_queued_output_not_counted(void **state) {
     Wire w = wire_of(state);
-    Fixture f(true, {{"glide_send_buffer_limit", {"1m"}}});
+    Fixture f(true, {{"glide_send_buffer_limit", {"1m"}}, kNoRateLimit[0], kNoRateLimit[1]});
     make_group(f, "g1", {"A", "B"});
     Client a(f.port, w);
     login(a, "A", "pc");
