@@ -18,7 +18,7 @@ void replay_page(Context &ctx, uint64_t sid, HostRequest &r);
 // Loads the page after the replay's cursor (the session has claimed the load: replay_load).
 void load_page(Context &ctx, Session &s) {
     uint64_t sid = s.id();
-    std::string uid = s.uid(), dev = s.device_id();
+    std::string uid(s.uid()), dev(s.device_id());
     int64_t after = s.replay_cursor();
     ctx.call(
         HostRequest::Kind::load_undelivered,
@@ -76,10 +76,9 @@ void replay_page(Context &ctx, uint64_t sid, HostRequest &r) {
         // when it starts failing, once when it recovers.
         const uint32_t n = s->replay_failed();
         if (n == 1)
-            ctx.hub.log(GLIDE_LOG_WARN, "offline replay for " + s->uid() + " (" +
-                                            s->device_id() + ") failed: " +
-                                            store_failure(r) +
-                                            "; retrying while the session stays");
+            ctx.hub.log(GLIDE_LOG_WARN, cat("offline replay for ", s->uid(), " (",
+                                            s->device_id(), ") failed: ", store_failure(r),
+                                            "; retrying while the session stays"));
         ctx.timers.schedule(replay_backoff_ms(n), [c = &ctx, sid] {
             if (Session *t = c->hub.find(sid))
                 load_page(*c, *t);
@@ -87,9 +86,9 @@ void replay_page(Context &ctx, uint64_t sid, HostRequest &r) {
         return;
     }
     if (const uint32_t n = s->replay_failures())
-        ctx.hub.log(GLIDE_LOG_NOTICE, "offline replay for " + s->uid() + " (" + s->device_id() +
-                                          ") resumed after " + std::to_string(n) +
-                                          " failed attempt" + (n == 1 ? "" : "s"));
+        ctx.hub.log(GLIDE_LOG_NOTICE, cat("offline replay for ", s->uid(), " (", s->device_id(),
+                                          ") resumed after ", std::to_string(n),
+                                          " failed attempt", n == 1 ? "" : "s"));
     const bool more = r.page().size() >= ctx.conf().replay_page;
     s->replay_loaded(true);
     for (port::PageMessage &p : r.page())
@@ -161,7 +160,7 @@ void on_hello(Context &, Session &s, Envelope &e) {
         reply_text(s, 0, wire::notify_error, "invalid handleHello message");
         return;
     }
-    s.client_version = std::move(r->client_version);
+    s.set_client_version(r->client_version);
 }
 
 void on_heartbeat(Context &, Session &, Envelope &) {}

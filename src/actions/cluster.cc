@@ -36,7 +36,7 @@ void ClusterInput::kick(std::string_view uid, std::string_view device_id) {
 }
 
 void ClusterInput::state(std::string_view uid, bool online) {
-    ctx_.hub.state_changed(std::string(uid), online);
+    ctx_.hub.state_changed(uid, online);
 }
 
 void ClusterInput::group(std::string_view gid, int64_t seq, std::string_view json) {
@@ -67,7 +67,7 @@ void ClusterInput::bus_returned() {
 void ClusterInput::each_identity(
     const std::function<void(std::string_view, std::string_view, std::string_view)> &fn) {
     ctx_.hub.list_sessions({}, [&](const hub::SessionInfo &i) {
-        fn(*i.uid, *i.device_id, *i.device_name);
+        fn(i.uid, i.device_id, i.device_name);
         return true;
     });
 }

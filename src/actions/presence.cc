@@ -15,7 +15,7 @@ void on_state_sub(Context &ctx, Session &s, codec::Envelope &e) {
     std::vector<std::string> uids;
     bool too_many = false;
     for (std::string &uid : sub.uids) {
-        if (s.watching().size() >= max_watch) {
+        if (s.watching() >= max_watch) {
             too_many = true;
             break;
         }

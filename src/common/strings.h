@@ -10,6 +10,15 @@
 
 namespace glide {
 
+// Concatenates strings, string views and C strings into one string (the std::string +
+// std::string_view that C++20 lacks), with one allocation.
+template <typename... T> std::string cat(const T &...parts) {
+    std::string out;
+    out.reserve((std::string_view(parts).size() + ...));
+    (out.append(std::string_view(parts)), ...);
+    return out;
+}
+
 // Copies `s` into buf[len] NUL-terminated, truncating; a no-op when buf is NULL or len is 0.
 inline void copy_out(std::string_view s, char *buf, size_t len) {
     if (!buf || len == 0)

@@ -120,10 +120,10 @@ bool Dispatcher::admit(Session &s, std::string_view action, int64_t seq) {
         static_cast<uint64_t>(s.refused(now)) >= l.message_rate_close_ms) {
         stats_.limited.add("message_rate_close");
         ctx_.hub.log(GLIDE_LOG_NOTICE,
-                     "closing " + std::string(s.link()->peer()) +
-                         (s.authenticated() ? " (" + s.uid() + ")" : std::string()) +
-                         ": over its rate limit for " +
-                         std::to_string(l.message_rate_close_ms / 1000) + " s");
+                     cat("closing ", s.link()->peer(),
+                         s.authenticated() ? cat(" (", s.uid(), ")") : std::string(),
+                         ": over its rate limit for ",
+                         std::to_string(l.message_rate_close_ms / 1000), " s"));
         s.close(session::close_code::policy_violation, "rate limit exceeded");
     }
     return false;

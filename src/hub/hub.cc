@@ -16,26 +16,24 @@ using session::Session;
 
 // --- life ------------------------------------------------------------------------------
 
-std::string make_temp_id() {
-    uint8_t b[16];
-    if (RAND_bytes(b, sizeof b) != 1) {
+session::TempId make_temp_id() {
+    session::TempId id;
+    uint8_t *b = id.bytes;
+    if (RAND_bytes(b, sizeof id.bytes) != 1) {
         // No entropy from OpenSSL: an id need not be secret, only unique.
         static thread_local std::mt19937_64 rng{std::random_device{}()};
-        for (auto &x : b)
-            x = static_cast<uint8_t>(rng());
+        for (int i = 0; i < 16; i++)
+            b[i] = static_cast<uint8_t>(rng());
     }
     b[6] = static_cast<uint8_t>((b[6] & 0x0f) | 0x40);
     b[8] = static_cast<uint8_t>((b[8] & 0x3f) | 0x80);
-    char out[64];
-    snprintf(out, sizeof out,
-             "tmp@%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-             b[15]);
-    return out;
+    return id;
 }
 
 Hub::Hub(port::HostPort *host, session::TimerService *timers, HubConfig conf, Stats *stats)
-    : host_(host), timers_(timers), conf_(std::move(conf)), stats_(stats) {}
+    : host_(host), timers_(timers), conf_(std::move(conf)), stats_(stats),
+      session_env_{timers, this,
+                   {conf_.heartbeat_interval_ms, conf_.heartbeat_lost, conf_.send_buffer_limit}} {}
 
 Hub::~Hub() {
     timers_->cancel(reap_timer_);
@@ -46,16 +44,14 @@ Session *Hub::open(session::Link *link) {
         link->close(session::close_code::going_away, "server shutting down");
         return nullptr;
     }
-    session::SessionConfig sc{conf_.heartbeat_interval_ms, conf_.heartbeat_lost,
-                              conf_.send_buffer_limit};
     uint64_t id = next_session_id_++;
-    auto s = std::make_unique<Session>(id, link, timers_, this, sc, make_temp_id());
+    auto s = std::make_unique<Session>(id, link, &session_env_, make_temp_id());
     Session *p = s.get();
     sessions_.emplace(id, std::move(s));
     p->start();
     codec::ServerHello h;
     h.server_version = conf_.server_version;
-    h.temp_id = std::string(p->temp_id());
+    h.temp_id = p->temp_id();
     h.heartbeat_interval = static_cast<int64_t>(conf_.heartbeat_interval_ms / 1000);
     h.protocols = {"glide.json", "glide.protobuf"};
     p->send(make_message(0, action::hello, std::move(h)));
@@ -164,8 +160,7 @@ void Hub::unregister_identity(Session &s) {
 }
 
 // Takes the session logged in as (uid, device) other than `s` out of the tables, or null.
-Session *Hub::take_device(const std::string &uid, const std::string &device_id,
-                          const Session &s) {
+Session *Hub::take_device(std::string_view uid, std::string_view device_id, const Session &s) {
     auto it = users_.find(uid);
     if (it == users_.end())
         return nullptr;
@@ -216,11 +211,11 @@ void Hub::register_identity(Session &s, const port::AuthResult &r) {
         local_state(s.uid(), true);
 }
 
-void Hub::notify_state(const std::string &uid, bool online) {
+void Hub::notify_state(std::string_view uid, bool online) {
     auto it = watchers_.find(uid);
     if (it == watchers_.end())
         return;
-    Outbound out(make_message(0, action::notify_state, codec::UserState{uid, online}));
+    Outbound out(make_message(0, action::notify_state, codec::UserState{std::string(uid), online}));
     // Copy: a send may close a watcher, which edits the list.
     std::vector<uint64_t> ids = it->second;
     for (uint64_t id : ids)
@@ -320,8 +315,8 @@ uint32_t Hub::list_sessions(std::string_view uid,
     for (const Session *s : all) {
         if (!s->authenticated())
             continue;
-        SessionInfo i{s->id(),       &s->uid(),         &s->device_id(),
-                      &s->device_name(), s->link()->peer(), s->codec(),
+        SessionInfo i{s->id(),          s->uid(),          s->device_id(),
+                      s->device_name(), s->link()->peer(), s->codec(),
                       s->started_ms(), s->link()->buffered()};
         n++;
         if (!fn(i))

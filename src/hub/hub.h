@@ -112,7 +112,7 @@ struct HubConfig {
 // One authenticated session, for the control API's listing.
 struct SessionInfo {
     uint64_t id;
-    const std::string *uid, *device_id, *device_name;
+    std::string_view uid, device_id, device_name;
     std::string_view peer;
     codec::Codec codec;
     int64_t started_ms;
@@ -194,7 +194,7 @@ public:
     void watch(session::Session &s, const std::string &uid);
     // uid came online or went offline cluster-wide (the bus's state channel): its watchers
     // here get notify.state.
-    void state_changed(const std::string &uid, bool online) { notify_state(uid, online); }
+    void state_changed(std::string_view uid, bool online) { notify_state(uid, online); }
 
     // The cluster bus (null: this node alone). Set once, before sessions open; it outlives
     // the hub's sessions.
@@ -209,12 +209,12 @@ public:
 
 private:
     void unregister_identity(session::Session &s);
-    session::Session *take_device(const std::string &uid, const std::string &device_id,
+    session::Session *take_device(std::string_view uid, std::string_view device_id,
                                   const session::Session &s);
-    void notify_state(const std::string &uid, bool online);
+    void notify_state(std::string_view uid, bool online);
     // A change of this node's users: told to the watchers here, unless the bus tells every
     // node's watchers (its state channel) of the cluster-wide change instead.
-    void local_state(const std::string &uid, bool online) {
+    void local_state(std::string_view uid, bool online) {
         if (!cluster_ || !cluster_->connected())
             notify_state(uid, online);
     }
@@ -231,6 +231,7 @@ private:
     session::TimerService::Handle reap_timer_ = 0;
     StringMap<DeviceList> users_;
     StringMap<std::vector<uint64_t>> watchers_; // watched uid → sessions
+    session::SessionEnv session_env_; // after conf_: made from it
 };
 
 template <typename F> void Hub::for_each_device(std::string_view uid, F &&fn) const {
@@ -251,7 +252,7 @@ template <typename F> void Hub::for_each_device(std::string_view uid, F &&fn) co
         fn(*snap[i]);
 }
 
-// A temporary id: "tmp@" and a random (version 4) UUID, lower-case.
-std::string make_temp_id();
+// A temporary id: "tmp@" and a random (version 4) UUID.
+session::TempId make_temp_id();
 
 } // namespace glide::hub

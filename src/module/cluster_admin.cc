@@ -69,9 +69,9 @@ bool decode_stats(std::string_view in, Module::NodeStats *ns) {
 // connected_ms, queued.
 void encode_session(std::string &out, const hub::SessionInfo &s) {
     append_field(out, std::to_string(s.id));
-    append_field(out, *s.uid);
-    append_field(out, *s.device_id);
-    append_field(out, *s.device_name);
+    append_field(out, s.uid);
+    append_field(out, s.device_id);
+    append_field(out, s.device_name);
     append_field(out, s.peer);
     append_field(out, s.codec == codec::Codec::protobuf ? "protobuf" : "json");
     append_field(out, std::to_string(s.started_ms));
@@ -193,9 +193,9 @@ glide_session_info Module::session_info(const hub::SessionInfo &s) {
     i.size = sizeof i;
     i.version = 1;
     i.id = s.id;
-    i.uid = {s.uid->data(), s.uid->size()};
-    i.device_id = {s.device_id->data(), s.device_id->size()};
-    i.device_name = {s.device_name->data(), s.device_name->size()};
+    i.uid = {s.uid.data(), s.uid.size()};
+    i.device_id = {s.device_id.data(), s.device_id.size()};
+    i.device_name = {s.device_name.data(), s.device_name.size()};
     i.peer = {s.peer.data(), s.peer.size()};
     i.codec = s.codec == codec::Codec::protobuf ? "protobuf" : "json";
     i.connected_ms = s.started_ms;

@@ -1,6 +1,8 @@
 #include "session/session.h"
 
 #include <algorithm>
+#include <cstring>
+#include <stdexcept>
 
 namespace glide::session {
 
@@ -18,58 +20,109 @@ const char *state_name(State s) {
     return "?";
 }
 
-Session::Session(uint64_t id, Link *link, TimerService *timers, SessionOwner *owner,
-                 const SessionConfig &conf, std::string_view temp_id)
-    : id_(id), link_(link), timers_(timers), owner_(owner), conf_(conf),
-      codec_(link->codec()), temp_id_{} {
-    std::memcpy(temp_id_, temp_id.data(), std::min(temp_id.size(), kTempIdSize));
+std::string TempId::text() const {
+    static const char hex[] = "0123456789abcdef";
+    std::string out = "tmp@";
+    out.reserve(40);
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out += '-';
+        out += hex[bytes[i] >> 4];
+        out += hex[bytes[i] & 15];
+    }
+    return out;
 }
 
+std::string_view Session::Strings::get(unsigned i) const {
+    if (!p_)
+        return {};
+    const char *q = p_.get() + 5 * sizeof(uint32_t);
+    uint32_t len[5];
+    std::memcpy(len, p_.get(), sizeof len);
+    for (unsigned k = 0; k < i; k++)
+        q += len[k];
+    return {q, len[i]};
+}
+
+void Session::Strings::set_all(const std::string_view (&v)[5]) {
+    size_t total = 0;
+    for (const auto &x : v) {
+        if (x.size() > UINT32_MAX)
+            throw std::length_error("session string too long");
+        total += x.size();
+    }
+    if (total == 0) {
+        p_.reset();
+        return;
+    }
+    auto p = std::make_unique<char[]>(5 * sizeof(uint32_t) + total);
+    char *q = p.get() + 5 * sizeof(uint32_t);
+    for (unsigned k = 0; k < 5; k++) {
+        const auto len = static_cast<uint32_t>(v[k].size());
+        std::memcpy(p.get() + k * sizeof(uint32_t), &len, sizeof len);
+        if (len)
+            std::memcpy(q, v[k].data(), len);
+        q += len;
+    }
+    p_ = std::move(p); // after the copies: v may point into the old block
+}
+
+void Session::Strings::set(unsigned i, std::string_view x) {
+    std::string_view v[5];
+    for (unsigned k = 0; k < 5; k++)
+        v[k] = k == i ? x : get(k);
+    set_all(v);
+}
+
+Session::Session(uint64_t id, Link *link, const SessionEnv *env, TempId temp_id)
+    : id_(id), link_(link), env_(env), codec_(link->codec()),
+      heartbeat_lost_(env->conf.heartbeat_lost),
+      heartbeat_interval_ms_(env->conf.heartbeat_interval_ms), temp_id_(temp_id) {}
+
 Session::~Session() {
-    timers_->cancel(hb_timer_);
+    timers()->cancel(hb_timer_);
 }
 
 void Session::start() {
-    last_read_ms_ = last_write_ms_ = timers_->now_ms();
-    started_ms_ = timers_->wall_ms();
+    last_read_ms_ = last_write_ms_ = timers()->now_ms();
+    started_ms_ = timers()->wall_ms();
     arm_heartbeat();
 }
 
-void Session::set_identity(std::string uid, std::string device_id, std::string device_name,
-                           std::string deliver_secret, uint64_t heartbeat_interval_ms,
-                           uint32_t heartbeat_lost) {
-    uid_ = std::move(uid);
-    device_id_ = std::move(device_id);
-    device_name_ = std::move(device_name);
-    deliver_secret_ = std::move(deliver_secret);
+void Session::set_identity(std::string_view uid, std::string_view device_id,
+                           std::string_view device_name, std::string_view deliver_secret,
+                           uint64_t heartbeat_interval_ms, uint32_t heartbeat_lost) {
+    const std::string_view v[5] = {uid, device_id, device_name, deliver_secret,
+                                   client_version()};
+    ident_.set_all(v);
     if (state_ == State::guest)
         state_ = State::authenticated;
     bool rearm = false;
-    if (heartbeat_interval_ms && heartbeat_interval_ms != conf_.heartbeat_interval_ms) {
-        conf_.heartbeat_interval_ms = heartbeat_interval_ms;
+    if (heartbeat_interval_ms && heartbeat_interval_ms != heartbeat_interval_ms_) {
+        heartbeat_interval_ms_ = heartbeat_interval_ms;
         rearm = true;
     }
     if (heartbeat_lost)
-        conf_.heartbeat_lost = heartbeat_lost;
+        heartbeat_lost_ = heartbeat_lost;
     if (rearm && open()) {
-        timers_->cancel(hb_timer_);
+        timers()->cancel(hb_timer_);
         arm_heartbeat();
     }
 }
 
 void Session::touch_read() {
-    last_read_ms_ = timers_->now_ms();
+    last_read_ms_ = timers()->now_ms();
     lost_ = 0;
 }
 
 // One timer per session, armed for the earlier of the two glide timers (client silence and
 // server idle); frames only update timestamps, so a busy session costs no timer operations.
 void Session::arm_heartbeat() {
-    int64_t now = timers_->now_ms();
-    int64_t iv = static_cast<int64_t>(conf_.heartbeat_interval_ms);
+    int64_t now = timers()->now_ms();
+    int64_t iv = static_cast<int64_t>(heartbeat_interval_ms_);
     int64_t due = std::min(last_read_ms_, last_write_ms_) + iv;
     uint64_t wait = due > now ? static_cast<uint64_t>(due - now) : 0;
-    hb_timer_ = timers_->schedule(wait, [this] {
+    hb_timer_ = timers()->schedule(wait, [this] {
         hb_timer_ = 0;
         on_heartbeat_timer();
     });
@@ -81,12 +134,12 @@ void Session::arm_heartbeat() {
 void Session::on_heartbeat_timer() {
     if (!open())
         return;
-    int64_t now = timers_->now_ms();
-    int64_t iv = static_cast<int64_t>(conf_.heartbeat_interval_ms);
+    int64_t now = timers()->now_ms();
+    int64_t iv = static_cast<int64_t>(heartbeat_interval_ms_);
     bool beat = false;
     if (now - last_read_ms_ >= iv) {
         last_read_ms_ = now;
-        if (++lost_ > conf_.heartbeat_lost) {
+        if (++lost_ > heartbeat_lost_) {
             close(close_code::heartbeat_timeout, "heartbeat timeout");
             return;
         }
@@ -108,6 +161,7 @@ void Session::on_heartbeat_timer() {
         if (!open())
             return;
     }
+    trim(link_->buffered() == 0, now);
     arm_heartbeat();
 }
 
@@ -124,8 +178,9 @@ bool Session::send(Outbound &out, SendClass cls) {
         return false;
     // The slow-consumer rule (§5.13): what the server replays itself is exempt, so the limit is
     // raised by the replay bytes still queued.
+    const size_t replayed = cold_ ? cold_->replay.inflight_bytes : 0;
     if (cls == SendClass::live &&
-        link_->buffered() + buf->size() > conf_.send_buffer_limit + replay_.inflight_bytes) {
+        link_->buffered() + buf->size() > env_->conf.send_buffer_limit + replayed) {
         close(close_code::slow_consumer, "slow consumer");
         return false;
     }
@@ -133,7 +188,7 @@ bool Session::send(Outbound &out, SendClass cls) {
     if (sent == SendResult::closed) {
         // The transport is already going away; it reports on_closed later.
         state_ = State::closing;
-        timers_->cancel(hb_timer_);
+        timers()->cancel(hb_timer_);
         hb_timer_ = 0;
         closing();
         return false;
@@ -141,9 +196,9 @@ bool Session::send(Outbound &out, SendClass cls) {
     if (sent == SendResult::above_soft)
         backpressured_ = true;
     if (cls == SendClass::replay)
-        replay_.inflight_bytes += buf->size();
-    last_write_ms_ = timers_->now_ms();
-    owner_->session_sent(*this, out.envelope().action, buf->size());
+        cold().replay.inflight_bytes += buf->size();
+    last_write_ms_ = timers()->now_ms();
+    env_->owner->session_sent(*this, out.envelope().action, buf->size());
     return true;
 }
 
@@ -151,7 +206,7 @@ void Session::close(uint16_t code, std::string_view reason) {
     if (!open())
         return;
     state_ = State::closing;
-    timers_->cancel(hb_timer_);
+    timers()->cancel(hb_timer_);
     hb_timer_ = 0;
     link_->close(code, reason);
     closing();
@@ -160,7 +215,7 @@ void Session::close(uint16_t code, std::string_view reason) {
 void Session::mark_closed() {
     if (open()) {
         state_ = State::closing;
-        timers_->cancel(hb_timer_);
+        timers()->cancel(hb_timer_);
         hb_timer_ = 0;
         closing();
     }
@@ -169,39 +224,69 @@ void Session::mark_closed() {
 
 // Entered `closing`: frames deferred during auth will never be handled.
 void Session::closing() {
-    deferred_.clear();
-    owner_->session_closing(*this);
+    if (cold_)
+        cold_->deferred.clear();
+    env_->owner->session_closing(*this);
+}
+
+void Session::trim(bool buffer_empty, int64_t now_ms) {
+    if (!cold_)
+        return;
+    Cold &c = *cold_;
+    if (buffer_empty)
+        c.replay.inflight_bytes = 0;
+    if (now_ms >= 0 && now_ms - c.refused_last_ms >= 1000)
+        c.refused_since_ms = -1; // the next refusal starts a new run anyway
+    if (c.deferred.empty() && c.watching.empty() && !c.replay.active &&
+        c.replay.inflight_bytes == 0 && c.refused_since_ms < 0)
+        cold_.reset();
 }
 
 bool Session::defer(std::string_view frame) {
-    if (deferred_.size() >= max_deferred) {
+    Cold &c = cold();
+    if (c.deferred.size() >= max_deferred) {
         close(close_code::policy_violation, "too many frames during auth");
         return false;
     }
-    deferred_.emplace_back(frame);
+    c.deferred.emplace_back(frame);
     return true;
 }
 
 bool Session::take_deferred(std::string *out) {
-    if (auth_pending_ || deferred_.empty())
+    if (auth_pending_ || !has_deferred())
         return false;
-    *out = std::move(deferred_.front());
-    deferred_.erase(deferred_.begin()); // at most max_deferred: cheap
+    auto &d = cold_->deferred;
+    *out = std::move(d.front());
+    d.erase(d.begin()); // at most max_deferred: cheap
+    if (d.empty())
+        trim(false);
     return true;
 }
 
+std::vector<std::string> Session::take_watching() {
+    if (!cold_)
+        return {};
+    std::vector<std::string> w = std::move(cold_->watching);
+    cold_->watching.clear();
+    trim(false);
+    return w;
+}
+
 bool Session::replay_load() {
-    if (!replay_.active || replay_.loading)
+    if (!replaying() || cold_->replay.loading)
         return false;
-    replay_.loading = true;
+    cold_->replay.loading = true;
     return true;
 }
 
 void Session::replay_loaded(bool more) {
-    replay_.loading = false;
-    replay_.failures = 0;
-    if (!more)
-        replay_.active = false;
+    Replay &r = cold().replay;
+    r.loading = false;
+    r.failures = 0;
+    if (!more) {
+        r.active = false;
+        trim(open() && link_->buffered() == 0);
+    }
 }
 
 bool Session::replay_send(codec::ChatMessage &&m) {
@@ -212,33 +297,40 @@ bool Session::replay_send(codec::ChatMessage &&m) {
 
 bool Session::replay_send(codec::Envelope &&e, int64_t mid, bool *sent) {
     *sent = false;
-    if (mid <= replay_.cursor)
+    if (mid <= replay_cursor())
         return true;
     if (!send(std::move(e), SendClass::replay))
         return false;
     *sent = true;
-    replay_.cursor = mid;
+    Replay &r = cold().replay;
+    r.cursor = mid;
     if (backpressured_) {
-        replay_.waiting_drain = true;
+        r.waiting_drain = true;
         return false;
     }
     return true;
 }
 
 bool Session::drained() {
-    replay_.inflight_bytes = 0;
     backpressured_ = false;
-    if (!replay_.active || !replay_.waiting_drain)
+    if (!cold_)
         return false;
-    replay_.waiting_drain = false;
+    Replay &r = cold_->replay;
+    r.inflight_bytes = 0;
+    if (!r.active || !r.waiting_drain) {
+        trim(false);
+        return false;
+    }
+    r.waiting_drain = false;
     return true;
 }
 
 int64_t Session::refused(int64_t now_ms) {
-    if (refused_since_ms_ < 0 || now_ms - refused_last_ms_ >= 1000)
-        refused_since_ms_ = now_ms;
-    refused_last_ms_ = now_ms;
-    return now_ms - refused_since_ms_;
+    Cold &c = cold();
+    if (c.refused_since_ms < 0 || now_ms - c.refused_last_ms >= 1000)
+        c.refused_since_ms = now_ms;
+    c.refused_last_ms = now_ms;
+    return now_ms - c.refused_since_ms;
 }
 
 void Session::set_auth_pending(bool pending) {

@@ -12,7 +12,7 @@
 #pragma once
 
 #include <cstdint>
-#include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,6 +53,22 @@ public:
     virtual void session_sent(Session &s, std::string_view action, size_t bytes) = 0;
 };
 
+// What every session of one owner shares (the hub holds it; it outlives the sessions). A
+// session holds one pointer to it instead of a copy of each: ten thousands of idle sessions
+// are the common case, so a session's size is the broker's memory.
+struct SessionEnv {
+    TimerService *timers;
+    SessionOwner *owner;
+    SessionConfig conf;
+};
+
+// A guest's temporary id, "tmp@" and a random (version 4) UUID (hub::make_temp_id): held as
+// the UUID's 16 bytes, its text made when asked for.
+struct TempId {
+    uint8_t bytes[16];
+    std::string text() const;
+};
+
 // How a send counts against the slow-consumer limit.
 enum class SendClass : uint8_t {
     live,   // normal traffic: over glide_send_buffer_limit closes the session (1008)
@@ -61,8 +77,8 @@ enum class SendClass : uint8_t {
 
 class Session {
 public:
-    Session(uint64_t id, Link *link, TimerService *timers, SessionOwner *owner,
-            const SessionConfig &conf, std::string_view temp_id);
+    // `env` must outlive the session.
+    Session(uint64_t id, Link *link, const SessionEnv *env, TempId temp_id);
     ~Session();
     Session(const Session &) = delete;
     Session &operator=(const Session &) = delete;
@@ -74,24 +90,27 @@ public:
     Link *link() const { return link_; }
     codec::Codec codec() const { return codec_; }
 
-    // "tmp@" and a UUID (hub::make_temp_id): 40 characters, held inline.
-    static constexpr size_t kTempIdSize = 40;
-    std::string_view temp_id() const { return {temp_id_, ::strnlen(temp_id_, kTempIdSize)}; }
-    const std::string &uid() const { return uid_; }
-    const std::string &device_id() const { return device_id_; }
-    const std::string &device_name() const { return device_name_; }
-    // Tickets are checked when the credential carried a message_deliver_secret (§5.6).
-    bool checks_tickets() const { return !deliver_secret_.empty(); }
+    // "tmp@" and the UUID.
+    std::string temp_id() const { return temp_id_.text(); }
+    // Empty until set_identity().
+    std::string_view uid() const { return ident_.get(kUid); }
+    std::string_view device_id() const { return ident_.get(kDeviceId); }
+    std::string_view device_name() const { return ident_.get(kDeviceName); }
     // The credential's message_deliver_secret (the only secret a session uses).
-    const std::string &deliver_secret() const { return deliver_secret_; }
+    std::string_view deliver_secret() const { return ident_.get(kDeliverSecret); }
+    // Tickets are checked when the credential carried a message_deliver_secret (§5.6).
+    bool checks_tickets() const { return !deliver_secret().empty(); }
+    // From the client's hello.
+    std::string_view client_version() const { return ident_.get(kClientVersion); }
+    void set_client_version(std::string_view v) { ident_.set(kClientVersion, v); }
 
     // Starts the heartbeat timer; the hub sends hello right after.
     void start();
 
     // Becomes authenticated as (uid, device). heartbeat_* of 0 keep the current settings.
-    void set_identity(std::string uid, std::string device_id, std::string device_name,
-                      std::string deliver_secret, uint64_t heartbeat_interval_ms,
-                      uint32_t heartbeat_lost);
+    void set_identity(std::string_view uid, std::string_view device_id,
+                      std::string_view device_name, std::string_view deliver_secret,
+                      uint64_t heartbeat_interval_ms, uint32_t heartbeat_lost);
 
     // A frame decoded: the peer is alive (glide resets its silence timer only on valid frames).
     void touch_read();
@@ -116,26 +135,26 @@ public:
     // one read, so a long queue means it does not: past max_deferred the session is closed
     // (1008 "too many frames during auth") and false returned.
     bool defer(std::string_view frame);
-    bool has_deferred() const { return !deferred_.empty(); }
+    bool has_deferred() const { return cold_ && !cold_->deferred.empty(); }
     // Moves the oldest deferred frame to *out; false when there is none or auth is pending.
     bool take_deferred(std::string *out);
 
     // -- offline replay, paced by the send buffer (design.md §5.7) --
     // Starts a replay for this login, from the beginning.
-    void replay_begin() { replay_ = Replay{true}; }
+    void replay_begin() { cold().replay = Replay{true}; }
     // A replay runs (it ends with a page shorter than a full one).
-    bool replaying() const { return replay_.active; }
+    bool replaying() const { return cold_ && cold_->replay.active; }
     // Claims the next page load: true (and loading) when a replay runs and no load is in
     // flight; the page starts after replay_cursor().
     bool replay_load();
-    int64_t replay_cursor() const { return replay_.cursor; }
+    int64_t replay_cursor() const { return cold_ ? cold_->replay.cursor : 0; }
     // The page load answered: loading ends; `more` false ends the replay too. The failures in
     // a row before it are forgotten.
     void replay_loaded(bool more);
     // The page load failed (a store fault): the replay stays, and stays loading, so that only
     // its retry loads again. Returns the failures in a row, this one included.
-    uint32_t replay_failed() { return ++replay_.failures; }
-    uint32_t replay_failures() const { return replay_.failures; }
+    uint32_t replay_failed() { return ++cold().replay.failures; }
+    uint32_t replay_failures() const { return cold_ ? cold_->replay.failures : 0; }
     // Sends one replayed message unless its mid is not past the cursor. False: stop sending
     // this page (the session closed, or the buffer passed its soft mark and the replay now
     // waits for drained()).
@@ -145,8 +164,8 @@ public:
     bool replay_send(codec::Envelope &&e, int64_t mid, bool *sent);
     // A replayed message not sent (the connection had it): the replay goes on after its mid.
     void replay_skip(int64_t mid) {
-        if (mid > replay_.cursor)
-            replay_.cursor = mid;
+        if (mid > cold().replay.cursor)
+            cold_->replay.cursor = mid;
     }
     // A send was answered above_soft: the transport owes a drained report; optional traffic
     // (the replay) waits for it.
@@ -165,44 +184,28 @@ public:
     uint32_t auth_failed() { return ++auth_failures_; }
 
     // uids this session watches (api.state.sub), to unsubscribe at close.
-    const std::vector<std::string> &watching() const { return watching_; }
-    void watch(std::string uid) { watching_.push_back(std::move(uid)); }
-    std::vector<std::string> take_watching() { return std::move(watching_); }
+    size_t watching() const { return cold_ ? cold_->watching.size() : 0; }
+    void watch(std::string_view uid) { cold().watching.emplace_back(uid); }
+    std::vector<std::string> take_watching();
 
-    std::string client_version; // from the client's hello
-
-    uint64_t heartbeat_interval_ms() const { return conf_.heartbeat_interval_ms; }
+    uint64_t heartbeat_interval_ms() const { return heartbeat_interval_ms_; }
     // Wall-clock time of start(), in ms since the epoch (the admin API's session listing).
     int64_t started_ms() const { return started_ms_; }
 
 private:
-    void arm_heartbeat();
-    void on_heartbeat_timer();
-    void closing();
+    // Strings in one allocation, each a 32-bit length and its bytes: five std::strings would
+    // take 160 bytes of every session, these take a pointer and the bytes.
+    class Strings {
+    public:
+        std::string_view get(unsigned i) const;
+        void set(unsigned i, std::string_view v);
+        void set_all(const std::string_view (&v)[5]);
 
-    uint64_t id_;
-    Link *link_;
-    TimerService *timers_;
-    SessionOwner *owner_;
-    SessionConfig conf_;
-    codec::Codec codec_;
-    State state_ = State::guest;
-    bool auth_pending_ = false;
-    bool backpressured_ = false;
-    uint32_t lost_ = 0;
-    uint32_t auth_failures_ = 0;
-    TokenBucket messages_;
-    int64_t refused_since_ms_ = -1; // -1: nothing refused lately
-    int64_t refused_last_ms_ = 0;
-    int64_t last_read_ms_ = 0;
-    int64_t last_write_ms_ = 0;
-    int64_t started_ms_ = 0;
-    TimerService::Handle hb_timer_ = 0;
-    char temp_id_[kTempIdSize]; // not NUL-terminated when full (a longer id is cut)
-    std::string uid_, device_id_, device_name_;
-    std::string deliver_secret_;
-    // A vector, not a deque: an empty std::deque allocates ~600 bytes, per idle session.
-    std::vector<std::string> deferred_;
+    private:
+        std::unique_ptr<char[]> p_;
+    };
+    enum : unsigned { kUid, kDeviceId, kDeviceName, kDeliverSecret, kClientVersion };
+
     struct Replay {
         bool active = false;        // a replay is running for this login
         bool loading = false;       // a page request is in flight
@@ -211,8 +214,51 @@ private:
         int64_t cursor = 0;         // the last mid replayed
         size_t inflight_bytes = 0;  // replay bytes sent since the buffer was last seen empty
     };
-    Replay replay_;
-    std::vector<std::string> watching_;
+    // What a session needs only now and then: frames deferred during an auth, the offline
+    // replay, the watched uids, the limits' refusals. Allocated when first needed and freed
+    // again once none of it is in use (trim()), so an idle session does not carry it.
+    struct Cold {
+        // A vector, not a deque: an empty std::deque allocates ~600 bytes.
+        std::vector<std::string> deferred;
+        std::vector<std::string> watching;
+        Replay replay;
+        int64_t refused_since_ms = -1; // -1: nothing refused lately
+        int64_t refused_last_ms = 0;
+    };
+    Cold &cold() {
+        if (!cold_)
+            cold_ = std::make_unique<Cold>();
+        return *cold_;
+    }
+    // Frees the cold part when nothing in it is in use. `buffer_empty`: the output buffer is
+    // empty, so the replay bytes it held are written; `now_ms` (when known): refusals a second
+    // old are over.
+    void trim(bool buffer_empty, int64_t now_ms = -1);
+
+    void arm_heartbeat();
+    void on_heartbeat_timer();
+    void closing();
+    TimerService *timers() const { return env_->timers; }
+
+    uint64_t id_;
+    Link *link_;
+    const SessionEnv *env_;
+    codec::Codec codec_;
+    State state_ = State::guest;
+    bool auth_pending_ = false;
+    bool backpressured_ = false;
+    uint32_t lost_ = 0;
+    uint32_t auth_failures_ = 0;
+    uint32_t heartbeat_lost_; // glide_heartbeat_lost, or the credential's
+    uint64_t heartbeat_interval_ms_;
+    TokenBucket messages_;
+    int64_t last_read_ms_ = 0;
+    int64_t last_write_ms_ = 0;
+    int64_t started_ms_ = 0;
+    TimerService::Handle hb_timer_ = 0;
+    TempId temp_id_;
+    Strings ident_;
+    std::unique_ptr<Cold> cold_;
 };
 
 } // namespace glide::session

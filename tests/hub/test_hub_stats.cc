@@ -185,7 +185,7 @@ void test_list_sessions(void **) {
     auto guest = w.connect();
     std::vector<std::string> seen;
     uint32_t n = w.hub.list_sessions("alice", [&](const hub::SessionInfo &s) {
-        seen.push_back(*s.uid + "/" + *s.device_id + "/" + *s.device_name);
+        seen.push_back(cat(s.uid, "/", s.device_id, "/", s.device_name));
         assert_true(s.started_ms >= 1720000000000LL);
         return true;
     });

@@ -89,7 +89,7 @@ void test_guest_chat_unauthenticated(void **) {
     w.send(*g, "{\"seq\":1,\"action\":\"heartbeat\",\"data\":{}}");
     w.send(*g, "{\"action\":\"hello\",\"data\":{\"client_version\":\"1.0\"}}");
     assert_int_equal(g->link.frames.size(), n); // no replies
-    assert_str(g->s->client_version, "1.0");
+    assert_str(std::string(g->s->client_version()), "1.0");
     w.send(*g, "{\"action\":\"hello\"}");
     assert_str(g->link.frames.back(),
                "{\"ver\":1,\"action\":\"notify.error\",\"data\":\"invalid handleHello message\"}");
