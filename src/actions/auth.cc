@@ -121,7 +121,7 @@ void auth_failed(Context &ctx, Session &s, const std::string &source, bool by_ho
     }
     if (l.auth_failures && s.open() && s.auth_failed() >= l.auth_failures) {
         ctx.stats.limited.add("auth_failures");
-        ctx.hub.log(GLIDE_LOG_INFO, "closing " + std::string(s.link()->peer()) + ": " +
+        ctx.hub.log(GLIDE_LOG_INFO, "closing " + s.link()->peer() + ": " +
                                         std::to_string(l.auth_failures) +
                                         " failed authentications (glide_limit_auth_failures)");
         s.close(session::close_code::policy_violation, text_auth_limited);
@@ -187,7 +187,8 @@ void on_authenticate(Context &ctx, Session &s, Envelope &e) {
     const int64_t seq = e.seq;
     s.set_auth_pending(true);
     uint64_t sid = s.id();
-    port::AuthInput in{cred->credential, cred->version, s.link()->peer(), s.temp_id()};
+    const std::string peer = s.link()->peer(), temp_id = s.temp_id();
+    port::AuthInput in{cred->credential, cred->version, peer, temp_id};
     ctx.call(
         HostRequest::Kind::auth,
         [c = &ctx, sid, seq, source = std::move(source)](HostRequest &r) {

@@ -113,7 +113,7 @@ struct HubConfig {
 struct SessionInfo {
     uint64_t id;
     std::string_view uid, device_id, device_name;
-    std::string_view peer;
+    std::string peer;
     codec::Codec codec;
     int64_t started_ms;
     size_t queued;

@@ -141,9 +141,9 @@ Status Module::start(event_base *base, int *code) {
         return make_error("already started");
     reap_.reset(event_new(base, -1, 0, on_reap, this));
     drain_timer_.reset(evtimer_new(base, on_drain_timeout, this));
-    flush_ = std::make_unique<net::FlushQueue>(base);
+    home_ = std::make_unique<net::ConnectionHome>(base, static_cast<net::ConnectionOwner &>(*this));
     rc = GLIDE_ENOMEM;
-    if (!reap_ || !drain_timer_ || !flush_->ok())
+    if (!reap_ || !drain_timer_ || !home_->ok())
         return make_error("event_new() failed");
     const ModuleConf &c = current_->conf;
     // Read at start, not at create: a host that forks its workers fills them in each child.
@@ -272,8 +272,8 @@ bool Module::admit(net::Connection &c) {
 
 int Module::adopt(int fd, std::shared_ptr<const net::ConnectionSettings> settings,
                   std::string input, const char *where, std::string *why) {
-    auto *c = new (std::nothrow) net::Connection(base_, fd, *this, *handler_, *flush_,
-                                                 std::move(settings), why != nullptr);
+    auto *c = new (std::nothrow) net::Connection(*home_, fd, *handler_, std::move(settings),
+                                                 why != nullptr);
     if (!c) {
         if (!why)
             ::close(fd);
@@ -345,10 +345,6 @@ void Module::connection_closed(net::Connection &c) {
     }
     stats_.connections--;
     stats_.connections_closed++;
-    stats_.bytes_in += c.bytes_in;
-    stats_.bytes_out += c.bytes_out;
-    stats_.messages_in += c.messages_in;
-    stats_.messages_out += c.messages_out;
     dead_.push_back(&c);
     if (reap_)
         event_active(reap_.get(), 0, 0);
@@ -423,12 +419,11 @@ void Module::check_drained() {
 
 void Module::stats(glide_stats &out) const {
     Stats st = hub_ ? hub_->stats() : stats_;
-    // The open connections' frames and bytes so far (closed ones were added at their close).
-    for (const net::Connection *c = conns_.front(); c; c = Connections::next(*c)) {
-        st.bytes_in += c->bytes_in;
-        st.bytes_out += c->bytes_out;
-        st.messages_in += c->messages_in;
-        st.messages_out += c->messages_out;
+    if (home_) {
+        st.bytes_in += home_->traffic.bytes_in;
+        st.bytes_out += home_->traffic.bytes_out;
+        st.messages_in += home_->traffic.messages_in;
+        st.messages_out += home_->traffic.messages_out;
     }
     out.connections = st.connections;
     out.connections_accepted = st.connections_accepted;

@@ -104,8 +104,9 @@ public:
     actions::Context *actions() { return dispatcher_ ? &dispatcher_->actions() : nullptr; }
     // The cluster bus; null before start() and without glide_cluster.
     const cluster::Bus *bus() const { return bus_.get(); }
-    // The connections' flush queue; null before start(). Internal: tests read its counters.
-    const net::FlushQueue *flush_queue() const { return flush_.get(); }
+    // What the connections share (their flush queue, their traffic); null before start().
+    // Internal: tests read its counters.
+    const net::ConnectionHome *connection_home() const { return home_.get(); }
 
 private:
     static void on_accept(void *self, net::Listener &l, int fd);
@@ -154,7 +155,7 @@ private:
     std::unique_ptr<cluster::Bus> bus_;
 
     // Output to write this loop turn; outlives the connections (see ~Module).
-    std::unique_ptr<net::FlushQueue> flush_;
+    std::unique_ptr<net::ConnectionHome> home_; // the connections' loop, flush queue, traffic
     // Open connections (newest first) and closed ones waiting to be freed by on_reap.
     using Connections = IntrusiveList<net::Connection, &net::Connection::owner_hook>;
     Connections conns_;

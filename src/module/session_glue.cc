@@ -176,8 +176,8 @@ int64_t EventTimers::wall_ms() const {
 
 ConnLink::ConnLink(net::Connection *c)
     : conn_(c),
-      codec_(c->codec() == net::CodecKind::protobuf ? codec::Codec::protobuf : codec::Codec::json),
-      peer_(c->peer().text()) {}
+      codec_(c->codec() == net::CodecKind::protobuf ? codec::Codec::protobuf : codec::Codec::json) {
+}
 
 session::SendResult ConnLink::send(session::Encoded &msg) {
     if (!conn_ || !conn_->is_open())

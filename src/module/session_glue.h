@@ -95,7 +95,7 @@ public:
     size_t buffered() const override { return conn_ ? conn_->queued() : 0; }
     void close(uint16_t code, std::string_view reason) override;
     void pause_reading(bool paused) override;
-    std::string_view peer() const override { return peer_; }
+    std::string peer() const override { return conn_ ? conn_->peer().text() : std::string(); }
     std::string source() const override { return conn_ ? conn_->peer().source() : std::string(); }
 
     void detach() { conn_ = nullptr; }
@@ -105,7 +105,6 @@ public:
 private:
     net::Connection *conn_;
     codec::Codec codec_;
-    std::string peer_;
 };
 
 // Routes a module's connections into its hub and their frames into dispatch.

@@ -48,11 +48,11 @@ FlushQueue::FlushQueue(event_base *base)
 
 // --- a connection ---------------------------------------------------------------------------
 
-Connection::Connection(event_base *base, int fd, ConnectionOwner &owner, MessageHandler &handler,
-                       FlushQueue &flush, std::shared_ptr<const ConnectionSettings> settings,
-                       bool keep_fd_on_failure)
-    : base_(base), owner_(owner), handler_(handler), flush_(flush),
-      settings_(std::move(settings)), peer_(peer_address(fd)), codec_(settings_->codec) {
+ConnectionHome::ConnectionHome(event_base *b, ConnectionOwner &o) : base(b), owner(o), flush(b) {}
+
+Connection::Connection(ConnectionHome &home, int fd, MessageHandler &handler,
+                       std::shared_ptr<const ConnectionSettings> settings, bool keep_fd_on_failure)
+    : home_(home), handler_(handler), settings_(std::move(settings)), peer_(peer_address(fd)), codec_(settings_->codec) {
     // Messages are small and written once per loop turn: Nagle's delay would only add latency.
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -67,7 +67,7 @@ Connection::Connection(event_base *base, int fd, ConnectionOwner &owner, Message
             return;
         }
         // With BEV_OPT_CLOSE_ON_FREE the bufferevent owns both the SSL and the socket.
-        bev_.reset(bufferevent_openssl_socket_new(base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+        bev_.reset(bufferevent_openssl_socket_new(home_.base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
                                                   BEV_OPT_CLOSE_ON_FREE));
         if (!bev_) {
             // An allocation inside libevent failed. With BEV_OPT_CLOSE_ON_FREE libevent 2.1
@@ -100,10 +100,10 @@ Connection::Connection(event_base *base, int fd, ConnectionOwner &owner, Message
 }
 
 Connection::~Connection() {
-    flush_.remove(*this);
+    home_.flush.remove(*this);
     if (ev_flags_)
         event_del(&ev_);
-    out_.clear(flush_.chunks());
+    out_.clear(home_.flush.chunks());
     if (fd_ >= 0)
         ::close(fd_);
 }
@@ -121,12 +121,18 @@ void Connection::start() {
 }
 
 void Connection::start(std::string input) {
-    bytes_in += input.size();
-    input_ = std::move(input);
+    home_.traffic.bytes_in += input.size();
+    if (!input.empty()) {
+        if (!spill()) {
+            log(GLIDE_LOG_ERROR, "out of memory keeping %zu bytes handed over", input.size());
+            return abort();
+        }
+        spill_->input = std::move(input);
+    }
     start();
     // update_events made the read callback active if the connection reads now; else it does
     // when reading resumes.
-    if (!input_.empty() && (ev_flags_ & EV_READ))
+    if (has_input() && (ev_flags_ & EV_READ))
         event_active(&ev_, EV_READ, 1);
 }
 
@@ -134,7 +140,7 @@ void Connection::start(std::string input) {
 // does not carry one.
 bool Connection::arm_timer(uint64_t ms) {
     if (!timer_)
-        timer_.reset(evtimer_new(base_, on_timer, this));
+        timer_.reset(evtimer_new(home_.base, on_timer, this));
     if (!timer_) {
         log(GLIDE_LOG_ERROR, "out of memory creating a timer");
         return false;
@@ -200,7 +206,7 @@ Connection::Head Connection::parse_head(const char *p, size_t n, size_t *consume
         // A limit of the owner's: the request is answered, whatever it was, and not upgraded.
         size_t m = frame::write_error_response(refuse_status_, refuse_reason_, out, sizeof out);
         if (m && append(out, m))
-            bytes_out += m;
+            home_.traffic.bytes_out += m;
         if (state_ != State::closed)
             close_politely();
         return Head::refused;
@@ -210,7 +216,7 @@ Connection::Head Connection::parse_head(const char *p, size_t n, size_t *consume
             static_cast<int>(r.reason.size()), r.reason.data());
         size_t m = frame::write_error_response(r, out, sizeof out);
         if (m && append(out, m))
-            bytes_out += m;
+            home_.traffic.bytes_out += m;
         if (state_ != State::closed)
             close_politely();
         return Head::refused;
@@ -234,7 +240,7 @@ Connection::Head Connection::parse_head(const char *p, size_t n, size_t *consume
         abort();
         return Head::failed;
     }
-    bytes_out += m;
+    home_.traffic.bytes_out += m;
     open_session();
     return Head::opened;
 }
@@ -255,11 +261,11 @@ void Connection::read_handshake(evbuffer *in) {
     case Head::failed:
         return;
     case Head::refused:
-        bytes_in += len;
+        home_.traffic.bytes_in += len;
         evbuffer_drain(in, len);
         return;
     case Head::opened:
-        bytes_in += consumed;
+        home_.traffic.bytes_in += consumed;
         evbuffer_drain(in, consumed);
         // Frames the client sent right behind its request.
         if (state_ == State::open && evbuffer_get_length(in))
@@ -273,11 +279,13 @@ void Connection::read_handshake(evbuffer *in) {
 void Connection::read_handshake_plain(uint8_t *p, size_t n) {
     const size_t limit = frame::kDefaultMaxHeaderBytes + 1;
     size_t consumed = 0;
-    if (head_.empty()) {
+    if (!spill_ || spill_->head.empty()) {
         Head h = parse_head(reinterpret_cast<const char *>(p), std::min(n, limit), &consumed);
         if (h == Head::need_more) {
             try {
-                head_.assign(reinterpret_cast<const char *>(p), n); // n < limit here
+                if (!spill())
+                    throw std::bad_alloc();
+                spill_->head.assign(reinterpret_cast<const char *>(p), n); // n < limit here
             } catch (const std::bad_alloc &) {
                 log(GLIDE_LOG_ERROR, "out of memory reading the upgrade request");
                 abort();
@@ -288,18 +296,22 @@ void Connection::read_handshake_plain(uint8_t *p, size_t n) {
             decode_plain(p, n, consumed); // frames the client sent right behind its request
         return;
     }
-    const size_t before = head_.size();
+    std::string &head = spill_->head;
+    const size_t before = head.size();
     const size_t take = std::min(n, limit - std::min(limit, before));
     try {
-        head_.append(reinterpret_cast<const char *>(p), take);
+        head.append(reinterpret_cast<const char *>(p), take);
     } catch (const std::bad_alloc &) {
         log(GLIDE_LOG_ERROR, "out of memory reading the upgrade request");
         return abort();
     }
-    Head h = parse_head(head_.data(), head_.size(), &consumed);
+    Head h = parse_head(head.data(), head.size(), &consumed);
     if (h == Head::need_more)
         return;
-    std::string().swap(head_);
+    if (spill_) { // the connection may have finished meanwhile (then it is gone)
+        std::string().swap(spill_->head);
+        unspill();
+    }
     // The head did not end within `before` (that parse said need_more): it ends in p.
     if (h == Head::opened && consumed >= before)
         decode_plain(p, n, consumed - before);
@@ -346,10 +358,12 @@ void Connection::decode_plain(uint8_t *p, size_t n, size_t off) {
     decode(p, n, off);
     if (state_ != State::open || off >= n)
         return;
-    // The budget ran out inside this read: the rest waits for a later turn, in input_ (which
-    // read_plain handles before reading the socket again).
+    // The budget ran out inside this read: the rest waits for a later turn, in the spill's
+    // input (which read_plain handles before reading the socket again).
     try {
-        input_.assign(reinterpret_cast<const char *>(p + off), n - off);
+        if (!spill())
+            throw std::bad_alloc();
+        spill_->input.assign(reinterpret_cast<const char *>(p + off), n - off);
     } catch (const std::bad_alloc &) {
         log(GLIDE_LOG_ERROR, "out of memory keeping %zu bytes of input", n - off);
         return abort();
@@ -388,7 +402,7 @@ bool Connection::handle_tcp(const frame::TcpEvent &ev) {
         end_session(tcp_error_code(ev.reason));
         return false;
     }
-    messages_in++;
+    home_.traffic.messages_in++;
     handler_.on_message(*this, MessageKind::binary, ev.payload);
     return state_ == State::open;
 }
@@ -415,7 +429,7 @@ void Connection::read_chains(evbuffer *in) {
         bool go_on = decode(static_cast<uint8_t *>(v.iov_base), v.iov_len, off);
         if (state_ == State::closed)
             return; // the input went with the socket
-        bytes_in += off;
+        home_.traffic.bytes_in += off;
         evbuffer_drain(in, off);
         if (!go_on) {
             // The budget ran out: the rest stays in the input buffer for a later turn
@@ -433,7 +447,7 @@ bool Connection::handle_frame(const frame::FrameEvent &ev) {
     switch (ev.type) {
     case FrameEventType::text:
     case FrameEventType::binary:
-        messages_in++;
+        home_.traffic.messages_in++;
         handler_.on_message(
             *this, ev.type == FrameEventType::text ? MessageKind::text : MessageKind::binary,
             ev.payload);
@@ -449,7 +463,7 @@ bool Connection::handle_frame(const frame::FrameEvent &ev) {
         uint16_t echo = ev.code == frame::kCloseNoStatus ? 0 : ev.code;
         size_t n = frame::encode_close_frame(f, echo, {});
         if (append(f, n))
-            bytes_out += n;
+            home_.traffic.bytes_out += n;
         if (state_ == State::closed)
             return false;
         close_politely();
@@ -462,7 +476,7 @@ bool Connection::handle_frame(const frame::FrameEvent &ev) {
         uint8_t f[frame::kMaxCloseFrame];
         size_t n = frame::encode_close_frame(f, ev.code, ev.reason);
         if (append(f, n))
-            bytes_out += n;
+            home_.traffic.bytes_out += n;
         if (state_ == State::closed)
             return false;
         close_politely();
@@ -518,16 +532,27 @@ bool Connection::update_events() {
     ev_flags_ = 0;
     if (!want)
         return true;
-    event_assign(&ev_, base_, fd_, static_cast<short>(want | EV_PERSIST), on_io, this);
+    event_assign(&ev_, home_.base, fd_, static_cast<short>(want | EV_PERSIST), on_io, this);
     if (event_add(&ev_, nullptr) != 0) {
         log(GLIDE_LOG_ERROR, "cannot watch the socket (%s)", strerror(errno));
         return false;
     }
     ev_flags_ = want;
     // Bytes handed over wait for the read callback (reading just resumed).
-    if ((want & EV_READ) && !input_.empty())
+    if ((want & EV_READ) && has_input())
         event_active(&ev_, EV_READ, 1);
     return true;
+}
+
+Connection::Spill *Connection::spill() {
+    if (!spill_)
+        spill_.reset(new (std::nothrow) Spill);
+    return spill_.get();
+}
+
+void Connection::unspill() {
+    if (spill_ && spill_->head.empty() && spill_->input.empty())
+        spill_.reset();
 }
 
 bool Connection::watch() {
@@ -560,27 +585,28 @@ void Connection::on_io(evutil_socket_t, short what, void *self) {
 
 // One read(2) per call while the socket fills the buffer, up to kReadBudget bytes and
 // kFrameBudget frames; a short read means the socket is drained for now. Bytes the frame budget
-// left over wait in input_ for resume(); unread bytes wait in the socket (epoll is
+// left over wait in the spill for resume(); unread bytes wait in the socket (epoll is
 // level-triggered: it reports them on the next turn).
 void Connection::read_plain() {
-    if (!input_.empty() && reading_plain()) {
+    if (has_input() && reading_plain()) {
         // Bytes read before (left by the budget, or handed over): they come first. Decoded in
         // place, as a read.
         std::string input;
-        input.swap(input_);
+        input.swap(spill_->input);
+        unspill();
         take_plain(reinterpret_cast<uint8_t *>(input.data()), input.size());
-        if (!input_.empty() || budget_ == 0)
+        if (has_input() || budget_ == 0)
             return;
     }
-    uint8_t *buf = flush_.read_buffer();
+    uint8_t *buf = home_.flush.read_buffer();
     size_t total = 0;
     while (reading_plain() && total < kReadBudget && budget_ > 0) {
         const ssize_t n = ::read(fd_, buf, FlushQueue::kReadBuffer);
         if (n > 0) {
-            bytes_in += static_cast<size_t>(n);
+            home_.traffic.bytes_in += static_cast<size_t>(n);
             total += static_cast<size_t>(n);
             take_plain(buf, static_cast<size_t>(n));
-            if (static_cast<size_t>(n) < FlushQueue::kReadBuffer || !input_.empty())
+            if (static_cast<size_t>(n) < FlushQueue::kReadBuffer || has_input())
                 return;
             continue;
         }
@@ -632,7 +658,7 @@ void Connection::on_read(bufferevent *bev, void *self) {
     }
     // Lingering: read only to notice the peer's EOF; what it still sends is discarded.
     size_t n = evbuffer_get_length(in);
-    c->bytes_in += n;
+    c->home_.traffic.bytes_in += n;
     evbuffer_drain(in, n);
 }
 
@@ -644,7 +670,7 @@ bool Connection::append(const void *p, size_t n, const void *q, size_t m) {
         evbuffer *out = bufferevent_get_output(bev_.get());
         added = evbuffer_add(out, p, n) == 0 && (m == 0 || evbuffer_add(out, q, m) == 0);
     } else {
-        added = out_.append(flush_.chunks(), p, n, q, m);
+        added = out_.append(home_.flush.chunks(), p, n, q, m);
     }
     if (added) {
         queue_flush();
@@ -668,7 +694,7 @@ bool Connection::admit(size_t n) {
 }
 
 SendResult Connection::after_send(size_t n) {
-    bytes_out += n;
+    home_.traffic.bytes_out += n;
     const size_t soft = settings_->send_buffer_limit / 2;
     if (queued() <= soft)
         return SendResult::ok;
@@ -703,7 +729,7 @@ SendResult Connection::send(MessageKind kind, std::span<const uint8_t> payload) 
         return SendResult::closed;
     if (!append(hdr, h, payload.data(), payload.size()))
         return SendResult::closed;
-    messages_out++;
+    home_.traffic.messages_out++;
     return after_send(h + payload.size());
 }
 
@@ -730,13 +756,13 @@ SendResult Connection::send_shared(MessageKind kind, std::shared_ptr<const std::
     if (!admit(total))
         return SendResult::closed;
     if (!tls()) {
-        if (!out_.append_shared(flush_.chunks(), hdr, h, std::move(msg))) {
+        if (!out_.append_shared(home_.flush.chunks(), hdr, h, std::move(msg))) {
             log(GLIDE_LOG_ERROR, "out of memory queueing a shared message");
             abort();
             return SendResult::closed;
         }
         queue_flush();
-        messages_out++;
+        home_.traffic.messages_out++;
         return after_send(total);
     }
     auto *holder = new (std::nothrow) std::shared_ptr<const std::string>(std::move(msg));
@@ -759,7 +785,7 @@ SendResult Connection::send_shared(MessageKind kind, std::shared_ptr<const std::
         abort();
         return SendResult::closed;
     }
-    messages_out++;
+    home_.traffic.messages_out++;
     return after_send(total);
 }
 
@@ -773,7 +799,7 @@ SendResult Connection::send_control(frame::Opcode op, std::span<const uint8_t> p
 
 void Connection::queue_flush() {
     if (!writing_ && !tls())
-        flush_.push(*this);
+        home_.flush.push(*this);
 }
 
 void Connection::flush() {
@@ -783,7 +809,7 @@ void Connection::flush() {
         return;
     if (!out_.empty()) {
         // The socket would block: the event's EV_WRITE finishes the write.
-        flush_.blocked++;
+        home_.flush.blocked++;
         writing_ = true;
         if (!watch())
             return;
@@ -800,7 +826,7 @@ bool Connection::write_plain(bool counted) {
         size_t want = 0;
         const int n = out_.peek(iov, kIov, &want);
         if (counted)
-            flush_.writes++;
+            home_.flush.writes++;
         const ssize_t w = ::writev(fd_, iov, n);
         if (w < 0) {
             if (errno == EINTR)
@@ -810,7 +836,7 @@ bool Connection::write_plain(bool counted) {
             finish(); // as for a bufferevent's error event
             return false;
         }
-        out_.consume(flush_.chunks(), static_cast<size_t>(w));
+        out_.consume(home_.flush.chunks(), static_cast<size_t>(w));
         if (static_cast<size_t>(w) < want)
             return true;
     }
@@ -859,7 +885,7 @@ void Connection::close(uint16_t code, std::string_view reason) {
         size_t n = frame::encode_close_frame(f, code, reason);
         if (!append(f, n))
             return; // aborted
-        bytes_out += n;
+        home_.traffic.bytes_out += n;
     }
     close_politely();
     end_session(code);
@@ -909,7 +935,7 @@ void Connection::shut_write() {
 
 void Connection::finish() {
     state_ = State::closed;
-    flush_.remove(*this);
+    home_.flush.remove(*this);
     if (timer_)
         evtimer_del(timer_.get()); // (finish may run inside the timer's callback: not freed)
     bev_.reset(); // TLS: closes the socket
@@ -918,14 +944,13 @@ void Connection::finish() {
             event_del(&ev_);
         ev_flags_ = 0;
         writing_ = false;
-        out_.clear(flush_.chunks());
-        std::string().swap(head_);
-        std::string().swap(input_);
+        out_.clear(home_.flush.chunks());
+        spill_.reset();
         ::close(fd_);
         fd_ = -1;
     }
     end_session(1006);
-    owner_.connection_closed(*this);
+    home_.owner.connection_closed(*this);
 }
 
 void Connection::on_event(bufferevent *bev, short what, void *self) {

@@ -30,7 +30,7 @@
 // otherwise reading goes on up to kReadBudget bytes per callback.
 //
 // Fairness: one connection handles at most kFrameBudget frames per loop turn, however fast its
-// peer sends. When the budget runs out inside a read, the rest of that read is kept (input_, a
+// peer sends. When the budget runs out inside a read, the rest of that read is kept (spill_, a
 // copy: only a connection that floods pays it) and a timer of 0 ms resumes it on the next loop
 // turn, after the I/O callbacks of every other connection that turn's poll reported; bytes not
 // read yet stay in the socket, and level-triggered epoll reports them again. While a resume is
@@ -110,6 +110,7 @@ protected:
 };
 
 class FlushQueue;
+struct ConnectionHome;
 
 class ConnectionOwner {
 public:
@@ -126,11 +127,10 @@ public:
 
     // Takes the accepted socket `fd` (non-blocking): on failure ok() is false and the socket is
     // closed, unless `keep_fd_on_failure` (a socket the host handed over stays the host's when
-    // the module refuses it). Nothing runs until start(). `flush` is the queue of `base`; it
-    // must outlive the connection.
-    Connection(event_base *base, int fd, ConnectionOwner &owner, MessageHandler &handler,
-               FlushQueue &flush, std::shared_ptr<const ConnectionSettings> settings,
-               bool keep_fd_on_failure = false);
+    // the module refuses it). Nothing runs until start(). `home` and `handler` must outlive the
+    // connection.
+    Connection(ConnectionHome &home, int fd, MessageHandler &handler,
+               std::shared_ptr<const ConnectionSettings> settings, bool keep_fd_on_failure = false);
     ~Connection();
     Connection(const Connection &) = delete;
     Connection &operator=(const Connection &) = delete;
@@ -205,11 +205,6 @@ public:
     // The owner's bits (what it counted this connection under); never looked at either.
     uint8_t owner_flags = 0;
 
-    uint64_t bytes_in = 0;
-    uint64_t bytes_out = 0;
-    uint64_t messages_in = 0;
-    uint64_t messages_out = 0;
-
     // The owner's list of its connections (an IntrusiveList: O(1) removal, no allocation).
     ListHook<Connection> owner_hook;
     // FlushQueue's list: queued for this loop turn's write.
@@ -229,7 +224,7 @@ private:
     // answers 101 and opens the session, *consumed being the head's length.
     Head parse_head(const char *p, size_t n, size_t *consumed);
     void read_handshake(evbuffer *in);
-    // Plain: a request head's bytes (maybe joined to the start kept in head_), then frames.
+    // Plain: a request head's bytes (maybe joined to the start kept in the spill), then frames.
     void read_handshake_plain(uint8_t *p, size_t n);
     // Decodes frames or TCP messages from p + off on; advances off past what was consumed and
     // says whether reading goes on. p must be writable (unmasked in place).
@@ -277,24 +272,29 @@ private:
     SendResult send_control(frame::Opcode op, std::span<const uint8_t> payload);
     void log(glide_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+    ConnectionHome &home_;
+    MessageHandler &handler_;
     BuffereventPtr bev_; // TLS only
     // Plain sockets only: the socket, its event (embedded: no allocation) and the output.
-    event_base *base_;
     int fd_ = -1;
     short ev_flags_ = 0; // what ev_ is added with; 0: not added
     bool paused_ = false; // pause_reading (TLS too)
     event ev_;
     OutQueue out_;
-    std::string head_; // the start of an unfinished upgrade request
-    // Plain: bytes read before (handed over, or left by the frame budget); handled first by the
-    // next read_plain.
-    std::string input_;
+    // Plain, and rare: what a connection keeps between reads. The start of an unfinished
+    // upgrade request (head), and bytes read before (handed over, or left by the frame budget:
+    // input), handled first by the next read_plain. Allocated when needed, freed when empty.
+    struct Spill {
+        std::string head;
+        std::string input;
+    };
+    std::unique_ptr<Spill> spill_;
+    Spill *spill(); // allocates it when needed; nullptr when out of memory
+    void unspill(); // frees it when both are empty
+    bool has_input() const { return spill_ && !spill_->input.empty(); }
     // The handshake timeout, the linger bound of the polite close, and while open the resume of
     // the frame budget (created when first needed: most open connections never carry one).
     EventPtr timer_;
-    ConnectionOwner &owner_;
-    MessageHandler &handler_;
-    FlushQueue &flush_;
     std::shared_ptr<const ConnectionSettings> settings_;
     Address peer_;
     State state_ = State::handshake;
@@ -329,6 +329,30 @@ public:
 private:
     ChunkPool chunks_;
     std::unique_ptr<uint8_t[]> read_buf_;
+};
+
+// The frames and bytes connections carried (their payloads and framing, TLS records not
+// counted).
+struct Traffic {
+    uint64_t bytes_in = 0;
+    uint64_t bytes_out = 0;
+    uint64_t messages_in = 0;
+    uint64_t messages_out = 0;
+};
+
+// What the connections of one owner on one event_base share: each holds one reference to it
+// instead of a copy of each (thousands of idle connections are the common case, so a
+// connection's size is the broker's memory). It must outlive its connections.
+struct ConnectionHome {
+    ConnectionHome(event_base *base, ConnectionOwner &owner);
+    bool ok() const { return flush.ok(); }
+
+    event_base *const base;
+    ConnectionOwner &owner;
+    FlushQueue flush;
+    // Counted as they happen, so that the totals include the open connections without a walk
+    // over them.
+    Traffic traffic;
 };
 
 } // namespace glide::net

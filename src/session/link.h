@@ -71,8 +71,9 @@ public:
     // be delivered after pause_reading(true); the session queues them.
     virtual void pause_reading(bool paused) = 0;
 
-    // "ip:port" of the peer, for logs and the auth request.
-    virtual std::string_view peer() const = 0;
+    // "ip:port" of the peer, for logs and the auth request (made when asked for: a connection
+    // does not carry its text); empty once the connection is gone.
+    virtual std::string peer() const = 0;
 
     // What per-address limits count the peer by: its IPv4 address, or its IPv6 address's /64
     // ("2001:db8:1:2::/64"); empty once the connection is gone.

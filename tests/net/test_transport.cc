@@ -499,9 +499,9 @@ void test_one_write_per_turn(void **) {
     assert_true(wait_for([&] { return h.opened.load() == 3; }));
     uint64_t runs0 = 0, writes0 = 0, runs1 = 0, writes1 = 0, blocked = 0;
     s.loop.run([&] {
-        runs0 = m->flush_queue()->runs;
-        writes0 = m->flush_queue()->writes;
-        blocked = m->flush_queue()->blocked;
+        runs0 = m->connection_home()->flush.runs;
+        writes0 = m->connection_home()->flush.writes;
+        blocked = m->connection_home()->flush.blocked;
         for (Connection *c : h.conns)
             for (int i = 0; i < 10; i++)
                 c->send(MessageKind::text, "x" + std::to_string(i));
@@ -513,8 +513,8 @@ void test_one_write_per_turn(void **) {
             assert_string_equal(f.payload.c_str(), ("x" + std::to_string(i)).c_str());
         }
     s.loop.run([&] {
-        runs1 = m->flush_queue()->runs;
-        writes1 = m->flush_queue()->writes;
+        runs1 = m->connection_home()->flush.runs;
+        writes1 = m->connection_home()->flush.writes;
     });
     assert_int_equal(runs1 - runs0, 1);
     assert_int_equal(writes1 - writes0, 3);
@@ -526,8 +526,8 @@ void test_one_write_per_turn(void **) {
         assert_string_equal(f.payload.c_str(), "burst");
     }
     s.loop.run([&] {
-        writes0 = m->flush_queue()->writes;
-        blocked = m->flush_queue()->blocked - blocked;
+        writes0 = m->connection_home()->flush.writes;
+        blocked = m->connection_home()->flush.blocked - blocked;
     });
     assert_int_equal(writes0 - writes1, 1);
     // Every byte went by those writes: none had to wait for EV_WRITE.
@@ -573,7 +573,7 @@ void test_would_block_in_order(void **) {
     uint64_t blocked = 0;
     s.loop.run([&] {
         left = h.conns.front()->queued();
-        blocked = m->flush_queue()->blocked;
+        blocked = m->connection_home()->flush.blocked;
     });
     assert_true(left > 0);
     assert_int_equal(blocked, 1);
@@ -585,13 +585,13 @@ void test_would_block_in_order(void **) {
     // Back to the flush queue: a later send is written too.
     uint64_t writes0 = 0, writes1 = 0;
     s.loop.run([&] {
-        writes0 = m->flush_queue()->writes;
+        writes0 = m->connection_home()->flush.writes;
         h.conns.front()->send(MessageKind::binary, numbered(0, 10));
     });
     read_numbered(fd, 1, 10);
     s.loop.run([&] {
-        writes1 = m->flush_queue()->writes;
-        blocked = m->flush_queue()->blocked;
+        writes1 = m->connection_home()->flush.writes;
+        blocked = m->connection_home()->flush.blocked;
     });
     assert_int_equal(writes1 - writes0, 1);
     assert_int_equal(blocked, 1);
@@ -627,10 +627,11 @@ void test_close_after_queued(void **) {
 
 // --- plain-socket reading --------------------------------------------------------------------
 
-// Runs on the loop thread: the first connection's bytes_in (0 when there is none).
-uint64_t bytes_in_of(TestServer &s, ScriptHandler &h) {
+// Runs on the loop thread: the bytes the first module's connections have read (the tests
+// below have one connection at a time).
+uint64_t bytes_in_of(TestServer &s) {
     uint64_t n = 0;
-    s.loop.run([&] { n = h.conns.empty() ? 0 : h.conns.front()->bytes_in; });
+    s.loop.run([&] { n = s.modules.front()->connection_home()->traffic.bytes_in; });
     return n;
 }
 
@@ -638,11 +639,11 @@ uint64_t bytes_in_of(TestServer &s, ScriptHandler &h) {
 // written, so every cut is the end of a read.
 void write_in_reads(TestServer &s, ScriptHandler &h, int fd, const std::string &data,
                     std::initializer_list<size_t> cuts) {
-    const uint64_t base = bytes_in_of(s, h);
+    const uint64_t base = bytes_in_of(s);
     size_t at = 0;
     for (size_t cut : cuts) {
         assert_true(write_all(fd, data.substr(at, cut - at)));
-        assert_true(wait_for([&] { return bytes_in_of(s, h) == base + cut; }));
+        assert_true(wait_for([&] { return bytes_in_of(s) == base + cut; }));
         at = cut;
     }
     assert_true(write_all(fd, data.substr(at)));
@@ -757,10 +758,10 @@ void test_pause_with_buffered_frames(void **) {
     assert_true(write_all(fd, client_frame(1, "pause") + client_frame(1, "two") +
                                   client_frame(1, "three")));
     assert_true(wait_for([&] { return h.received.load() == 3; }));
-    const uint64_t in0 = bytes_in_of(s, h);
+    const uint64_t in0 = bytes_in_of(s);
     assert_true(write_all(fd, client_frame(1, "four")));
     assert_true(settled(s.loop, fd)); // paused: "four" is at the server and was not read
-    assert_int_equal(bytes_in_of(s, h), in0);
+    assert_int_equal(bytes_in_of(s), in0);
     assert_int_equal(h.received.load(), 3);
     s.loop.run([&] { h.conns.front()->pause_reading(false); });
     assert_true(wait_for([&] { return h.received.load() == 4; }));
@@ -909,9 +910,9 @@ void test_peer_eof_with_remainder(void **) {
     assert_true(fd >= 0);
     assert_true(wait_for([&] { return h.opened.load() == 1; }));
     const std::string frame = client_frame(2, std::string(5000, 'p'));
-    const uint64_t in0 = bytes_in_of(s, h);
+    const uint64_t in0 = bytes_in_of(s);
     assert_true(write_all(fd, frame.substr(0, 3000)));
-    assert_true(wait_for([&] { return bytes_in_of(s, h) == in0 + 3000; }));
+    assert_true(wait_for([&] { return bytes_in_of(s) == in0 + 3000; }));
     ::close(fd);
     assert_true(wait_for([&] { return h.closed.load() == 1; }));
     assert_int_equal(h.last_close.load(), 1006);

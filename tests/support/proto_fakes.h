@@ -99,7 +99,7 @@ public:
         reason = why;
     }
     void pause_reading(bool p) override { paused = p; }
-    std::string_view peer() const override { return "127.0.0.1:5555"; }
+    std::string peer() const override { return "127.0.0.1:5555"; }
     std::string source() const override { return source_address; }
 
     // The peer reads everything: the buffer empties.
