@@ -90,6 +90,12 @@ Status check_ticket(const ClientSecrets *secrets, std::string_view from, std::st
 Status check_ticket(std::string_view deliver_secret, std::string_view from, std::string_view to,
                     std::string_view ticket);
 
+// Runs the cryptography of credentials, tickets and temp ids once (random bytes, a sealed and
+// opened credential, a ticket), so that OpenSSL loads its provider and algorithm tables now and
+// not at the first client's login: a process calls it at start. (OpenSSL 3 touches about 2 MiB
+// of libcrypto's pages and takes milliseconds on the first use of each.)
+void warm_up_crypto();
+
 // Unpadded standard base64 as Go's base64.RawStdEncoding (CR and LF are skipped).
 std::string base64_raw_encode(std::string_view bytes);
 Result<std::string> base64_raw_decode(std::string_view text);

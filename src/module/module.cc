@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "codec/credential.h"
 #include "common/strings.h"
 
 glide_conf::glide_conf(glide_module *m)
@@ -141,10 +142,13 @@ Status Module::start(event_base *base, int *code) {
         return make_error("already started");
     reap_.reset(event_new(base, -1, 0, on_reap, this));
     drain_timer_.reset(evtimer_new(base, on_drain_timeout, this));
-    home_ = std::make_unique<net::ConnectionHome>(base, static_cast<net::ConnectionOwner &>(*this));
+    home_ = std::make_unique<net::ConnectionHome>(base,
+                                                  static_cast<net::ConnectionOwner &>(*this));
     rc = GLIDE_ENOMEM;
     if (!reap_ || !drain_timer_ || !home_->ok())
         return make_error("event_new() failed");
+    // OpenSSL's tables now, not at the first login (temp ids, tickets, glide's credentials).
+    codec::warm_up_crypto();
     const ModuleConf &c = current_->conf;
     // Read at start, not at create: a host that forks its workers fills them in each child.
     const HostWorker worker = host_worker(host_);
