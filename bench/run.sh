@@ -6,7 +6,8 @@
 # The cluster figures (issue #16) need redis-server; BENCH_100K=0 leaves out their heaviest run
 # (100,000 connections on worker_processes 6, about a minute and a half). BENCH_ONLY=single or BENCH_ONLY=cluster runs
 # only the figures of issue #7 (one glided) or only those of issue #16 (the cluster);
-# BENCH_ONLY=flood only the fairness section (issue #19). BENCH_DURATION sets each run's
+# BENCH_ONLY=flood only the fairness section (issue #19), BENCH_ONLY=pg only the PostgreSQL store's
+# figures (issue #18). BENCH_DURATION sets each run's
 # measured time (10s).
 set -u
 B=${B:-build}
@@ -200,6 +201,87 @@ flood_summary() {
     echo "| flood: the same with the flooder, limits off (3 runs) | $(for k in 1 2 3; do printf '%s / %s µs; ' "$(p50_of flood$k)" "$(p99_of flood$k)"; done)lowest p99 ${with:-n/a} µs; flooder: $(fig flood1 flooder) | p99 within 5 ms of the run without: +${delta:-n/a} ms |"
     echo "| flood with the default limits: pairs' p50 / p99; the flooder | $(p50_of flood_limited) / $(p99_of flood_limited) µs; $(fig flood_limited flooder) | refused, then closed 1008 |"
 }
+# chat on store postgresql (issue #18): saturation (with PostgreSQL's CPU per message), open loop
+# at 5,000 msg/s (p99), and the group replay at login.
+pg_section() {
+    # chat on store postgresql: a throwaway server (initdb in $T, unix socket only, fsync on as in
+    # production; as root it runs as the postgres user), skipped when PostgreSQL is not installed.
+    # The server's processes' CPU (utime + stime of the postmaster and its children) over the run is
+    # divided by the messages acknowledged over the run (warm-up included).
+    PGBIN=$(pg_config --bindir 2>/dev/null)
+    pg_ctl_as() {
+        if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$PGBIN/pg_ctl" "$@"; else "$PGBIN/pg_ctl" "$@"; fi
+    }
+    pg_cpu() {
+        pm=$(head -1 "$T/pg/data/postmaster.pid")
+        for p in $pm $(pgrep -P "$pm"); do cat "/proc/$p/stat" 2>/dev/null; done |
+            awk '{ s += $14 + $15 } END { print s + 0 }'
+    }
+    pg_cpu_us=
+    if [ -n "$PGBIN" ] && [ -x "$PGBIN/initdb" ]; then
+        mkdir -p "$T/pg" && chmod 711 "$T"
+        [ "$(id -u)" = 0 ] && chown postgres:postgres "$T/pg"
+        if [ "$(id -u)" = 0 ]; then
+            runuser -u postgres -- "$PGBIN/initdb" -D "$T/pg/data" -U glide -A trust >"$T/initdb.log" 2>&1
+        else
+            "$PGBIN/initdb" -D "$T/pg/data" -U glide -A trust >"$T/initdb.log" 2>&1
+        fi
+        PG_STARTED=1
+        if pg_ctl_as -D "$T/pg/data" -o "-k $T/pg -p 5432 -c listen_addresses=" -l "$T/pg/server.log" \
+            -w -t 120 start >/dev/null 2>&1 &&
+            "$PGBIN/psql" -X -q -h "$T/pg" -U glide -d postgres -c "CREATE DATABASE glide" >/dev/null; then
+            fresh_pg_glided() { start_glided "store postgresql:///glide?host=$T/pg&user=glide;"; }
+            fresh_pg_glided
+            c0=$(pg_cpu)
+            run chat_pg chat "$URL" --secret bench-secret --server-pid "$GLIDED_PID" \
+                --duration "$DURATION" --pairs 100 --window 32
+            c1=$(pg_cpu)
+            acked=$("$PGBIN/psql" -X -At -h "$T/pg" -U glide -d glide -c \
+                "SELECT count(*) FROM glide_messages WHERE kind = 0")
+            # Latency where users live (issue #18): open loop at 5,000 msg/s, 100 pairs, every
+            # message acknowledged after its commit.
+            fresh_pg_glided
+            run chat_pg_5k chat "$URL" --secret bench-secret --server-pid "$GLIDED_PID" \
+                --duration "$DURATION" --pairs 100 --rate 5000
+            if [ -n "${ADMIN:-}" ]; then
+                run replay_pg replay "$URL" --secret bench-secret --server-pid "$GLIDED_PID" \
+                    --admin "$ADMIN" --admin-token bench-token --window 256
+            fi
+            stop_glided
+            pg_cpu_us=$(awk -v t=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v n="$acked" \
+                'BEGIN { if (n > 0) printf "%.1f", t / hz * 1e6 / n }')
+            printf '\nPostgreSQL server processes: %s CPU ticks (1/%s s) for %s acknowledged messages: %s µs per message.\n' \
+                $((c1 - c0)) "$(getconf CLK_TCK)" "$acked" "${pg_cpu_us:-n/a}" >>"$OUT"
+            pg_ctl_as -D "$T/pg/data" -m fast stop >/dev/null 2>&1 && PG_STARTED=
+        else
+            echo "== chat_pg: PostgreSQL did not start (see $T/pg/server.log)" >&2
+        fi
+    else
+        echo "== chat_pg: skipped (no PostgreSQL: apt-get install postgresql)" >&2
+        printf '\n### chat (postgresql store)\n\nskipped: PostgreSQL is not installed.\n' >>"$OUT"
+    fi
+}
+pg_summary() {
+    echo "| postgresql store: acked messages/s (server CPU by thread; PostgreSQL's CPU per message) | $(fig chat_pg messages | sed -n 's/.*acked \([0-9]*\/s\).*/\1/p') ($(fig chat_pg 'server CPU by thread'); PostgreSQL ${pg_cpu_us:-n/a} µs/msg) | ≥ 15,000/s; PostgreSQL ≤ 25 µs/msg |"
+    echo "| postgresql store at 5,000 msg/s open loop: server ack p99 / end-to-end p99 | $(fig chat_pg_5k 'server ack latency' | sed -n 's/.*p99 \([0-9.]*\) µs.*/\1/p') / $(p99_of chat_pg_5k) µs ($(fig chat_pg_5k messages)) | ≤ 10,000 µs |"
+}
+if [ "$ONLY" = pg ]; then
+    pg_section
+    {
+        echo
+        echo "## Summary (PostgreSQL store, issue #18)"
+        echo
+        echo "| figure | measured | target |"
+        echo "| --- | --- | --- |"
+        pg_summary
+    } >"$T/summary.md"
+    cat "$T/summary.md" >>"$OUT"
+    echo
+    cat "$T/summary.md"
+    echo
+    echo "wrote $OUT"
+    exit 0
+fi
 if [ "$ONLY" = flood ]; then
     flood_section
     {
@@ -288,56 +370,7 @@ if [ "$ONLY" != cluster ]; then
         fi
     fi
 
-    # chat on store postgresql: a throwaway server (initdb in $T, unix socket only, fsync on as in
-    # production; as root it runs as the postgres user), skipped when PostgreSQL is not installed.
-    # The server's processes' CPU (utime + stime of the postmaster and its children) over the run is
-    # divided by the messages acknowledged over the run (warm-up included).
-    PGBIN=$(pg_config --bindir 2>/dev/null)
-    pg_ctl_as() {
-        if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$PGBIN/pg_ctl" "$@"; else "$PGBIN/pg_ctl" "$@"; fi
-    }
-    pg_cpu() {
-        pm=$(head -1 "$T/pg/data/postmaster.pid")
-        for p in $pm $(pgrep -P "$pm"); do cat "/proc/$p/stat" 2>/dev/null; done |
-            awk '{ s += $14 + $15 } END { print s + 0 }'
-    }
-    pg_cpu_us=
-    if [ -n "$PGBIN" ] && [ -x "$PGBIN/initdb" ]; then
-        mkdir -p "$T/pg" && chmod 711 "$T"
-        [ "$(id -u)" = 0 ] && chown postgres:postgres "$T/pg"
-        if [ "$(id -u)" = 0 ]; then
-            runuser -u postgres -- "$PGBIN/initdb" -D "$T/pg/data" -U glide -A trust >"$T/initdb.log" 2>&1
-        else
-            "$PGBIN/initdb" -D "$T/pg/data" -U glide -A trust >"$T/initdb.log" 2>&1
-        fi
-        PG_STARTED=1
-        if pg_ctl_as -D "$T/pg/data" -o "-k $T/pg -p 5432 -c listen_addresses=" -l "$T/pg/server.log" \
-            -w -t 120 start >/dev/null 2>&1 &&
-            "$PGBIN/psql" -X -q -h "$T/pg" -U glide -d postgres -c "CREATE DATABASE glide" >/dev/null; then
-            start_glided "store postgresql:///glide?host=$T/pg&user=glide;"
-            c0=$(pg_cpu)
-            run chat_pg chat "$URL" --secret bench-secret --server-pid "$GLIDED_PID" \
-                --duration "$DURATION" --pairs 100 --window 32
-            c1=$(pg_cpu)
-            if [ -n "${ADMIN:-}" ]; then
-                run replay_pg replay "$URL" --secret bench-secret --server-pid "$GLIDED_PID" \
-                    --admin "$ADMIN" --admin-token bench-token --window 256
-            fi
-            stop_glided
-            acked=$("$PGBIN/psql" -X -At -h "$T/pg" -U glide -d glide -c \
-                "SELECT count(*) FROM glide_messages WHERE kind = 0")
-            pg_cpu_us=$(awk -v t=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v n="$acked" \
-                'BEGIN { if (n > 0) printf "%.1f", t / hz * 1e6 / n }')
-            printf '\nPostgreSQL server processes: %s CPU ticks (1/%s s) for %s acknowledged messages: %s µs per message.\n' \
-                $((c1 - c0)) "$(getconf CLK_TCK)" "$acked" "${pg_cpu_us:-n/a}" >>"$OUT"
-            pg_ctl_as -D "$T/pg/data" -m fast stop >/dev/null 2>&1 && PG_STARTED=
-        else
-            echo "== chat_pg: PostgreSQL did not start (see $T/pg/server.log)" >&2
-        fi
-    else
-        echo "== chat_pg: skipped (no PostgreSQL: apt-get install postgresql)" >&2
-        printf '\n### chat (postgresql store)\n\nskipped: PostgreSQL is not installed.\n' >>"$OUT"
-    fi
+    pg_section
 
     # Heap allocations per acknowledged chat message: glided with a counting malloc, counted
     # between two signals 3 s apart in the middle of a 2,000 msg/s run (6,000 messages).
@@ -567,7 +600,7 @@ if [ "$ONLY" != cluster ]; then
         echo
         echo "| figure | measured | target |"
         echo "| --- | --- | --- |"
-        echo "| idle: server RSS per connection (15,000 conns) | $(fig idle 'server RSS per connection' | sed 's/ *(.*//') | ≤ 2 KiB |"
+        echo "| idle: server RSS per connection (15,000 conns) | $(fig idle 'server RSS per connection' | sed 's/ *(.*//') | ≤ 1,000 B = 0.98 KiB (issue #20) |"
         echo "| chat JSON: server CPU per message (lower of two runs) | ${cpu_json:-n/a} µs (runs: $(fig chat_json1 'server CPU per message'), $(fig chat_json2 'server CPU per message')) | ≤ 6 µs |"
         # When the load generator saturates first, the acked rate is its limit, not the server's:
         # one server core's rate at the measured CPU per message says what the server would carry.
@@ -578,7 +611,7 @@ if [ "$ONLY" != cluster ]; then
         echo "| group 10×100: server CPU per delivery | $(fig group 'server CPU per delivery') | ≤ 2 µs |"
         echo "| protobuf / JSON server CPU per message | $ratio (protobuf runs: $(fig chat_pb1 'server CPU per message'), $(fig chat_pb2 'server CPU per message')) | ≤ 0.8 |"
         echo "| sqlite store: acked messages/s (server CPU by thread: the store's share) | $(fig chat_sqlite messages | sed -n 's/.*acked \([0-9]*\/s\).*/\1/p') ($(fig chat_sqlite 'server CPU by thread')) | ≥ 50,000/s |"
-        echo "| postgresql store: acked messages/s (server CPU by thread; PostgreSQL's CPU per message) | $(fig chat_pg messages | sed -n 's/.*acked \([0-9]*\/s\).*/\1/p') ($(fig chat_pg 'server CPU by thread'); PostgreSQL ${pg_cpu_us:-n/a} µs/msg) | — |"
+        pg_summary
         echo "| heap allocations per chat message (store, ack, delivery, ack.notify) | ${allocs:-n/a} | ≤ 2 |"
         flood_summary
         for r in replay_memory replay_sqlite replay_sqlite_pb replay_pg; do
