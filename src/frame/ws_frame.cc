@@ -52,7 +52,8 @@ void unmask(uint8_t *p, size_t n, const uint8_t key[4], uint64_t offset) {
         p[i] ^= k[i & 7];
 }
 
-FrameDecoder::FrameDecoder(FrameLimits limits) : limits_(limits) {}
+FrameDecoder::FrameDecoder(FrameLimits limits)
+    : max_message_size_(limits.max_message_size), from_server_(limits.from_server) {}
 
 FrameDecoder::~FrameDecoder() {
     std::free(buf_);
@@ -80,7 +81,7 @@ bool FrameDecoder::reserve(uint64_t total) {
     return true;
 }
 
-DecodeResult FrameDecoder::fail_with(size_t consumed, uint16_t code, std::string_view reason,
+DecodeResult FrameDecoder::fail_with(size_t consumed, uint16_t code, const char *reason,
                                      FrameEvent *ev) {
     state_ = State::failed;
     err_code_ = code;
@@ -125,11 +126,11 @@ FrameDecoder::HeaderStatus FrameDecoder::parse_header(const uint8_t *h, size_t a
         return HeaderStatus::need_more;
     const uint8_t b1 = h[1];
     const bool masked = b1 & 0x80;
-    if (!masked && !limits_.from_server) {
+    if (!masked && !from_server_) {
         err_reason_ = "client frame not masked";
         return HeaderStatus::error;
     }
-    if (masked && limits_.from_server) {
+    if (masked && from_server_) {
         err_reason_ = "server frame masked";
         return HeaderStatus::error;
     }
@@ -161,7 +162,7 @@ FrameDecoder::HeaderStatus FrameDecoder::parse_header(const uint8_t *h, size_t a
     }
     if (!is_control(op)) {
         const uint64_t before = op == 0 ? buf_len_ : 0;
-        if (len > limits_.max_message_size || before + len > limits_.max_message_size) {
+        if (len > max_message_size_ || before + len > max_message_size_) {
             err_code_ = kCloseTooBig;
             err_reason_ = "message too big";
             return HeaderStatus::error;

@@ -143,7 +143,8 @@ private:
     enum class HeaderStatus : uint8_t { need_more, ok, error };
 
     HeaderStatus parse_header(const uint8_t *h, size_t avail, size_t *header_len);
-    DecodeResult fail_with(size_t consumed, uint16_t code, std::string_view reason, FrameEvent *ev);
+    // `reason` is a static text.
+    DecodeResult fail_with(size_t consumed, uint16_t code, const char *reason, FrameEvent *ev);
     DecodeResult control_event(std::span<uint8_t> payload, size_t consumed, FrameEvent *ev);
     bool reserve(uint64_t total);
     void release_buffer();
@@ -152,9 +153,9 @@ private:
     // the message it interleaves with (if any).
     size_t ctrl_offset() const { return in_message_ ? buf_len_ : 0; }
 
-    // One decoder per connection (~100 bytes): members ordered to keep padding small, and no
+    // One decoder per connection (88 bytes): members ordered to keep padding small, and no
     // fixed control-frame buffer (see ctrl_offset()).
-    FrameLimits limits_;
+    uint64_t max_message_size_; // FrameLimits'
 
     // The frame being received.
     uint64_t frame_len_ = 0;
@@ -166,9 +167,10 @@ private:
     size_t buf_len_ = 0; // message bytes
     size_t buf_cap_ = 0;
 
-    // The error returned again when decode() is called after a failure.
-    std::string_view err_reason_;
+    // The error returned again when decode() is called after a failure (a static text).
+    const char *err_reason_ = "";
     uint16_t err_code_ = 0;
+    bool from_server_; // FrameLimits'
 
     State state_ = State::header;
     uint8_t opcode_ = 0;

@@ -33,33 +33,56 @@ std::string TempId::text() const {
     return out;
 }
 
+// The block: a byte saying how wide the lengths are (0: 16 bits, 1: 32 bits), the five lengths,
+// then the bytes.
 std::string_view Session::Strings::get(unsigned i) const {
     if (!p_)
         return {};
-    const char *q = p_.get() + 5 * sizeof(uint32_t);
-    uint32_t len[5];
-    std::memcpy(len, p_.get(), sizeof len);
-    for (unsigned k = 0; k < i; k++)
-        q += len[k];
-    return {q, len[i]};
+    const char *p = p_.get();
+    const size_t w = p[0] ? 4 : 2;
+    const char *q = p + 1 + 5 * w;
+    uint32_t len = 0;
+    for (unsigned k = 0; k <= i; k++) {
+        uint32_t n = 0;
+        if (w == 2) {
+            uint16_t n16;
+            std::memcpy(&n16, p + 1 + k * 2, 2);
+            n = n16;
+        } else {
+            std::memcpy(&n, p + 1 + k * 4, 4);
+        }
+        if (k < i)
+            q += n;
+        else
+            len = n;
+    }
+    return {q, len};
 }
 
 void Session::Strings::set_all(const std::string_view (&v)[5]) {
-    size_t total = 0;
+    size_t total = 0, longest = 0;
     for (const auto &x : v) {
         if (x.size() > UINT32_MAX)
             throw std::length_error("session string too long");
         total += x.size();
+        longest = std::max(longest, x.size());
     }
     if (total == 0) {
         p_.reset();
         return;
     }
-    auto p = std::make_unique<char[]>(5 * sizeof(uint32_t) + total);
-    char *q = p.get() + 5 * sizeof(uint32_t);
+    const size_t w = longest > UINT16_MAX ? 4 : 2;
+    auto p = std::make_unique<char[]>(1 + 5 * w + total);
+    p[0] = w == 4;
+    char *q = p.get() + 1 + 5 * w;
     for (unsigned k = 0; k < 5; k++) {
         const auto len = static_cast<uint32_t>(v[k].size());
-        std::memcpy(p.get() + k * sizeof(uint32_t), &len, sizeof len);
+        if (w == 2) {
+            const auto n16 = static_cast<uint16_t>(len);
+            std::memcpy(p.get() + 1 + k * 2, &n16, 2);
+        } else {
+            std::memcpy(p.get() + 1 + k * 4, &len, 4);
+        }
         if (len)
             std::memcpy(q, v[k].data(), len);
         q += len;

@@ -193,8 +193,9 @@ public:
     int64_t started_ms() const { return started_ms_; }
 
 private:
-    // Strings in one allocation, each a 32-bit length and its bytes: five std::strings would
-    // take 160 bytes of every session, these take a pointer and the bytes.
+    // Strings in one allocation, their lengths (16 bits each, or 32 when one is longer) and
+    // their bytes: five std::strings would take 160 bytes of every session, these take a
+    // pointer, the bytes and 11 more.
     class Strings {
     public:
         std::string_view get(unsigned i) const;

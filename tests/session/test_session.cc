@@ -38,6 +38,36 @@ void test_hello_first(void **) {
     assert_true(d->s->temp_id() != c->s->temp_id());
 }
 
+// The identity's strings share one block: each reads back as set, whether short (16-bit
+// lengths) or one longer than 65,535 bytes (32-bit lengths), and the client version set before
+// or after the identity survives either.
+void test_identity_strings(void **) {
+    World w;
+    auto c = w.connect();
+    session::Session &s = *c->s;
+    assert_true(s.uid().empty() && s.device_id().empty() && s.client_version().empty());
+    s.set_client_version("1.0");
+    s.set_identity("alice", "d1", "phone", "", 0, 0);
+    assert_str(s.uid(), "alice");
+    assert_str(s.device_id(), "d1");
+    assert_str(s.device_name(), "phone");
+    assert_true(s.deliver_secret().empty());
+    assert_false(s.checks_tickets());
+    assert_str(s.client_version(), "1.0");
+    const std::string long_name(70000, 'n');
+    s.set_identity("bob", "", long_name, "secret", 0, 0);
+    assert_str(s.uid(), "bob");
+    assert_true(s.device_id().empty());
+    assert_true(s.device_name() == long_name);
+    assert_str(s.deliver_secret(), "secret");
+    assert_true(s.checks_tickets());
+    assert_str(s.client_version(), "1.0");
+    s.set_client_version("2.0");
+    assert_str(s.uid(), "bob");
+    assert_true(s.device_name() == long_name);
+    assert_str(s.client_version(), "2.0");
+}
+
 // §5.2: an undecodable frame gets notify.error "message decode error: ...", the session stays.
 void test_decode_error_keeps_session(void **) {
     World w;
@@ -387,6 +417,7 @@ void test_stats_and_drain(void **) {
 int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hello_first),
+        cmocka_unit_test(test_identity_strings),
         cmocka_unit_test(test_decode_error_keeps_session),
         cmocka_unit_test(test_unknown_action_echoes_seq),
         cmocka_unit_test(test_guest_chat_unauthenticated),
