@@ -27,7 +27,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
@@ -182,33 +181,23 @@ async def scenario(tmp, disk):
 
 
 def main():
-    tmp = tempfile.mkdtemp(prefix="glide-fulldisk-test.")
-    os.chmod(tmp, 0o711)
-    disk = os.path.join(tmp, "disk")
-    os.mkdir(disk)
+    # The tmpfs first, on a directory of its own: without it the test is skipped.
+    disk = tempfile.mkdtemp(prefix="glide-fulldisk-test.disk.")
     why = mount_tmpfs(disk)
     if why:
-        shutil.rmtree(tmp, ignore_errors=True)
+        os.rmdir(disk)
         print("skipped: " + why + " (the injected store faults are tested in tests/hub and "
               "tests/module/test_e2e_limits)")
         print("0 passed, 0 failed, 1 skipped")
         return 0
-    try:
-        asyncio.run(scenario(tmp, disk))
-    except Exception:
-        traceback.print_exc(file=sys.stdout)
-        check("the test ran to its end", False)
-    finally:
-        # glided first: a mount in use cannot be unmounted; the directory last.
-        for p in st.running:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+
+    def unmount(_):
+        # After glided is gone: a mount in use cannot be unmounted.
         if subprocess.run(["umount", disk], capture_output=True).returncode != 0:
             subprocess.run(["umount", "-l", disk], capture_output=True)
-        shutil.rmtree(tmp, ignore_errors=True)
-    print("%d passed, %d failed" % (st.passed, st.failed))
-    return 0 if st.failed == 0 else 1
+        shutil.rmtree(disk, ignore_errors=True)
+
+    return st.run_test(lambda tmp: scenario(tmp, disk), "glide-fulldisk-test.", release=unmount)
 
 
 if __name__ == "__main__":
