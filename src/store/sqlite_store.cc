@@ -266,8 +266,8 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(event_base *base, const s
         // The first statements read the file: a file that is not a database fails here.
         Status x = exec_retrying_busy(d.db, "PRAGMA journal_mode=WAL");
         if (!x && sqlite3_errcode(d.db) == SQLITE_BUSY)
-            return make_error(x.error() + " (another process holds a lock on the file: a "
-                                          "glided that opened it on a full disk keeps it)");
+            return make_error(x.error() + " (another process holds a lock on the file, such "
+                                          "as a glided that opened it on a full disk)");
         return x;
     };
     Status st = connect(false);
