@@ -108,7 +108,7 @@ CXXFLAGS_ALL = -std=c++20 $(OPT) $(SAN) -fPIC -fvisibility=hidden -fvisibility-i
 	$(WARN) $(DEPS_CFLAGS) $(EXTRA_CXXFLAGS)
 LDFLAGS_ALL = $(SAN) $(EXTRA_LDFLAGS)
 
-.PHONY: all run check test bench install uninstall clean distclean docs fuzz programs \
+.PHONY: all run check test bench soak install uninstall clean distclean docs fuzz programs \
 	check-build
 .DEFAULT_GOAL := all
 
@@ -191,6 +191,13 @@ uninstall:
 bench: $(CONFIG)
 	@$(SUBMAKE) programs $(BENCH_BINS)
 	@B=$(B) sh bench/run.sh
+
+## soak: 30 minutes (SOAK_DURATION) of mixed chat, group and connection churn at half capacity
+## on one glided (store sqlite); RSS, fds and p99 every minute, a verdict "flat" or not, and
+## bench/results/soak-<date>-<commit>.md. Not part of check or CI.
+soak: $(CONFIG)
+	@$(SUBMAKE) programs
+	@B=$(B) sh bench/soak.sh
 
 ## clean: remove the build directory
 clean:

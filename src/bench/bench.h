@@ -36,11 +36,12 @@ struct Config {
     int64_t groups = 10;      // group
     int64_t members = 100;    // group
     int64_t messages = 10000; // replay: group messages the offline member missed
-    int64_t rate = 0;         // messages/s over all senders; 0: saturation (window)
+    int64_t rate = 0;         // messages/s over all senders (connect: cycles/s); 0: saturation
     int64_t window = 8;       // in-flight messages per sender in saturation mode
     int64_t flood_window = 4096; // flood: the flooder's in-flight messages
     int64_t size = 150;       // content bytes per message
     int64_t duration_ms = 10000;
+    int64_t interval_ms = 0;  // --interval: one line of figures per interval; 0: none
     int64_t warmup_ms = 1000;
     int64_t heartbeat_ms = 20000;
     int64_t procs = 1;
@@ -110,6 +111,8 @@ std::string group_id(const Config &cfg, int64_t g);
 // /proc readings of a process: CPU time (user + system) in ns, VmRSS in bytes, its name.
 uint64_t proc_cpu_ns(pid_t pid);
 uint64_t proc_rss_bytes(pid_t pid);
+// Its open file descriptors (the entries of /proc/PID/fd); 0 when they cannot be read.
+uint64_t proc_fd_count(pid_t pid);
 std::string proc_name(pid_t pid);
 // The calling process' own CPU time in ns.
 uint64_t self_cpu_ns();

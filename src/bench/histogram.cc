@@ -10,6 +10,20 @@ void Histogram::merge(const Histogram &o) {
         max_ = o.max_;
 }
 
+Histogram Histogram::since(const Histogram &earlier) const {
+    Histogram d;
+    for (int i = 0; i < kBuckets; i++) {
+        d.counts_[i] = counts_[i] >= earlier.counts_[i] ? counts_[i] - earlier.counts_[i] : 0;
+        if (d.counts_[i]) {
+            d.total_ += d.counts_[i];
+            d.max_ = bucket_high(static_cast<size_t>(i));
+        }
+    }
+    if (d.max_ > max_)
+        d.max_ = max_;
+    return d;
+}
+
 uint64_t Histogram::bucket_high(size_t i) {
     if (i < static_cast<size_t>(kSub))
         return i;

@@ -23,6 +23,10 @@ public:
             max_ = v;
     }
     void merge(const Histogram &o);
+    // What was recorded since `earlier` (a copy of this histogram taken before): the counts'
+    // differences, the total recounted from them (a copy read while a worker records may be a
+    // sample ahead in one field), and as max the highest bucket's top value (capped at max()).
+    Histogram since(const Histogram &earlier) const;
     uint64_t count() const { return total_; }
     uint64_t max() const { return max_; }
     // The value at quantile q (0..1): the highest value of the bucket holding it (max for 1).

@@ -19,6 +19,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -51,11 +52,14 @@ void usage(FILE *out) {
             "\n"
             "options:\n"
             "  --codec json|protobuf   wire codec (default json)\n"
-            "  --rate R                messages/s over all senders (default: saturation)\n"
+            "  --rate R                messages/s over all senders (default: saturation);\n"
+            "                          connect: connect + authenticate cycles/s\n"
             "  --window W              in-flight messages per sender at saturation (8)\n"
             "  --flood-window W        flood: the flooder's in-flight messages (4096)\n"
             "  --size B                content bytes per message (150)\n"
             "  --duration T --warmup T measured time (10s) after a warm-up (1s)\n"
+            "  --interval T            also a line of figures every T of the measured time\n"
+            "                          (counts, latency percentiles, server RSS and fds)\n"
             "  --procs N               worker processes (default: one per 10,000 connections)\n"
             "  --sources N             source addresses 127.0.0.1..N on loopback (4)\n"
             "  --server-pid PID[,...]  server process(es) for CPU and RSS figures (summed)\n"
@@ -201,6 +205,51 @@ std::string pid_list(const std::vector<pid_t> &pids) {
     return s;
 }
 
+// --interval: the workers' histograms merged at the end of an interval. They are read while
+// the workers record (Histogram::since recounts what a torn copy holds).
+struct Snapshot {
+    Histogram ack, e2e, connect;
+};
+
+std::unique_ptr<Snapshot> snapshot(WorkerShared *ws, int64_t n) {
+    auto s = std::make_unique<Snapshot>();
+    for (int64_t i = 0; i < n; i++) {
+        s->ack.merge(ws[i].ack);
+        s->e2e.merge(ws[i].e2e);
+        s->connect.merge(ws[i].connect);
+    }
+    return s;
+}
+
+std::string percentiles(const char *name, const Histogram &h) {
+    if (h.count() == 0)
+        return std::string(name) + " no samples";
+    return fmt("%s p50 %.1f µs p99 %.1f µs max %.1f µs", name, h.quantile(0.5) / 1e3,
+               h.quantile(0.99) / 1e3, h.max() / 1e3);
+}
+
+// One interval's figures: the counts and latencies between two readings (a, b), and the
+// server's RSS and open descriptors at its end.
+std::string interval_figures(const Config &cfg, const Totals &a, const Totals &b,
+                             const Snapshot &sa, const Snapshot &sb) {
+    auto d = [](uint64_t x, uint64_t y) { return static_cast<unsigned long long>(y - x); };
+    std::string s;
+    if (cfg.scenario == Scenario::connect)
+        s = fmt("connected %llu, failed %llu; ", d(a.acked, b.acked), d(a.failed, b.failed)) +
+            percentiles("connect", sb.connect.since(sa.connect));
+    else
+        s = fmt("sent %llu, acked %llu, delivered %llu, errors %llu, closed %llu; ",
+                d(a.sent, b.sent), d(a.acked, b.acked), d(a.delivered, b.delivered),
+                d(a.errors, b.errors), d(a.closed, b.closed)) +
+            percentiles("e2e", sb.e2e.since(sa.e2e)) + "; " +
+            percentiles("ack", sb.ack.since(sa.ack));
+    if (!cfg.server_pids.empty())
+        s += fmt("; server RSS %.1f MiB, %llu fds",
+                 total(each(cfg.server_pids, proc_rss_bytes)) / 1048576.0,
+                 static_cast<unsigned long long>(total(each(cfg.server_pids, proc_fd_count))));
+    return s;
+}
+
 Result<int> listen_loopback(uint16_t *port) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -282,7 +331,8 @@ int main(int argc, char **argv) {
         argc, argv, 2,
         {"secret", "codec", "conns", "pairs", "groups", "members", "messages", "rate", "window",
          "size", "duration", "warmup", "procs", "sources", "concurrency", "server-pid", "admin",
-         "admin-token", "report", "uid-prefix", "heartbeat", "server-cpu", "flood-window"},
+         "admin-token", "report", "uid-prefix", "heartbeat", "server-cpu", "flood-window",
+         "interval"},
         {"baseline"});
     if (!o)
         return usage_error(o.error());
@@ -308,6 +358,7 @@ int main(int argc, char **argv) {
         {"sources", &cfg.sources, 1, 250, false},
         {"concurrency", &cfg.concurrency, 1, 10000, false},
         {"heartbeat", &cfg.heartbeat_ms, 1000, 3600000, true},
+        {"interval", &cfg.interval_ms, 1000, 86400000, true},
     };
     if (cfg.scenario == Scenario::idle)
         cfg.conns = 1000;
@@ -512,11 +563,36 @@ int main(int argc, char **argv) {
     uint64_t rss_max = rss1;
     Totals last = t0;
     uint64_t last_ns = start, last_scpu = scpu0;
+    // --interval: a line at the end of each interval (and of a last, shorter one), kept as rows
+    // of the report too.
+    Rows interval_rows;
+    Totals interval_t = t0;
+    std::unique_ptr<Snapshot> interval_s = snapshot(ws, nworkers);
+    const uint64_t interval_ns = static_cast<uint64_t>(cfg.interval_ms) * 1000000ull;
+    uint64_t interval_from = start;
+    auto interval_line = [&](uint64_t now, const Totals &t) {
+        std::unique_ptr<Snapshot> snap = snapshot(ws, nworkers);
+        std::string k = fmt("interval %zu (%.0f-%.0f s)", interval_rows.size() + 1,
+                            (interval_from - start) / 1e9, (now - start) / 1e9);
+        std::string v = interval_figures(cfg, interval_t, t, *interval_s, *snap);
+        printf("%s: %s\n", k.c_str(), v.c_str());
+        fflush(stdout);
+        interval_rows.emplace_back(std::move(k), std::move(v));
+        interval_t = t;
+        interval_s = std::move(snap);
+        interval_from = now;
+    };
     while (client::now_ns() - start < static_cast<uint64_t>(cfg.duration_ms) * 1000000ull) {
         int64_t left = cfg.duration_ms - static_cast<int64_t>((client::now_ns() - start) / 1000000);
+        if (interval_ns) {
+            const uint64_t next = interval_from + interval_ns, now = client::now_ns();
+            left = std::min<int64_t>(left, next > now ? static_cast<int64_t>((next - now) / 1000000) + 1 : 1);
+        }
         sleep_ms(std::min<int64_t>(1000, std::max<int64_t>(left, 1)));
         Totals t = sum(ws, nworkers);
         uint64_t now = client::now_ns(), scpu = total(each(spids, proc_cpu_ns));
+        if (interval_ns && now - interval_from >= interval_ns)
+            interval_line(now, t);
         if (server)
             rss_max = std::max(rss_max, total(each(spids, proc_rss_bytes)));
         double dt = static_cast<double>(now - last_ns) / 1e9;
@@ -531,6 +607,9 @@ int main(int argc, char **argv) {
         last_scpu = scpu;
     }
     Totals t1 = sum(ws, nworkers);
+    // The last interval, cut by the end of the run (unless it is under a tenth of one).
+    if (interval_ns && client::now_ns() - interval_from >= interval_ns / 10)
+        interval_line(client::now_ns(), t1);
     const std::vector<uint64_t> each1 = each(spids, proc_cpu_ns);
     uint64_t scpu1 = total(each1), wcpu1 = worker_cpu();
     std::vector<ThreadCpu> sthreads1;
@@ -585,8 +664,13 @@ int main(int argc, char **argv) {
                                 : fmt("saturation, window %lld", static_cast<long long>(cfg.window));
     row("server", cfg.baseline ? "built-in WebSocket echo (--baseline)" : cfg.url);
     row("codec", codec_name);
+    if (cfg.scenario == Scenario::connect && cfg.rate)
+        mode = fmt("open loop %lld cycles/s", static_cast<long long>(cfg.rate));
     row("load", fmt("%lld worker process(es), %s", static_cast<long long>(nworkers),
-                    cfg.scenario == Scenario::idle || cfg.scenario == Scenario::connect ? "-" : mode.c_str()));
+                    cfg.scenario == Scenario::idle ||
+                            (cfg.scenario == Scenario::connect && !cfg.rate)
+                        ? "-"
+                        : mode.c_str()));
     if (cfg.scenario != Scenario::connect)
         row("connections", fmt("%llu authenticated, %llu failed (setup %.1f s)",
                                static_cast<unsigned long long>(setup.connected),
@@ -714,6 +798,7 @@ int main(int argc, char **argv) {
         if (server)
             row("server RSS max", fmt("%.1f MiB", rss_max / 1048576.0));
     }
+    rows.insert(rows.end(), interval_rows.begin(), interval_rows.end());
     if (tend.errors || tend.closed || first_error.size())
         row("errors", fmt("%llu error answers, %llu unexpected closes%s%s",
                           static_cast<unsigned long long>(tend.errors),

@@ -1,5 +1,5 @@
 // /proc readings for the report: a process' CPU time (in all, and by thread), resident set
-// size and name.
+// size, open file descriptors and name.
 #include <dirent.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -122,6 +122,20 @@ uint64_t proc_rss_bytes(pid_t pid) {
     }
     fclose(f);
     return kb * 1024;
+}
+
+uint64_t proc_fd_count(pid_t pid) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/fd", static_cast<int>(pid));
+    DIR *d = opendir(path);
+    if (!d)
+        return 0;
+    uint64_t n = 0;
+    while (const dirent *e = readdir(d))
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n;
 }
 
 std::string proc_name(pid_t pid) {

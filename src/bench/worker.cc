@@ -2,7 +2,7 @@
 //
 // Setup opens and authenticates the connections (a bounded number in flight), then reports
 // ready. On the parent's go, senders start: open loop (a 1 ms timer sends what the --rate
-// schedule says is due) or saturation (each sender keeps --window messages waiting for the
+// schedule says is due; in connect, the 5 ms tick starts the cycles that are due) or saturation (each sender keeps --window messages waiting for the
 // server's ack). Every message carries its send time (CLOCK_MONOTONIC ns) in data.sendAt and
 // in its cliMid, so ack.message gives the server-ack latency and the receiver's copy the
 // end-to-end latency. On stop, senders stop, in-flight messages get up to two seconds, and
@@ -121,7 +121,7 @@ private:
     int64_t setup_done_ = 0;
     bool going_ = false, stopping_ = false, finished_ = false;
     uint64_t go_ns_ = 0, record_from_ = 0, stop_ns_ = 0, cpu_start_ = 0;
-    uint64_t scheduled_ = 0; // open loop: messages due so far
+    uint64_t scheduled_ = 0; // open loop: messages (connect: cycles) due so far
     size_t rr_ = 0;          // open loop: next sender
     std::string content_;
     std::string slow_content_; // the slow pair's messages: large, so the backlog builds fast
@@ -380,6 +380,20 @@ void Worker::on_restart(evutil_socket_t, short, void *self) {
     auto *w = static_cast<Worker *>(self);
     std::vector<User *> again;
     again.swap(w->restart_);
+    if (w->cfg_.rate > 0 && w->going_ && !w->stopping_) {
+        // connect --rate: this worker's share of the cycles that are due start now, the other
+        // users wait for the next tick. Cycles that find no free user (--concurrency too low,
+        // or a stall) are missed, not made up later in a burst.
+        const double per_ns = static_cast<double>(w->cfg_.rate) /
+                              static_cast<double>(w->cfg_.procs) / 1e9;
+        const uint64_t due =
+            static_cast<uint64_t>(per_ns * static_cast<double>(now_ns() - w->go_ns_));
+        const uint64_t want = due > w->scheduled_ ? due - w->scheduled_ : 0;
+        const size_t n = static_cast<size_t>(std::min<uint64_t>(want, again.size()));
+        w->scheduled_ = n == again.size() ? due : w->scheduled_ + n;
+        w->restart_.assign(again.begin() + static_cast<std::ptrdiff_t>(n), again.end());
+        again.resize(n);
+    }
     for (User *u : again) {
         if (!w->going_ || w->stopping_)
             continue;

@@ -148,6 +148,10 @@ Status HostServices::open_store(const HostConf &conf, event_base *base) {
                                                                : store::SqliteStore::Sync::normal);
         if (!s)
             return make_error(s.error());
+        if (!(*s)->degraded().empty()) {
+            std::string m = "store sqlite \"" + conf.store_path + "\": " + (*s)->degraded();
+            log_->write(GLIDE_LOG_WARN, m.data(), m.size());
+        }
         store_ = std::move(s.value());
     }
     table_.store_message = on_store_message;

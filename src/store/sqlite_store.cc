@@ -1,7 +1,9 @@
 #include "store/sqlite_store.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <thread>
 
 namespace glide::store {
@@ -126,6 +128,15 @@ Status exec_retrying_busy(sqlite3 *db, const char *sql) {
     }
 }
 
+// True when the last error on `db` says the disk (or the user's quota) is full: SQLITE_FULL,
+// or an I/O error with ENOSPC / EDQUOT (SQLite growing its -shm file: SQLITE_IOERR_SHMSIZE).
+bool disk_full(sqlite3 *db) {
+    const int rc = sqlite3_extended_errcode(db);
+    const int e = sqlite3_system_errno(db);
+    return (rc & 0xff) == SQLITE_FULL ||
+           ((rc & 0xff) == SQLITE_IOERR && (e == ENOSPC || e == EDQUOT));
+}
+
 } // namespace
 
 struct SqliteStore::Db {
@@ -225,13 +236,6 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(event_base *base, const s
     auto fail = [&](const std::string &why) {
         return make_error("store sqlite \"" + path + "\": " + why);
     };
-    int rc =
-        sqlite3_open_v2(path.c_str(), &d.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
-    if (rc != SQLITE_OK)
-        return fail(d.db ? d.errmsg() : sqlite3_errstr(rc));
-    if (sqlite3_db_readonly(d.db, "main") == 1)
-        return fail("the file is not writable");
-    sqlite3_busy_handler(d.db, on_busy, &d.busy_since);
     auto exec = [&](const std::string &sql) -> Status {
         char *err = nullptr;
         if (sqlite3_exec(d.db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
@@ -241,8 +245,50 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(event_base *base, const s
         }
         return {};
     };
-    // The first statements read the file: a file that is not a database fails here.
-    Status st = exec_retrying_busy(d.db, "PRAGMA journal_mode=WAL");
+    // Opens the connection and puts the file in WAL mode; with `exclusive`, in exclusive
+    // locking mode first, which keeps WAL's index in this process' memory instead of the -shm
+    // file that every process sharing the file maps.
+    auto connect = [&](bool exclusive) -> Status {
+        sqlite3_close(d.db);
+        d.db = nullptr;
+        int rc = sqlite3_open_v2(path.c_str(), &d.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                                 nullptr);
+        if (rc != SQLITE_OK)
+            return make_error(d.db ? d.errmsg() : sqlite3_errstr(rc));
+        if (sqlite3_db_readonly(d.db, "main") == 1)
+            return make_error("the file is not writable");
+        sqlite3_busy_handler(d.db, on_busy, &d.busy_since);
+        if (exclusive) {
+            Status x = exec("PRAGMA locking_mode=EXCLUSIVE");
+            if (!x)
+                return x;
+        }
+        // The first statements read the file: a file that is not a database fails here.
+        Status x = exec_retrying_busy(d.db, "PRAGMA journal_mode=WAL");
+        if (!x && sqlite3_errcode(d.db) == SQLITE_BUSY)
+            return make_error(x.error() + " (another process holds a lock on the file, such "
+                                          "as a glided that opened it on a full disk)");
+        return x;
+    };
+    Status st = connect(false);
+    if (!st && d.db && disk_full(d.db)) {
+        // A full disk: SQLite cannot grow the -shm file it needs to read a WAL database. What
+        // is stored can still be read (the replays of acknowledged messages) without it, in
+        // exclusive locking mode; writes then fail one batch at a time ("database or disk is
+        // full") and work again once space is freed. The price: no other process can open
+        // the file while this one has it (worker processes sharing it fail to open it, and
+        // say so), until glided restarts with space.
+        const int e = sqlite3_system_errno(d.db);
+        std::string why = "the disk is full (" + st.error() +
+                          (e ? std::string(": ") + strerror(e) : std::string()) + ")";
+        st = connect(true);
+        if (!st)
+            return fail(why + ", and opening the file without its -shm index (exclusive "
+                              "locking) failed too: " + st.error());
+        s->degraded_ = why + ": opened in exclusive locking mode, WAL's index in memory; "
+                             "reads work, writes fail until space is freed, and no other "
+                             "process can open the file until glided restarts";
+    }
     if (!st)
         return fail(st.error());
     st = exec(sync == Sync::full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
@@ -277,7 +323,9 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(event_base *base, const s
             return fail("migrating the schema to version " + std::to_string(i + 1) + ": " +
                         st.error());
     }
-    st = exec("PRAGMA user_version=" + std::to_string(schema_version));
+    // Written only when it changes: a transaction that writes nothing needs no free space.
+    if (version < schema_version)
+        st = exec("PRAGMA user_version=" + std::to_string(schema_version));
     if (st)
         st = exec("COMMIT");
     if (!st)

@@ -45,10 +45,16 @@ public:
     enum class Sync { normal, full };
     static constexpr int schema_version = 3;
 
-    // Opens (creating) the database, migrates its schema and proves it writable on the calling
-    // thread, then starts the writer thread; answers are delivered on `base`'s loop. Errors
-    // name the file and give SQLite's reason, e.g.
+    // Opens (creating) the database, migrates its schema and takes the write lock once on the
+    // calling thread, then starts the writer thread; answers are delivered on `base`'s loop.
+    // Errors name the file and give SQLite's reason, e.g.
     //   store sqlite "/var/lib/glide/glide.db": file is not a database
+    // On a full disk an existing database at the current schema still opens: SQLite cannot
+    // create the -shm file that WAL mode shares between processes, so the file is opened in
+    // exclusive locking mode (the index in this process' memory; degraded() says why). Reads
+    // work, each write batch fails with "database or disk is full" until space is freed, and
+    // no other process can open the file meanwhile. A schema migration or a new file on a
+    // full disk fails with SQLite's reason.
     static Result<std::unique_ptr<SqliteStore>> open(event_base *base, const std::string &path,
                                                      Sync sync);
     // Lets the writer finish what is queued, then runs the remaining completions here (the
@@ -68,6 +74,10 @@ public:
     void remove_member(std::string gid, std::string uid, Done done) override;
     void group_members(std::string gid, NamesDone done) override;
     void list_groups(NamesDone done) override;
+
+    // Empty, or why the file was opened in exclusive locking mode (the disk was full at open:
+    // see open()); the host logs it as a warning.
+    const std::string &degraded() const { return degraded_; }
 
     // Transactions committed so far (a batch is one); for tests and measurements.
     uint64_t commits() const { return writer_.commits(); }
@@ -112,6 +122,7 @@ private:
     void writer();
 
     std::string path_;
+    std::string degraded_;
     std::unique_ptr<Db> db_;
     WriterThread<Op> writer_;
 };

@@ -216,6 +216,28 @@ void test_histogram(void **) {
     g.merge(h);
     assert_int_equal(g.count(), 100001);
     assert_int_equal(g.quantile(0.0), 5);
+    // --interval: what was recorded since an earlier copy, alone (its max the top of its
+    // highest bucket, within the resolution).
+    bench::Histogram earlier = h;
+    for (uint64_t v = 1; v <= 1000; v++)
+        h.record(v);
+    bench::Histogram d = h.since(earlier);
+    assert_int_equal(d.count(), 1000);
+    assert_true(near(d.quantile(0.5), 500.0));
+    assert_true(d.max() >= 1000 && d.max() <= 1016);
+    assert_int_equal(h.since(h).count(), 0);
+}
+
+// glide-bench's --interval: the open descriptors of a process, as /proc/PID/fd lists them.
+void test_fd_count(void **) {
+    const uint64_t before = bench::proc_fd_count(getpid());
+    assert_true(before >= 3);
+    int fd = dup(0);
+    assert_true(fd >= 0);
+    assert_int_equal(bench::proc_fd_count(getpid()), before + 1);
+    close(fd);
+    assert_int_equal(bench::proc_fd_count(getpid()), before);
+    assert_int_equal(bench::proc_fd_count(0), 0); // no such process
 }
 
 // glide-bench's server CPU split by thread: this process' threads as /proc shows them, and the
@@ -406,7 +428,7 @@ int main() {
     const CMUnitTest tests[] = {
         cmocka_unit_test(test_endpoint),   cmocka_unit_test(test_handshake),
         cmocka_unit_test(test_frames),     cmocka_unit_test(test_options),
-        cmocka_unit_test(test_histogram),  cmocka_unit_test(test_glidectl_credential),
+        cmocka_unit_test(test_histogram), cmocka_unit_test(test_fd_count),  cmocka_unit_test(test_glidectl_credential),
         cmocka_unit_test(test_flush_queue), cmocka_unit_test(test_thread_cpu),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);

@@ -346,10 +346,11 @@ async def main(tmp):
           p.stderr.strip())
 
 
-def run_test(main, tmp_prefix, children=()):
+def run_test(main, tmp_prefix, children=(), release=None):
     """Runs main(tmp) in a temporary directory (mode 0711: a server run as another user reaches
-    inside), then kills what is left of `running` and of `children` (lists of processes) and
-    removes the directory whatever happened; prints the counts. The exit status."""
+    inside), then kills what is left of `running` and of `children` (lists of processes), calls
+    release(tmp) when given (what needs the processes gone: a mount to undo) and removes the
+    directory whatever happened; prints the counts. The exit status."""
     tmp = tempfile.mkdtemp(prefix=tmp_prefix)
     os.chmod(tmp, 0o711)
     try:
@@ -362,6 +363,8 @@ def run_test(main, tmp_prefix, children=()):
             if p.poll() is None:
                 p.kill()
                 p.wait()
+        if release:
+            release(tmp)
         shutil.rmtree(tmp, ignore_errors=True)
     print("%d passed, %d failed" % (passed, failed))
     return 0 if failed == 0 else 1
