@@ -23,6 +23,7 @@ void ClusterInput::deliver(std::string_view uid, std::string_view json) {
     if (!decode(json, &e))
         return;
     session::Outbound out(std::move(e));
+    out.set_encoded(codec::Codec::json, std::string(json)); // JSON sessions send it as it came
     ctx_.hub.for_each_device(uid, [&](Session &d) { d.send(out); });
 }
 
@@ -43,7 +44,7 @@ void ClusterInput::group(std::string_view gid, int64_t seq, std::string_view jso
     codec::Envelope e;
     if (!decode(json, &e))
         return;
-    ctx_.groups.remote(ctx_, gid, seq, std::move(e));
+    ctx_.groups.remote(ctx_, gid, seq, std::move(e), json);
 }
 
 void ClusterInput::group_invalidate(std::string_view gid) {

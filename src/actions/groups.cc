@@ -50,11 +50,12 @@ void Groups::publish(Context &ctx, Session &s, const Envelope &req, codec::ChatM
                 pp->env.data = *m;
                 // Other nodes deliver to their members (published in completion order, which
                 // is sequence order for this node's publishes).
+                // The JSON made for them serves this node's JSON members too (pump).
                 if (port::ClusterPort *bus = c->hub.cluster()) {
-                    std::string &json = c->groups.json_;
-                    json.clear();
-                    if (codec::encode_json(pp->env, &json))
-                        bus->to_group(gid, m->seq, json);
+                    if (codec::encode_json(pp->env, &pp->json))
+                        bus->to_group(gid, m->seq, pp->json);
+                    else
+                        pp->json.clear();
                 }
             }
             if (Session *t = c->hub.find(pp->sid)) {
@@ -129,6 +130,8 @@ void Groups::pump(Context &ctx, const std::string &gid) {
         std::shared_ptr<const std::vector<std::string>> uids = g.uids;
         g.pumping = true;
         Outbound out(std::move(p->env));
+        if (!p->json.empty())
+            out.set_encoded(codec::Codec::json, std::move(p->json));
         const bool receipts = p->mid > 0 && ctx.host.group_receipts();
         for (const std::string &uid : *uids)
             ctx.hub.for_each_device(uid, [&](Session &d) {
@@ -177,7 +180,8 @@ void Groups::load_members(Context &ctx, const std::string &gid) {
         [&ctx, &gid](const port::RequestPtr &r) { return ctx.host.group_members(r, gid); });
 }
 
-void Groups::remote(Context &ctx, std::string_view gid, int64_t seq, codec::Envelope env) {
+void Groups::remote(Context &ctx, std::string_view gid, int64_t seq, codec::Envelope env,
+                    std::string_view json) {
     auto [it, fresh] = groups_.try_emplace(std::string(gid));
     auto p = std::make_unique<Publish>();
     p->sid = 0;
@@ -188,6 +192,7 @@ void Groups::remote(Context &ctx, std::string_view gid, int64_t seq, codec::Enve
         if (auto m = codec::decode_payload<codec::ChatMessage>(env))
             p->mid = m->mid;
     p->env = std::move(env);
+    p->json = json;
     it->second.fifo.push_back(std::move(p));
     pump(ctx, std::string(gid)); // a copy: the pump may erase the entry
 }

@@ -56,7 +56,9 @@ public:
                  codec::ChatMessage msg);
     // A group message published on another node (the cluster bus): delivered to the members
     // here, in sequence order with this node's own publishes.
-    void remote(Context &ctx, std::string_view gid, int64_t seq, codec::Envelope env);
+    // `json` is the envelope's JSON as it came.
+    void remote(Context &ctx, std::string_view gid, int64_t seq, codec::Envelope env,
+                std::string_view json);
     // Forgets the cached membership of gid (the control API, or the bus for another node's).
     void invalidate(std::string_view gid);
 
@@ -89,6 +91,7 @@ private:
         int64_t seq = 0;
         int64_t mid = 0;
         codec::Envelope env; // the delivery envelope, data filled at completion
+        std::string json;    // its JSON when made already (for the bus, or from it)
     };
     struct Group {
         enum class Members : uint8_t { unknown, loading, ready } members = Members::unknown;
@@ -103,7 +106,6 @@ private:
         std::deque<std::unique_ptr<Publish>> fifo; // in call order, which is seq order
     };
     hub::StringMap<Group> groups_;
-    std::string json_; // a publish's JSON for the cluster bus, reused
 
     // A run: messages first..last of one group, consecutive sequences (and growing mids),
     // written to a session; first..sealed of them are known to have left its output buffer

@@ -38,6 +38,13 @@ public:
     // The encoding for codec c, built on first use; null when the envelope cannot be encoded
     // in c (raw data of the other codec that does not transcode), which callers log.
     Encoded *encoded(codec::Codec c);
+    // Gives the encoding for codec c that the caller already has (`text` is what encode(c) of
+    // the envelope makes: e.g. the JSON that came over the cluster bus); before encoded(c).
+    void set_encoded(codec::Codec c, std::string text) {
+        const int i = c == codec::Codec::json ? 0 : 1;
+        buf_[i].text() = std::move(text);
+        tried_[i] = ok_[i] = true;
+    }
 
 private:
     codec::Envelope env_;
