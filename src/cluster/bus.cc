@@ -94,11 +94,15 @@ struct Bus::Shard {
     uint32_t backoff_ms = 0;
     EventPtr retry, teardown_ev, timeout;
     // (uid, device, last_here) that left while the shard was down: removed when it returns.
+    // Bounded: past BusConfig::max_pending_leaves (a long outage with much churn) the list is
+    // dropped and the shard's return removes all of this node's entries instead
+    // (purge_on_return), before the sessions still here register again (rejoin).
     struct Leave {
         std::string uid, device;
         bool last_here;
     };
     std::vector<Leave> pending_leaves;
+    bool purge_on_return = false;
 
     void connect();
     void fail(const std::string &why);
@@ -399,11 +403,13 @@ void Bus::shard_up(Shard &sh) {
     sh.logged_down = false;
     // First contact since this process started: entries left by an earlier process with the
     // same node id go first.
-    send_heartbeat(sh, !sh.ever_up, false);
+    // So do they when more left meanwhile than the shard kept (pending_leaves).
+    send_heartbeat(sh, !sh.ever_up || sh.purge_on_return, false);
     sh.ever_up = true;
+    sh.purge_on_return = false;
     for (Shard::Leave &l : sh.pending_leaves)
         left(l.uid, l.device, l.last_here);
-    sh.pending_leaves.clear();
+    std::vector<Shard::Leave>().swap(sh.pending_leaves);
     // Sessions that logged in while the shard was down were not routed to: their backlog too.
     const bool any = rejoin(sh);
     for (auto it = watches_.begin(); it != watches_.end();) {
@@ -528,9 +534,19 @@ void Bus::left(std::string_view uid, std::string_view device_id, bool last_here)
         return;
     Shard &sh = shard_for(uid);
     if (!sh.usable() || !sh.up) {
-        if (sh.ever_up)
-            sh.pending_leaves.push_back(
-                {std::string(uid), std::string(device_id), last_here});
+        if (!sh.ever_up || sh.purge_on_return)
+            return; // the return removes every entry of this node anyway
+        if (sh.pending_leaves.size() >= conf_.max_pending_leaves) {
+            log_->log(GLIDE_LOG_WARN,
+                      "cluster bus %s: more than %zu sessions left while it is down: this "
+                      "node's directory entries are all removed when it returns, and those of "
+                      "the sessions still here registered again",
+                      sh.url.text.c_str(), conf_.max_pending_leaves);
+            std::vector<Shard::Leave>().swap(sh.pending_leaves);
+            sh.purge_on_return = true;
+            return;
+        }
+        sh.pending_leaves.push_back({std::string(uid), std::string(device_id), last_here});
         return;
     }
     key_.assign(kPrefix).append("d:").append(uid);

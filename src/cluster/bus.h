@@ -39,6 +39,9 @@ struct BusConfig {
     uint32_t replay_delay_ms = 200; // replay requests within this window are one replay
     uint32_t join_timeout_ms = 2000; // a join's `ready` fires by then even without an answer
     size_t max_pending_bytes = 64u << 20; // commands not yet written to a shard: past it, fail
+    // Sessions that left while a shard was down, kept to be removed when it returns: past it,
+    // the return removes all of this node's entries instead and registers the sessions here.
+    size_t max_pending_leaves = 65536;
 };
 
 // A monotonic clock in milliseconds.

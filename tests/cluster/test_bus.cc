@@ -805,6 +805,44 @@ void test_redis_restart(void **state) {
     assert_eventually(f, a.sink.has("deliver u1 again"));
 }
 
+// More sessions leave during an outage than the bus keeps (max_pending_leaves): it says so once,
+// and the return removes all of this node's entries, then registers the sessions still here
+// and those that logged in meanwhile; another node's entries stay.
+void test_pending_leaves_bounded(void **state) {
+    Fixture &f = fixture(state);
+    RedisServer &s = own_server(f, {"--appendonly", "yes", "--appendfsync", "always"});
+    BusConfig ca = config("A", {s.url()});
+    ca.max_pending_leaves = 2;
+    Node &a = add_node(f, std::move(ca));
+    Node &b = add_node(f, config("B", {s.url()}));
+    wait_up(f);
+    for (const char *u : {"u1", "u2", "u3", "u4"})
+        join(f, a, u, std::string("d") + u);
+    join(f, b, "v1", "dv1");
+    sync(f, a, b);
+    assert_str(online(f, a, {"u1", "u2", "u3", "u4", "v1"}), "11111");
+
+    s.kill();
+    assert_eventually(f, !a.bus->up() && !b.bus->up());
+    leave(a, "u1", "du1", true);
+    leave(a, "u2", "du2", true);
+    assert_int_equal(a.logged("sessions left while it is down"), 0);
+    leave(a, "u3", "du3", true); // the third: past the bound
+    assert_int_equal(a.logged("sessions left while it is down"), 1);
+    a.sink.identities.push_back({"u5", "du5", "name-du5"});
+    a.bus->joined("u5", "du5", "name-du5", nullptr);
+
+    std::string error;
+    if (!s.restart(error))
+        fail_msg("restart: %s", error.c_str());
+    wait_up(f);
+    assert_eventually(f, online(f, a, {"u1", "u2", "u3", "u4", "u5", "v1"}) == "000111");
+    assert_int_equal(a.logged("sessions left while it is down"), 1);
+    b.bus->to_user("u4", "back");
+    b.bus->to_user("u5", "back");
+    assert_eventually(f, a.sink.has("deliver u4 back") && a.sink.has("deliver u5 back"));
+}
+
 // Messages on the bus's channels that it did not write (another program, another version) are
 // logged and ignored; what follows them is handled.
 void test_malformed_ignored(void **state) {
@@ -985,6 +1023,7 @@ int main() {
         cmocka_unit_test_setup_teardown(test_watch_churn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dead_node, setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_restart_same_id, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pending_leaves_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_removed_registers_again, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redis_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_ignored, setup, teardown),
