@@ -7,7 +7,7 @@
 # (100,000 connections on worker_processes 6, about a minute and a half). BENCH_ONLY=single or BENCH_ONLY=cluster runs
 # only the figures of issue #7 (one glided) or only those of issue #16 (the cluster);
 # BENCH_ONLY=flood only the fairness section (issue #19), BENCH_ONLY=pg only the PostgreSQL store's
-# figures (issue #18). BENCH_DURATION sets each run's
+# figures (issue #18), BENCH_ONLY=moderate only the open-loop runs at fixed rates (issue #20). BENCH_DURATION sets each run's
 # measured time (10s).
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -112,6 +112,62 @@ flood_summary() {
     echo "| flood: the same with the flooder, limits off (3 runs) | $(for k in 1 2 3; do printf '%s / %s µs; ' "$(p50_of flood$k)" "$(p99_of flood$k)"; done)lowest p99 ${with:-n/a} µs; flooder: $(fig flood1 flooder) | p99 within 5 ms of the run without: +${delta:-n/a} ms |"
     echo "| flood with the default limits: pairs' p50 / p99; the flooder | $(p50_of flood_limited) / $(p99_of flood_limited) µs; $(fig flood_limited flooder) | refused, then closed 1008 |"
 }
+# note TEXT: a line of the results file before the next run, with the load average now.
+note() { printf '\n%s (load average %s).\n' "$1" "$(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT"; }
+# Moderate, unbatched load (issue #20): open-loop chat at fixed rates (100 pairs, memory store, a
+# fresh glided each), the bare echo at the same rates in the same run (the floor: the machine's
+# sockets and scheduling alone), and many connections that each send rarely (10,000 connections,
+# 5,000 pairs, each sender once every 2 s). Server CPU per acknowledged message and the
+# end-to-end p50/p99/p99.9 at each rate.
+MODERATE_RATES=${BENCH_RATES:-10000 20000 35000 60000} # BENCH_RATES: others
+moderate_section() {
+    note "Moderate load (issue #20): open loop at fixed rates, glided (memory store) and the bare echo"
+    for r in $MODERATE_RATES; do
+        fresh_glided
+        run mod_chat_$r chat "$URL" $S --pairs 100 --codec json --rate "$r"
+        stop_glided
+        run mod_echo_$r chat --baseline --pairs 100 --rate "$r" --duration "$DURATION" --server-cpu 0
+    done
+    fresh_glided
+    run mod_many chat "$URL" $S --pairs 5000 --rate 2500 --procs 2
+    stop_glided
+}
+# p999_of RUN: the end-to-end p99.9 (µs).
+p999_of() { fig "$1" 'end-to-end latency' | sed -n 's/.*p99\.9 \([0-9.]*\) µs.*/\1/p'; }
+moderate_summary() {
+    for r in $MODERATE_RATES; do
+        case $r in
+        10000) t="≤ 42 µs/msg (mosquitto QoS1's, measured by issue #20)" ;;
+        20000) t="≤ 30 µs/msg; p99 ≤ 1,100 µs" ;;
+        35000) t="≤ 23 µs/msg; p99 ≤ 1,100 µs" ;;
+        60000) t="server < 0.8 of its core; p99 < 5,000 µs" ;;
+        *) t="—" ;;
+        esac
+        echo "| open loop $r msg/s: glided p50 / p99 / p99.9 µs, server CPU per message (cores) | $(p50_of mod_chat_$r) / $(p99_of mod_chat_$r) / $(p999_of mod_chat_$r); $(fig mod_chat_$r 'server CPU per message') ($(fig mod_chat_$r 'server CPU' | sed 's/ *(.*//')); acked $(fig mod_chat_$r messages | sed -n 's/.*acked \([0-9]*\/s\).*/\1/p') | $t |"
+        echo "| open loop $r msg/s: bare echo p50 / p99 µs, server CPU per message | $(p50_of mod_echo_$r) / $(p99_of mod_echo_$r); $(fig mod_echo_$r 'server CPU per message') | (the floor) |"
+    done
+    echo "| 10,000 connections (5,000 pairs) at 2,500 msg/s: p50 / p99 µs, server CPU per message | $(p50_of mod_many) / $(p99_of mod_many); $(fig mod_many 'server CPU per message') ($(fig mod_many 'server CPU' | sed 's/ *(.*//')) | — |"
+}
+if [ "$ONLY" = moderate ]; then
+    moderate_section
+    {
+        echo
+        echo "## Summary (moderate load, issue #20)"
+        echo
+        echo "mosquitto and nchan are not measured in this run (glide-bench speaks glide only); the targets are issue #20's figures for them."
+        echo
+        echo "| figure | measured | target |"
+        echo "| --- | --- | --- |"
+        moderate_summary
+    } >"$T/summary.md"
+    cat "$T/summary.md" >>"$OUT"
+    echo
+    cat "$T/summary.md"
+    echo
+    echo "wrote $OUT"
+    exit 0
+fi
+
 # chat on store postgresql (issue #18): saturation (with PostgreSQL's CPU per message), open loop
 # at 5,000 msg/s (p99), and the group replay at login.
 pg_section() {
@@ -396,12 +452,11 @@ directory_size() {
     done
     echo $n
 }
-# note TEXT: a line of the results file before the next run, with the load average now.
-note() { printf '\n%s (load average %s).\n' "$1" "$(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT"; }
 # by_process RUN NAME: NAME's share in RUN's "server CPU by process" (its number only).
 by_process() { fig "$1" 'server CPU by process' | sed -n "s/.*$2\[[0-9]*\] \([0-9.]*\) µs.*/\1/p"; }
 
 [ "$ONLY" != cluster ] && flood_section
+[ "$ONLY" != cluster ] && moderate_section
 
 cluster=
 if [ "$ONLY" = single ]; then
@@ -507,7 +562,7 @@ if [ "$ONLY" != cluster ]; then
     ratio=$(awk -v a="${cpu_pb:-0}" -v b="${cpu_json:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
     {
         echo
-        echo "## Summary (targets of issues #7, #18 and #19)"
+        echo "## Summary (targets of issues #7, #18, #19 and #20)"
         echo
         echo "| figure | measured | target |"
         echo "| --- | --- | --- |"
@@ -525,6 +580,7 @@ if [ "$ONLY" != cluster ]; then
         pg_summary
         echo "| heap allocations per chat message (store, ack, delivery, ack.notify) | ${allocs:-n/a} | ≤ 2 |"
         flood_summary
+        moderate_summary
         for r in replay_memory replay_sqlite replay_sqlite_pb replay_pg; do
             [ -s "$T/$r.out" ] || continue
             echo "| group replay at login, 10,000 missed ($r) | $(fig "$r" 'group replay at login' | sed 's/ (.*//') ($(fig "$r" 'replay order'); server $(fig "$r" 'server CPU per replay msg' | sed 's/ (.*//')/msg) | < 2 s (issue 18) |"
