@@ -2,7 +2,10 @@
 # examples/http-server: one port serves the server's own routes and glide. curl gets / and
 # /api/health; two `glidectl chat` clients authenticate and chat through ws://…/ws on that
 # same port (the server hands the connection to the module: glide_api.handoff); a wrong
-# secret is refused with glide's text; unknown routes are 404; SIGTERM drains and exits 0.
+# secret is refused with glide's text; unknown routes are 404. Then two clients that talk as
+# glide's TypeScript SDK does (tests/examples/sdk_shape_client.py: a browser's upgrade, its
+# frames, the replies it relies on) authenticate and chat through the same /ws. SIGTERM
+# drains and exits 0.
 set -u
 . tests/support/checks.sh
 . tests/support/chat_checks.sh
@@ -47,6 +50,16 @@ alice_sends "hello on a shared port"
 wrong_secret_refused
 bob_leaves
 
-# 3. SIGTERM: drain, exit 0.
-stop_host 1
+# 3. glide's TypeScript SDK on the same port, as its compatibility test emulates it; carol and
+# dave's credentials are minted as glidectl chat mints them (glidectl credential).
+mint() { "$BIN/glidectl" credential --secret example-secret --uid "$1" --device web 2>&1; }
+if carol=$(mint carol) && dave=$(mint dave); then
+    run_checks "the SDK-shaped clients" 120 "${PYTHON:-/usr/bin/python3}" \
+        tests/examples/sdk_shape_client.py "$URL" carol "$carol" dave "$dave"
+else
+    not_ok "glidectl credential mints carol's and dave's credentials" "$carol ${dave:-}"
+fi
+
+# 4. SIGTERM: drain, exit 0 (alice's message and carol's).
+stop_host 2
 finish
