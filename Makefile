@@ -149,8 +149,13 @@ docs: all
 	$(B)/gen-docs man > man/glided.conf.5.new && mv man/glided.conf.5.new man/glided.conf.5
 	$(B)/gen-docs conf > conf/glided.conf.new && mv conf/glided.conf.new conf/glided.conf
 
+# Where install puts glided.service: systemd reads $(PREFIX)/lib/systemd/system for the prefixes
+# /usr and /usr/local; under another one, `systemctl link` the unit or set SYSTEMD_UNIT_DIR.
+SYSTEMD_UNIT_DIR = $(PREFIX)/lib/systemd/system
+
 ## install: install glided, glidectl, glide-bench, libglide.so, headers, glide.pc, the examples
-## sources, man pages (DESTDIR, PREFIX)
+## sources, man pages, the systemd unit and the Grafana dashboard (DESTDIR, PREFIX,
+## SYSTEMD_UNIT_DIR)
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/glide \
 		$(DESTDIR)$(PREFIX)/include/glide $(DESTDIR)$(PREFIX)/etc/glide \
@@ -174,6 +179,10 @@ install: all
 		$(DESTDIR)$(PREFIX)/etc/glide/glided.conf
 	for m in man/*.[1-8]; do s=$${m##*.}; \
 		install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done
+	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR) $(DESTDIR)$(PREFIX)/share/glide/grafana
+	sed 's|@PREFIX@|$(PREFIX)|g' contrib/systemd/glided.service.in \
+		>$(DESTDIR)$(SYSTEMD_UNIT_DIR)/glided.service
+	install -m 644 contrib/grafana/glide.json $(DESTDIR)$(PREFIX)/share/glide/grafana/
 
 ## uninstall: remove what install put in place (keeps an edited glided.conf)
 uninstall:
@@ -184,7 +193,10 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/etc/glide/glided.conf.default
 	for m in man/*.[1-8]; do s=$${m##*.}; \
 		rm -f $(DESTDIR)$(PREFIX)/share/man/man$$s/$${m##*/}; done
-	-rmdir $(DESTDIR)$(PREFIX)/lib/glide $(DESTDIR)$(PREFIX)/lib/pkgconfig 2>/dev/null
+	rm -f $(DESTDIR)$(SYSTEMD_UNIT_DIR)/glided.service \
+		$(DESTDIR)$(PREFIX)/share/glide/grafana/glide.json
+	-rmdir $(DESTDIR)$(PREFIX)/lib/glide $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+		$(DESTDIR)$(PREFIX)/share/glide/grafana $(DESTDIR)$(PREFIX)/share/glide 2>/dev/null
 
 ## bench: the standard benchmark suite (< 12 min): glided on CPU 0, load on CPU 1; writes
 ## bench/results/<date>-<commit>.md and prints a summary (BENCH_ONLY=flood: fairness only)
