@@ -874,6 +874,14 @@ async def s5_presence(c):
           str(m) if m else w2.describe())
     p2 = await Client(c.C, "s5u", "p2").login()
     c.clients.append(p2)
+    # A fence: the login's answer may come before C's directory entry is in Redis (the replay
+    # waits for it, the answer does not). A message from A that reaches p2 was routed to C, or
+    # replayed there after the entry was written; either way p1's leave comes after it.
+    await w.chat("s5u", "s5-fence")
+    m = await p2.wait(lambda m: m["action"] == "message.chat" and
+                      m["data"].get("cliMid") == "s5-fence", "the fence message")
+    need("presence: a message from A reaches the second device on C", m is not None,
+         p2.describe())
     await p1.close()
     # A fence: s5fence's login on B comes after p1's close on B.
     f = await Client(c.B, "s5fence", "f").login()
