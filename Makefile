@@ -20,11 +20,12 @@
 # internals; tests/tools/boundary_test.sh checks both sides. glidectl is src/glidectl,
 # glide-bench src/bench, gen-docs src/tools, each with what it reaches.
 #
-# Tests: tests/<layer>/test_*.cc (and tests/<layer>/<sub>/ for a layer's subfolder) are cmocka programs, compiled to objects and linked with the
-# layers their includes name (and what those reach); tests/<layer>/test_*.c are C programs that
-# see only the public headers (they are what a host author writes); tests/<layer>/helper_*.cc
-# are programs the scripts start; tests/<layer>/*_test.{sh,py} are end-to-end scripts.
-# tests/support/*.cc (the tests' fake host store) go into an archive every C++ test links.
+# Tests mirror src/ (tests/host/store/ for src/host/store/). tests/<layer>/test_*.cc are cmocka
+# programs, compiled to objects and linked with the layers their includes name (and what those
+# reach); tests/<layer>/test_*.c are C programs that see only the public headers (they are what
+# a host author writes); tests/<layer>/helper_*.cc are programs the scripts start;
+# tests/<layer>/*_test.{sh,py} are end-to-end scripts. tests/support/*.cc (the tests' fake host
+# store) go into an archive every C++ test links.
 # `make check TESTS="hub codec"` builds and runs only those folders' tests. New files need no
 # Makefile change; a new layer needs its README.md with an "Includes:" line.
 
