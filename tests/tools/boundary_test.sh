@@ -5,7 +5,8 @@
 #    (libglide-util.a, the Makefile's UTIL_SRCS); any other internal header, e.g.
 #    module/host_adapter.h or net/connection.h, fails. The check is run once on a copy of
 #    src/host with such an include added, which it must refuse;
-#  - glided holds none of the module's code (no symbol of its internal namespaces);
+#  - glided holds none of the module's code (no symbol of its internal namespaces), and
+#    libglide.so none of glided's;
 #  - libglide.so needs no storage or JSON library: `readelf -d` lists no libsqlite3, no libpq,
 #    no libjansson.
 # Prints one line per check and "N passed, N failed".
@@ -71,6 +72,14 @@ if [ -z "$inside" ]; then
     ok "glided contains none of the module's code"
 else
     not_ok "glided links module code" "$inside"
+fi
+
+# And the other way: the module holds none of glided's code (its store, admin API, services).
+inside=$(nm -C "$B/libglide.so" 2>/dev/null | grep -E ' glide::(host|store)::' | head -5)
+if [ -z "$inside" ]; then
+    ok "libglide.so contains none of glided's code"
+else
+    not_ok "libglide.so links glided's code" "$inside"
 fi
 
 needed=$(readelf -d "$B/libglide.so" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
