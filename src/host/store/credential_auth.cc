@@ -14,10 +14,11 @@ void verify_credential(const glide_api *api, std::string_view secret, glide_str 
     if (secret.empty())
         return refuse("authentication is not configured");
     glide_credential *c = nullptr;
-    char why[128];
+    char why[128] = "";
+    // The module's texts are glide's ("invalid authenticate message", "credential expired").
     if (api->credential_open({secret.data(), secret.size()}, credential, now_ms, &c, why,
                              sizeof why) != GLIDE_OK)
-        return refuse(why);
+        return refuse(why[0] ? why : "invalid authenticate message");
     if (c->user_id.len == 0) {
         api->credential_free(c);
         return refuse("invalid authenticate message");
