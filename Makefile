@@ -124,7 +124,8 @@ tests_c = $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/$(1)/test_*.c))
 PROGRAM_TEST_DIRS := abi host tools examples
 CHECK_DIRS := $(if $(TESTS),$(filter $(TESTS) $(addsuffix /%,$(TESTS)),$(TEST_DIRS)),$(TEST_DIRS))
 CHECK_DEPS := $(foreach d,$(CHECK_DIRS),$(call tests_cc,$(d)) $(call tests_c,$(d))) \
-	$(if $(filter $(PROGRAM_TEST_DIRS),$(CHECK_DIRS)),$(PROGRAMS))
+	$(if $(filter $(PROGRAM_TEST_DIRS) $(addsuffix /%,$(PROGRAM_TEST_DIRS)),$(CHECK_DIRS)),\
+	$(PROGRAMS))
 
 DEPS_CFLAGS = $(EVENT_CFLAGS) $(JANSSON_CFLAGS) $(PROTOBUF_C_CFLAGS) $(OPENSSL_CFLAGS) \
 	$(SQLITE3_CFLAGS) $(HIREDIS_CFLAGS) $(PQ_CFLAGS)

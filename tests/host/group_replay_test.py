@@ -2,7 +2,7 @@
 """Group messages reach members who were offline (glide(7) "Group messages and the replay at
 login"), end to end through glided across a restart, with JSON and protobuf clients (the
 WebSocket subprotocol glide.protobuf), on store sqlite and then on store postgresql (a server
-the test starts itself, as tests/host/store_pg_test.py does; skipped without PostgreSQL):
+the test starts itself, as tests/host/store/store_pg_test.py does; skipped without PostgreSQL):
 
 A publishes 1,000 messages to group "team" (created through the admin API) while
   - B (JSON) and P (protobuf) are offline throughout;
