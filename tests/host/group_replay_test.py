@@ -30,6 +30,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# store_test.py and store_pg_test.py live with the store's tests (tests/host/store/).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "store"))
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 import cluster_test as ct  # noqa: E402
 import store_pg_test as pgt  # noqa: E402
