@@ -8,14 +8,24 @@
 # the single source of the layering: tests/tools/layering_test.sh fails when a file includes a
 # layer its folder does not name (or the names form a cycle), and the build links each
 # program and test with the archives of exactly the layers it reaches through those lines.
-# Every layer's objects but its program's main() go into $(B)/lib/libglide-<layer>.a.
-# libglide.so is src/abi and what it reaches; glided is src/host, glidectl src/glidectl,
+# Every layer's objects but its program's main() go into $(B)/lib/libglide-<layer>.a (a layer's
+# subfolders belong to it: src/host/store, src/host/admin are glided's).
+#
+# The module/host boundary (design.md §3): libglide.so is the layers of MODULE_LAYERS, named
+# below one by one (the build fails if src/abi's Includes lines reach any other), linked with
+# the libraries the module needs and no others (no SQLite, libpq or jansson: those are glided's).
+# glided is src/host (with its store and admin API) on the public headers include/glide/ and
+# one utility library, $(B)/lib/libglide-util.a (UTIL_SRCS: logging and string helpers, the
+# configuration language, listen addresses and a listening socket), none of the module's
+# internals; tests/tools/boundary_test.sh checks both sides. glidectl is src/glidectl,
 # glide-bench src/bench, gen-docs src/tools, each with what it reaches.
 #
-# Tests: tests/<layer>/test_*.cc are cmocka programs, compiled to objects and linked with the
-# layers their includes name (and what those reach); tests/<layer>/test_*.c are C programs that
-# see only the public headers (they are what a host author writes); tests/<layer>/helper_*.cc
-# are programs the scripts start; tests/<layer>/*_test.{sh,py} are end-to-end scripts.
+# Tests mirror src/ (tests/host/store/ for src/host/store/). tests/<layer>/test_*.cc are cmocka
+# programs, compiled to objects and linked with the layers their includes name (and what those
+# reach); tests/<layer>/test_*.c are C programs that see only the public headers (they are what
+# a host author writes); tests/<layer>/helper_*.cc are programs the scripts start;
+# tests/<layer>/*_test.{sh,py} are end-to-end scripts. tests/support/*.cc (the tests' fake host
+# store) go into an archive every C++ test links.
 # `make check TESTS="hub codec"` builds and runs only those folders' tests. New files need no
 # Makefile change; a new layer needs its README.md with an "Includes:" line.
 
@@ -41,12 +51,27 @@ reach = $(call reach1,$(call reach1,$(call reach1,$(call reach1,$(call reach1,$(
 
 # The files with a program's main(): not in their layer's archive.
 MAINS := src/host/main.cc src/glidectl/main.cc src/bench/main.cc src/tools/gen_docs.cc
-layer_srcs = $(filter-out $(MAINS),$(wildcard src/$(1)/*.cc))
+layer_srcs = $(filter-out $(MAINS),$(wildcard src/$(1)/*.cc src/$(1)/*/*.cc))
 LIB_LAYERS := $(foreach l,$(LAYERS),$(if $(call layer_srcs,$(l)),$(l)))
 lib = $(B)/lib/libglide-$(1).a
 # The archives of what `layers` reach, as link arguments (a group: order does not matter).
 libs_of = $(foreach l,$(filter $(LIB_LAYERS),$(call reach,$(1))),$(call lib,$(l)))
 link_group = -Wl,--start-group $(1) -Wl,--end-group
+
+# The module: these layers and no other (the boundary above).
+MODULE_LAYERS := abi module dispatch actions hub session port cluster net frame codec conf common
+ifneq ($(filter-out $(MODULE_LAYERS),$(call reach,abi)),)
+$(error src/abi reaches $(filter-out $(MODULE_LAYERS),$(call reach,abi)) through the Includes \
+	lines, which are not the module's: see MODULE_LAYERS in the Makefile)
+endif
+MODULE_ARCHIVES := $(foreach l,$(filter-out abi,$(MODULE_LAYERS)),$(call lib,$(l)))
+# glided's utility library: helpers of the layers below the module that know nothing of the
+# protocol (tests/tools/boundary_test.sh allows glided exactly their headers).
+UTIL_SRCS := src/common/log.cc src/common/strings.cc $(wildcard src/conf/*.cc) \
+	src/net/address.cc src/net/listener.cc
+UTIL_LIB := $(B)/lib/libglide-util.a
+# tests/support/*.cc: the tests' fake host (support/memory_store.h).
+SUPPORT_LIB := $(B)/lib/libglide-test-support.a
 
 PROTOS := $(wildcard proto/*.proto)
 GEN_C := $(PROTOS:proto/%.proto=$(B)/gen/%.pb-c.c)
@@ -75,14 +100,20 @@ BENCH_BINS := $(BENCH_SRCS:%.cc=$(B)/%)
 # --- tests -----------------------------------------------------------------------------------
 
 TEST_DIRS := $(filter-out fuzz support data,$(patsubst tests/%/,%,$(sort $(dir \
-	$(wildcard tests/*/test_* tests/*/helper_* tests/*/*_test.sh tests/*/*_test.py)))))
-# The layers a test folder's sources include, and those of the tests/support headers they
-# include (only those: redis_server.h reaches no layer, proto_fakes.h most of them).
+	$(wildcard tests/*/test_* tests/*/helper_* tests/*/*_test.sh tests/*/*_test.py \
+	tests/*/*/test_* tests/*/*/*_test.sh tests/*/*/*_test.py)))))
+# The layers a test folder's sources include, and those of the tests/support files they
+# include (only those: redis_server.h reaches no layer, proto_fakes.h most of them), two levels
+# deep, each header with its .cc (support/memory_store.h: the fake host on glided's
+# memory backend).
 test_incs = $(filter $(LAYERS),$(shell sed -n 's|^\#include "\([a-z_]*\)/.*|\1|p' \
 	$(wildcard tests/$(1)/*.cc tests/$(1)/*.h) /dev/null | sort -u))
+support_of = $(sort $(shell sed -n 's|^\#include "support/\([a-z_]*\.h\)".*|tests/support/\1|p' \
+	$(1) /dev/null))
+support_files = $(foreach h,$(call support_of,$(1)) $(call support_of,$(call support_of,$(1))),\
+	$(h) $(wildcard $(h:.h=.cc)))
 support_incs = $(filter $(LAYERS),$(shell sed -n 's|^\#include "\([a-z_]*\)/.*|\1|p' /dev/null \
-	$(shell sed -n 's|^\#include "support/\([a-z_]*\.h\)".*|tests/support/\1|p' \
-	$(wildcard tests/$(1)/*.cc tests/$(1)/*.h) /dev/null | sort -u) | sort -u))
+	$(sort $(call support_files,$(wildcard tests/$(1)/*.cc tests/$(1)/*.h))) | sort -u))
 test_layers = $(filter $(LAYERS),$(1) $(call test_incs,$(1)) $(call support_incs,$(1)))
 # A test that reaches the module may drive it through its C face (src/abi) as a host does.
 $(foreach d,$(TEST_DIRS),$(eval TEST_LAYERS_$(d) := $(call test_layers,$(d)) \
@@ -91,15 +122,19 @@ tests_cc = $(patsubst tests/%.cc,$(B)/tests/%,$(wildcard tests/$(1)/test_*.cc te
 tests_c = $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/$(1)/test_*.c))
 # The folders whose scripts or C tests run the built programs.
 PROGRAM_TEST_DIRS := abi host tools examples
-CHECK_DIRS := $(if $(TESTS),$(filter $(TESTS),$(TEST_DIRS)),$(TEST_DIRS))
+CHECK_DIRS := $(if $(TESTS),$(filter $(TESTS) $(addsuffix /%,$(TESTS)),$(TEST_DIRS)),$(TEST_DIRS))
 CHECK_DEPS := $(foreach d,$(CHECK_DIRS),$(call tests_cc,$(d)) $(call tests_c,$(d))) \
-	$(if $(filter $(PROGRAM_TEST_DIRS),$(CHECK_DIRS)),$(PROGRAMS))
+	$(if $(filter $(PROGRAM_TEST_DIRS) $(addsuffix /%,$(PROGRAM_TEST_DIRS)),$(CHECK_DIRS)),\
+	$(PROGRAMS))
 
 DEPS_CFLAGS = $(EVENT_CFLAGS) $(JANSSON_CFLAGS) $(PROTOBUF_C_CFLAGS) $(OPENSSL_CFLAGS) \
 	$(SQLITE3_CFLAGS) $(HIREDIS_CFLAGS) $(PQ_CFLAGS)
 DEPS_LIBS = $(EVENT_LIBS) $(JANSSON_LIBS) $(OPENSSL_LIBS) $(SQLITE3_LIBS) $(HIREDIS_LIBS) \
 	$(PQ_LIBS) \
 	-ldl -lpthread
+# What each side of the boundary links: the module never storage or JSON libraries.
+MODULE_LIBS = $(EVENT_LIBS) $(OPENSSL_LIBS) $(HIREDIS_LIBS) -ldl -lpthread
+HOST_LIBS = $(EVENT_LIBS) $(OPENSSL_LIBS) $(JANSSON_LIBS) $(SQLITE3_LIBS) $(PQ_LIBS) -ldl -lpthread
 
 WARN := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wno-missing-field-initializers
 CPPFLAGS := -Iinclude -Isrc -I$(B)/gen -D_GNU_SOURCE
@@ -131,7 +166,8 @@ run: $(CONFIG)
 	@$(SUBMAKE) $(B)/glided $(B)/libglide.so $(B)/glidectl
 	exec $(B)/glided -c conf/glided.conf
 
-## check: build and run every test (TESTS="hub codec": only those folders; JOBS: parallel build)
+## check: build and run every test (TESTS="hub codec": only those folders and their subfolders;
+## JOBS: parallel build)
 check: $(CONFIG)
 	@$(SUBMAKE) check-build TESTS="$(TESTS)"
 	@B=$(B) PYTHON=$(PYTHON) TESTS="$(TESTS)" sh tests/run.sh
@@ -255,17 +291,27 @@ $(1): $(call obj,$(2)) $(call libs_of,$(3))
 	$$(CXX) -o $$@ $(call obj,$(2)) $(call link_group,$(call libs_of,$(3))) $$(LDFLAGS_ALL) \
 		$$(DEPS_LIBS)
 endef
-$(eval $(call program,$(B)/glided,src/host/main.cc,host))
+# glided: its own layer and the utility library, never the module's archives.
+$(UTIL_LIB): $(call obj,$(UTIL_SRCS))
+	@mkdir -p $(@D)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/glided: $(call obj,src/host/main.cc) $(call lib,host) $(UTIL_LIB)
+	@mkdir -p $(@D)
+	$(CXX) -o $@ $(call obj,src/host/main.cc) $(call link_group,$(call lib,host) $(UTIL_LIB)) \
+		$(LDFLAGS_ALL) $(HOST_LIBS)
 $(eval $(call program,$(B)/glidectl,src/glidectl/main.cc,glidectl))
 $(eval $(call program,$(B)/glide-bench,src/bench/main.cc,bench))
 $(eval $(call program,$(B)/gen-docs,src/tools/gen_docs.cc,tools))
 
-# The module: src/abi and only what it reaches; one exported entry point (the version script).
-$(B)/libglide.so.$(SO_VERSION): $(call libs_of,abi) src/abi/libglide.map include/glide/version.h
+# The module: src/abi and the other MODULE_LAYERS; one exported entry point (the version script).
+$(B)/libglide.so.$(SO_VERSION): $(call lib,abi) $(MODULE_ARCHIVES) src/abi/libglide.map \
+		include/glide/version.h
 	$(CXX) -shared -o $@ -Wl,--whole-archive $(call lib,abi) -Wl,--no-whole-archive \
-		$(call link_group,$(filter-out $(call lib,abi),$(call libs_of,abi))) $(LDFLAGS_ALL) \
+		$(call link_group,$(MODULE_ARCHIVES)) $(LDFLAGS_ALL) \
 		-Wl,--version-script=src/abi/libglide.map -Wl,-z,defs \
-		-Wl,-soname,libglide.so.$(ABI_MAJOR) $(DEPS_LIBS)
+		-Wl,-soname,libglide.so.$(ABI_MAJOR) $(MODULE_LIBS)
 
 $(B)/libglide.so.$(ABI_MAJOR): $(B)/libglide.so.$(SO_VERSION)
 	ln -sf $(<F) $@
@@ -285,13 +331,18 @@ $(B)/examples/http-server: $(wildcard examples/http-server/*.[ch]) $(wildcard in
 	$(CC) -std=c99 -Iinclude $(OPT) $(SAN) $(WARN) $(EVENT_CFLAGS) -o $@ \
 		$(wildcard examples/http-server/*.c) $(LDFLAGS_ALL) $(EVENT_LIBS) -ldl
 
+$(SUPPORT_LIB): $(call obj,$(wildcard tests/support/*.cc))
+	@mkdir -p $(@D)
+	@rm -f $@
+	ar rcs $@ $^
+
 # C++ tests and helpers of one folder: each links the archives of what its folder includes.
 define test_dir
 $(call tests_cc,$(1)): $(B)/tests/$(1)/%: $(B)/obj/tests/$(1)/%.o \
-		$(call libs_of,$(TEST_LAYERS_$(1))) $(GEN_OBJS)
+		$(call libs_of,$(TEST_LAYERS_$(1))) $(SUPPORT_LIB) $(GEN_OBJS)
 	@mkdir -p $$(@D)
-	$$(CXX) -o $$@ $$< $(call link_group,$(call libs_of,$(TEST_LAYERS_$(1)))) $(GEN_OBJS) \
-		$$(LDFLAGS_ALL) $$(CMOCKA_LIBS) $$(DEPS_LIBS) $$(PROTOBUF_C_LIBS)
+	$$(CXX) -o $$@ $$< $(call link_group,$(SUPPORT_LIB) $(call libs_of,$(TEST_LAYERS_$(1)))) \
+		$(GEN_OBJS) $$(LDFLAGS_ALL) $$(CMOCKA_LIBS) $$(DEPS_LIBS) $$(PROTOBUF_C_LIBS)
 endef
 $(foreach d,$(TEST_DIRS),$(eval $(call test_dir,$(d))))
 

@@ -27,15 +27,15 @@ fi
 
 # The folders whose test programs also run under valgrind (abi: the C hosts that dlopen the
 # module, among them the re-entrancy scenarios of test_host_reentry).
-VALGRIND_DIRS="conf codec frame session dispatch hub store net common abi"
+VALGRIND_DIRS="conf codec frame session dispatch hub host/store net common abi"
 valgrind=yes
 if grep -q '^SANITIZERS := yes' "$B/config.mk" 2>/dev/null || ! command -v valgrind >/dev/null; then
     valgrind=no
 fi
 
-want() { # folder
+want() { # folder (below tests/): wanted when TESTS names it or a folder above it
     [ -z "${TESTS:-}" ] && return 0
-    case " $TESTS " in *" $1 "*) return 0 ;; esac
+    case " $TESTS " in *" $1 "* | *" ${1%%/*} "*) return 0 ;; esac
     return 1
 }
 
@@ -47,7 +47,7 @@ list="$logdir/list"
 # One line per test: its name, then the command (words without spaces). The slow ones first,
 # so that parallel runs end together: the scripts, then valgrind, then the programs.
 for t in $(find tests -type f \( -name '*_test.sh' -o -name '*_test.py' \) 2>/dev/null | sort); do
-    dir=$(basename "$(dirname "$t")")
+    dir=$(dirname "${t#tests/}")
     want "$dir" || continue
     case "$t" in
     *.sh) echo "${t#tests/} sh $t" >>"$list" ;;
@@ -57,7 +57,7 @@ done
 progs=$(find "$B/tests" -type f -name 'test_*' -perm -u+x 2>/dev/null | sort)
 if [ $valgrind = yes ]; then
     for t in $progs; do
-        dir=$(basename "$(dirname "$t")")
+        dir=$(dirname "${t#"$B"/tests/}")
         want "$dir" || continue
         case " $VALGRIND_DIRS " in *" $dir "*) ;; *) continue ;; esac
         echo "${t#"$B"/tests/}(valgrind) env GLIDE_TEST_VALGRIND=1 valgrind -q" \
@@ -66,7 +66,7 @@ if [ $valgrind = yes ]; then
     done
 fi
 for t in $progs; do
-    dir=$(basename "$(dirname "$t")")
+    dir=$(dirname "${t#"$B"/tests/}")
     want "$dir" || continue
     echo "${t#"$B"/tests/} $t" >>"$list"
 done

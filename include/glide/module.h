@@ -260,6 +260,35 @@ typedef struct glide_handoff {
     glide_str input;
 } glide_handoff;
 
+/* --- what a configuration asks of its host (ABI 1.8) ------------------------------------------ */
+
+/*
+ * What a finished configuration needs from the host, for the checks only the host can make
+ * against its own settings, with the module's directive names and locations so the host's
+ * messages can point at them without knowing the module's directives:
+ *   - a host that runs several processes of one configuration (glide_host.worker_count) needs
+ *     every instance on the cluster bus (they see each other's sessions only there) and no
+ *     listener on port 0 (each process would get a port of its own);
+ *   - an instance on a cluster bus shares its users with other nodes through the host's store,
+ *     so a host whose store cannot be shared refuses it.
+ * Filled by glide_api.conf_info. Strings point into the configuration: valid until it is
+ * applied or freed.
+ */
+typedef struct glide_conf_info {
+    uint32_t size, version; /* the caller sets size = sizeof(glide_conf_info); version 1 */
+    int cluster;            /* non-zero: the instance joins a cluster bus */
+    /* The directive that joins the bus ("glide_cluster"; named also when cluster is 0, for a
+     * host's message that asks for it) and, when cluster, where it was given (file as in the
+     * directive call; empty and 0 when unknown). */
+    glide_str cluster_directive;
+    glide_str cluster_file;
+    uint32_t cluster_line;
+    int port0;              /* non-zero: a listener asks for port 0 (the first one below) */
+    glide_str port0_directive; /* "glide_listen" */
+    glide_str port0_file;
+    uint32_t port0_line;
+} glide_conf_info;
+
 /* --- the module's table -------------------------------------------------------------------- */
 
 typedef struct glide_module glide_module; /* one instance */
@@ -454,6 +483,14 @@ struct glide_api {
      */
     int (*cluster_sessions)(glide_module *m, glide_str uid, uint32_t limit, uint32_t timeout_ms,
                             glide_node_session_fn fn, glide_cluster_done_fn done, void *arg);
+
+    /* -- minor 8: what a configuration asks of its host -- */
+
+    /* Fills *out (set out->size first; fields beyond it are not written, version says what was
+     * filled) from a configuration after conf_finish succeeded and before apply (glide_conf_info).
+     * GLIDE_EINVAL: c or out NULL; GLIDE_ESTRUCT: out->size too small for `cluster`;
+     * GLIDE_ESTATE: c not finished. Any thread that may use c. */
+    int (*conf_info)(const glide_conf *c, glide_conf_info *out);
 };
 
 #ifdef __cplusplus

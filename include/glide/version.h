@@ -21,7 +21,9 @@
  *           a node id per worker, listeners with SO_REUSEPORT);
  *      1.6  group replay: GLIDE_HOST_GROUP_REPLAY, glide_message.flags (GLIDE_MESSAGE_GROUP),
  *           glide_delivery.first_mid (group receipts);
- *      1.7  GLIDE_STAT_LIMITED: stats_each reports what the limits refused.
+ *      1.7  GLIDE_STAT_LIMITED: stats_each reports what the limits refused;
+ *      1.8  glide_api.conf_info (glide_conf_info): what a configuration asks of its host
+ *           (a cluster, a listener on port 0), for the host's checks across both.
  */
 #ifndef GLIDE_VERSION_H
 #define GLIDE_VERSION_H
@@ -36,7 +38,7 @@
 
 /* The plugin ABI this header describes. */
 #define GLIDE_ABI_MAJOR 1
-#define GLIDE_ABI_MINOR 7
+#define GLIDE_ABI_MINOR 8
 
 /* The glide protocol version the module speaks on the wire (glide v1.6 JSON). */
 #define GLIDE_PROTOCOL_VERSION "1.6"

@@ -146,10 +146,14 @@ int api_conf_set(glide_conf *c, const glide_directive_call *call, char *err, siz
             copy_out(st.error(), err, errlen);
             return GLIDE_ECONF;
         }
-        // Listeners are checked again at finish (duplicates, ssl): remember where they stand.
+        // Listeners are checked again at finish (duplicates, ssl): remember where they stand;
+        // conf_info names them and glide_cluster to the host.
         if (d.name == "glide_listen" && !c->conf.listens.empty()) {
             c->conf.listens.back().file = d.file;
             c->conf.listens.back().line = d.line;
+        } else if (d.name == "glide_cluster") {
+            c->conf.cluster_file = d.file;
+            c->conf.cluster_line = d.line;
         }
         return GLIDE_OK;
     });
@@ -174,6 +178,37 @@ int api_conf_finish(glide_conf *c, char *err, size_t errlen) {
 }
 
 void api_conf_free(glide_conf *c) { delete c; }
+
+int api_conf_info(const glide_conf *c, glide_conf_info *out) {
+    if (!c || !out)
+        return GLIDE_EINVAL;
+    if (!struct_ok(out, offsetof(glide_conf_info, cluster) + sizeof out->cluster))
+        return GLIDE_ESTRUCT;
+    if (!c->finished)
+        return GLIDE_ESTATE;
+    auto gs = [](std::string_view v) { return glide_str{v.data(), v.size()}; };
+    // Fill a full copy, then hand over only the fields the caller's struct has.
+    glide_conf_info full{};
+    full.version = 1;
+    full.cluster = !c->conf.cluster.empty();
+    full.cluster_directive = gs("glide_cluster");
+    if (full.cluster) {
+        full.cluster_file = gs(c->conf.cluster_file);
+        full.cluster_line = c->conf.cluster_line;
+    }
+    full.port0_directive = gs("glide_listen");
+    for (const glide::ListenConf &l : c->conf.listens)
+        if (l.address.port() == 0) {
+            full.port0 = 1;
+            full.port0_file = gs(l.file);
+            full.port0_line = l.line;
+            break;
+        }
+    uint32_t size = out->size < sizeof full ? out->size : static_cast<uint32_t>(sizeof full);
+    full.size = size;
+    memcpy(out, &full, size);
+    return GLIDE_OK;
+}
 
 int api_apply(glide_module *m, glide_conf *c, char *err, size_t errlen) {
     std::unique_ptr<glide_conf> owned(c);
@@ -579,6 +614,7 @@ const glide_api api_v1 = {
     api_push_2,
     api_cluster_stats,
     api_cluster_sessions,
+    api_conf_info,
 };
 
 std::string version_text(uint32_t v) {

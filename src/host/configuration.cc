@@ -1,5 +1,8 @@
 #include "host/configuration.h"
 
+#include <cstddef>
+#include <optional>
+
 namespace glide::host {
 
 Configuration::~Configuration() {
@@ -21,6 +24,28 @@ Status Configuration::apply_modules() {
 
 static std::string where(const conf::Directive &d) {
     return " in " + d.file + ":" + std::to_string(d.line);
+}
+
+// What a finished module configuration asks of glided; nothing is known of a module from
+// before ABI 1.8 (it has no conf_info), and nothing is checked for it.
+static std::optional<ModuleNeeds> module_needs(const Plugin &p, const glide_conf *c) {
+    const glide_api *api = p.api();
+    if (api->size < offsetof(glide_api, conf_info) + sizeof api->conf_info)
+        return std::nullopt;
+    glide_conf_info info{};
+    info.size = sizeof info;
+    if (api->conf_info(c, &info) != GLIDE_OK)
+        return std::nullopt;
+    auto str = [](glide_str s) { return s.ptr ? std::string(s.ptr, s.len) : std::string(); };
+    auto at = [&](glide_str file, uint32_t line) { return str(file) + ":" + std::to_string(line); };
+    ModuleNeeds n;
+    n.cluster = info.cluster != 0;
+    n.cluster_directive = str(info.cluster_directive);
+    n.cluster_where = at(info.cluster_file, info.cluster_line);
+    n.port0 = info.port0 != 0;
+    n.port0_directive = str(info.port0_directive);
+    n.port0_where = at(info.port0_file, info.port0_line);
+    return n;
 }
 
 Result<Configuration> load_configuration(const std::string &file,
@@ -72,10 +97,6 @@ Result<Configuration> load_configuration(const std::string &file,
     Status st = cfg.applier->finish();
     if (st)
         st = finish_host_conf(*cfg.host);
-    for (const conf::Directive *d : rest)
-        cfg.module_dirs.push_back(*d);
-    if (st)
-        st = check_workers(*cfg.host, cfg.module_dirs);
     if (!st)
         return make_error(st.error());
     if (!store_given && !cfg.host->store_path.empty())
@@ -154,7 +175,11 @@ Result<Configuration> load_configuration(const std::string &file,
         char err[512];
         if (plugins[i]->api()->conf_finish(cfg.module_confs[i], err, sizeof err) != GLIDE_OK)
             return make_error(err);
+        if (auto n = module_needs(*plugins[i], cfg.module_confs[i]))
+            cfg.module_needs.push_back(std::move(*n));
     }
+    if (Status ws = check_workers(*cfg.host, cfg.module_needs); !ws)
+        return make_error(ws.error());
     return cfg;
 }
 
@@ -185,7 +210,7 @@ Status keep_restart_only(Configuration &next, const Configuration &cur,
     h.store_path = c.store_path;
     h.store_sync_full = c.store_sync_full;
     h.store_where = c.store_where;
-    return check_workers(h, next.module_dirs);
+    return check_workers(h, next.module_needs);
 }
 
 } // namespace glide::host

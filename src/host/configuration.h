@@ -19,9 +19,9 @@ struct Configuration {
     // One finished module configuration per plugin (same order); owned until applied.
     std::vector<glide_conf *> module_confs;
     std::vector<const Plugin *> owners;
-    // The directives handed to the modules, as parsed (check_workers reads them again after a
-    // reload kept the running worker_processes and store).
-    std::vector<conf::Directive> module_dirs;
+    // What each module's configuration asks of the host (glide_conf_info; check_workers reads
+    // them again after a reload kept the running worker_processes and store).
+    std::vector<ModuleNeeds> module_needs;
 
     Configuration() = default;
     Configuration(Configuration &&o) noexcept { swap(o); }
@@ -37,7 +37,7 @@ struct Configuration {
         applier.swap(o.applier);
         module_confs.swap(o.module_confs);
         owners.swap(o.owners);
-        module_dirs.swap(o.module_dirs);
+        module_needs.swap(o.module_needs);
     }
     // Hands the module configurations to their modules (apply); they are owned there after.
     Status apply_modules();

@@ -8,7 +8,7 @@
 #include <cstring>
 
 #include "host/errlog.h"
-#include "store/pg_store.h"
+#include "host/store/pg_store.h"
 
 namespace glide::host {
 
@@ -254,43 +254,29 @@ Status finish_host_conf(const HostConf &c) {
     return {};
 }
 
-// The first module directive named `name` whose first argument is not "off" (nullptr: none).
-static const conf::Directive *given(std::span<const conf::Directive> dirs,
-                                    std::string_view name) {
-    for (const conf::Directive &d : dirs)
-        if (d.name == name && !(d.args.size() == 1 && d.args[0] == "off"))
-            return &d;
-    return nullptr;
-}
-
-static std::string where(const conf::Directive &d) {
-    return d.file + ":" + std::to_string(d.line);
-}
-
-Status check_workers(const HostConf &c, std::span<const conf::Directive> module_dirs) {
-    const conf::Directive *cluster = given(module_dirs, "glide_cluster");
-    if (c.worker_processes > 1 && !cluster)
-        return make_error("\"worker_processes\" greater than 1 needs \"glide_cluster\": the "
-                          "workers are nodes of the cluster bus in " +
-                          c.worker_processes_where);
+Status check_workers(const HostConf &c, std::span<const ModuleNeeds> modules) {
+    if (c.worker_processes > 1)
+        for (const ModuleNeeds &m : modules)
+            if (!m.cluster)
+                return make_error("\"worker_processes\" greater than 1 needs \"" +
+                                  m.cluster_directive +
+                                  "\": the workers are nodes of the cluster bus in " +
+                                  c.worker_processes_where);
     if (c.store == "memory" && c.worker_processes > 1)
         return make_error("store memory cannot be shared by worker processes in " +
                           c.store_where);
-    if (c.store == "memory" && cluster)
-        return make_error("store memory cannot be shared by the nodes of a cluster in " +
-                          c.store_where);
+    for (const ModuleNeeds &m : modules)
+        if (c.store == "memory" && m.cluster)
+            return make_error("store memory cannot be shared by the nodes of a cluster in " +
+                              c.store_where);
     if (c.worker_processes < 2)
         return {};
-    for (const conf::Directive &d : module_dirs) {
-        if (d.name != "glide_listen" || d.args.empty())
-            continue;
-        // The module checks the address itself; only a valid one with port 0 matters here.
-        auto addr = net::parse_listen_address(d.args[0], "glide_listen");
-        if (addr && addr->port() == 0)
-            return make_error("\"glide_listen\" port 0 cannot be shared by worker processes, "
-                              "each would listen on a port of its own, in " +
-                              where(d));
-    }
+    for (const ModuleNeeds &m : modules)
+        if (m.port0)
+            return make_error("\"" + m.port0_directive +
+                              "\" port 0 cannot be shared by worker processes, each would "
+                              "listen on a port of its own, in " +
+                              m.port0_where);
     return {};
 }
 

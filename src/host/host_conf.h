@@ -24,7 +24,7 @@ struct HostConf {
     uint32_t worker_processes = 1;
     std::string worker_processes_where; // "FILE:LINE" when given, for check_workers
 
-    // The admin HTTP API (host/admin.h): off while admin_listen is empty.
+    // The admin HTTP API (host/admin/admin.h): off while admin_listen is empty.
     std::string admin_listen;   // as written, for messages
     net::Address admin_address; // parsed when admin_listen is set
     std::string admin_listen_where; // "FILE:LINE" of admin_listen, for finish_host_conf
@@ -48,12 +48,23 @@ std::span<const conf::Spec> host_directives();
 // most one of credential_secret and credential_secret_file.
 Status finish_host_conf(const HostConf &c);
 
+// What a loaded module's configuration asks of glided (glide_conf_info, ABI 1.8), with the
+// module's directive names and locations ("FILE:LINE") for the messages: glided knows none of
+// the module's directives itself.
+struct ModuleNeeds {
+    bool cluster = false;          // the instance joins a cluster bus
+    std::string cluster_directive; // the directive that joins it ("glide_cluster")
+    std::string cluster_where;     // where it was given, when cluster
+    bool port0 = false;            // a listener asks for port 0
+    std::string port0_directive;   // "glide_listen"
+    std::string port0_where;
+};
+
 // What worker processes and a cluster need beyond the host's own directives, checked against
-// the module directives of the file (by name: glided sees them before the module does):
-// worker_processes > 1 needs glide_cluster (not off), since the workers are nodes of the
-// cluster bus, and glide_listen ports that are not 0 (a port 0 would differ per worker); store
-// memory cannot be shared by worker processes nor by the nodes of a cluster.
-Status check_workers(const HostConf &c, std::span<const conf::Directive> module_dirs);
+// what the modules' configurations ask: worker_processes > 1 needs every module on the cluster
+// bus, since the workers are its nodes, and no listener on port 0 (a port 0 would differ per
+// worker); store memory cannot be shared by worker processes nor by the nodes of a cluster.
+Status check_workers(const HostConf &c, std::span<const ModuleNeeds> modules);
 
 // True for 127.0.0.0/8 and ::1 (and IPv4-mapped 127/8).
 bool is_loopback(const net::Address &a);

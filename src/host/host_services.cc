@@ -10,11 +10,10 @@
 #include <chrono>
 
 #include "common/strings.h"
-#include "module/host_adapter.h"
-#include "store/credential_auth.h"
-#include "store/memory_backend.h"
-#include "store/pg_store.h"
-#include "store/sqlite_store.h"
+#include "host/store/credential_auth.h"
+#include "host/store/memory_backend.h"
+#include "host/store/pg_store.h"
+#include "host/store/sqlite_store.h"
 
 namespace glide::host {
 
@@ -37,11 +36,45 @@ std::string_view sv(glide_str s) {
     return s.ptr ? std::string_view(s.ptr, s.len) : std::string_view();
 }
 
-// The module's message as the store takes it, without copying its strings.
+// The module's message as the store takes it, without copying its strings: the fields its
+// `size` covers (include/glide/host.h), mid and payload aside.
 store::MessageView view_of(const glide_message *m) {
+#define COVERS(f) (m->size >= offsetof(glide_message, f) + sizeof(m->f))
     store::MessageView v;
-    read_glide_message(m, v, sv);
+    if (COVERS(seq))
+        v.seq = m->seq;
+    if (COVERS(cli_mid))
+        v.cli_mid = sv(m->cli_mid);
+    if (COVERS(from))
+        v.from = sv(m->from);
+    if (COVERS(to))
+        v.to = sv(m->to);
+    if (COVERS(type))
+        v.type = m->type;
+    if (COVERS(content))
+        v.content = sv(m->content);
+    if (COVERS(send_at))
+        v.send_at = m->send_at;
+#undef COVERS
     return v;
+}
+
+// A page's message as the module takes it (borrows m).
+glide_message to_glide(const store::PageMessage &p) {
+    const store::Message &m = p.msg;
+    glide_message g{};
+    g.size = sizeof g;
+    g.version = 1;
+    g.mid = m.mid;
+    g.seq = m.seq;
+    g.cli_mid = gs(m.cli_mid);
+    g.from = gs(m.from);
+    g.to = gs(m.to);
+    g.type = m.type;
+    g.content = gs(m.content);
+    g.send_at = m.send_at;
+    g.flags = p.group ? GLIDE_MESSAGE_GROUP : 0;
+    return g;
 }
 
 // mkdir -p of the directory holding `file`.
@@ -171,9 +204,8 @@ void HostServices::on_log(void *self, glide_log_level level, const char *msg, si
 
 int HostServices::on_auth(void *self, glide_request *req, const glide_auth_request *in) {
     auto *s = static_cast<HostServices *>(self);
-    port::AuthResult a = store::verify_credential(s->secret_, sv(in->credential), wall_ms());
-    glide_auth_result r = to_glide_auth_result(a);
-    s->api_->auth_done(req, &r);
+    store::verify_credential(s->api_, s->secret_, in->credential, wall_ms(),
+                             [&](const glide_auth_result &r) { s->api_->auth_done(req, &r); });
     return GLIDE_OK;
 }
 
@@ -204,7 +236,7 @@ void HostServices::completed(glide_request *req) {
 int HostServices::publish(glide_request *req, const glide_message *msg, bool group) {
     Call call(this, req);
     // [this, req] fits std::function's inline storage: no allocation per call.
-    auto done = [this, req](port::StoreResult s) {
+    auto done = [this, req](store::StoreResult s) {
         glide_store_result r{};
         r.size = sizeof r;
         r.version = 1;
@@ -264,8 +296,7 @@ int HostServices::on_load_undelivered(void *self, glide_request *req,
                                 [s, req](store::Outcome o, std::vector<store::PageMessage> page) {
                                     s->completed(req);
                                     for (const store::PageMessage &m : page) {
-                                        glide_message g = to_glide_message(
-                                            m.msg, {}, m.group ? GLIDE_MESSAGE_GROUP : 0);
+                                        glide_message g = to_glide(m);
                                         s->api_->page_add(req, &g);
                                     }
                                     s->api_->request_done(req, o.status, gs(o.error));

@@ -1,6 +1,7 @@
 // glided's embedded host services: the glide_host table the module calls, answered from a
-// store backend (store/store.h: `store sqlite PATH;` or `store memory;`) and the glide
-// credential check with `credential_secret` (protocol.md §6.4).
+// store backend (host/store/store.h: `store sqlite PATH;`, `store postgresql://...` or
+// `store memory;`) and the glide credential check with `credential_secret` (protocol.md §6.4,
+// through glide_api.credential_open). Written from include/glide/ only, as any host.
 //
 // Every call is completed through the glide_api of the module that was loaded (bind()); a call
 // the store answers before returning is reported GLIDE_OK, a later answer GLIDE_PENDING, as
@@ -15,7 +16,7 @@
 #include "glide/module.h"
 #include "host/errlog.h"
 #include "host/host_conf.h"
-#include "store/store.h"
+#include "host/store/store.h"
 
 struct event_base;
 

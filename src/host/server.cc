@@ -8,7 +8,7 @@
 #include <cstring>
 
 #include "common/strings.h"
-#include "host/admin_groups.h"
+#include "host/admin/admin_groups.h"
 
 namespace glide::host {
 

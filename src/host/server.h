@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "host/admin.h"
+#include "host/admin/admin.h"
 #include "host/configuration.h"
 #include "host/errlog.h"
 #include "host/host_services.h"

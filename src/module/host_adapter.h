@@ -58,15 +58,13 @@ struct HostWorker {
 HostWorker host_worker(const glide_host *host);
 
 // A glide_message view of m (borrows m and payload) with GLIDE_MESSAGE_* `flags`, and the
-// message a glide_message holds (the fields its `size` covers). Shared with hosts built on the
-// core (glided).
+// message a glide_message holds (the fields its `size` covers).
 glide_message to_glide_message(const codec::ChatMessage &m, std::string_view payload,
                                uint32_t flags = 0);
 codec::ChatMessage from_glide_message(const glide_message *m);
 
 // The fields of m that its `size` covers (all but mid and payload) into `out` — a
 // codec::ChatMessage, or a view with the same field names — each string through conv(glide_str).
-// One reading of glide_message for from_glide_message and for hosts that only borrow (glided).
 template <typename Out, typename Conv>
 void read_glide_message(const glide_message *m, Out &out, Conv conv) {
 #define GLIDE_COVERS(f) (m->size >= offsetof(glide_message, f) + sizeof(m->f))
@@ -86,7 +84,8 @@ void read_glide_message(const glide_message *m, Out &out, Conv conv) {
         out.send_at = m->send_at;
 #undef GLIDE_COVERS
 }
-// A glide_auth_result view of a (borrows a), for hosts that verify with the core's C++ code.
+// A glide_auth_result view of a (borrows a), for the tests' hosts that verify with the core's
+// C++ code (glided uses glide_api.credential_open, as any host).
 glide_auth_result to_glide_auth_result(const port::AuthResult &a);
 
 // The completion functions behind glide_api (return GLIDE_OK, GLIDE_EINVAL for a NULL or

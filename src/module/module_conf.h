@@ -41,6 +41,8 @@ struct ModuleConf {
     std::string ssl_certificate;
     std::string ssl_certificate_key;
     std::vector<cluster::RedisUrl> cluster; // glide_cluster: empty when off
+    std::string cluster_file;               // where glide_cluster was last given (conf_info)
+    unsigned cluster_line = 0;
     // The limits (glide_limit_*, glide_max_connections): a RateLimit of count 0, or a 0, is off.
     RateLimit limit_message_rate;      // per second
     RateLimit limit_user_message_rate; // per second

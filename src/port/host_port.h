@@ -1,7 +1,7 @@
 // The upper edge of the protocol core: the host's services (include/glide/host.h) as a C++
 // interface, and the plain types that cross it. The module implements HostPort over a
-// glide_host table (module/host_adapter.h); MemoryStore (store/memory_store.h) implements it in
-// memory for tests and `store memory;`. Requests are issued and timed by port::Requests
+// glide_host table (module/host_adapter.h); the tests' MemoryStore (tests/support/memory_store.h)
+// implements it in memory. Requests are issued and timed by port::Requests
 // (port/requests.h).
 //
 // Asynchronous calls. Every call that may wait gets a HostRequest and returns GLIDE_OK (the

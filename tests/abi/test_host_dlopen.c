@@ -8,6 +8,7 @@
 #include <dlfcn.h>
 #include <event2/event.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,16 +134,21 @@ static void test_directive_table(void **state) {
     assert_true(saw_listen);
 }
 
-static void test_conf_errors(void **state) {
-    (void)state;
-    const glide_api *api = negotiated();
-    glide_host host;
+/* A host table with only the log callback (static: the module keeps the pointer). */
+static const glide_host *log_only_host(void) {
+    static glide_host host;
     memset(&host, 0, sizeof host);
     host.size = sizeof host;
     host.version = GLIDE_HOST_VERSION;
     host.log = host_log;
+    return &host;
+}
+
+static void test_conf_errors(void **state) {
+    (void)state;
+    const glide_api *api = negotiated();
     glide_module *m = NULL;
-    assert_int_equal(api->create(&host, &m), GLIDE_OK);
+    assert_int_equal(api->create(log_only_host(), &m), GLIDE_OK);
     glide_conf *c = NULL;
     assert_int_equal(api->conf_new(m, &c), GLIDE_OK);
     char err[256];
@@ -166,6 +172,79 @@ static void test_conf_errors(void **state) {
     assert_string_equal(err, "no \"glide_ssl_certificate\" is defined for the \"glide_listen "
                              "... ssl\" directive in host.conf:7");
     api->conf_free(c);
+    api->destroy(m);
+}
+
+/* ABI 1.8: what a configuration asks of its host, with the module's directive names and where
+ * they were given, so a host checks worker processes and its store without knowing them. */
+static int str_is(glide_str s, const char *want) {
+    return s.len == strlen(want) && memcmp(s.ptr, want, s.len) == 0;
+}
+
+static void test_conf_info(void **state) {
+    (void)state;
+    const glide_api *api = negotiated();
+    assert_true(api->size >= offsetof(glide_api, conf_info) + sizeof api->conf_info);
+    glide_module *m = NULL;
+    assert_int_equal(api->create(log_only_host(), &m), GLIDE_OK);
+    char err[256];
+    glide_conf_info info;
+
+    /* One listener on a fixed port, one on port 0, no cluster. */
+    glide_conf *c = NULL;
+    assert_int_equal(api->conf_new(m, &c), GLIDE_OK);
+    const char *fixed[] = {"127.0.0.1:8083"};
+    const char *port0[] = {"127.0.0.1:0", "tcp"};
+    assert_int_equal(set(api, c, "glide_listen", fixed, 1, err, sizeof err), GLIDE_OK);
+    assert_int_equal(set(api, c, "glide_listen", port0, 2, err, sizeof err), GLIDE_OK);
+    memset(&info, 0, sizeof info);
+    info.size = sizeof info;
+    assert_int_equal(api->conf_info(c, &info), GLIDE_ESTATE); /* not finished */
+    assert_int_equal(api->conf_finish(c, err, sizeof err), GLIDE_OK);
+    assert_int_equal(api->conf_info(NULL, &info), GLIDE_EINVAL);
+    assert_int_equal(api->conf_info(c, NULL), GLIDE_EINVAL);
+    info.size = offsetof(glide_conf_info, cluster); /* too small for `cluster` */
+    assert_int_equal(api->conf_info(c, &info), GLIDE_ESTRUCT);
+    info.size = sizeof info;
+    assert_int_equal(api->conf_info(c, &info), GLIDE_OK);
+    assert_int_equal(info.size, sizeof info);
+    assert_int_equal(info.version, 1);
+    assert_int_equal(info.cluster, 0);
+    assert_true(str_is(info.cluster_directive, "glide_cluster"));
+    assert_int_equal(info.cluster_file.len, 0);
+    assert_int_equal(info.port0, 1);
+    assert_true(str_is(info.port0_directive, "glide_listen"));
+    assert_true(str_is(info.port0_file, "host.conf"));
+    assert_int_equal(info.port0_line, 7);
+    /* An older, shorter struct: nothing beyond its size is written. */
+    memset(&info, 0x5a, sizeof info);
+    info.size = offsetof(glide_conf_info, port0);
+    assert_int_equal(api->conf_info(c, &info), GLIDE_OK);
+    assert_int_equal(info.size, offsetof(glide_conf_info, port0));
+    assert_int_equal(info.port0, 0x5a5a5a5a);
+    api->conf_free(c);
+
+    /* A cluster, no port 0; then glide_cluster off. */
+    const char *bus[] = {"redis://127.0.0.1:6379"};
+    const char *off[] = {"off"};
+    for (int turned_off = 0; turned_off < 2; turned_off++) {
+        assert_int_equal(api->conf_new(m, &c), GLIDE_OK);
+        assert_int_equal(set(api, c, "glide_listen", fixed, 1, err, sizeof err), GLIDE_OK);
+        assert_int_equal(set(api, c, "glide_cluster", turned_off ? off : bus, 1, err, sizeof err),
+                         GLIDE_OK);
+        assert_int_equal(api->conf_finish(c, err, sizeof err), GLIDE_OK);
+        memset(&info, 0, sizeof info);
+        info.size = sizeof info;
+        assert_int_equal(api->conf_info(c, &info), GLIDE_OK);
+        assert_int_equal(info.cluster, !turned_off);
+        assert_true(str_is(info.cluster_directive, "glide_cluster"));
+        if (!turned_off) {
+            assert_true(str_is(info.cluster_file, "host.conf"));
+            assert_int_equal(info.cluster_line, 7);
+        }
+        assert_int_equal(info.port0, 0);
+        api->conf_free(c);
+    }
     api->destroy(m);
 }
 
@@ -419,6 +498,7 @@ int main(void) {
         cmocka_unit_test(test_old_offer_refused),
         cmocka_unit_test(test_directive_table),
         cmocka_unit_test(test_conf_errors),
+        cmocka_unit_test(test_conf_info),
         cmocka_unit_test(test_start_accept_drain_unload),
         cmocka_unit_test(test_drain_timeout_drops_silent_peers),
         cmocka_unit_test(test_destroy_with_open_connections),

@@ -14,5 +14,5 @@ mkdir -p "$out"
 CXX=${FUZZ_CXX:-clang++}
 flags="-std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
 $CXX $flags -Iinclude -Isrc -Itests -o "$out/fuzz_admin_http" tests/fuzz/fuzz_admin_http.cc \
-    src/host/admin_http.cc
+    src/host/admin/admin_http.cc
 echo "built $out/fuzz_admin_http"

@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "host/admin_http.h"
+#include "host/admin/admin_http.h"
 
 using namespace glide::host;
 

@@ -47,6 +47,8 @@ import urllib.request
 import websockets
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# store_test.py and store_pg_test.py live with the store's tests (tests/host/store/).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "store"))
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 from store_test import mint, now_ms  # noqa: E402  (glide credentials, minted with openssl)
 

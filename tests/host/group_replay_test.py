@@ -2,7 +2,7 @@
 """Group messages reach members who were offline (glide(7) "Group messages and the replay at
 login"), end to end through glided across a restart, with JSON and protobuf clients (the
 WebSocket subprotocol glide.protobuf), on store sqlite and then on store postgresql (a server
-the test starts itself, as tests/host/store_pg_test.py does; skipped without PostgreSQL):
+the test starts itself, as tests/host/store/store_pg_test.py does; skipped without PostgreSQL):
 
 A publishes 1,000 messages to group "team" (created through the admin API) while
   - B (JSON) and P (protobuf) are offline throughout;
@@ -30,6 +30,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# store_test.py and store_pg_test.py live with the store's tests (tests/host/store/).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "store"))
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 import cluster_test as ct  # noqa: E402
 import store_pg_test as pgt  # noqa: E402

@@ -66,29 +66,31 @@ void test_worker_processes(void **) {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     assert_int_equal(c.worker_processes, cpus < 1 ? 1 : cpus > 64 ? 64 : cpus);
 
-    auto dir = [](std::string name, std::vector<std::string> args, unsigned line) {
-        conf::Directive d;
-        d.name = std::move(name);
-        d.args = std::move(args);
-        d.file = "m.conf";
-        d.line = line;
-        return d;
+    // What the module's configuration asks (glide_conf_info), with its directives' names.
+    auto module = [](bool cluster, bool port0) {
+        ModuleNeeds n;
+        n.cluster = cluster;
+        n.cluster_directive = "glide_cluster";
+        n.cluster_where = cluster ? "m.conf:3" : ":0";
+        n.port0 = port0;
+        n.port0_directive = "glide_listen";
+        n.port0_where = port0 ? "m.conf:4" : ":0";
+        return n;
     };
     HostConf w;
     w.worker_processes = 4;
     w.worker_processes_where = "w.conf:1";
     w.store = "sqlite";
-    std::vector<conf::Directive> none;
-    std::vector<conf::Directive> off = {dir("glide_cluster", {"off"}, 3)};
-    std::vector<conf::Directive> bus = {dir("glide_listen", {"127.0.0.1:8083"}, 2),
-                                        dir("glide_cluster", {"redis://127.0.0.1:6379"}, 3)};
+    std::vector<ModuleNeeds> off = {module(false, false)};
+    std::vector<ModuleNeeds> bus = {module(true, false)};
     const char *needs = "\"worker_processes\" greater than 1 needs \"glide_cluster\": the workers "
                         "are nodes of the cluster bus in w.conf:1";
-    assert_string_equal(check_workers(w, none).error().c_str(), needs);
     assert_string_equal(check_workers(w, off).error().c_str(), needs);
+    // A second module without the bus is refused as well.
+    std::vector<ModuleNeeds> both = {module(true, false), module(false, false)};
+    assert_string_equal(check_workers(w, both).error().c_str(), needs);
     assert_true(check_workers(w, bus).ok());
-    std::vector<conf::Directive> port0 = bus;
-    port0.push_back(dir("glide_listen", {"[::1]:0", "tcp"}, 4));
+    std::vector<ModuleNeeds> port0 = {module(true, true)};
     assert_string_equal(check_workers(w, port0).error().c_str(),
                         "\"glide_listen\" port 0 cannot be shared by worker processes, each "
                         "would listen on a port of its own, in m.conf:4");

@@ -19,7 +19,7 @@
 #include "module/session_glue.h"
 #include "net/net_test_util.h"
 #include "port/requests.h"
-#include "store/memory_store.h"
+#include "support/memory_store.h"
 
 #include "glide_cmocka.h"
 

@@ -18,7 +18,7 @@
 #include "hub/hub.h"
 #include "session/link.h"
 #include "session/timer.h"
-#include "store/memory_store.h"
+#include "support/memory_store.h"
 
 namespace fakes {
 

@@ -5,7 +5,8 @@
 #  - the named layers form a cycle (a lower layer naming a higher one);
 #  - a file includes a header of a layer its folder does not name ("glide/" — the public
 #    headers — may be included everywhere).
-# Prints one line per check and "N passed, N failed".
+# A layer's subfolders (src/host/store, src/host/admin) are part of it: their files are checked
+# against the layer's line. Prints one line per check and "N passed, N failed".
 set -u
 cd "$(dirname "$0")/../.."
 . tests/support/checks.sh
@@ -52,7 +53,7 @@ fi
 # Every include of every file against its folder's line.
 for l in $layers; do
     allowed=" $l glide $(named "$l" | tr '\n' ' ') "
-    wrong=$(grep -Hno '^#include "[a-z_]*/' src/"$l"/* 2>/dev/null | while IFS=: read -r f n inc; do
+    wrong=$(grep -Hno '^#include "[a-z_]*/' src/"$l"/* src/"$l"/*/* 2>/dev/null | while IFS=: read -r f n inc; do
         x=${inc#\#include \"}
         x=${x%/}
         case "$allowed" in *" $x "*) ;; *) echo "$f:$n includes $x/" ;; esac

@@ -1,4 +1,4 @@
-#include "host/admin_json.h"
+#include "host/admin/admin_json.h"
 
 #include <cstdlib>
 

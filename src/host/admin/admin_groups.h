@@ -1,4 +1,4 @@
-// The admin API's group endpoints, over the host's store (store/store.h):
+// The admin API's group endpoints, over the host's store (host/store/store.h):
 //   POST   /v1/groups                      {"gid": "g1", "members": ["u1", ...]}  → 201
 //   GET    /v1/groups                      → {"groups": [...]}
 //   GET    /v1/groups/{gid}                → {"gid", "members": [...]}
@@ -10,8 +10,8 @@
 // (glide_api.group_invalidate).
 #pragma once
 
-#include "host/admin.h"
-#include "store/store.h"
+#include "host/admin/admin.h"
+#include "host/store/store.h"
 
 namespace glide::host {
 

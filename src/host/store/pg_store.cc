@@ -1,4 +1,4 @@
-#include "store/pg_store.h"
+#include "host/store/pg_store.h"
 
 #include <endian.h>
 #include <libpq-fe.h>
@@ -10,7 +10,6 @@
 
 namespace glide::store {
 
-using port::StoreResult;
 using Clock = std::chrono::steady_clock;
 
 namespace {

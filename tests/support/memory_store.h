@@ -1,5 +1,6 @@
-// An in-memory host store implementing every HostPort call for the module's tests: the
-// MemoryBackend (store/memory_backend.h, also glided's `store memory;`) behind test knobs.
+// The tests' fake host: an in-memory store implementing every HostPort call for the module's
+// tests, the MemoryBackend of glided (host/store/memory_backend.h, its `store memory;`) behind
+// test knobs. Not part of any program: the tests' link compiles tests/support/*.cc.
 //
 //  - auth verifies glide credentials (protocol.md §6.4) with the configured secret and the
 //    25-minute expiry on the wall clock; tests may also register plain tokens.
@@ -25,7 +26,7 @@
 
 #include "port/host_port.h"
 #include "session/timer.h"
-#include "store/memory_backend.h"
+#include "host/store/memory_backend.h"
 
 namespace glide::store {
 
@@ -54,7 +55,7 @@ public:
     // -- inspection --
     MemoryBackend &backend() { return backend_; }
     size_t stored() const { return backend_.stored(); }
-    const codec::ChatMessage *message(int64_t mid) const { return backend_.message(mid); }
+    const Message *message(int64_t mid) const { return backend_.message(mid); }
     std::vector<int64_t> undelivered(const std::string &uid) const {
         return backend_.undelivered(uid);
     }

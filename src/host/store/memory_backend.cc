@@ -1,4 +1,4 @@
-#include "store/memory_backend.h"
+#include "host/store/memory_backend.h"
 
 #include <algorithm>
 #include <climits>
@@ -7,7 +7,6 @@
 
 namespace glide::store {
 
-using port::StoreResult;
 
 namespace {
 

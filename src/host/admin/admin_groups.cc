@@ -1,8 +1,8 @@
-#include "host/admin_groups.h"
+#include "host/admin/admin_groups.h"
 
 #include <memory>
 
-#include "host/admin_json.h"
+#include "host/admin/admin_json.h"
 
 namespace glide::host {
 

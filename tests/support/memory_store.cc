@@ -1,12 +1,88 @@
-#include "store/memory_store.h"
+#include "support/memory_store.h"
 
-#include "store/credential_auth.h"
+#include "codec/credential.h"
 
 namespace glide::store {
 
 using port::AuthResult;
 using port::RequestPtr;
-using port::StoreResult;
+
+namespace {
+
+// The glide credential check with the module's own codec (glided's is
+// host/store/credential_auth.h, through the C API): the same texts and expiry.
+AuthResult verify_credential(std::string_view secret, std::string_view credential,
+                             int64_t now_ms) {
+    AuthResult r;
+    if (secret.empty()) {
+        r.error = "authentication is not configured";
+        return r;
+    }
+    auto c = codec::open_credential(secret, credential);
+    if (!c) {
+        r.error = "invalid authenticate message";
+        return r;
+    }
+    if (codec::credential_expired(c.value(), now_ms)) {
+        r.error = "credential expired";
+        return r;
+    }
+    if (c->user_id.empty()) {
+        r.error = "invalid authenticate message";
+        return r;
+    }
+    r.accepted = true;
+    r.uid = c->user_id;
+    r.device_id = c->device_id;
+    r.device_name = c->device_name;
+    if (c->has_secrets)
+        r.message_deliver_secret = c->secrets.message_deliver_secret;
+    const auto &cc = c->connection_config;
+    if (c->has_connection_config && cc.heartbeat_duration > 0 && cc.heartbeat_duration < 3600)
+        r.heartbeat_interval_ms = static_cast<uint32_t>(cc.heartbeat_duration * 1000);
+    if (c->has_connection_config && cc.allow_max_heartbeat_lost > 0 &&
+        cc.allow_max_heartbeat_lost < 1000)
+        r.heartbeat_lost = static_cast<uint32_t>(cc.allow_max_heartbeat_lost);
+    return r;
+}
+
+// The module's message as the store takes it (views of its strings).
+MessageView view_of(const codec::ChatMessage &m) {
+    MessageView v;
+    v.cli_mid = m.cli_mid;
+    v.from = m.from;
+    v.to = m.to;
+    v.content = m.content;
+    v.seq = m.seq;
+    v.type = m.type;
+    v.send_at = m.send_at;
+    return v;
+}
+
+codec::ChatMessage to_chat(Message &&m) {
+    codec::ChatMessage c;
+    c.cli_mid = std::move(m.cli_mid);
+    c.mid = m.mid;
+    c.seq = m.seq;
+    c.from = std::move(m.from);
+    c.to = std::move(m.to);
+    c.type = m.type;
+    c.content = std::move(m.content);
+    c.send_at = m.send_at;
+    return c;
+}
+
+port::StoreResult to_port(StoreResult &&r) {
+    port::StoreResult p;
+    p.status = r.status;
+    p.error = std::move(r.error);
+    p.mid = r.mid;
+    p.seq = r.seq;
+    p.duplicate = r.duplicate;
+    return p;
+}
+
+} // namespace
 
 MemoryStore::MemoryStore(session::TimerService *timers, std::string credential_secret)
     : timers_(timers), secret_(std::move(credential_secret)) {}
@@ -46,7 +122,7 @@ void MemoryStore::fail(Kind k, const RequestPtr &req, int status, const std::str
     }
     case Kind::store_message:
     case Kind::group_publish: {
-        StoreResult r;
+        port::StoreResult r;
         r.status = status;
         r.error = error;
         req->store_done(std::move(r));
@@ -99,7 +175,8 @@ int MemoryStore::auth(const RequestPtr &req, const port::AuthInput &in) {
 
 int MemoryStore::store_message(const RequestPtr &req, const codec::ChatMessage &msg) {
     return complete(Kind::store_message, req, [this, req, msg] {
-        backend_.store_message(msg, [req](StoreResult r) { req->store_done(std::move(r)); });
+        backend_.store_message(view_of(msg),
+                               [req](StoreResult r) { req->store_done(to_port(std::move(r))); });
     });
 }
 
@@ -127,7 +204,7 @@ int MemoryStore::load_undelivered(const RequestPtr &req, std::string_view uid, s
         backend_.load_undelivered(u, after_mid, limit,
                                   [req](Outcome o, std::vector<PageMessage> page) {
                                       for (PageMessage &m : page)
-                                          req->page_add(std::move(m.msg), m.group);
+                                          req->page_add(to_chat(std::move(m.msg)), m.group);
                                       req->request_done(o.status, o.error);
                                   });
     });
@@ -140,8 +217,9 @@ int MemoryStore::group_publish(const RequestPtr &req, const codec::ChatMessage &
     // An injected failure takes nothing.
     auto r = std::make_shared<StoreResult>();
     if (failures_[idx(Kind::group_publish)].empty())
-        backend_.group_publish(msg, [r](StoreResult res) { *r = std::move(res); });
-    return complete(Kind::group_publish, req, [req, r] { req->store_done(std::move(*r)); });
+        backend_.group_publish(view_of(msg), [r](StoreResult res) { *r = std::move(res); });
+    return complete(Kind::group_publish, req,
+                    [req, r] { req->store_done(to_port(std::move(*r))); });
 }
 
 int MemoryStore::group_members(const RequestPtr &req, std::string_view gid) {

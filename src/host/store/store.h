@@ -1,7 +1,8 @@
 // The host's storage as one interface with three backends: MemoryBackend
-// (store/memory_backend.h, `store memory;` and the module tests' MemoryStore), SqliteStore
-// (store/sqlite_store.h, `store sqlite PATH;`) and PgStore (store/pg_store.h,
-// `store postgresql://...`). glided's host services (src/host/host_services.h) answer the module's
+// (host/store/memory_backend.h, `store memory;` and the core of the tests' fake host,
+// tests/support/memory_store.h), SqliteStore (host/store/sqlite_store.h, `store sqlite PATH;`)
+// and PgStore (host/store/pg_store.h, `store postgresql://...`). Its types are glided's own
+// (glide_message's fields), none of the module's. glided's host services (src/host/host_services.h) answer the module's
 // glide_host calls over it; the admin API manages groups through it.
 //
 // Calls take plain data (views are read during the call only: a backend copies what it keeps)
@@ -45,13 +46,40 @@
 #include <string_view>
 #include <vector>
 
-#include "codec/message.h"
-#include "port/host_port.h"
+#include "glide/error.h"
 
 namespace glide::store {
 
-using Message = codec::ChatMessage;
-using port::PageMessage;
+// A chat message as the stores keep it: glide_message's fields (include/glide/host.h) without
+// the payload, which glided asks the module not to encode (GLIDE_HOST_NO_PAYLOAD).
+struct Message {
+    std::string cli_mid;
+    int64_t mid = 0;
+    int64_t seq = 0;
+    std::string from;
+    std::string to;
+    int32_t type = 0;
+    std::string content;
+    int64_t send_at = 0;
+    bool operator==(const Message &) const = default;
+};
+
+// The answer to store_message and group_publish (glide_store_result's fields).
+struct StoreResult {
+    int status = GLIDE_OK; // negative: the sender gets notify.error with `error`
+    std::string error;
+    int64_t mid = 0;        // assigned id: unique, increasing, below 2^53
+    int64_t seq = 0;        // group_publish: the group sequence
+    bool duplicate = false; // (from, cliMid) was stored before; mid is the earlier one
+};
+
+// One message of a load_undelivered page: a one-to-one message to the uid, or (group) a message
+// of the group `msg.to` that the uid, a member, has not been sent yet (msg.seq: its sequence in
+// the group). A page is in mid order, one-to-one and group messages interleaved.
+struct PageMessage {
+    Message msg;
+    bool group = false;
+};
 
 // A message handed to the store: views of the caller's strings, valid only during the call (the
 // store copies what it keeps). mid is not part of it: the store assigns one.
@@ -92,7 +120,7 @@ struct Outcome {
 
 class Store {
 public:
-    using StoreDone = std::function<void(port::StoreResult)>;
+    using StoreDone = std::function<void(StoreResult)>;
     using Done = std::function<void(Outcome)>;
     using PageDone = std::function<void(Outcome, std::vector<PageMessage>)>;
     using NamesDone = std::function<void(Outcome, std::vector<std::string>)>;

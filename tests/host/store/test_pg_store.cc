@@ -9,7 +9,7 @@
 #include <cstring>
 #include <set>
 
-#include "store/pg_store.h"
+#include "host/store/pg_store.h"
 #include "store_suite.h"
 #include "support/pg_server.h"
 
@@ -110,11 +110,11 @@ void test_two_stores_share_mids_and_sequences(void **state) {
     for (int i = 0; i < n; i++) {
         store::Store *s = stores[i % 2];
         s->store_message(Fixture::msg("A", "B", "m" + std::to_string(i)),
-                         [&](port::StoreResult r) {
+                         [&](store::StoreResult r) {
                              bad += r.status != GLIDE_OK || !mids.insert(r.mid).second;
                              answered++;
                          });
-        s->group_publish(Fixture::msg("A", "g", ""), [&](port::StoreResult r) {
+        s->group_publish(Fixture::msg("A", "g", ""), [&](store::StoreResult r) {
             bad += r.status != GLIDE_OK || !mids.insert(r.mid).second ||
                    !seqs.insert(r.seq).second;
             answered++;
@@ -128,8 +128,8 @@ void test_two_stores_share_mids_and_sequences(void **state) {
     assert_int_equal(*seqs.begin(), 1); // 1 … n, no gap, no repeat
     assert_int_equal(*seqs.rbegin(), n);
     // A retry through the other node is still a duplicate.
-    std::optional<port::StoreResult> dup;
-    stores[1]->store_message(Fixture::msg("A", "B", "m0"), [&](port::StoreResult r) { dup = r; });
+    std::optional<store::StoreResult> dup;
+    stores[1]->store_message(Fixture::msg("A", "B", "m0"), [&](store::StoreResult r) { dup = r; });
     assert_true(f.wait(dup).duplicate);
     assert_int_equal(f.page("B", 0, 1000).size(), n);
 }
@@ -143,7 +143,7 @@ void test_large_burst_in_chunks(void **state) {
     bool ordered = true;
     uint64_t before = f.commits();
     for (int i = 0; i < n; i++)
-        f.s->store_message(Fixture::msg("A", "B", std::to_string(i)), [&](port::StoreResult r) {
+        f.s->store_message(Fixture::msg("A", "B", std::to_string(i)), [&](store::StoreResult r) {
             ordered = ordered && r.status == GLIDE_OK && r.mid > last;
             last = r.mid;
             answered++;
@@ -177,7 +177,7 @@ void test_server_killed_and_back(void **state) {
     if (!pg->restart(error))
         fail_msg("%s", error.c_str());
     // Back by itself, within the back-off's bound (5 s) and a loaded machine's slowness.
-    port::StoreResult r;
+    store::StoreResult r;
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     do {
         r = f.put("A", "B", "after");

@@ -40,8 +40,8 @@
 #include "common/result.h"
 #include "glide/host.h"
 #include "net/libevent.h"
-#include "store/store.h"
-#include "store/writer_thread.h"
+#include "host/store/store.h"
+#include "host/store/writer_thread.h"
 
 namespace glide::store {
 
@@ -102,7 +102,7 @@ public:
         Done done;         // the calls answered with an Outcome
         PageDone paged;    // s_page
         NamesDone named;   // s_members, s_groups
-        port::StoreResult result;
+        StoreResult result;
         Outcome outcome;
         std::vector<PageMessage> page;
         std::vector<std::string> names;

@@ -1,4 +1,4 @@
-#include "host/admin_http.h"
+#include "host/admin/admin_http.h"
 
 #include <cstring>
 

@@ -1,5 +1,5 @@
 // glided's admin HTTP API and /metrics (admin_listen, admin_token; glided(8) documents the
-// endpoints). A small HTTP/1.1 server (host/admin_http.h) on glided's event_base: every request
+// endpoints). A small HTTP/1.1 server (host/admin/admin_http.h) on glided's event_base: every request
 // carries "Authorization: Bearer TOKEN" (compared in constant time) unless admin_token is off;
 // every answer is JSON, errors included ({"error": "..."}), except /metrics.
 //
@@ -17,7 +17,7 @@
 
 #include "common/intrusive_list.h"
 #include "common/log.h"
-#include "host/admin_http.h"
+#include "host/admin/admin_http.h"
 #include "host/errlog.h"
 #include "host/host_conf.h"
 #include "host/plugin.h"

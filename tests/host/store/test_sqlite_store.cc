@@ -16,7 +16,7 @@
 #include <optional>
 #include <string>
 
-#include "store/sqlite_store.h"
+#include "host/store/sqlite_store.h"
 #include "store_suite.h"
 
 #include "glide_cmocka.h"
@@ -189,7 +189,7 @@ int share_child(const std::string &path, const std::string &out, int go) {
         m.content = "burst";
         m.type = 1;
         auto t0 = std::chrono::steady_clock::now();
-        st->store_message(m, [&, i, t0](port::StoreResult res) {
+        st->store_message(m, [&, i, t0](store::StoreResult res) {
             answered++;
             std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - t0;
             slowest_ms = std::max(slowest_ms, took.count());

@@ -26,7 +26,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "store/store.h"
+#include "host/store/store.h"
 
 namespace glide::store {
 

@@ -4,9 +4,9 @@
 #include <cstdlib>
 #include <string>
 
-#include "store/memory_backend.h"
-#include "store/pg_store.h"
-#include "store/sqlite_store.h"
+#include "host/store/memory_backend.h"
+#include "host/store/pg_store.h"
+#include "host/store/sqlite_store.h"
 #include "store_suite.h"
 #include "support/pg_server.h"
 

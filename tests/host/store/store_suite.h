@@ -1,4 +1,4 @@
-// The Store interface's shared cases (store/store.h), run against every backend with the same
+// The Store interface's shared cases (host/store/store.h), run against every backend with the same
 // assertions: idempotency on (from, cliMid), undelivered paging and receipts, groups and their
 // sequences, group replay (pages with the group messages a member was not sent, cursors moved
 // by group receipts, joins and removals), what a close and reopen keeps (durable backends),
@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "net/libevent.h"
-#include "store/store.h"
+#include "host/store/store.h"
 
 #include "glide_cmocka.h"
 
@@ -65,16 +65,16 @@ struct Fixture {
         return std::move(*ready);
     }
 
-    port::StoreResult put(const std::string &from, const std::string &to, const std::string &cli) {
-        std::optional<port::StoreResult> r;
-        s->store_message(msg(from, to, cli), [&](port::StoreResult x) { r = std::move(x); });
+    store::StoreResult put(const std::string &from, const std::string &to, const std::string &cli) {
+        std::optional<store::StoreResult> r;
+        s->store_message(msg(from, to, cli), [&](store::StoreResult x) { r = std::move(x); });
         if (b.durable)
             assert_false(r.has_value()); // answered after the commit, on a later loop turn
         return wait(r);
     }
-    port::StoreResult publish(const std::string &from, const std::string &gid) {
-        std::optional<port::StoreResult> r;
-        s->group_publish(msg(from, gid, ""), [&](port::StoreResult x) { r = std::move(x); });
+    store::StoreResult publish(const std::string &from, const std::string &gid) {
+        std::optional<store::StoreResult> r;
+        s->group_publish(msg(from, gid, ""), [&](store::StoreResult x) { r = std::move(x); });
         return wait(r);
     }
     // A page as it comes: one-to-one and group messages.
@@ -166,9 +166,9 @@ inline void test_idempotent_on_from_and_cli_mid(void **state) {
     assert_int_equal(f.page("B", 0, 100).size(), 8); // the duplicate was not stored
 
     // Duplicates inside one batch: queued before the writer runs, committed together.
-    std::optional<port::StoreResult> r1, r2;
-    f.s->store_message(Fixture::msg("D", "B", "x"), [&](port::StoreResult x) { r1 = x; });
-    f.s->store_message(Fixture::msg("D", "B", "x"), [&](port::StoreResult x) { r2 = x; });
+    std::optional<store::StoreResult> r1, r2;
+    f.s->store_message(Fixture::msg("D", "B", "x"), [&](store::StoreResult x) { r1 = x; });
+    f.s->store_message(Fixture::msg("D", "B", "x"), [&](store::StoreResult x) { r2 = x; });
     f.wait(r1);
     auto second = f.wait(r2);
     assert_true(second.duplicate);
@@ -224,11 +224,11 @@ inline void test_groups_and_sequences(void **state) {
     assert_int_equal(f.members("nope").first.status, GLIDE_ENOTFOUND);
 
     // Sequences per group, from 1, in call order (also within one batch).
-    std::optional<port::StoreResult> r[4];
-    f.s->group_publish(Fixture::msg("A", "g1", ""), [&](port::StoreResult x) { r[0] = x; });
-    f.s->group_publish(Fixture::msg("B", "g1", ""), [&](port::StoreResult x) { r[1] = x; });
-    f.s->group_publish(Fixture::msg("A", "g2", ""), [&](port::StoreResult x) { r[2] = x; });
-    f.s->group_publish(Fixture::msg("A", "g1", ""), [&](port::StoreResult x) { r[3] = x; });
+    std::optional<store::StoreResult> r[4];
+    f.s->group_publish(Fixture::msg("A", "g1", ""), [&](store::StoreResult x) { r[0] = x; });
+    f.s->group_publish(Fixture::msg("B", "g1", ""), [&](store::StoreResult x) { r[1] = x; });
+    f.s->group_publish(Fixture::msg("A", "g2", ""), [&](store::StoreResult x) { r[2] = x; });
+    f.s->group_publish(Fixture::msg("A", "g1", ""), [&](store::StoreResult x) { r[3] = x; });
     for (auto &x : r)
         f.wait(x);
     assert_int_equal(r[0]->seq, 1);
@@ -365,7 +365,7 @@ inline void test_group_replay_pages(void **state) {
     int answered = 0;
     std::vector<int64_t> mids;
     for (int i = 0; i < n; i++)
-        f.s->group_publish(Fixture::msg("A", "g", ""), [&](port::StoreResult r) {
+        f.s->group_publish(Fixture::msg("A", "g", ""), [&](store::StoreResult r) {
             assert_int_equal(r.status, GLIDE_OK);
             mids.push_back(r.mid);
             answered++;
@@ -434,7 +434,7 @@ inline void test_burst_is_batched(void **state) {
     int64_t last = 0;
     bool ordered = true;
     for (int i = 0; i < n; i++)
-        f.s->store_message(Fixture::msg("A", "B", std::to_string(i)), [&](port::StoreResult r) {
+        f.s->store_message(Fixture::msg("A", "B", std::to_string(i)), [&](store::StoreResult r) {
             ordered = ordered && r.mid > last;
             last = r.mid;
             answered++;

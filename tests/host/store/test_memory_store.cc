@@ -229,10 +229,20 @@ void test_request_completed_exactly_once(void **) {
 
 // --- the backend on its own: bounded memory, the duplicate window, replay order ---
 
+// The message as glided's store takes it.
+store::Message smsg(const std::string &from, const std::string &to, const std::string &cli) {
+    store::Message m;
+    m.from = from;
+    m.to = to;
+    m.cli_mid = cli;
+    m.content = "c-" + cli;
+    return m;
+}
+
 int64_t put(store::MemoryBackend &b, const std::string &from, const std::string &to,
             const std::string &cli) {
-    port::StoreResult r;
-    b.store_message(msg(from, to, cli), [&](port::StoreResult x) { r = std::move(x); });
+    store::StoreResult r;
+    b.store_message(smsg(from, to, cli), [&](store::StoreResult x) { r = std::move(x); });
     assert_int_equal(r.status, GLIDE_OK);
     return r.duplicate ? -r.mid : r.mid;
 }
@@ -243,9 +253,9 @@ void deliver(store::MemoryBackend &b, const std::string &uid, int64_t mid) {
     assert_true(done);
 }
 
-std::vector<codec::ChatMessage> page(store::MemoryBackend &b, const std::string &uid,
+std::vector<store::Message> page(store::MemoryBackend &b, const std::string &uid,
                                      int64_t after, uint32_t limit) {
-    std::vector<codec::ChatMessage> out;
+    std::vector<store::Message> out;
     b.load_undelivered(uid, after, limit, [&](store::Outcome o, std::vector<store::PageMessage> p) {
         assert_true(o.ok());
         for (store::PageMessage &m : p)
@@ -281,8 +291,8 @@ void test_backend_memory_bounded(void **) {
     b.create_group("g", [](store::Outcome) {});
     b.add_member("g", "s1", [](store::Outcome) {});
     b.add_member("g", "s2", [](store::Outcome) {});
-    port::StoreResult g;
-    b.group_publish(msg("s1", "g", "x"), [&](port::StoreResult x) { g = x; });
+    store::StoreResult g;
+    b.group_publish(smsg("s1", "g", "x"), [&](store::StoreResult x) { g = x; });
     assert_int_equal(g.mid, 5001);
     assert_int_equal(g.seq, 1);
     assert_int_equal(b.stored(), 5001);
@@ -300,7 +310,7 @@ void test_backend_memory_bounded(void **) {
     for (int round = 0; round < 50; round++) {
         int64_t first = 0, last = 0;
         for (int i = 0; i < 100; i++)
-            b.group_publish(msg("s1", "g", ""), [&](port::StoreResult x) {
+            b.group_publish(smsg("s1", "g", ""), [&](store::StoreResult x) {
                 first = first ? first : x.mid;
                 last = x.mid;
             });
@@ -312,13 +322,13 @@ void test_backend_memory_bounded(void **) {
     // A member never sent anything holds every message back, until it leaves.
     b.add_member("g", "s3", [](store::Outcome) {});
     for (int i = 0; i < 1000; i++)
-        b.group_publish(msg("s1", "g", ""), [](port::StoreResult) {});
+        b.group_publish(smsg("s1", "g", ""), [](store::StoreResult) {});
     assert_true(b.group_kept() >= 1000);
     b.remove_member("g", "s3", [](store::Outcome) {});
     receipt("s1", 10002, 11001);
     receipt("s2", 10002, 11001);
     for (int i = 0; i < 1000; i++)
-        b.group_publish(msg("s1", "g", ""), [](port::StoreResult) {});
+        b.group_publish(smsg("s1", "g", ""), [](store::StoreResult) {});
     assert_true(b.group_kept() <= 1000 + 64);
     // A deleted group keeps nothing.
     b.delete_group("g", [](store::Outcome) {});

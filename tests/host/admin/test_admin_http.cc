@@ -6,8 +6,8 @@
 #include <cstring>
 #include <string>
 
-#include "host/admin_http.h"
-#include "host/admin_metrics.h"
+#include "host/admin/admin_http.h"
+#include "host/admin/admin_metrics.h"
 #include "host/host_conf.h"
 // cmocka last: its macros clash with the standard library's headers.
 #include "glide_cmocka.h"

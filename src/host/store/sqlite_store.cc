@@ -1,4 +1,4 @@
-#include "store/sqlite_store.h"
+#include "host/store/sqlite_store.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -8,7 +8,6 @@
 
 namespace glide::store {
 
-using port::StoreResult;
 
 namespace {
 

@@ -25,7 +25,7 @@
 
 #include "common/result.h"
 #include "net/libevent.h"
-#include "store/store.h"
+#include "host/store/store.h"
 
 namespace glide::store {
 

@@ -1,4 +1,4 @@
-#include "host/admin.h"
+#include "host/admin/admin.h"
 
 #include <jansson.h>
 #include <openssl/crypto.h>
@@ -7,8 +7,8 @@
 
 #include <cstring>
 
-#include "host/admin_json.h"
-#include "host/admin_metrics.h"
+#include "host/admin/admin_json.h"
+#include "host/admin/admin_metrics.h"
 
 namespace glide::host {
 

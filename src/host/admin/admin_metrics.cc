@@ -1,4 +1,4 @@
-#include "host/admin_metrics.h"
+#include "host/admin/admin_metrics.h"
 
 #include <cinttypes>
 #include <cstdio>

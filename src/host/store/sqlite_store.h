@@ -35,8 +35,8 @@
 
 #include "common/result.h"
 #include "net/libevent.h"
-#include "store/store.h"
-#include "store/writer_thread.h"
+#include "host/store/store.h"
+#include "host/store/writer_thread.h"
 
 namespace glide::store {
 
@@ -97,7 +97,7 @@ private:
         int64_t first_mid = 0; // delivered: 0 a one-to-one receipt, else a group receipt's run
         StoreDone stored;
         Done done;
-        port::StoreResult result; // message, group: the writer's answer
+        StoreResult result; // message, group: the writer's answer
         Outcome outcome;    // delivered: the writer's answer
         std::function<Answer(Db &)> run;
         std::function<Answer(const Outcome &)> fail;
