@@ -15,7 +15,7 @@ The store-fault injection that does not need a mount is tests/hub (test_replay_r
 store_fault) and tests/module/test_e2e_limits (test_replay_store_fault). Without root or
 without mount(8) this test is skipped and says why.
 
-Reuses tests/host/store_test.py's glided, credentials and client helpers.
+Reuses tests/host/store/store_test.py's glided, credentials and client helpers.
 Run from the repository root with B set to the build directory. Prints one line per check and
 "N passed, N failed"; exits non-zero on any failure."""
 
