@@ -60,6 +60,27 @@ void ErrorLog::follow(const std::string &path, glide_log_level level) {
         log(GLIDE_LOG_ERROR, "%s, the old log is kept", st.error().c_str());
 }
 
+size_t escape_text(const char *msg, size_t len, char *out, size_t room) {
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        const auto c = static_cast<unsigned char>(msg[i]);
+        if (c >= 0x20 && c != 0x7f && c != '\\') {
+            if (o + 1 > room)
+                break;
+            out[o++] = static_cast<char>(c);
+            continue;
+        }
+        if (o + 4 > room)
+            break;
+        out[o++] = '\\';
+        out[o++] = 'x';
+        out[o++] = hex[c >> 4];
+        out[o++] = hex[c & 15];
+    }
+    return o;
+}
+
 void ErrorLog::write(glide_log_level level, const char *msg, size_t len) {
     if (level < level_)
         return;
@@ -74,11 +95,10 @@ void ErrorLog::write(glide_log_level level, const char *msg, size_t len) {
     // One write per line so concurrent writers (workers, SIGUSR1 rotation) do not interleave.
     char line[2048];
     size_t hl = static_cast<size_t>(n);
-    size_t ml = len < sizeof line - hl - 1 ? len : sizeof line - hl - 1;
     memcpy(line, head, hl);
-    memcpy(line + hl, msg, ml);
-    line[hl + ml] = '\n';
-    ssize_t w = ::write(fd_, line, hl + ml + 1);
+    size_t at = hl + escape_text(msg, len, line + hl, sizeof line - hl - 1);
+    line[at] = '\n';
+    ssize_t w = ::write(fd_, line, at + 1);
     (void)w;
 }
 

@@ -29,6 +29,12 @@ private:
     glide_log_level level_ = GLIDE_LOG_INFO;
 };
 
+// Copies msg[0, len) to out as one log line's text: a control byte (below 0x20, and 0x7f) and
+// the backslash become "\xNN", so a text that quotes what a client sent (a uid with a newline)
+// cannot start a line of its own. Stops before a byte or an escape that does not fit in
+// `room`; returns the bytes written.
+size_t escape_text(const char *msg, size_t len, char *out, size_t room);
+
 // "debug" … "emerg"; false when unknown.
 bool parse_level(const std::string &s, glide_log_level &out);
 const char *level_name(glide_log_level l);

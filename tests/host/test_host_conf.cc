@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -210,6 +211,22 @@ void test_resolve_path(void **) {
     assert_string_equal(resolve_path("/etc/x.conf", "stderr").c_str(), "stderr");
 }
 
+// The log's escaping: control bytes and the backslash as \xNN, plain text as it is, and a cut
+// never in the middle of an escape.
+void test_escape_text(void **) {
+    char out[16];
+    size_t n = escape_text("a\tb\\", 4, out, sizeof out);
+    assert_int_equal(n, 10);
+    assert_memory_equal(out, "a\\x09b\\x5c", 10);
+    n = escape_text("plain text", 10, out, sizeof out);
+    assert_int_equal(n, 10);
+    assert_memory_equal(out, "plain text", 10);
+    n = escape_text("abc\n", 4, out, 6); // "abc" fits, "\x0a" does not
+    assert_int_equal(n, 3);
+    n = escape_text("h\xc3\xa9", 3, out, sizeof out); // UTF-8 is not escaped
+    assert_int_equal(n, 3);
+}
+
 void test_error_log(void **) {
     char dir[] = "/tmp/glide-errlog.XXXXXX";
     assert_non_null(mkdtemp(dir));
@@ -226,6 +243,15 @@ void test_error_log(void **) {
     // "YYYY/MM/DD HH:MM:SS [error] PID: shown 2\n"
     assert_int_equal(text[4], '/');
     assert_true(text.find(" [error] " + std::to_string(getpid()) + ": shown 2\n") == 19);
+    // A text with a newline (a uid a client sent) stays one line.
+    const char evil[] = "uid a\nb\\c\x7f";
+    log.write(GLIDE_LOG_ERROR, evil, sizeof evil - 1);
+    std::ifstream in2(path);
+    std::stringstream ss2;
+    ss2 << in2.rdbuf();
+    text = ss2.str();
+    assert_true(text.find(": uid a\\x0ab\\x5cc\\x7f\n") != std::string::npos);
+    assert_int_equal(std::count(text.begin(), text.end(), '\n'), 2);
 
     // Reopen after the file was moved away: a new file appears.
     std::string moved = path + ".1";
@@ -251,7 +277,7 @@ int main() {
         cmocka_unit_test(test_defaults),    cmocka_unit_test(test_directives),
         cmocka_unit_test(test_errors),      cmocka_unit_test(test_resolve_path),
         cmocka_unit_test(test_error_log),   cmocka_unit_test(test_store_directives),
-        cmocka_unit_test(test_worker_processes),
+        cmocka_unit_test(test_worker_processes), cmocka_unit_test(test_escape_text),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
