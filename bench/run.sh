@@ -114,6 +114,31 @@ flood_summary() {
 }
 # note TEXT: a line of the results file before the next run, with the load average now.
 note() { printf '\n%s (load average %s).\n' "$1" "$(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT"; }
+# only NAME TITLE [PREFACE]: BENCH_ONLY=NAME runs NAME_section alone, writes the summary of
+# NAME_summary under "## Summary (TITLE)" (PREFACE first, when given), prints it and exits.
+only() {
+    "$1_section"
+    {
+        echo
+        echo "## Summary ($2)"
+        echo
+        echo "Load average after the runs: $(cut -d' ' -f1-3 /proc/loadavg)."
+        echo
+        if [ -n "${3:-}" ]; then
+            echo "$3"
+            echo
+        fi
+        echo "| figure | measured | target |"
+        echo "| --- | --- | --- |"
+        "$1_summary"
+    } >"$T/summary.md"
+    cat "$T/summary.md" >>"$OUT"
+    echo
+    cat "$T/summary.md"
+    echo
+    echo "wrote $OUT"
+    exit 0
+}
 # Moderate, unbatched load (issue #20): open-loop chat at fixed rates (100 pairs, memory store, a
 # fresh glided each), the bare echo at the same rates in the same run (the floor: the machine's
 # sockets and scheduling alone), and many connections that each send rarely (10,000 connections,
@@ -148,25 +173,8 @@ moderate_summary() {
     done
     echo "| 10,000 connections (5,000 pairs) at 2,500 msg/s: p50 / p99 µs, server CPU per message | $(p50_of mod_many) / $(p99_of mod_many); $(fig mod_many 'server CPU per message') ($(fig mod_many 'server CPU' | sed 's/ *(.*//')) | — |"
 }
-if [ "$ONLY" = moderate ]; then
-    moderate_section
-    {
-        echo
-        echo "## Summary (moderate load, issue #20)"
-        echo
-        echo "mosquitto and nchan are not measured in this run (glide-bench speaks glide only); the targets are issue #20's figures for them."
-        echo
-        echo "| figure | measured | target |"
-        echo "| --- | --- | --- |"
-        moderate_summary
-    } >"$T/summary.md"
-    cat "$T/summary.md" >>"$OUT"
-    echo
-    cat "$T/summary.md"
-    echo
-    echo "wrote $OUT"
-    exit 0
-fi
+[ "$ONLY" = moderate ] && only moderate "moderate load, issue #20" \
+    "mosquitto and nchan are not measured in this run (glide-bench speaks glide only); the targets are issue #20's figures for them."
 
 # chat on store postgresql (issue #18): saturation (with PostgreSQL's CPU per message), open loop
 # at 5,000 msg/s (p99), and the group replay at login.
@@ -232,42 +240,8 @@ pg_summary() {
     echo "| postgresql store: acked messages/s (server CPU by thread; PostgreSQL's CPU per message) | $(fig chat_pg messages | sed -n 's/.*acked \([0-9]*\/s\).*/\1/p') ($(fig chat_pg 'server CPU by thread'); PostgreSQL ${pg_cpu_us:-n/a} µs/msg) | ≥ 15,000/s; PostgreSQL ≤ 25 µs/msg |"
     echo "| postgresql store at 5,000 msg/s open loop: server ack p99 / end-to-end p99 | $(fig chat_pg_5k 'server ack latency' | sed -n 's/.*p99 \([0-9.]*\) µs.*/\1/p') / $(p99_of chat_pg_5k) µs ($(fig chat_pg_5k messages)) | ≤ 10,000 µs |"
 }
-if [ "$ONLY" = pg ]; then
-    pg_section
-    {
-        echo
-        echo "## Summary (PostgreSQL store, issue #18)"
-        echo
-        echo "| figure | measured | target |"
-        echo "| --- | --- | --- |"
-        pg_summary
-    } >"$T/summary.md"
-    cat "$T/summary.md" >>"$OUT"
-    echo
-    cat "$T/summary.md"
-    echo
-    echo "wrote $OUT"
-    exit 0
-fi
-if [ "$ONLY" = flood ]; then
-    flood_section
-    {
-        echo
-        echo "## Summary (fairness, issue #19)"
-        echo
-        echo "Load average after the runs: $(cut -d' ' -f1-3 /proc/loadavg)."
-        echo
-        echo "| figure | measured | target |"
-        echo "| --- | --- | --- |"
-        flood_summary
-    } >"$T/summary.md"
-    cat "$T/summary.md" >>"$OUT"
-    echo
-    cat "$T/summary.md"
-    echo
-    echo "wrote $OUT"
-    exit 0
-fi
+[ "$ONLY" = pg ] && only pg "PostgreSQL store, issue #18"
+[ "$ONLY" = flood ] && only flood "fairness, issue #19"
 
 if [ "$ONLY" != cluster ]; then
     # The machine's speed drifts by tens of percent from one minute to the next (a shared VM): the
