@@ -14,6 +14,13 @@ set -u
 ME="make bench"
 DURATION=${BENCH_DURATION:-10s}
 ONLY=${BENCH_ONLY:-all}
+case $ONLY in
+all | single | cluster | flood | pg | moderate) ;;
+*)
+    echo "$ME: BENCH_ONLY=$ONLY: not one of single, cluster, flood, pg, moderate" >&2
+    exit 2
+    ;;
+esac
 T=$(mktemp -d /tmp/glide-bench.XXXXXX)
 REDIS_PID=
 BG_PID=         # a glide-bench running in the background

@@ -96,13 +96,16 @@ struct Bus::Shard {
     // (uid, device, last_here) that left while the shard was down: removed when it returns.
     // Bounded: past BusConfig::max_pending_leaves (a long outage with much churn) the list is
     // dropped and the shard's return removes all of this node's entries instead
-    // (purge_on_return), before the sessions still here register again (rejoin).
+    // (reset_on_return), before the sessions still here register again (rejoin).
     struct Leave {
         std::string uid, device;
         bool last_here;
     };
     std::vector<Leave> pending_leaves;
-    bool purge_on_return = false;
+    // The shard's (next) contact removes this node's entries first: true until the first
+    // contact (entries an earlier process with the same node id left), and again once
+    // pending_leaves overflowed.
+    bool reset_on_return = true;
 
     void connect();
     void fail(const std::string &why);
@@ -401,12 +404,9 @@ void Bus::shard_up(Shard &sh) {
     log_->log(GLIDE_LOG_NOTICE, "cluster bus %s: %s as node %s", sh.url.text.c_str(),
               returned ? "connected again" : "connected", conf_.node_id.c_str());
     sh.logged_down = false;
-    // First contact since this process started: entries left by an earlier process with the
-    // same node id go first.
-    // So do they when more left meanwhile than the shard kept (pending_leaves).
-    send_heartbeat(sh, !sh.ever_up || sh.purge_on_return, false);
+    send_heartbeat(sh, sh.reset_on_return, false);
     sh.ever_up = true;
-    sh.purge_on_return = false;
+    sh.reset_on_return = false;
     for (Shard::Leave &l : sh.pending_leaves)
         left(l.uid, l.device, l.last_here);
     std::vector<Shard::Leave>().swap(sh.pending_leaves);
@@ -534,7 +534,7 @@ void Bus::left(std::string_view uid, std::string_view device_id, bool last_here)
         return;
     Shard &sh = shard_for(uid);
     if (!sh.usable() || !sh.up) {
-        if (!sh.ever_up || sh.purge_on_return)
+        if (sh.reset_on_return)
             return; // the return removes every entry of this node anyway
         if (sh.pending_leaves.size() >= conf_.max_pending_leaves) {
             log_->log(GLIDE_LOG_WARN,
@@ -543,7 +543,7 @@ void Bus::left(std::string_view uid, std::string_view device_id, bool last_here)
                       "the sessions still here registered again",
                       sh.url.text.c_str(), conf_.max_pending_leaves);
             std::vector<Shard::Leave>().swap(sh.pending_leaves);
-            sh.purge_on_return = true;
+            sh.reset_on_return = true;
             return;
         }
         sh.pending_leaves.push_back({std::string(uid), std::string(device_id), last_here});

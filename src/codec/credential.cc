@@ -2,6 +2,7 @@
 
 #include "codec/json_fields.h"
 #include "codec/json_writer.h"
+#include "common/strings.h"
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -45,12 +46,9 @@ std::string hex_digest(const EVP_MD *md, std::string_view a, std::string_view b,
     EVP_DigestUpdate(ctx, c.data(), c.size());
     EVP_DigestFinal_ex(ctx, d, &n);
     EVP_MD_CTX_free(ctx);
-    static const char hx[] = "0123456789abcdef";
-    std::string s(n * 2, '0');
-    for (unsigned i = 0; i < n; ++i) {
-        s[2 * i] = hx[d[i] >> 4];
-        s[2 * i + 1] = hx[d[i] & 15];
-    }
+    std::string s;
+    s.reserve(n * 2);
+    append_hex(s, d, n);
     return s;
 }
 

@@ -1,6 +1,7 @@
 #include "codec/json_writer.h"
 
 #include "codec/byte_scan.h"
+#include "common/strings.h"
 
 #include <charconv>
 #include <cstring>
@@ -9,15 +10,13 @@ namespace glide::codec::json {
 
 namespace {
 
-const char hex_digits[] = "0123456789abcdef";
-
 void put_u_escape(std::string *out, unsigned v) {
     char buf[6] = {'\\',
                    'u',
-                   hex_digits[(v >> 12) & 15],
-                   hex_digits[(v >> 8) & 15],
-                   hex_digits[(v >> 4) & 15],
-                   hex_digits[v & 15]};
+                   kHexDigits[(v >> 12) & 15],
+                   kHexDigits[(v >> 8) & 15],
+                   kHexDigits[(v >> 4) & 15],
+                   kHexDigits[v & 15]};
     out->append(buf, 6);
 }
 

@@ -10,6 +10,17 @@
 
 namespace glide {
 
+inline constexpr char kHexDigits[] = "0123456789abcdef";
+
+// Appends the lower-case hexadecimal of n bytes (two digits each).
+inline void append_hex(std::string &out, const void *p, size_t n) {
+    const auto *b = static_cast<const unsigned char *>(p);
+    for (size_t i = 0; i < n; i++) {
+        out += kHexDigits[b[i] >> 4];
+        out += kHexDigits[b[i] & 15];
+    }
+}
+
 // Concatenates strings, string views and C strings into one string (the std::string +
 // std::string_view that C++20 lacks), with one allocation.
 template <typename... T> std::string cat(const T &...parts) {

@@ -61,7 +61,6 @@ void ErrorLog::follow(const std::string &path, glide_log_level level) {
 }
 
 size_t escape_text(const char *msg, size_t len, char *out, size_t room) {
-    static const char hex[] = "0123456789abcdef";
     size_t o = 0;
     for (size_t i = 0; i < len; i++) {
         const auto c = static_cast<unsigned char>(msg[i]);
@@ -75,8 +74,8 @@ size_t escape_text(const char *msg, size_t len, char *out, size_t room) {
             break;
         out[o++] = '\\';
         out[o++] = 'x';
-        out[o++] = hex[c >> 4];
-        out[o++] = hex[c & 15];
+        out[o++] = kHexDigits[c >> 4];
+        out[o++] = kHexDigits[c & 15];
     }
     return o;
 }

@@ -119,12 +119,8 @@ Result<std::string> HostServices::load_secret_file(const std::string &path, bool
         unsigned char raw[32];
         if (RAND_bytes(raw, sizeof raw) != 1)
             return make_error("RAND_bytes() failed making a credential secret");
-        static const char hex[] = "0123456789abcdef";
         std::string secret;
-        for (unsigned char b : raw) {
-            secret += hex[b >> 4];
-            secret += hex[b & 15];
-        }
+        append_hex(secret, raw, sizeof raw);
         fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (fd < 0 && errno == EEXIST)
             continue; // made meanwhile (another glided): read it

@@ -21,15 +21,15 @@ const char *state_name(State s) {
 }
 
 std::string TempId::text() const {
-    static const char hex[] = "0123456789abcdef";
     std::string out = "tmp@";
     out.reserve(40);
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            out += '-';
-        out += hex[bytes[i] >> 4];
-        out += hex[bytes[i] & 15];
+    append_hex(out, bytes, 4);
+    for (int i : {4, 6, 8}) {
+        out += '-';
+        append_hex(out, bytes + i, 2);
     }
+    out += '-';
+    append_hex(out, bytes + 10, 6);
     return out;
 }
 
